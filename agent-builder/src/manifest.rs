@@ -1,0 +1,117 @@
+//! The manifest: what each generated state machine needs deployed, for CDK to fill in.
+//!
+//! Every Lambda ARN in a definition is a `${Placeholder}`; the manifest says which Lambda each
+//! placeholder stands for, so the CDK app deploys new agents and tools with no hand edits.
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::Provider;
+
+/// The file name of the manifest inside `state-machines/`.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// Standard or Express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WorkflowType {
+    /// Exactly-once, up to a year, billed per state transition. The default.
+    #[default]
+    Standard,
+    /// Up to five minutes, billed by duration; for synchronous request/response use.
+    Express,
+}
+
+/// Every generated state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The manifest format's version.
+    pub version: u32,
+    /// One entry per agent, sorted by name.
+    pub agents: Vec<AgentEntry>,
+}
+
+/// One agent's state machine and what it needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentEntry {
+    /// The agent's name (`weather`), also the state machine's name suffix.
+    pub name: String,
+    /// The definition's file name inside `state-machines/` (`weather.asl.json`).
+    pub definition: String,
+    /// Standard or Express.
+    pub workflow_type: WorkflowType,
+    /// The LLM Lambda the machine calls.
+    pub llm: FunctionRef,
+    /// The tool Lambdas the machine calls, by tool name.
+    pub tools: Vec<ToolFunctionRef>,
+    /// Whether the machine's LLM Lambda needs the conversation table (always, for the ReAct loop).
+    pub conversation_table: bool,
+}
+
+/// A Lambda the definition refers to through a placeholder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionRef {
+    /// The DefinitionSubstitutions key, without `${}` (`LlmAnthropicFunctionArn`).
+    pub placeholder: String,
+    /// The cargo binary that implements it (`llm-anthropic`).
+    pub binary: String,
+    /// The provider, for an LLM Lambda.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Provider>,
+}
+
+/// A tool Lambda.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolFunctionRef {
+    /// The tool's name as the model calls it (`get_weather`).
+    pub tool: String,
+    /// The DefinitionSubstitutions key, without `${}` (`ToolGetWeatherFunctionArn`).
+    pub placeholder: String,
+    /// The cargo binary that implements it (`tool-get-weather`).
+    pub binary: String,
+}
+
+/// The placeholder of a provider's LLM Lambda: `LlmAnthropicFunctionArn`.
+pub fn llm_placeholder(provider: Provider) -> String {
+    format!("Llm{}FunctionArn", pascal_case(provider.as_str()))
+}
+
+/// The binary of a provider's LLM Lambda: `llm-anthropic`.
+pub fn llm_binary(provider: Provider) -> String {
+    format!("llm-{}", provider.as_str())
+}
+
+/// The placeholder of a tool's Lambda: `get_weather` → `ToolGetWeatherFunctionArn`.
+pub fn tool_placeholder(tool: &str) -> String {
+    format!("Tool{}FunctionArn", pascal_case(tool))
+}
+
+/// The binary of a tool's Lambda: `get_weather` → `tool-get-weather`.
+pub fn tool_binary(tool: &str) -> String {
+    format!("tool-{}", tool.replace('_', "-"))
+}
+
+fn pascal_case(name: &str) -> String {
+    name.split(['_', '-'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_tool_and_provider() {
+        assert_eq!(tool_placeholder("get_weather"), "ToolGetWeatherFunctionArn");
+        assert_eq!(tool_binary("get_weather"), "tool-get-weather");
+        assert_eq!(llm_placeholder(Provider::OpenAi), "LlmOpenaiFunctionArn");
+        assert_eq!(llm_binary(Provider::Bedrock), "llm-bedrock");
+    }
+}

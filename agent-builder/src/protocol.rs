@@ -1,0 +1,375 @@
+//! The wire protocol between the state machine and the Lambdas.
+//!
+//! Messages are provider-neutral: content is a list of `text`, `tool_use` and `tool_result`
+//! blocks, and each provider adapter converts to and from its own format at its edge. So a
+//! conversation stored by one provider can be continued by another.
+//!
+//! History travels by reference. The state machine carries the conversation id, the iteration,
+//! the latest assistant turn and the pending tool calls and results, never the message list: the
+//! LLM Lambda loads the history from the conversation store, appends to it, and returns only
+//! [`LlmResponse`].
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The person asking, and the tool results sent back on their behalf.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One block of a message's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentBlock {
+    /// Plain text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// The model asks for a tool to run.
+    ToolUse {
+        /// The id the result must refer to.
+        id: String,
+        /// The tool's name.
+        name: String,
+        /// The tool's input, a JSON object.
+        input: Value,
+    },
+    /// The result of a tool run, sent back to the model.
+    ToolResult {
+        /// The id of the `tool_use` this answers.
+        tool_use_id: String,
+        /// The result as text (JSON for structured results).
+        content: String,
+        /// Whether the tool failed; the text then says why and how to call again.
+        #[serde(default)]
+        is_error: bool,
+    },
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Message {
+    /// Who wrote it.
+    pub role: Role,
+    /// What it says.
+    pub content: Vec<ContentBlock>,
+}
+
+impl Message {
+    /// A user message with one text block.
+    pub fn user_text(text: impl Into<String>) -> Self {
+        Self {
+            role: Role::User,
+            content: vec![ContentBlock::Text { text: text.into() }],
+        }
+    }
+
+    /// A user message carrying tool results.
+    pub fn tool_results(results: &[ToolResult]) -> Self {
+        Self {
+            role: Role::User,
+            content: results.iter().cloned().map(ContentBlock::from).collect(),
+        }
+    }
+
+    /// The text blocks of the message, joined with newlines.
+    pub fn text(&self) -> String {
+        self.content
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The tool calls in the message.
+    pub fn tool_calls(&self) -> Vec<ToolCall> {
+        self.content
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::ToolUse { id, name, input } => Some(ToolCall {
+                    id: id.clone(),
+                    name: name.clone(),
+                    input: input.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// A call the model made to a tool. It is also the payload of a tool Lambda: the Map item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolCall {
+    /// The id the result must refer to.
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The tool's input, checked against the tool's JSON Schema before the call is made.
+    pub input: Value,
+}
+
+/// What a tool Lambda returns, and what goes back to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolResult {
+    /// The id of the call this answers.
+    pub tool_use_id: String,
+    /// The result as text (JSON for structured results); for an error, what went wrong and how
+    /// to call again.
+    pub content: String,
+    /// Whether the tool failed.
+    #[serde(default)]
+    pub is_error: bool,
+}
+
+impl ToolResult {
+    /// A successful result.
+    pub fn ok(tool_use_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            tool_use_id: tool_use_id.into(),
+            content: content.into(),
+            is_error: false,
+        }
+    }
+
+    /// An error result whose text tells the model what went wrong.
+    pub fn error(tool_use_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            tool_use_id: tool_use_id.into(),
+            content: content.into(),
+            is_error: true,
+        }
+    }
+}
+
+impl From<ToolResult> for ContentBlock {
+    fn from(r: ToolResult) -> Self {
+        ContentBlock::ToolResult {
+            tool_use_id: r.tool_use_id,
+            content: r.content,
+            is_error: r.is_error,
+        }
+    }
+}
+
+impl From<ToolCall> for ContentBlock {
+    fn from(c: ToolCall) -> Self {
+        ContentBlock::ToolUse {
+            id: c.id,
+            name: c.name,
+            input: c.input,
+        }
+    }
+}
+
+/// What the model sees of a tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolSpec {
+    /// The name the model calls it by (`get_weather`).
+    pub name: String,
+    /// What it does and when to use it.
+    pub description: String,
+    /// The JSON Schema of its input, derived from the tool's Rust input type.
+    pub input_schema: Value,
+}
+
+/// An LLM provider family. Each has its own LLM Lambda.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// OpenAI's Chat Completions API, and any OpenAI-compatible server by base URL.
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// Google's Gemini `generateContent` API.
+    Gemini,
+    /// Amazon Bedrock's Converse API.
+    Bedrock,
+}
+
+impl Provider {
+    /// Every provider, in a stable order.
+    pub const ALL: [Provider; 4] = [
+        Provider::Anthropic,
+        Provider::OpenAi,
+        Provider::Gemini,
+        Provider::Bedrock,
+    ];
+
+    /// The provider's name on the wire and on the command line (`anthropic`, `openai`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Anthropic => "anthropic",
+            Provider::OpenAi => "openai",
+            Provider::Gemini => "gemini",
+            Provider::Bedrock => "bedrock",
+        }
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Provider {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown provider `{s}`; expected one of: anthropic, openai, gemini, bedrock"
+                )
+            })
+    }
+}
+
+/// The model an agent talks to, and its limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ModelSpec {
+    /// The provider family.
+    pub provider: Provider,
+    /// The provider's model id (`claude-sonnet-4-5`, `gpt-4o-mini`, …).
+    pub model: String,
+    /// The most tokens one reply may hold.
+    pub max_tokens: u32,
+    /// Sampling temperature; the provider's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+}
+
+/// What the LLM Lambda needs to know of the agent. It is written into the state machine, so the
+/// definition in the console shows exactly what the model is given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentConfig {
+    /// The agent's name (a dimension of its metrics).
+    pub name: String,
+    /// The system prompt.
+    pub system_prompt: String,
+    /// The model and its limits.
+    pub model: ModelSpec,
+    /// The tools the model may call.
+    #[serde(default)]
+    pub tools: Vec<ToolSpec>,
+    /// A JSON Schema the final answer must match, for structured output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<Value>,
+}
+
+/// The payload of the LLM Lambda: one turn of the ReAct loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LlmRequest {
+    /// The agent.
+    pub agent: AgentConfig,
+    /// The conversation to load and append to.
+    pub conversation_id: String,
+    /// This turn's number, from 1.
+    pub iteration: u32,
+    /// The user's question, on the first turn of an execution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// The results of the previous turn's tool calls, on the later turns.
+    #[serde(default)]
+    pub tool_results: Vec<ToolResult>,
+}
+
+/// Why the model stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// A final answer.
+    EndTurn,
+    /// It wants tools run.
+    ToolUse,
+    /// It ran out of `max_tokens`; the answer may be cut short.
+    MaxTokens,
+}
+
+/// Tokens and their estimated cost.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Usage {
+    /// Tokens read.
+    pub input_tokens: u64,
+    /// Tokens written.
+    pub output_tokens: u64,
+    /// The estimated cost in US dollars, from the price table; 0 for an unknown model.
+    #[serde(default)]
+    pub estimated_cost_usd: f64,
+}
+
+impl Usage {
+    /// The sum of two usages.
+    pub fn add(self, other: Usage) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens + other.input_tokens,
+            output_tokens: self.output_tokens + other.output_tokens,
+            estimated_cost_usd: self.estimated_cost_usd + other.estimated_cost_usd,
+        }
+    }
+}
+
+/// What the LLM Lambda returns: only what the next states need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LlmResponse {
+    /// The conversation.
+    pub conversation_id: String,
+    /// This turn's number.
+    pub iteration: u32,
+    /// Why the model stopped.
+    pub stop_reason: StopReason,
+    /// The text of the reply: the answer, or the model's thinking before its tool calls.
+    #[serde(default)]
+    pub text: String,
+    /// The valid tool calls to run, one Map item each.
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCall>,
+    /// Error results for calls that failed validation (unknown tool, input against the schema):
+    /// they go back to the model with the next turn and are never run.
+    #[serde(default)]
+    pub rejected: Vec<ToolResult>,
+    /// The final answer as JSON valid against the agent's output schema, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured: Option<Value>,
+    /// This call's tokens and cost.
+    pub usage: Usage,
+}
+
+/// The execution input of an agent's state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentInput {
+    /// The question.
+    pub question: String,
+    /// A conversation to continue; a new one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+}
+
+/// The execution output of an agent's state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentOutput {
+    /// The final answer's text.
+    pub answer: String,
+    /// The structured answer, for an agent with an output schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// The conversation, to continue it later.
+    pub conversation_id: String,
+    /// LLM turns used.
+    pub iterations: u32,
+    /// Tokens and estimated cost of the whole run.
+    pub usage: Usage,
+}
