@@ -1,0 +1,1 @@
+//! One adapter per provider family, each converting at its own edge.
