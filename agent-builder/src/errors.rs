@@ -26,6 +26,17 @@ pub const LLM_CONTEXT_TOO_LONG: &str = "LLM.ContextTooLong";
 /// reloads the history.
 pub const CONVERSATION_CONFLICT: &str = "Conversation.Conflict";
 
+/// The conversation store failed for another reason than a conflict (table missing, access
+/// denied, throttled beyond the SDK's retries, an item over DynamoDB's size limit). Not retried by
+/// default: the cause says what to fix.
+pub const CONVERSATION_STORE_FAILED: &str = "Conversation.StoreFailed";
+/// The agent's final answer did not match its output schema, even after the model was shown the
+/// errors once. Not retryable.
+pub const AGENT_INVALID_OUTPUT: &str = "Agent.InvalidOutput";
+/// The agent's configuration cannot be used: a tool's input schema or the output schema is not a
+/// valid JSON Schema. Not retryable.
+pub const AGENT_INVALID_CONFIG: &str = "Agent.InvalidConfig";
+
 /// The LLM Lambda's errors that a retry can cure.
 pub const LLM_RETRYABLE: &[&str] = &[
     LLM_RATE_LIMITED,

@@ -366,6 +366,8 @@ pub struct AgentOutput {
     /// The structured answer, for an agent with an output schema.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
+    /// Why the model stopped: `end_turn`, or `max_tokens` when the answer was cut short.
+    pub stop_reason: StopReason,
     /// The conversation, to continue it later.
     pub conversation_id: String,
     /// LLM turns used.

@@ -1,0 +1,379 @@
+//! The agent definition and its typed builder.
+
+use serde_json::Value;
+
+use crate::error::BuildError;
+use crate::manifest::{self, AgentEntry, FunctionRef, ToolFunctionRef, WorkflowType};
+use crate::protocol::{AgentConfig, ModelSpec, Provider, ToolSpec};
+
+/// The iteration cap when none is set: enough for a few rounds of tools, small enough that a
+/// model stuck in a loop stops soon.
+pub const DEFAULT_MAX_ITERATIONS: u32 = 10;
+/// How many tool calls of one turn run at once when not set.
+pub const DEFAULT_TOOL_CONCURRENCY: u32 = 10;
+
+/// A tool an agent may call: what the model sees, and the Lambda that runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    /// Name, description and input schema.
+    pub spec: ToolSpec,
+    /// The Lambda's reference in the definition: a `${Placeholder}` (the default, filled by CDK),
+    /// a function name or an ARN.
+    pub function: String,
+}
+
+impl Tool {
+    /// A tool run by the Lambda the manifest names after it (`${ToolGetWeatherFunctionArn}`).
+    pub fn new(spec: ToolSpec) -> Self {
+        let function = format!("${{{}}}", manifest::tool_placeholder(&spec.name));
+        Self { spec, function }
+    }
+
+    /// The same tool, run by another Lambda (a name, an ARN or a `${Placeholder}`).
+    pub fn with_function(mut self, function: impl Into<String>) -> Self {
+        self.function = function.into();
+        self
+    }
+}
+
+impl From<ToolSpec> for Tool {
+    fn from(spec: ToolSpec) -> Self {
+        Tool::new(spec)
+    }
+}
+
+/// An LLM agent: everything needed to emit its state machine.
+///
+/// Build one with [`Agent::builder`]; the builder checks every field, so an `Agent` is always
+/// valid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) system_prompt: String,
+    pub(crate) model: ModelSpec,
+    pub(crate) tools: Vec<Tool>,
+    pub(crate) max_iterations: u32,
+    pub(crate) tool_concurrency: u32,
+    pub(crate) output_schema: Option<Value>,
+    pub(crate) workflow_type: WorkflowType,
+}
+
+impl Agent {
+    /// Starts an agent named `name` (letters, digits, `-` and `_`; it names the state machine).
+    pub fn builder(name: impl Into<String>) -> AgentBuilder {
+        AgentBuilder {
+            name: name.into(),
+            description: None,
+            system_prompt: None,
+            model: None,
+            tools: Vec::new(),
+            max_iterations: DEFAULT_MAX_ITERATIONS,
+            tool_concurrency: DEFAULT_TOOL_CONCURRENCY,
+            output_schema: None,
+            workflow_type: WorkflowType::Standard,
+        }
+    }
+
+    /// The agent's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the agent is for, shown as the state machine's comment.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The model and its limits.
+    pub fn model(&self) -> &ModelSpec {
+        &self.model
+    }
+
+    /// The tools.
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    /// The iteration cap: LLM turns at most.
+    pub fn max_iterations(&self) -> u32 {
+        self.max_iterations
+    }
+
+    /// Standard or Express.
+    pub fn workflow_type(&self) -> WorkflowType {
+        self.workflow_type
+    }
+
+    /// What the LLM Lambda gets with every turn.
+    pub fn config(&self) -> AgentConfig {
+        AgentConfig {
+            name: self.name.clone(),
+            system_prompt: self.system_prompt.clone(),
+            model: self.model.clone(),
+            tools: self.tools.iter().map(|t| t.spec.clone()).collect(),
+            output_schema: self.output_schema.clone(),
+        }
+    }
+
+    /// The placeholder of the LLM Lambda this agent calls.
+    pub fn llm_placeholder(&self) -> String {
+        manifest::llm_placeholder(self.model.provider)
+    }
+
+    /// The definition's file name inside `state-machines/`.
+    pub fn definition_file(&self) -> String {
+        format!("{}.asl.json", self.name)
+    }
+
+    /// This agent's entry in the manifest.
+    pub fn manifest_entry(&self) -> AgentEntry {
+        AgentEntry {
+            name: self.name.clone(),
+            definition: self.definition_file(),
+            workflow_type: self.workflow_type,
+            llm: FunctionRef {
+                placeholder: self.llm_placeholder(),
+                binary: manifest::llm_binary(self.model.provider),
+                provider: Some(self.model.provider),
+            },
+            tools: self
+                .tools
+                .iter()
+                .filter_map(|t| {
+                    let placeholder = t.function.strip_prefix("${")?.strip_suffix('}')?;
+                    Some(ToolFunctionRef {
+                        tool: t.spec.name.clone(),
+                        placeholder: placeholder.to_owned(),
+                        binary: manifest::tool_binary(&t.spec.name),
+                    })
+                })
+                .collect(),
+            conversation_table: true,
+        }
+    }
+}
+
+/// Builds an [`Agent`], checking every field in [`AgentBuilder::build`].
+#[derive(Debug, Clone)]
+#[must_use = "call .build() to get the agent"]
+pub struct AgentBuilder {
+    name: String,
+    description: Option<String>,
+    system_prompt: Option<String>,
+    model: Option<ModelSpec>,
+    tools: Vec<Tool>,
+    max_iterations: u32,
+    tool_concurrency: u32,
+    output_schema: Option<Value>,
+    workflow_type: WorkflowType,
+}
+
+impl AgentBuilder {
+    /// What the agent is for (the state machine's comment).
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// The system prompt.
+    pub fn system_prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.system_prompt = Some(prompt.into());
+        self
+    }
+
+    /// The model: provider, model id, max tokens and temperature.
+    pub fn model(mut self, model: impl Into<ModelSpec>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Adds a tool.
+    pub fn tool(mut self, tool: impl Into<Tool>) -> Self {
+        self.tools.push(tool.into());
+        self
+    }
+
+    /// The iteration cap: how many LLM turns a run may take before it fails with
+    /// `Agent.MaxIterations`.
+    pub fn max_iterations(mut self, max: u32) -> Self {
+        self.max_iterations = max;
+        self
+    }
+
+    /// How many tool calls of one turn run at once.
+    pub fn tool_concurrency(mut self, n: u32) -> Self {
+        self.tool_concurrency = n;
+        self
+    }
+
+    /// A JSON Schema the final answer must match; the run's output then carries it as `result`.
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.output_schema = Some(schema);
+        self
+    }
+
+    /// Standard (the default) or Express, for synchronous request/response use.
+    pub fn workflow_type(mut self, workflow_type: WorkflowType) -> Self {
+        self.workflow_type = workflow_type;
+        self
+    }
+
+    /// Checks everything and returns the agent, or every reason it is not valid.
+    pub fn build(self) -> Result<Agent, BuildError> {
+        let mut problems = Vec::new();
+        if !valid_name(&self.name, 64) {
+            problems.push(format!(
+                "agent name `{}` must be 1 to 64 letters, digits, `-` or `_` (it names the state machine)",
+                self.name
+            ));
+        }
+        let system_prompt = self.system_prompt.unwrap_or_default();
+        if system_prompt.trim().is_empty() {
+            problems.push("the system prompt is empty: say what the agent is for".to_owned());
+        }
+        match &self.model {
+            None => problems.push(
+                "no model: call .model(Model::anthropic(\"claude-sonnet-4-5\")) or another provider"
+                    .to_owned(),
+            ),
+            Some(model) => {
+                if model.model.trim().is_empty() {
+                    problems.push("the model id is empty".to_owned());
+                }
+                if model.max_tokens == 0 {
+                    problems.push("max_tokens must be at least 1".to_owned());
+                }
+                if let Some(t) = model.temperature {
+                    if !(0.0..=2.0).contains(&t) {
+                        problems.push(format!("temperature {t} is outside 0.0 to 2.0"));
+                    }
+                }
+            }
+        }
+        if self.max_iterations == 0 {
+            problems.push("max_iterations must be at least 1".to_owned());
+        }
+        if self.tool_concurrency == 0 {
+            problems.push("tool_concurrency must be at least 1".to_owned());
+        }
+        for (i, tool) in self.tools.iter().enumerate() {
+            let name = &tool.spec.name;
+            if !valid_name(name, 64) {
+                problems.push(format!(
+                    "tool name `{name}` must be 1 to 64 letters, digits, `-` or `_` (the providers' rule)"
+                ));
+            }
+            if self.tools[..i].iter().any(|t| &t.spec.name == name) {
+                problems.push(format!("tool `{name}` is added twice"));
+            }
+            if tool.spec.description.trim().is_empty() {
+                problems.push(format!(
+                    "tool `{name}` has no description: the model needs one to know when to call it"
+                ));
+            }
+            if tool.spec.input_schema.get("type") != Some(&Value::String("object".into())) {
+                problems.push(format!(
+                    "tool `{name}`'s input schema must have \"type\": \"object\" (providers require it)"
+                ));
+            }
+            if tool.function.trim().is_empty() {
+                problems.push(format!("tool `{name}` has no Lambda function"));
+            }
+        }
+        if let Some(schema) = &self.output_schema {
+            if !schema.is_object() {
+                problems.push("the output schema must be a JSON Schema object".to_owned());
+            }
+        }
+        let Some(model) = self.model else {
+            return Err(BuildError {
+                agent: self.name,
+                problems,
+            });
+        };
+        if !problems.is_empty() {
+            return Err(BuildError {
+                agent: self.name,
+                problems,
+            });
+        }
+        Ok(Agent {
+            name: self.name,
+            description: self.description,
+            system_prompt,
+            model,
+            tools: self.tools,
+            max_iterations: self.max_iterations,
+            tool_concurrency: self.tool_concurrency,
+            output_schema: self.output_schema,
+            workflow_type: self.workflow_type,
+        })
+    }
+}
+
+fn valid_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Builds a [`ModelSpec`] with sensible limits: `Model::anthropic("claude-sonnet-4-5")`.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct Model(ModelSpec);
+
+impl Model {
+    /// The max tokens of a reply when not set.
+    pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+    /// A model of any provider.
+    pub fn new(provider: Provider, model: impl Into<String>) -> Self {
+        Model(ModelSpec {
+            provider,
+            model: model.into(),
+            max_tokens: Self::DEFAULT_MAX_TOKENS,
+            temperature: None,
+        })
+    }
+
+    /// An Anthropic model (Messages API).
+    pub fn anthropic(model: impl Into<String>) -> Self {
+        Self::new(Provider::Anthropic, model)
+    }
+
+    /// An OpenAI model, or one on an OpenAI-compatible server.
+    pub fn openai(model: impl Into<String>) -> Self {
+        Self::new(Provider::OpenAi, model)
+    }
+
+    /// A Gemini model.
+    pub fn gemini(model: impl Into<String>) -> Self {
+        Self::new(Provider::Gemini, model)
+    }
+
+    /// A model on Amazon Bedrock (Converse API), by model id.
+    pub fn bedrock(model: impl Into<String>) -> Self {
+        Self::new(Provider::Bedrock, model)
+    }
+
+    /// The most tokens one reply may hold.
+    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.0.max_tokens = max_tokens;
+        self
+    }
+
+    /// Sampling temperature, 0.0 to 2.0.
+    pub fn temperature(mut self, temperature: f32) -> Self {
+        self.0.temperature = Some(temperature);
+        self
+    }
+}
+
+impl From<Model> for ModelSpec {
+    fn from(m: Model) -> Self {
+        m.0
+    }
+}

@@ -1,0 +1,53 @@
+//! `sfn-agent check`: the committed state machines are valid and current.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The folder to check (default: the repository's `state-machines/`).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// Validates every committed definition and compares the folder with what the builder makes.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = crate::paths::state_machines_dir(args.dir);
+    let mut failures = Vec::new();
+    for file in state_machines::generate()
+        .iter()
+        .filter(|f| f.name.ends_with(".asl.json"))
+    {
+        let path = dir.join(&file.name);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue; // reported as missing below
+        };
+        match asl::StateMachine::from_json(&text) {
+            Err(error) => failures.push(format!("{}: {error}", path.display())),
+            Ok(machine) => {
+                if let Err(errors) = asl::validate(&machine) {
+                    failures.push(format!("{}: {errors}", path.display()));
+                }
+            }
+        }
+    }
+    failures.extend(
+        state_machines::stale_files(&dir)
+            .into_iter()
+            .map(|s| format!("{}: {s}", dir.display())),
+    );
+    if failures.is_empty() {
+        println!(
+            "ok: {} state machines valid and current in {}",
+            state_machines::agents().len(),
+            dir.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for failure in &failures {
+        eprintln!("{failure}");
+    }
+    eprintln!("run `sfn-agent synth` to regenerate the state machines");
+    Ok(ExitCode::FAILURE)
+}

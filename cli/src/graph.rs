@@ -1,0 +1,23 @@
+//! `sfn-agent graph`: an agent's state machine as a Mermaid flowchart.
+
+use std::process::ExitCode;
+
+/// Arguments of `graph`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The agent's name.
+    agent: String,
+}
+
+/// Prints the Mermaid graph of the agent's machine.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Some(agent) = state_machines::agent(&args.agent) else {
+        anyhow::bail!(
+            "no agent called `{}`; the agents are: {}",
+            args.agent,
+            state_machines::agent_names().join(", ")
+        );
+    };
+    print!("{}", asl::mermaid::render(&agent.state_machine()));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,42 @@
+//! `sfn-agent synth`: write every agent's state machine and the manifest.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+/// Arguments of `synth`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The folder to write into (default: the repository's `state-machines/`).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// Regenerates the files, validating each machine first, and says which changed.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = crate::paths::state_machines_dir(args.dir);
+    for agent in state_machines::agents() {
+        asl::validate(&agent.state_machine())
+            .with_context(|| format!("agent `{}` makes an invalid state machine", agent.name()))?;
+    }
+    let stale = state_machines::stale_files(&dir);
+    for file in state_machines::generate() {
+        let path = dir.join(&file.name);
+        let unchanged = std::fs::read_to_string(&path).is_ok_and(|old| old == file.contents);
+        if unchanged {
+            println!("  unchanged  {}", path.display());
+        } else {
+            std::fs::write(&path, &file.contents)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("  wrote      {}", path.display());
+        }
+    }
+    for orphan in stale
+        .iter()
+        .filter(|s| s.ends_with("belongs to no agent any more"))
+    {
+        println!("  note: {orphan}; delete it if the agent is gone");
+    }
+    Ok(ExitCode::SUCCESS)
+}

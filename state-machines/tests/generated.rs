@@ -1,0 +1,85 @@
+//! The committed state machines are what the builder makes now, valid, and carry the tool
+//! schemas derived from the tools' Rust types.
+
+use agent_builder::manifest::Manifest;
+
+#[test]
+fn committed_files_are_current() {
+    let stale = state_machines::stale_files(&state_machines::default_dir());
+    assert!(
+        stale.is_empty(),
+        "the committed state machines are stale; run `cargo run -p sfn-agent -- synth`:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn every_machine_validates() {
+    for agent in state_machines::agents() {
+        let machine = agent.state_machine();
+        if let Err(errors) = asl::validate(&machine) {
+            panic!("{}: {errors}", agent.name());
+        }
+        // And it survives a round trip through its JSON text.
+        let again = asl::StateMachine::from_json(&machine.to_json_pretty()).expect("parses");
+        assert_eq!(again, machine, "{}", agent.name());
+    }
+}
+
+#[test]
+fn machines_carry_the_schemas_derived_from_the_tool_types() {
+    for file in state_machines::generate()
+        .iter()
+        .filter(|f| f.name.ends_with(".asl.json"))
+    {
+        let document: serde_json::Value = serde_json::from_str(&file.contents).expect("json");
+        assert!(
+            tool_lambdas::catalog::count_specs(&document) > 0,
+            "{} carries tool specs",
+            file.name
+        );
+        let stale = tool_lambdas::catalog::stale_specs(&document);
+        assert!(stale.is_empty(), "{}: {}", file.name, stale.join("; "));
+    }
+}
+
+#[test]
+fn the_manifest_names_every_placeholder_in_the_definitions() {
+    let files = state_machines::generate();
+    let manifest_file = files
+        .iter()
+        .find(|f| f.name == "manifest.json")
+        .expect("manifest");
+    let manifest: Manifest =
+        serde_json::from_str(&manifest_file.contents).expect("manifest parses");
+    assert_eq!(manifest.agents.len(), state_machines::agents().len());
+    for entry in &manifest.agents {
+        let definition = &files
+            .iter()
+            .find(|f| f.name == entry.definition)
+            .expect("definition")
+            .contents;
+        let mut named: Vec<&str> = entry.tools.iter().map(|t| t.placeholder.as_str()).collect();
+        named.push(&entry.llm.placeholder);
+        // Every ${...} in the definition is named in the manifest, and the other way round.
+        let mut found: Vec<&str> = definition
+            .split("${")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .collect();
+        found.sort();
+        found.dedup();
+        named.sort();
+        assert_eq!(found, named, "{}", entry.name);
+    }
+}
+
+#[test]
+fn snapshots() {
+    for agent in state_machines::agents() {
+        insta::assert_snapshot!(
+            agent.name().to_owned(),
+            agent.state_machine().to_json_pretty()
+        );
+    }
+}
