@@ -311,14 +311,21 @@ pub struct Usage {
     pub estimated_cost_usd: f64,
 }
 
-impl Usage {
-    /// The sum of two usages.
-    pub fn add(self, other: Usage) -> Usage {
+impl std::ops::Add for Usage {
+    type Output = Usage;
+
+    fn add(self, other: Usage) -> Usage {
         Usage {
             input_tokens: self.input_tokens + other.input_tokens,
             output_tokens: self.output_tokens + other.output_tokens,
             estimated_cost_usd: self.estimated_cost_usd + other.estimated_cost_usd,
         }
+    }
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        *self = *self + other;
     }
 }
 

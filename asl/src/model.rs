@@ -60,7 +60,9 @@ pub struct StateMachine {
 }
 
 /// One state, tagged by its `Type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Deserialization is written by hand (in `parse`) so that an error names the field it is in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "Type")]
 pub enum State {
     /// Does work through a resource (a Lambda, an SDK integration, an activity).
@@ -82,7 +84,9 @@ pub enum State {
 }
 
 /// A number or a JSONata expression that evaluates to one (`"{% $timeout %}"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Deserialization is written by hand (in `parse`) so that a wrong type says what was expected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum NumberOrExpression {
     /// A literal number.

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The project's one test command, from a fresh clone: installs what the tests need (npm packages,
+# moto's local AWS server, cfn-lint), starts the local servers, and runs every check.
+# `.ci/run` calls exactly this.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+started=$SECONDS
+step() {
+  echo
+  echo "==> [$((SECONDS - started))s] $*"
+}
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "generated state machines are current and valid (sfn-agent check)"
+cargo run --quiet -p sfn-agent -- check
+
+step "asl-validator (npm) over every generated state machine"
+scripts/validate-asl.sh state-machines/*.asl.json asl/tests/fixtures/corpus/*.json
+
+if [ -x scripts/cdk-test.sh ]; then
+  step "CDK: assertions, offline synth, cdk-nag, cfn-lint"
+  scripts/cdk-test.sh
+fi
+
+step "local AWS API server (moto) for the DynamoDB, Secrets Manager and Step Functions tests"
+eval "$(scripts/local-aws.sh)"
+trap 'scripts/local-aws.sh stop >/dev/null 2>&1 || true' EXIT
+
+step "cargo test (unit, integration, doc tests, end-to-end agent runs)"
+cargo test --workspace --quiet
+
+echo
+echo "==> all checks passed in $((SECONDS - started))s"
