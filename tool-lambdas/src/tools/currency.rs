@@ -1,0 +1,209 @@
+//! `convert_currency`: converts an amount at the latest European Central Bank reference rates,
+//! through Frankfurter's v1 API (`/latest?base=…&symbols=…` and `/currencies`,
+//! <https://frankfurter.dev/v1/>). No key needed.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::config::ToolsConfig;
+use crate::tool::{Tool, ToolError};
+use crate::upstream::{Reply, Upstream};
+use crate::validation::echo;
+
+/// The largest amount converted.
+pub const MAX_AMOUNT: f64 = 1e15;
+
+/// Converts amounts between currencies.
+#[derive(Debug, Clone)]
+pub struct ConvertCurrency {
+    rates: Upstream,
+    base_url: String,
+}
+
+impl ConvertCurrency {
+    /// The tool on `config`'s Frankfurter, sending requests with `client`.
+    pub fn new(config: &ToolsConfig, client: reqwest::Client) -> Self {
+        Self {
+            rates: Upstream::new(
+                client,
+                "the Frankfurter exchange-rate service",
+                config.http_timeout,
+            ),
+            base_url: config.frankfurter_url.clone(),
+        }
+    }
+}
+
+/// The input of `convert_currency`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CurrencyInput {
+    /// The amount to convert, in the `from` currency: a number from 0 to 1e15, e.g. 100.
+    #[schemars(range(min = 0, max = 1e15))]
+    pub amount: f64,
+    /// The ISO 4217 code of the currency to convert from, e.g. "USD".
+    #[schemars(length(min = 1, max = 16))]
+    pub from: String,
+    /// The ISO 4217 code of the currency to convert to, e.g. "EUR".
+    #[schemars(length(min = 1, max = 16))]
+    pub to: String,
+}
+
+/// A conversion.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conversion {
+    /// The amount given.
+    pub amount: f64,
+    /// The currency converted from.
+    pub from: String,
+    /// The currency converted to.
+    pub to: String,
+    /// The amount in `to`, rounded to 4 decimals.
+    pub converted: f64,
+    /// Units of `to` per unit of `from`.
+    pub rate: f64,
+    /// The working day the rate was published for (`YYYY-MM-DD`); absent for a currency
+    /// converted to itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_date: Option<String>,
+    /// Where the rate comes from.
+    pub source: &'static str,
+}
+
+const SOURCE: &str = "European Central Bank reference rates, via Frankfurter";
+
+/// Frankfurter's `/latest` answer: `{"amount", "base", "date", "rates": {code: rate}}`.
+#[derive(Debug, Deserialize)]
+struct Latest {
+    date: String,
+    rates: BTreeMap<String, f64>,
+}
+
+impl Tool for ConvertCurrency {
+    const NAME: &'static str = "convert_currency";
+    const DESCRIPTION: &'static str = "Converts an amount of money from one currency to another \
+at the latest European Central Bank reference rates (published each working day around 16:00 \
+CET). Give the amount and the two ISO 4217 currency codes (\"USD\", \"EUR\", \"JPY\", \"GBP\", \
+…). Returns the converted amount, the rate and the date of the rate.";
+
+    type Input = CurrencyInput;
+    type Output = Conversion;
+
+    fn example() -> CurrencyInput {
+        CurrencyInput {
+            amount: 100.0,
+            from: "USD".to_string(),
+            to: "EUR".to_string(),
+        }
+    }
+
+    async fn run(&self, input: CurrencyInput) -> Result<Conversion, ToolError> {
+        let amount = input.amount;
+        if !amount.is_finite() || !(0.0..=MAX_AMOUNT).contains(&amount) {
+            return Err(ToolError::BadInput(format!(
+                "`amount` must be a number from 0 to {MAX_AMOUNT:e}, not {}.",
+                echo(&amount.to_string())
+            )));
+        }
+        let from = currency_code("from", &input.from)?;
+        let to = currency_code("to", &input.to)?;
+        let (rate, rate_date) = if from == to {
+            self.check_known(&[&from]).await?;
+            (1.0, None)
+        } else {
+            let (rate, date) = self.rate(&from, &to).await?;
+            (rate, Some(date))
+        };
+        let converted = ((amount * rate) * 10_000.0).round() / 10_000.0;
+        Ok(Conversion {
+            amount,
+            from,
+            to,
+            converted,
+            rate,
+            rate_date,
+            source: SOURCE,
+        })
+    }
+}
+
+/// A currency code, trimmed and upper-cased; anything but three letters is refused.
+fn currency_code(field: &str, code: &str) -> Result<String, ToolError> {
+    let code = code.trim().to_uppercase();
+    if code.len() == 3 && code.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(code)
+    } else {
+        Err(ToolError::BadInput(format!(
+            "`{field}` must be a three-letter ISO 4217 currency code such as \"USD\", \"EUR\" or \
+             \"JPY\", not {}. Call `convert_currency` again with the code.",
+            echo(&format!("{:?}", code))
+        )))
+    }
+}
+
+impl ConvertCurrency {
+    async fn rate(&self, from: &str, to: &str) -> Result<(f64, String), ToolError> {
+        let url = format!("{}/latest", self.base_url);
+        let query = [("base", from.to_string()), ("symbols", to.to_string())];
+        match self.rates.get_json::<Latest>(&url, &query).await? {
+            Reply::Ok(latest) => match latest.rates.get(to) {
+                Some(rate) if rate.is_finite() && *rate > 0.0 => Ok((*rate, latest.date)),
+                _ => {
+                    self.check_known(&[from, to]).await?;
+                    Err(self
+                        .rates
+                        .unavailable(format!("it sent no rate from {from} to {to}")))
+                }
+            },
+            Reply::Refused { status, .. } => {
+                self.check_known(&[from, to]).await?;
+                Err(self.rates.unavailable(format!(
+                    "it refused the rate from {from} to {to} (HTTP {status})"
+                )))
+            }
+        }
+    }
+
+    /// Fails with a clear error if any of `codes` is not a currency Frankfurter has rates for.
+    async fn check_known(&self, codes: &[&str]) -> Result<(), ToolError> {
+        let url = format!("{}/currencies", self.base_url);
+        let known: BTreeMap<String, String> = match self.rates.get_json(&url, &[]).await? {
+            Reply::Ok(known) => known,
+            Reply::Refused { status, .. } => {
+                return Err(self
+                    .rates
+                    .unavailable(format!("it refused the list of currencies (HTTP {status})")));
+            }
+        };
+        let unknown: Vec<String> = codes
+            .iter()
+            .filter(|code| !known.contains_key(**code))
+            .map(|code| format!("\"{code}\""))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let listed = known.keys().cloned().collect::<Vec<_>>().join(", ");
+        Err(ToolError::BadInput(format!(
+            "{} {} not a currency with ECB reference rates. The known codes are: {listed}. \
+             Call `convert_currency` again with one of them.",
+            unknown.join(" and "),
+            if unknown.len() == 1 { "is" } else { "are" }
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_normalised_or_refused() {
+        assert_eq!(currency_code("from", " usd ").ok(), Some("USD".to_string()));
+        for bad in ["", "dollars", "US", "U$D", "ÜSD", "12 "] {
+            assert!(currency_code("from", bad).is_err(), "{bad}");
+        }
+    }
+}

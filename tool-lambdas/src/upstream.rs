@@ -1,0 +1,108 @@
+//! Calling a tool's upstream service: an outage, a timeout or an unreadable answer becomes a
+//! [`ToolError::Upstream`]; a 4xx is handed back for the tool to explain.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::tool::ToolError;
+
+/// A service a tool calls.
+#[derive(Debug, Clone)]
+pub(crate) struct Upstream {
+    client: reqwest::Client,
+    /// The service as the model should name it to the user.
+    service: &'static str,
+    timeout: Duration,
+}
+
+/// The answer to a request that reached the service.
+pub(crate) enum Reply<T> {
+    /// 2xx with a readable body.
+    Ok(T),
+    /// 4xx: the request was refused; the body, for the tool to explain.
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The body, at most a few KB.
+        body: String,
+    },
+}
+
+impl Upstream {
+    pub(crate) fn new(client: reqwest::Client, service: &'static str, timeout: Duration) -> Self {
+        Self {
+            client,
+            service,
+            timeout,
+        }
+    }
+
+    /// GETs `url` with `query` and reads the JSON answer.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+    ) -> Result<Reply<T>, ToolError> {
+        let response = self
+            .client
+            .get(url)
+            .query(query)
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let status = response.status();
+        if status.is_server_error() || status.as_u16() == 429 {
+            return Err(self.unavailable(format!("it answered HTTP {}", status.as_u16())));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        if status.is_client_error() {
+            let body = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).into_owned();
+            return Ok(Reply::Refused {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        if !status.is_success() {
+            return Err(self.unavailable(format!("it answered HTTP {}", status.as_u16())));
+        }
+        serde_json::from_slice::<T>(&bytes)
+            .map(Reply::Ok)
+            .map_err(|e| {
+                self.unavailable(format!("it sent an answer this tool could not read ({e})"))
+            })
+    }
+
+    /// An outage of this service.
+    pub(crate) fn unavailable(&self, problem: String) -> ToolError {
+        ToolError::Upstream {
+            service: self.service.to_string(),
+            problem,
+        }
+    }
+
+    fn transport_error(&self, error: &reqwest::Error) -> ToolError {
+        if error.is_timeout() {
+            self.unavailable(format!(
+                "it did not answer within {}",
+                seconds(self.timeout)
+            ))
+        } else if error.is_connect() {
+            self.unavailable("it could not be reached".to_string())
+        } else {
+            self.unavailable("the connection failed".to_string())
+        }
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    if d.as_millis() % 1000 == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
