@@ -30,8 +30,14 @@ if [ -x scripts/cdk-test.sh ]; then
 fi
 
 step "local AWS API server (moto) for the DynamoDB, Secrets Manager and Step Functions tests"
+moto_pid=".local/moto/server.pid"
+already_running=false
+if [ -f "$moto_pid" ] && kill -0 "$(cat "$moto_pid")" 2>/dev/null; then already_running=true; fi
 eval "$(scripts/local-aws.sh)"
-trap 'scripts/local-aws.sh stop >/dev/null 2>&1 || true' EXIT
+# Stop the server afterwards only if this run started it.
+if [ "$already_running" = false ]; then
+  trap 'scripts/local-aws.sh stop >/dev/null 2>&1 || true' EXIT
+fi
 
 step "cargo test (unit, integration, doc tests, end-to-end agent runs)"
 cargo test --workspace --quiet

@@ -13,6 +13,7 @@ mod graph;
 mod history;
 mod invoke;
 mod paths;
+mod run;
 mod synth;
 mod trace;
 mod validate;
@@ -35,6 +36,8 @@ enum Command {
     Validate(validate::Args),
     /// Print an agent's state machine as a Mermaid graph.
     Graph(graph::Args),
+    /// Ask one of our agents a question on the local engine, with in-process Lambdas.
+    Run(run::Args),
     /// Run any ASL document on the local engine and print its outcome as JSON.
     Exec(exec::Args),
     /// Ask a deployed agent a question (StartExecution, or StartSyncExecution for Express).
@@ -51,6 +54,7 @@ async fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Run(args) => run::run(args).await,
         Command::Exec(args) => exec::run(args).await,
         Command::Invoke(args) => invoke::run(args).await,
         Command::History(args) => history::run(args).await,

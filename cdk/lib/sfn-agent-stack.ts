@@ -1,0 +1,392 @@
+/**
+ * The stack: every agent's state machine from `state-machines/`, the Rust Lambdas they call, the
+ * conversation table, the API-key secret, and the SQS and EventBridge triggers.
+ *
+ * Nothing here names an agent or a tool: the manifest does. Every IAM statement is written out by
+ * hand (no `grant*` helper that adds more than the job needs), so the tests can pin each role's
+ * actions and resources exactly.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { LoadedAgent } from './manifest';
+
+/** The knobs of the stack; `bin/app.ts` reads them from CDK context. */
+export interface SfnAgentStackProps extends StackProps {
+  /** The agents, from `loadStateMachines`. */
+  readonly agents: LoadedAgent[];
+  /** Makes the code of one cargo binary (the real build, or a stand-in in tests). */
+  readonly lambdaCode: (binary: string) => lambda.Code;
+  /** The state machines' log level. Default ALL (what the console's execution view needs). */
+  readonly logLevel?: sfn.LogLevel;
+  /** Whether state inputs and outputs go to the logs. Default true. */
+  readonly includeExecutionData?: boolean;
+  /** How long log lines are kept. Default one month. */
+  readonly logRetention?: logs.RetentionDays;
+  /** How long a conversation lives after its last turn. Default 30 days. */
+  readonly conversationTtlDays?: number;
+  /** The `source` of the EventBridge events that start agents. Default `sfn-agent`. */
+  readonly eventSource?: string;
+}
+
+/** The EventBridge `detail-type` that asks an agent a question. */
+export const QUESTION_DETAIL_TYPE = 'Agent Question';
+/** The cargo binary of the SQS trigger Lambda (crate `triggers`). */
+export const SQS_TRIGGER_BINARY = 'sqs-trigger';
+
+/** LLM calls can be long (big contexts, slow models); the ASL's task timeout is 330 s above it. */
+const LLM_TIMEOUT = Duration.seconds(300);
+/** Network-bound, small JSON, Rust: 256 MB is plenty and gives a proportionally faster CPU. */
+const LLM_MEMORY_MB = 256;
+/** Tools are one HTTP call or a computation; the ASL's task timeout is 90 s above it. */
+const TOOL_TIMEOUT = Duration.seconds(60);
+const TOOL_MEMORY_MB = 128;
+/** The trigger starts up to 10 executions (one SQS batch). */
+const TRIGGER_TIMEOUT = Duration.seconds(30);
+const TRIGGER_MEMORY_MB = 128;
+/** An SQS message that failed this many times goes to the dead-letter queue. */
+const MAX_RECEIVE_COUNT = 5;
+
+/** The stack. Its outputs name every state machine, so `sfn-agent invoke` finds them. */
+export class SfnAgentStack extends Stack {
+  /** The conversation table. */
+  readonly table: dynamodb.Table;
+  /** The provider API keys, a JSON object `{anthropic, openai, gemini}`. */
+  readonly apiKeys: secretsmanager.Secret;
+  /** One state machine per agent, by agent name. */
+  readonly stateMachines = new Map<string, sfn.StateMachine>();
+  /** One Lambda per cargo binary, by binary name. */
+  readonly functions = new Map<string, lambda.Function>();
+  /** The queue whose messages start executions. */
+  readonly queue: sqs.Queue;
+  /** Where messages and events that could not start an execution end up. */
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: SfnAgentStackProps) {
+    super(scope, id, props);
+    if (props.agents.length === 0) throw new Error('the manifest lists no agents: nothing to deploy');
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    this.table = new dynamodb.Table(this, 'ConversationTable', {
+      partitionKey: { name: 'conversation_id', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'turn', type: dynamodb.AttributeType.NUMBER },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'expires_at',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.apiKeys = new secretsmanager.Secret(this, 'ApiKeys', {
+      description: 'sfn-agent LLM provider API keys: {"anthropic": "...", "openai": "...", "gemini": "..."}',
+      // The template holds the shape only, with empty values; the keys go in with
+      // `aws secretsmanager put-secret-value` after the deploy (see README). The generated key is
+      // required by CloudFormation next to a template and is never read.
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ anthropic: '', openai: '', gemini: '' }),
+        generateStringKey: 'unused',
+        excludePunctuation: true,
+      },
+    });
+    Validations.of(this.apiKeys).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Third-party LLM API keys cannot be rotated by a rotation Lambda: they are issued in each ' +
+        "provider's console. Rotate them there and run put-secret-value (README).",
+    });
+
+    const ttlDays = props.conversationTtlDays ?? 30;
+    for (const binary of uniqueBinaries(props.agents)) {
+      const llm = props.agents.find((a) => a.llm.binary === binary)?.llm;
+      const fn = this.rustFunction(binary, props.lambdaCode(binary), logRetention, llm
+        ? {
+            timeout: LLM_TIMEOUT,
+            memorySize: LLM_MEMORY_MB,
+            environment: {
+              CONVERSATION_TABLE: this.table.tableName,
+              API_KEYS_SECRET_ID: this.apiKeys.secretArn,
+              CONVERSATION_TTL_DAYS: String(ttlDays),
+            },
+          }
+        : { timeout: TOOL_TIMEOUT, memorySize: TOOL_MEMORY_MB, environment: {} });
+      if (llm) this.grantLlm(fn, llm.provider === 'bedrock' ? bedrockModelsOf(props.agents, binary) : undefined);
+      this.functions.set(binary, fn);
+    }
+
+    for (const agent of props.agents) {
+      this.stateMachines.set(agent.name, this.agentStateMachine(agent, props, logRetention));
+    }
+
+    // Triggers. One dead-letter queue for everything that could not start an execution.
+    this.deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetterQueue', {
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'TriggerQueue', {
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      // AWS's advice for a Lambda event source: six times the function's timeout.
+      visibilityTimeout: Duration.seconds(TRIGGER_TIMEOUT.toSeconds() * 6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+    this.sqsTrigger(props.lambdaCode(SQS_TRIGGER_BINARY), logRetention);
+    this.eventRules(props.eventSource ?? 'sfn-agent');
+
+    new CfnOutput(this, 'TriggerQueueUrl', { value: this.queue.queueUrl, description: 'Send {"agent", "question"} here' });
+    new CfnOutput(this, 'TriggerDeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'ConversationTableName', { value: this.table.tableName });
+    new CfnOutput(this, 'ApiKeysSecretArn', {
+      value: this.apiKeys.secretArn,
+      description: 'aws secretsmanager put-secret-value --secret-id <this> --secret-string file://keys.json',
+    });
+  }
+
+  /** A Rust Lambda with its own role and log group, and nothing else in the role yet. */
+  private rustFunction(
+    binary: string,
+    code: lambda.Code,
+    retention: logs.RetentionDays,
+    sizing: { timeout: Duration; memorySize: number; environment: Record<string, string> },
+  ): lambda.Function {
+    const id = pascal(binary);
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `The ${binary} Lambda`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    return new lambda.Function(this, id, {
+      description: `sfn-agent ${binary}`,
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'bootstrap',
+      code,
+      role,
+      logGroup,
+      timeout: sizing.timeout,
+      memorySize: sizing.memorySize,
+      environment: { RUST_LOG: 'info', ...sizing.environment },
+    });
+  }
+
+  /** An LLM Lambda reads the secret and the conversation table, and (Bedrock) calls its models. */
+  private grantLlm(fn: lambda.Function, bedrockModels: string[] | undefined): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadApiKeys',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.apiKeys.secretArn],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ConversationStore',
+        // Query loads a conversation's turns; PutItem appends one with a condition on the turn.
+        actions: ['dynamodb:Query', 'dynamodb:PutItem'],
+        resources: [this.table.tableArn],
+      }),
+    );
+    if (bedrockModels === undefined) return;
+    if (bedrockModels.length === 0) {
+      throw new Error('a bedrock LLM Lambda is in the manifest, but no definition names a bedrock model');
+    }
+    const resources = bedrockModels.flatMap((model) => bedrockModelArns(this, model));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'InvokeAgentModels', actions: ['bedrock:InvokeModel'], resources }),
+    );
+    const crossRegion = bedrockModels.filter(isInferenceProfile);
+    // cdk-nag names the finding after the resource as it renders it: the partition is a literal
+    // when the stack's region is known, and `<AWS::Partition>` otherwise.
+    const partition = Token.isUnresolved(this.partition) ? '<AWS::Partition>' : this.partition;
+    for (const model of crossRegion) {
+      Validations.of(fn.role as iam.Role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:${partition}:bedrock:*::foundation-model/${foundationModelOf(model)}]`,
+        reason:
+          `${model} is a cross-region inference profile: Bedrock serves it from any region of its ` +
+          'geography, and the caller needs InvokeModel on the foundation model in each of them. ' +
+          'The model is fixed; only the region is open.',
+      });
+    }
+  }
+
+  private agentStateMachine(agent: LoadedAgent, props: SfnAgentStackProps, retention: logs.RetentionDays): sfn.StateMachine {
+    const id = pascal(agent.name);
+    const own = [agent.llm, ...agent.tools];
+    const substitutions: Record<string, string> = {};
+    for (const ref of own) substitutions[ref.placeholder] = this.fn(ref.binary).functionArn;
+
+    const role = new iam.Role(this, `${id}StateMachineRole`, {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: `The ${agent.name} agent's state machine`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeOwnLambdas',
+        actions: ['lambda:InvokeFunction'],
+        // The definition calls unqualified ARNs, so no `:*` for versions and aliases.
+        resources: [...new Set(own.map((ref) => ref.binary))].map((b) => this.fn(b).functionArn),
+      }),
+    );
+    // Vended-logs prefix: Step Functions' log delivery needs a resource policy per log group, and
+    // this prefix keeps that policy from growing with each machine.
+    const logGroup = new logs.LogGroup(this, `${id}StateMachineLogs`, {
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}-${agent.name}`,
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const level = props.logLevel ?? sfn.LogLevel.ALL;
+    const machine = new sfn.StateMachine(this, `${id}StateMachine`, {
+      stateMachineName: `${this.stackName}-${agent.name}`,
+      stateMachineType: agent.workflow_type === 'EXPRESS' ? sfn.StateMachineType.EXPRESS : sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(agent.definitionText),
+      definitionSubstitutions: substitutions,
+      role,
+      tracingEnabled: true,
+      logs: { destination: logGroup, level, includeExecutionData: props.includeExecutionData ?? true },
+    });
+    // What CDK adds to the role for logging and tracing, once the machine is built.
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions log delivery (logs:CreateLogDelivery, logs:*LogDelivery*, logs:PutResourcePolicy, ' +
+        'logs:DescribeResourcePolicies, logs:DescribeLogGroups) and X-Ray (xray:PutTraceSegments, ' +
+        'xray:PutTelemetryRecords, xray:GetSampling*) support no resource-level permissions: AWS documents "*" for both.',
+    });
+    if (level !== sfn.LogLevel.ALL) {
+      Validations.of(machine).acknowledge({
+        id: 'AwsSolutions-SF1',
+        reason: `The operator chose log level ${level} with the sfnAgent:logLevel context.`,
+      });
+    }
+    new CfnOutput(this, `StateMachineArn${id}`, {
+      value: machine.stateMachineArn,
+      description: `The ${agent.name} agent (${agent.workflow_type}): sfn-agent invoke ${agent.name} "..."`,
+    });
+    return machine;
+  }
+
+  /**
+   * The SQS trigger: a Rust Lambda that starts one execution per message, named after the
+   * message id, so a redelivered message starts no second Standard execution.
+   */
+  private sqsTrigger(code: lambda.Code, retention: logs.RetentionDays): void {
+    const machines: Record<string, string> = {};
+    for (const [name, machine] of this.stateMachines) machines[name] = machine.stateMachineArn;
+    const fn = this.rustFunction(SQS_TRIGGER_BINARY, code, retention, {
+      timeout: TRIGGER_TIMEOUT,
+      memorySize: TRIGGER_MEMORY_MB,
+      environment: { AGENT_STATE_MACHINES: this.toJsonString(machines) },
+    });
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'StartAgentExecutions',
+        actions: ['states:StartExecution'],
+        resources: [...this.stateMachines.values()].map((m) => m.stateMachineArn),
+      }),
+    );
+    // The event source mapping adds sqs:ReceiveMessage, ChangeMessageVisibility, GetQueueUrl,
+    // DeleteMessage and GetQueueAttributes on this queue only.
+    fn.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }),
+    );
+    this.functions.set(SQS_TRIGGER_BINARY, fn);
+  }
+
+  /**
+   * Two rules per agent, on `{"source": [source], "detail-type": ["Agent Question"],
+   * "detail": {"agent": [name]}}`: one for a new conversation (`detail.question` → the input's
+   * `question`), one for an event that carries `detail.conversation_id` (mapped too). An input
+   * transformer cannot leave out a field the event lacks, hence the pair.
+   */
+  private eventRules(source: string): void {
+    for (const [name, machine] of this.stateMachines) {
+      const variants: [string, boolean][] = [
+        ['QuestionRule', false],
+        ['ContinueRule', true],
+      ];
+      for (const [suffix, continues] of variants) {
+        const rule = new events.Rule(this, `${pascal(name)}${suffix}`, {
+          description: continues
+            ? `Continues a conversation with the ${name} agent on a "${QUESTION_DETAIL_TYPE}" event from ${source}`
+            : `Starts the ${name} agent on a "${QUESTION_DETAIL_TYPE}" event from ${source}`,
+          eventPattern: {
+            source: [source],
+            detailType: [QUESTION_DETAIL_TYPE],
+            detail: { agent: [name], conversation_id: [{ exists: continues }] },
+          },
+        });
+        const input: Record<string, string> = { question: events.EventField.fromPath('$.detail.question') };
+        if (continues) input.conversation_id = events.EventField.fromPath('$.detail.conversation_id');
+        rule.addTarget(
+          new targets.SfnStateMachine(machine, {
+            input: events.RuleTargetInput.fromObject(input),
+            deadLetterQueue: this.deadLetterQueue,
+            retryAttempts: 4,
+            maxEventAge: Duration.hours(1),
+          }),
+        );
+      }
+    }
+  }
+
+  private fn(binary: string): lambda.Function {
+    const fn = this.functions.get(binary);
+    if (!fn) throw new Error(`no Lambda for binary ${binary}`);
+    return fn;
+  }
+}
+
+function uniqueBinaries(agents: LoadedAgent[]): string[] {
+  const all = agents.flatMap((a) => [a.llm.binary, ...a.tools.map((t) => t.binary)]);
+  return [...new Set(all)].sort();
+}
+
+function bedrockModelsOf(agents: LoadedAgent[], binary: string): string[] {
+  const models = agents.filter((a) => a.llm.binary === binary).flatMap((a) => a.bedrockModels);
+  return [...new Set(models)].sort();
+}
+
+/** Cross-region inference profiles carry a geography prefix: `us.anthropic.claude-…`. */
+function isInferenceProfile(model: string): boolean {
+  return /^(us|eu|apac|us-gov|global|jp|au|ca)\./.test(model);
+}
+
+function foundationModelOf(model: string): string {
+  return isInferenceProfile(model) ? model.slice(model.indexOf('.') + 1) : model;
+}
+
+/** The ARNs InvokeModel needs for one model id. */
+function bedrockModelArns(stack: Stack, model: string): string[] {
+  if (!isInferenceProfile(model)) {
+    return [stack.formatArn({ service: 'bedrock', account: '', resource: 'foundation-model', resourceName: model })];
+  }
+  return [
+    stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: model }),
+    `arn:${stack.partition}:bedrock:*::foundation-model/${foundationModelOf(model)}`,
+  ];
+}
+
+/** `get-weather` / `get_weather` → `GetWeather`, for construct ids and output names. */
+export function pascal(name: string): string {
+  return name
+    .split(/[-_]/)
+    .filter((p) => p.length > 0)
+    .map((p) => p[0].toUpperCase() + p.slice(1))
+    .join('');
+}

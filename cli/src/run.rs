@@ -1,0 +1,236 @@
+//! `sfn-agent run`: one of our agents answers a question end to end on the local engine.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use agent_builder::{AgentOutput, Provider};
+use anyhow::{Context, bail};
+use llm_lambdas::{ChatModel, LocalStore};
+use serde_json::{Value, json};
+use sfn_agent::local::{LocalAgent, Progress};
+use sfn_local::ExecutionStatus;
+
+/// Arguments of `run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The agent (see `sfn-agent graph`): assistant, calculator, weather, weather-brief.
+    agent: String,
+    /// The question.
+    question: String,
+    /// Continue this conversation (printed at the end of every run).
+    #[arg(long = "conversation", value_name = "ID")]
+    conversation: Option<String>,
+    /// The provider: anthropic, openai, gemini, bedrock, or scripted (plays --script). Default:
+    /// the agent's own.
+    #[arg(long)]
+    provider: Option<String>,
+    /// The model id, overriding the agent's (needed when --provider differs from the agent's).
+    #[arg(long)]
+    model: Option<String>,
+    /// A scripted conversation (JSON) to play instead of a model; implies --provider scripted.
+    #[arg(long, value_name = "FILE")]
+    script: Option<PathBuf>,
+    /// Print every state transition (the execution history as it happens).
+    #[arg(long)]
+    trace: bool,
+    /// Where conversations are kept.
+    #[arg(long, value_name = "DIR", default_value = ".sfn-agent/conversations")]
+    conversations_dir: PathBuf,
+    /// Print the execution's result as one JSON object on stdout instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the agent and prints progress on stderr, then the answer.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Some(agent) = state_machines::agent(&args.agent) else {
+        bail!(
+            "no agent called `{}`; the agents are: {}",
+            args.agent,
+            state_machines::agent_names().join(", ")
+        );
+    };
+    if args.question.trim().is_empty() {
+        bail!(
+            "the question is empty: sfn-agent run {} \"<question>\"",
+            args.agent
+        );
+    }
+    let own = agent.model().provider;
+    let (model, label, model_override) = choose_model(&args, own, &agent.model().model).await?;
+    let store = Arc::new(LocalStore::new(&args.conversations_dir));
+    let handler = LocalAgent::handler(model, store, model_override);
+    let toolbox = tool_lambdas::Toolbox::from_env().context("the tools' configuration")?;
+
+    eprintln!("▶ {} · {label}", agent.name());
+    let mut local =
+        LocalAgent::new(agent.clone(), handler, toolbox).with_progress(Arc::new(print_progress));
+    if args.trace {
+        local = local.with_listener(Arc::new(|event| {
+            if let Some(line) = crate::trace::format_event(&event.to_json()) {
+                eprintln!("    · {line}");
+            }
+        }));
+    }
+    let mut input = json!({ "question": args.question });
+    if let Some(id) = &args.conversation {
+        input["conversation_id"] = json!(id);
+    }
+    let execution = local.run(input).await;
+
+    if args.json {
+        let mut result = execution.to_json(false);
+        result["state_transitions"] = json!(execution.state_transitions());
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        return Ok(exit_code(execution.status));
+    }
+    match (&execution.status, &execution.output) {
+        (ExecutionStatus::Succeeded, Some(output)) => {
+            print_answer(agent.name(), output, execution.state_transitions())
+        }
+        _ => {
+            eprintln!();
+            eprintln!(
+                "✗ {}: {}",
+                execution
+                    .error
+                    .as_deref()
+                    .unwrap_or(execution.status.as_str()),
+                execution.cause.as_deref().unwrap_or("no cause given")
+            );
+        }
+    }
+    Ok(exit_code(execution.status))
+}
+
+fn exit_code(status: ExecutionStatus) -> ExitCode {
+    if status == ExecutionStatus::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The model to answer with: the script, or the provider's adapter from the environment.
+async fn choose_model(
+    args: &Args,
+    own: Provider,
+    own_model: &str,
+) -> anyhow::Result<(Arc<dyn ChatModel>, String, Option<String>)> {
+    let scripted = args.script.is_some() || args.provider.as_deref() == Some("scripted");
+    if scripted {
+        let Some(script) = &args.script else {
+            bail!("--provider scripted needs --script FILE (see examples/scripts/)");
+        };
+        let model = llm_lambdas::providers::scripted_from_file(script, own)
+            .with_context(|| format!("cannot play the script {}", script.display()))?;
+        return Ok((model, format!("scripted ({})", script.display()), None));
+    }
+    let provider: Provider = match &args.provider {
+        Some(p) => p
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("{e}, or scripted"))?,
+        None => own,
+    };
+    if provider != own && args.model.is_none() {
+        bail!(
+            "the agent's model `{own_model}` is {own}'s; with --provider {provider} say which model to use with --model"
+        );
+    }
+    let model = match llm_lambdas::providers::for_provider_from_env(provider).await {
+        Ok(model) => model,
+        Err(error) => bail!(
+            "{error}\n\nTo run without a model, play a scripted conversation:\n  sfn-agent run {} \"{}\" --provider scripted --script examples/scripts/{}.json",
+            args.agent,
+            args.question.replace('"', "\\\""),
+            args.agent
+        ),
+    };
+    let shown = args.model.as_deref().unwrap_or(own_model);
+    Ok((model, format!("{provider} {shown}"), args.model.clone()))
+}
+
+fn print_progress(progress: &Progress) {
+    match progress {
+        Progress::Turn(turn) => {
+            let text = one_line(&turn.text, 160);
+            let calls: Vec<String> = turn
+                .tool_calls
+                .iter()
+                .map(|c| format!("{} {}", c.name, one_line(&c.input.to_string(), 120)))
+                .collect();
+            if calls.is_empty() && turn.rejected.is_empty() {
+                eprintln!(
+                    "  [{}] model answered ({:?})",
+                    turn.iteration, turn.stop_reason
+                );
+            } else {
+                if !text.is_empty() {
+                    eprintln!("  [{}] model: {text}", turn.iteration);
+                }
+                for call in calls {
+                    eprintln!("  [{}] → {call}", turn.iteration);
+                }
+                for rejected in &turn.rejected {
+                    eprintln!(
+                        "  [{}] ✗ rejected: {}",
+                        turn.iteration,
+                        one_line(&rejected.content, 160)
+                    );
+                }
+            }
+        }
+        Progress::TurnFailed { error, cause } => {
+            eprintln!("  ! model call failed: {error}: {}", one_line(cause, 200))
+        }
+        Progress::ToolCall(_) => {}
+        Progress::ToolResult { name, result } => {
+            let mark = if result.is_error { "✗" } else { "←" };
+            eprintln!("      {name} {mark} {}", one_line(&result.content, 160));
+        }
+    }
+}
+
+fn print_answer(agent: &str, output: &Value, transitions: usize) {
+    let Ok(output) = serde_json::from_value::<AgentOutput>(output.clone()) else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(output).unwrap_or_default()
+        );
+        return;
+    };
+    println!();
+    println!("{}", output.answer.trim());
+    if let Some(result) = &output.result {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(result).unwrap_or_default()
+        );
+    }
+    eprintln!();
+    eprintln!(
+        "iterations {} · tokens {} in / {} out · est. cost ${:.4} · {transitions} state transitions",
+        output.iterations,
+        output.usage.input_tokens,
+        output.usage.output_tokens,
+        output.usage.estimated_cost_usd
+    );
+    if output.stop_reason == agent_builder::StopReason::MaxTokens {
+        eprintln!("note: the answer was cut short at the model's max_tokens");
+    }
+    eprintln!(
+        "continue: sfn-agent run {agent} \"…\" --conversation {}",
+        output.conversation_id
+    );
+}
+
+/// The first `max` characters of `text` on one line.
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        flat.chars().take(max).collect::<String>() + "…"
+    }
+}
