@@ -6,7 +6,7 @@
 #   scripts/local-aws.sh stop             # stop the server this script started
 #
 # Idempotent: a second run finds the server answering and only prints the environment again.
-# The server runs in the background; its pid and log live under .local/moto/.
+# The server runs in the background; its pid and log live in .local/moto/server-<port>.{pid,log}.
 # Environment: SFN_AGENT_LOCAL_AWS_PORT (default 45660) picks the port.
 # stdout carries only `export` lines; progress goes to stderr.
 set -euo pipefail
@@ -14,8 +14,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.local/moto"
 port="${SFN_AGENT_LOCAL_AWS_PORT:-45660}"
 endpoint="http://127.0.0.1:$port"
-pidfile="$venv/server.pid"
-logfile="$venv/server.log"
+pidfile="$venv/server-$port.pid"
+logfile="$venv/server-$port.log"
 moto_version="5.2.5"
 
 answers() {

@@ -1,0 +1,10 @@
+//! The openai LLM Lambda: one turn of an agent's ReAct loop on OpenAi's API.
+//!
+//! Configuration (read at init, used on the first invocation): `CONVERSATION_TABLE`,
+//! `CONVERSATION_TTL_DAYS`, `SECRET_ARN` (the API-key secret), the provider's base URL and key
+//! variables, `LLM_TIMEOUT_SECONDS`, `LLM_MODEL_OVERRIDE`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    llm_lambdas::handler::lambda::run(agent_builder::Provider::OpenAi).await
+}

@@ -1,0 +1,166 @@
+//! The Lambda side of the handler: building it from the environment on the first invocation,
+//! and reporting its errors with the names the state machine matches.
+//!
+//! Nothing happens at init beyond reading environment variables: the AWS configuration, the
+//! API key (from Secrets Manager) and the HTTP client are built on the first invocation and kept
+//! for the life of the warm Lambda.
+
+use std::sync::Arc;
+
+use agent_builder::{LlmRequest, LlmResponse, Provider};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use tokio::sync::OnceCell;
+
+use super::{Handler, HandlerError};
+use crate::error::LlmError;
+use crate::model::ChatModel;
+use crate::providers::{self, ProviderConfigError};
+use crate::secrets::{ApiKeys, env_var};
+use crate::store::{CachedStore, ConversationStore, DynamoStore};
+
+/// The Lambda error for a handler error: the error type is the name the ASL matches
+/// (`LLM.RateLimited`, `Conversation.Conflict`, …), the message is the cause.
+pub fn diagnostic(error: &HandlerError) -> Diagnostic {
+    Diagnostic {
+        error_type: error.error_name().to_string(),
+        error_message: error.to_string(),
+    }
+}
+
+/// One provider's LLM Lambda: the configuration read at init, the handler built on first use.
+pub struct LlmLambda {
+    provider: Provider,
+    keys: ApiKeys,
+    handler: OnceCell<Handler>,
+}
+
+impl std::fmt::Debug for LlmLambda {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmLambda")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LlmLambda {
+    /// Reads the configuration from the environment; builds nothing yet.
+    pub fn from_env(provider: Provider) -> Self {
+        Self {
+            provider,
+            keys: ApiKeys::from_env(),
+            handler: OnceCell::new(),
+        }
+    }
+
+    /// Handles one invocation, building the handler first if this is the first.
+    pub async fn handle(&self, request: LlmRequest) -> Result<LlmResponse, Diagnostic> {
+        let handler = self
+            .handler
+            .get_or_try_init(|| self.build())
+            .await
+            .map_err(|e| diagnostic(&e))?;
+        handler.handle(request).await.map_err(|e| diagnostic(&e))
+    }
+
+    async fn build(&self) -> Result<Handler, HandlerError> {
+        let model = model_for(self.provider, &self.keys).await?;
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        // Turns loaded once are remembered: the next turn of the same execution reads one item.
+        let store: Arc<dyn ConversationStore> =
+            Arc::new(CachedStore::new(DynamoStore::from_env(&config)?));
+        let mut handler = Handler::new(model, store);
+        if let Some(model) = std::env::var("LLM_MODEL_OVERRIDE")
+            .ok()
+            .filter(|m| !m.trim().is_empty())
+        {
+            handler = handler.with_model_override(model.trim());
+        }
+        Ok(handler)
+    }
+}
+
+/// Runs the Lambda runtime loop for `provider`'s LLM Lambda.
+pub async fn run(provider: Provider) -> Result<(), lambda_runtime::Error> {
+    let lambda = Arc::new(LlmLambda::from_env(provider));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<LlmRequest>| {
+        let lambda = lambda.clone();
+        async move { lambda.handle(event.payload).await }
+    }))
+    .await
+}
+
+/// The adapter for `provider`, its key from the environment variable when set, else from the
+/// API-key secret; Bedrock signs with the AWS configuration instead.
+pub async fn model_for(
+    provider: Provider,
+    keys: &ApiKeys,
+) -> Result<Arc<dyn ChatModel>, HandlerError> {
+    let config_error = |e: ProviderConfigError| {
+        HandlerError::Llm(LlmError::BadRequest {
+            provider: provider.to_string(),
+            message: format!("the adapter could not be configured: {e}"),
+        })
+    };
+    let env_key_set = env_var(provider)
+        .and_then(|v| std::env::var(v).ok())
+        .is_some_and(|v| !v.trim().is_empty());
+    if provider == Provider::Bedrock || env_key_set {
+        return providers::for_provider_from_env(provider)
+            .await
+            .map_err(config_error);
+    }
+    let timeout = providers::timeout_from_env().map_err(config_error)?;
+    Ok(match provider {
+        Provider::Anthropic => {
+            let key = keys.get(provider).await?;
+            Arc::new(
+                providers::anthropic::AnthropicModel::new(
+                    providers::anthropic::base_url_from_env(),
+                    key,
+                    timeout,
+                )
+                .map_err(config_error)?,
+            )
+        }
+        Provider::Gemini => {
+            let key = keys.get(provider).await?;
+            Arc::new(
+                providers::gemini::GeminiModel::new(
+                    providers::gemini::base_url_from_env(),
+                    key,
+                    timeout,
+                )
+                .map_err(config_error)?,
+            )
+        }
+        Provider::OpenAi => {
+            use providers::openai::{self, MaxTokensField};
+            let base_url = openai::base_url_from_env();
+            let key = match keys.get(provider).await {
+                Ok(key) => key,
+                // A local OpenAI-compatible server (Ollama, vLLM) needs no key.
+                Err(_) if base_url != openai::DEFAULT_BASE_URL => crate::secrets::ApiKey::new(""),
+                Err(e) => return Err(e.into()),
+            };
+            let mut model =
+                openai::OpenAiModel::new(base_url, key, timeout).map_err(config_error)?;
+            match std::env::var(openai::MAX_TOKENS_FIELD_ENV)
+                .ok()
+                .as_deref()
+                .map(str::trim)
+            {
+                Some("max_tokens") => {
+                    model = model.with_max_tokens_field(MaxTokensField::MaxTokens)
+                }
+                Some("max_completion_tokens") => {
+                    model = model.with_max_tokens_field(MaxTokensField::MaxCompletionTokens)
+                }
+                _ => {}
+            }
+            Arc::new(model)
+        }
+        Provider::Bedrock => providers::for_provider_from_env(provider)
+            .await
+            .map_err(config_error)?,
+    })
+}

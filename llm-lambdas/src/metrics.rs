@@ -1,0 +1,184 @@
+//! Token and latency metrics as CloudWatch Embedded Metric Format (EMF) log lines.
+//!
+//! One JSON line per model call, written to stdout in a Lambda, where CloudWatch Logs turns it
+//! into metrics in the `SfnAgent` namespace with the agent and the provider as dimensions, and
+//! the model as a searchable property. No extra state, no API call.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use agent_builder::Provider;
+use serde_json::json;
+
+/// The CloudWatch namespace of the metrics.
+pub const NAMESPACE: &str = "SfnAgent";
+
+/// What one model call cost in tokens and time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallMetrics<'a> {
+    /// The agent's name (dimension).
+    pub agent: &'a str,
+    /// The provider (dimension).
+    pub provider: Provider,
+    /// The model id (property).
+    pub model: &'a str,
+    /// The conversation (property, to find the call in the logs).
+    pub conversation_id: &'a str,
+    /// The iteration (property).
+    pub iteration: u32,
+    /// Tokens read.
+    pub input_tokens: u64,
+    /// Tokens written.
+    pub output_tokens: u64,
+    /// Time the model took, in milliseconds.
+    pub latency_ms: u64,
+    /// The estimated cost in US dollars (property).
+    pub estimated_cost_usd: f64,
+}
+
+impl CallMetrics<'_> {
+    /// The EMF document for this call, stamped with `timestamp_ms`.
+    pub fn to_emf(&self, timestamp_ms: u64) -> serde_json::Value {
+        json!({
+            "_aws": {
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["Agent", "Provider"]],
+                    "Metrics": [
+                        {"Name": "InputTokens", "Unit": "Count"},
+                        {"Name": "OutputTokens", "Unit": "Count"},
+                        {"Name": "LatencyMs", "Unit": "Milliseconds"}
+                    ]
+                }]
+            },
+            "Agent": self.agent,
+            "Provider": self.provider.as_str(),
+            "Model": self.model,
+            "ConversationId": self.conversation_id,
+            "Iteration": self.iteration,
+            "InputTokens": self.input_tokens,
+            "OutputTokens": self.output_tokens,
+            "LatencyMs": self.latency_ms,
+            "EstimatedCostUsd": self.estimated_cost_usd,
+        })
+    }
+}
+
+/// Where EMF lines go: stdout in a Lambda, a buffer in tests.
+#[derive(Clone)]
+pub struct MetricsSink {
+    out: Arc<Mutex<Box<dyn Write + Send>>>,
+}
+
+impl std::fmt::Debug for MetricsSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsSink")
+    }
+}
+
+impl Default for MetricsSink {
+    fn default() -> Self {
+        Self::stdout()
+    }
+}
+
+impl MetricsSink {
+    /// Lines to stdout, which a Lambda sends to CloudWatch Logs.
+    pub fn stdout() -> Self {
+        Self::to_writer(std::io::stdout())
+    }
+
+    /// Lines to any writer (a shared buffer in tests, `std::io::sink()` to drop them).
+    pub fn to_writer(writer: impl Write + Send + 'static) -> Self {
+        Self {
+            out: Arc::new(Mutex::new(Box::new(writer))),
+        }
+    }
+
+    /// Writes one EMF line. A failed write is ignored: metrics never fail a turn.
+    pub fn record(&self, metrics: &CallMetrics<'_>) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or_default();
+        let line = metrics.to_emf(now).to_string();
+        if let Ok(mut out) = self.out.lock() {
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    }
+}
+
+/// A writer into a shared buffer, to read back what was written (tests, the CLI).
+#[derive(Debug, Clone, Default)]
+pub struct SharedBuffer(pub Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    /// What was written so far, as text.
+    pub fn contents(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut b) => {
+                b.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            Err(_) => Err(std::io::Error::other("metrics buffer poisoned")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_emf_line_with_dimensions_and_metrics() {
+        let buf = SharedBuffer::default();
+        let sink = MetricsSink::to_writer(buf.clone());
+        sink.record(&CallMetrics {
+            agent: "weather",
+            provider: Provider::Anthropic,
+            model: "claude-sonnet-4-5",
+            conversation_id: "c1",
+            iteration: 2,
+            input_tokens: 120,
+            output_tokens: 30,
+            latency_ms: 812,
+            estimated_cost_usd: 0.0008,
+        });
+        let text = buf.contents();
+        assert_eq!(text.lines().count(), 1);
+        let v: serde_json::Value = serde_json::from_str(text.trim()).expect("JSON line");
+        let cw = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(cw["Namespace"], "SfnAgent");
+        assert_eq!(cw["Dimensions"], json!([["Agent", "Provider"]]));
+        let names: Vec<_> = cw["Metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| m["Name"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(names, ["InputTokens", "OutputTokens", "LatencyMs"]);
+        assert!(v["_aws"]["Timestamp"].as_u64().is_some());
+        assert_eq!(v["Agent"], "weather");
+        assert_eq!(v["Provider"], "anthropic");
+        assert_eq!(v["Model"], "claude-sonnet-4-5");
+        assert_eq!(v["InputTokens"], 120);
+        assert_eq!(v["OutputTokens"], 30);
+        assert_eq!(v["LatencyMs"], 812);
+    }
+}

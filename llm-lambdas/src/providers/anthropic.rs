@@ -1,0 +1,451 @@
+//! Anthropic's Messages API (`POST /v1/messages`).
+//!
+//! Shapes follow <https://docs.anthropic.com/en/api/messages>: `tool_use` blocks in the
+//! assistant's content, `tool_result` blocks (with `is_error`) in the next user message, the
+//! system prompt as the top-level `system`, and errors as
+//! `{"type": "error", "error": {"type": "overloaded_error", "message": …}}`
+//! (<https://docs.anthropic.com/en/api/errors>).
+
+use std::time::Duration;
+
+use agent_builder::{ContentBlock, Message, Provider, Role, StopReason};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    ApiKey, ErrorDetail, ProviderConfigError, RawReply, api_key_from_env, body_excerpt,
+    classify_http_error, env_var, input_as_object, mentions_context_too_long, parse_body,
+    timeout_from_env,
+};
+use crate::error::LlmError;
+use crate::model::{ChatModel, ChatRequest, ChatResponse};
+
+/// The real API.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+/// The variable that overrides the base URL (a proxy, a local test server).
+pub const BASE_URL_ENV: &str = "ANTHROPIC_BASE_URL";
+/// The variable that holds the API key for local runs.
+pub const API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
+/// The API version this adapter speaks, sent as `anthropic-version`.
+pub const API_VERSION: &str = "2023-06-01";
+
+/// The base URL from [`BASE_URL_ENV`], or [`DEFAULT_BASE_URL`].
+pub fn base_url_from_env() -> String {
+    env_var(BASE_URL_ENV).unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
+}
+
+/// A Claude model behind the Messages API.
+#[derive(Debug, Clone)]
+pub struct AnthropicModel {
+    base_url: String,
+    api_key: ApiKey,
+    timeout: Duration,
+    client: reqwest::Client,
+}
+
+impl AnthropicModel {
+    /// An adapter for `base_url` (`https://api.anthropic.com`; a trailing `/v1` is accepted),
+    /// with its own HTTP client.
+    pub fn new(
+        base_url: impl Into<String>,
+        api_key: ApiKey,
+        timeout: Duration,
+    ) -> Result<Self, ProviderConfigError> {
+        Ok(Self {
+            base_url: super::base_url_without(base_url.into(), "/v1"),
+            api_key,
+            timeout,
+            client: super::http_client(timeout)?,
+        })
+    }
+
+    /// An adapter configured from `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` and
+    /// `LLM_TIMEOUT_SECONDS`.
+    pub fn from_env() -> Result<Self, ProviderConfigError> {
+        let key = api_key_from_env(API_KEY_ENV, "an Anthropic API key (sk-ant-…)")?;
+        Self::new(base_url_from_env(), key, timeout_from_env()?)
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatModel for AnthropicModel {
+    fn provider(&self) -> Provider {
+        Provider::Anthropic
+    }
+
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let body = to_request(request);
+        let http = self
+            .client
+            .post(format!("{}/v1/messages", self.base_url))
+            .header("x-api-key", self.api_key.expose())
+            .header("anthropic-version", API_VERSION)
+            .json(&body);
+        let reply = super::send(Provider::Anthropic, http, self.timeout).await?;
+        if !(200..300).contains(&reply.status) {
+            return Err(error_from_reply(&reply));
+        }
+        if let Some(error) = super::error_in_success_body(&reply.body) {
+            // A proxy that answers 200 with the error body: the error's type says what it is.
+            let kind = error
+                .pointer("/error/type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            return Err(error_from_status(
+                status_for_error_type(kind),
+                reply.retry_after_seconds,
+                &reply.body,
+            ));
+        }
+        let response: MessagesResponse = parse_body(Provider::Anthropic, &reply)?;
+        Ok(from_response(response))
+    }
+}
+
+/// The request body of `POST /v1/messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessagesRequest {
+    /// The model id.
+    pub model: String,
+    /// The most tokens to write.
+    pub max_tokens: u32,
+    /// The system prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The conversation.
+    pub messages: Vec<AnthropicMessage>,
+    /// The tools.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<AnthropicTool>,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+}
+
+/// One message of the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnthropicMessage {
+    /// `user` or `assistant`.
+    pub role: String,
+    /// Its blocks.
+    pub content: Vec<AnthropicBlock>,
+}
+
+/// A content block, in a request or a response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AnthropicBlock {
+    /// Text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// A tool call.
+    ToolUse {
+        /// The call id (`toolu_…`).
+        id: String,
+        /// The tool.
+        name: String,
+        /// Its input.
+        #[serde(default)]
+        input: Value,
+    },
+    /// A tool's result.
+    ToolResult {
+        /// The call it answers.
+        tool_use_id: String,
+        /// The result text.
+        content: String,
+        /// Whether the tool failed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        is_error: bool,
+    },
+    /// Blocks this adapter does not use (`thinking`, `server_tool_use`, …).
+    #[serde(other)]
+    Other,
+}
+
+/// A tool the model may call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnthropicTool {
+    /// Its name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// The JSON Schema of its input.
+    pub input_schema: Value,
+}
+
+/// The response of `POST /v1/messages`: only the fields we use; others are ignored.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MessagesResponse {
+    /// The message id (`msg_…`).
+    #[serde(default)]
+    pub id: String,
+    /// The model that answered.
+    #[serde(default)]
+    pub model: String,
+    /// The content blocks.
+    #[serde(default)]
+    pub content: Vec<AnthropicBlock>,
+    /// `end_turn`, `tool_use`, `max_tokens`, `stop_sequence`, `pause_turn`, `refusal`, …
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    /// Token counts.
+    #[serde(default)]
+    pub usage: AnthropicUsage,
+}
+
+/// Token counts; cache reads and writes are input tokens too.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+pub struct AnthropicUsage {
+    /// Uncached input tokens.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// Output tokens.
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Input tokens written to the cache.
+    #[serde(default)]
+    pub cache_creation_input_tokens: Option<u64>,
+    /// Input tokens read from the cache.
+    #[serde(default)]
+    pub cache_read_input_tokens: Option<u64>,
+}
+
+/// Converts a neutral request to the Messages API body.
+pub fn to_request(request: &ChatRequest) -> MessagesRequest {
+    let messages = super::normalized_messages(&request.messages)
+        .into_iter()
+        .map(|m| AnthropicMessage {
+            role: match m.role {
+                Role::User => "user".to_string(),
+                Role::Assistant => "assistant".to_string(),
+            },
+            content: m.content.iter().map(to_block).collect(),
+        })
+        .collect();
+    MessagesRequest {
+        model: request.model.clone(),
+        max_tokens: request.max_tokens,
+        system: Some(request.system.clone()).filter(|s| !s.trim().is_empty()),
+        messages,
+        tools: request
+            .tools
+            .iter()
+            .map(|t| AnthropicTool {
+                name: t.name.clone(),
+                description: t.description.clone(),
+                input_schema: t.input_schema.clone(),
+            })
+            .collect(),
+        temperature: request.temperature,
+    }
+}
+
+fn to_block(block: &ContentBlock) -> AnthropicBlock {
+    match block {
+        ContentBlock::Text { text } => AnthropicBlock::Text { text: text.clone() },
+        ContentBlock::ToolUse { id, name, input } => AnthropicBlock::ToolUse {
+            id: super::portable_tool_id(id),
+            name: name.clone(),
+            input: input_as_object(input),
+        },
+        ContentBlock::ToolResult {
+            tool_use_id,
+            content,
+            is_error,
+        } => AnthropicBlock::ToolResult {
+            tool_use_id: super::portable_tool_id(tool_use_id),
+            content: content.clone(),
+            is_error: *is_error,
+        },
+    }
+}
+
+/// The text given as the answer when the model refused and wrote nothing (`stop_reason`
+/// `refusal`), so the user reads why the answer is empty.
+pub const REFUSAL_TEXT: &str = "The model declined to answer this request (stop_reason: refusal).";
+
+/// Converts a Messages API response to the neutral response.
+///
+/// - Text blocks that follow each other are one text: with citations (web search, documents) the
+///   API splits a sentence into several blocks, each with its own `citations`, meant to be read
+///   back to back.
+/// - Blocks that are not text or `tool_use` (`thinking`, `redacted_thinking`, `server_tool_use`,
+///   `web_search_tool_result`, `code_execution_tool_result`, `mcp_tool_use`, …) are not part of
+///   the answer and are left out; a text on either side of them stays a separate block.
+/// - `stop_reason`: `max_tokens` and `model_context_window_exceeded` → `MaxTokens` (even with a
+///   cut-short tool call: the handler decides what to do with the calls); `tool_use` (or any
+///   other stop with a tool call) → `ToolUse`; `pause_turn` (a server tool's long turn was
+///   paused; the text so far is incomplete) → `MaxTokens`; `end_turn`, `stop_sequence`,
+///   `refusal` and anything new → `EndTurn`. A refusal with no text gets [`REFUSAL_TEXT`].
+pub fn from_response(response: MessagesResponse) -> ChatResponse {
+    let mut content: Vec<ContentBlock> = Vec::new();
+    let mut after_text = false;
+    for block in response.content {
+        match block {
+            AnthropicBlock::Text { text } => {
+                match content.last_mut() {
+                    Some(ContentBlock::Text { text: previous }) if after_text => {
+                        previous.push_str(&text)
+                    }
+                    _ => content.push(ContentBlock::Text { text }),
+                }
+                after_text = true;
+            }
+            AnthropicBlock::ToolUse { id, name, input } => {
+                // A tool without parameters may come with no `input` at all.
+                let input = if input.is_null() {
+                    Value::Object(Default::default())
+                } else {
+                    input
+                };
+                content.push(ContentBlock::ToolUse { id, name, input });
+                after_text = false;
+            }
+            AnthropicBlock::ToolResult { .. } | AnthropicBlock::Other => after_text = false,
+        }
+    }
+    content.retain(|b| !matches!(b, ContentBlock::Text { text } if text.is_empty()));
+    let has_tool_use = content
+        .iter()
+        .any(|b| matches!(b, ContentBlock::ToolUse { .. }));
+    let stop_reason = match response.stop_reason.as_deref() {
+        Some("max_tokens") | Some("model_context_window_exceeded") => StopReason::MaxTokens,
+        _ if has_tool_use => StopReason::ToolUse,
+        Some("pause_turn") => StopReason::MaxTokens,
+        _ => StopReason::EndTurn,
+    };
+    if response.stop_reason.as_deref() == Some("refusal")
+        && !content
+            .iter()
+            .any(|b| matches!(b, ContentBlock::Text { text } if !text.trim().is_empty()))
+    {
+        content.push(ContentBlock::Text {
+            text: REFUSAL_TEXT.to_string(),
+        });
+    }
+    let usage = response.usage;
+    ChatResponse {
+        message: Message {
+            role: Role::Assistant,
+            content,
+        },
+        stop_reason,
+        input_tokens: usage.input_tokens
+            + usage.cache_creation_input_tokens.unwrap_or(0)
+            + usage.cache_read_input_tokens.unwrap_or(0),
+        output_tokens: usage.output_tokens,
+        model: response.model,
+    }
+}
+
+/// Parses a Messages API response body (JSON text) to the neutral response.
+pub fn from_response_json(body: &str) -> Result<ChatResponse, LlmError> {
+    serde_json::from_str::<MessagesResponse>(body)
+        .map(from_response)
+        .map_err(|e| super::shape_error(Provider::Anthropic, 200, e))
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorObject,
+}
+
+#[derive(Deserialize)]
+struct ErrorObject {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// The HTTP status the errors page gives each error type, for an error body that came with
+/// another status (a proxy's 200).
+fn status_for_error_type(kind: &str) -> u16 {
+    match kind {
+        "authentication_error" => 401,
+        "billing_error" => 402,
+        "permission_error" => 403,
+        "not_found_error" => 404,
+        "request_too_large" => 413,
+        "rate_limit_error" => 429,
+        "api_error" => 500,
+        "timeout_error" => 504,
+        "overloaded_error" => 529,
+        _ => 400,
+    }
+}
+
+/// Maps an error status and body (`{"type":"error","error":{…},"request_id"}`) to an
+/// [`LlmError`], by the types of <https://docs.anthropic.com/en/api/errors>:
+/// `invalid_request_error` (400; "prompt is too long" → context), `authentication_error` (401),
+/// `billing_error` (402) and a 400 about the credit balance → `LLM.AuthFailed` (a retry cannot
+/// help: the account needs credit), `permission_error` (403), `not_found_error` (404, an unknown
+/// model), `request_too_large` (413 → context), `rate_limit_error` (429), `api_error` (500),
+/// `timeout_error` (504), `overloaded_error` (529, sometimes with another status).
+pub fn error_from_status(status: u16, retry_after_seconds: Option<u64>, body: &str) -> LlmError {
+    let (kind, message) = match serde_json::from_str::<ErrorBody>(body) {
+        Ok(b) => (b.error.kind, b.error.message),
+        Err(_) => (String::new(), body_excerpt(body)),
+    };
+    let shown = if kind.is_empty() {
+        message.clone()
+    } else {
+        format!("{kind}: {message}")
+    };
+    let shown = if kind == "billing_error"
+        || message.to_ascii_lowercase().contains("credit balance")
+    {
+        format!(
+            "{shown} (a billing problem of the account behind the key: add credit or use another key)"
+        )
+    } else {
+        shown
+    };
+    classify_http_error(
+        Provider::Anthropic,
+        status,
+        retry_after_seconds,
+        ErrorDetail {
+            message: shown,
+            context_too_long: (status == 400 || kind == "invalid_request_error")
+                && mentions_context_too_long(&message),
+            auth_failed: kind == "authentication_error"
+                || kind == "permission_error"
+                || kind == "billing_error"
+                || message.to_ascii_lowercase().contains("credit balance"),
+            overloaded: kind == "overloaded_error",
+        },
+    )
+}
+
+fn error_from_reply(reply: &RawReply) -> LlmError {
+    error_from_status(reply.status, reply.retry_after_seconds, &reply.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn blocks_we_do_not_use_are_skipped() {
+        let body = json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+            "content": [
+                {"type": "thinking", "thinking": "Let me think.", "signature": "EqQBCgIYAhIM"},
+                {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix"},
+                {"type": "text", "text": "Answer.", "citations": null}
+            ],
+            "stop_reason": "end_turn", "stop_sequence": null, "container": null,
+            "usage": {"input_tokens": 3, "output_tokens": 4, "server_tool_use": {"web_search_requests": 0}}
+        });
+        let response = from_response_json(&body.to_string());
+        assert!(
+            matches!(&response, Ok(r) if r.message.content == vec![ContentBlock::Text { text: "Answer.".into() }]),
+            "{response:?}"
+        );
+    }
+}

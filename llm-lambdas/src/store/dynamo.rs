@@ -1,0 +1,328 @@
+//! The DynamoDB conversation store: one item per turn.
+//!
+//! Table: partition key `conversation_id` (S), sort key `turn` (N). Each item holds the turn's
+//! messages and the handler's response as JSON strings, the provider and model that answered,
+//! and `expires_at` (epoch seconds) for DynamoDB TTL. A turn is written with
+//! `attribute_not_exists(conversation_id)`, so a second writer of the same turn fails with
+//! [`StoreError::Conflict`] instead of overwriting it.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+
+use super::{ConversationStore, StoreError, Turn, truncate_tool_results};
+
+/// DynamoDB's item size limit is 400 KB; items are kept under this many bytes, leaving room for
+/// attribute names and DynamoDB's own accounting.
+pub const MAX_ITEM_BYTES: usize = 390 * 1024;
+
+/// Days a conversation is kept when `CONVERSATION_TTL_DAYS` is not set.
+const DEFAULT_TTL_DAYS: u64 = 30;
+
+/// Conversations in a DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    ttl: Option<Duration>,
+    page_size: Option<i32>,
+}
+
+impl DynamoStore {
+    /// A store on `table`, keeping turns for 30 days.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            ttl: Some(Duration::from_secs(DEFAULT_TTL_DAYS * 86_400)),
+            page_size: None,
+        }
+    }
+
+    /// A store configured from the environment: the table from `CONVERSATION_TABLE`, the expiry
+    /// from `CONVERSATION_TTL_DAYS` (default 30; 0 keeps turns forever).
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, StoreError> {
+        let table = std::env::var("CONVERSATION_TABLE").map_err(|_| StoreError::Failed {
+            conversation_id: String::new(),
+            message: "CONVERSATION_TABLE is not set; set it to the DynamoDB table's name".into(),
+        })?;
+        let days = match std::env::var("CONVERSATION_TTL_DAYS") {
+            Ok(v) => v.trim().parse::<u64>().map_err(|_| StoreError::Failed {
+                conversation_id: String::new(),
+                message: format!(
+                    "CONVERSATION_TTL_DAYS is `{v}`, not a whole number of days; set it to e.g. 30 (0 keeps turns forever)"
+                ),
+            })?,
+            Err(_) => DEFAULT_TTL_DAYS,
+        };
+        Ok(Self::new(Client::new(config), table).with_ttl_days(days))
+    }
+
+    /// Sets how long turns are kept, in days; 0 writes no `expires_at`, so turns never expire.
+    pub fn with_ttl_days(mut self, days: u64) -> Self {
+        self.ttl = (days > 0).then(|| Duration::from_secs(days * 86_400));
+        self
+    }
+
+    /// Reads at most `items` turns per `Query` page (DynamoDB's own 1 MB page limit applies
+    /// anyway); for tests of the pagination.
+    pub fn with_page_size(mut self, items: i32) -> Self {
+        self.page_size = Some(items);
+        self
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table with the store's key schema (on-demand billing) unless it exists. The
+    /// deployed table comes from the CDK app; this is for local DynamoDB-API servers and tests.
+    pub async fn create_table_if_missing(&self) -> Result<(), StoreError> {
+        let failed = |message: String| StoreError::Failed {
+            conversation_id: String::new(),
+            message,
+        };
+        let exists = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await;
+        match exists {
+            Ok(_) => return Ok(()),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => {}
+            Err(e) => {
+                return Err(failed(format!(
+                    "describing table `{}`: {}",
+                    self.table,
+                    DisplayErrorContext(&e)
+                )));
+            }
+        }
+        let key = |name: &str, key_type: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+        };
+        let attr = |name: &str, t: ScalarAttributeType| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(t)
+                .build()
+        };
+        let built = (|| {
+            Ok::<_, aws_sdk_dynamodb::error::BuildError>((
+                key("conversation_id", KeyType::Hash)?,
+                key("turn", KeyType::Range)?,
+                attr("conversation_id", ScalarAttributeType::S)?,
+                attr("turn", ScalarAttributeType::N)?,
+            ))
+        })()
+        .map_err(|e| failed(format!("building the table definition: {e}")))?;
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(built.0)
+            .key_schema(built.1)
+            .attribute_definitions(built.2)
+            .attribute_definitions(built.3)
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ResourceInUseException") => Ok(()),
+            Err(e) => Err(failed(format!(
+                "creating table `{}`: {}",
+                self.table,
+                DisplayErrorContext(&e)
+            ))),
+        }
+    }
+
+    fn failed(&self, conversation_id: &str, what: &str, detail: String) -> StoreError {
+        StoreError::Failed {
+            conversation_id: conversation_id.to_string(),
+            message: format!(
+                "{what} in DynamoDB table `{}`: {detail}. Check that the table exists with keys conversation_id (S) and turn (N) and that the Lambda's role may read and write it",
+                self.table
+            ),
+        }
+    }
+
+    fn item_of_turn(
+        &self,
+        conversation_id: &str,
+        turn: &Turn,
+    ) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let encode = |what: &str, r: serde_json::Result<String>| {
+            r.map_err(|e| {
+                self.failed(
+                    conversation_id,
+                    &format!("encoding the {what}"),
+                    e.to_string(),
+                )
+            })
+        };
+        let response = encode("response", serde_json::to_string(&turn.response))?;
+        let mut messages_json = encode("messages", serde_json::to_string(&turn.messages))?;
+        let fixed = conversation_id.len()
+            + response.len()
+            + turn.model.len()
+            + 200 // attribute names, numbers, provider
+            ;
+        if fixed + messages_json.len() > MAX_ITEM_BYTES {
+            let mut messages = turn.messages.clone();
+            let excess = fixed + messages_json.len() - MAX_ITEM_BYTES;
+            truncate_tool_results(&mut messages, excess);
+            messages_json = encode("messages", serde_json::to_string(&messages))?;
+            if fixed + messages_json.len() > MAX_ITEM_BYTES {
+                return Err(self.failed(
+                    conversation_id,
+                    &format!("storing turn {}", turn.turn),
+                    format!(
+                        "the turn is {} bytes even with its tool results truncated, over DynamoDB's 400 KB item limit; lower the agent's max_tokens",
+                        fixed + messages_json.len()
+                    ),
+                ));
+            }
+        }
+        let mut item = HashMap::from([
+            (
+                "conversation_id".to_string(),
+                AttributeValue::S(conversation_id.to_string()),
+            ),
+            ("turn".to_string(), AttributeValue::N(turn.turn.to_string())),
+            (
+                "iteration".to_string(),
+                AttributeValue::N(turn.iteration.to_string()),
+            ),
+            (
+                "provider".to_string(),
+                AttributeValue::S(turn.provider.as_str().to_string()),
+            ),
+            ("model".to_string(), AttributeValue::S(turn.model.clone())),
+            ("messages".to_string(), AttributeValue::S(messages_json)),
+            ("response".to_string(), AttributeValue::S(response)),
+        ]);
+        if let Some(ttl) = self.ttl {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            item.insert(
+                "expires_at".to_string(),
+                AttributeValue::N((now + ttl).as_secs().to_string()),
+            );
+        }
+        Ok(item)
+    }
+
+    fn turn_of_item(
+        &self,
+        conversation_id: &str,
+        item: &HashMap<String, AttributeValue>,
+    ) -> Result<Turn, StoreError> {
+        let bad = |detail: String| self.failed(conversation_id, "reading a stored turn", detail);
+        let s = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .ok_or_else(|| bad(format!("attribute `{name}` is missing or not a string")))
+        };
+        let n = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<u32>().ok())
+                .ok_or_else(|| bad(format!("attribute `{name}` is missing or not a number")))
+        };
+        Ok(Turn {
+            turn: n("turn")?,
+            iteration: n("iteration")?,
+            provider: s("provider")?.parse().map_err(bad)?,
+            model: s("model")?.clone(),
+            messages: serde_json::from_str(s("messages")?)
+                .map_err(|e| bad(format!("`messages` is not valid JSON messages: {e}")))?,
+            response: serde_json::from_str(s("response")?)
+                .map_err(|e| bad(format!("`response` is not a valid response: {e}")))?,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl ConversationStore for DynamoStore {
+    async fn load(&self, conversation_id: &str) -> Result<Vec<Turn>, StoreError> {
+        self.load_after(conversation_id, 0).await
+    }
+
+    async fn load_after(&self, conversation_id: &str, after: u32) -> Result<Vec<Turn>, StoreError> {
+        let mut turns = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                // Names, not words: attribute names never collide with DynamoDB's reserved words.
+                .key_condition_expression("#c = :c AND #t > :t")
+                .expression_attribute_names("#c", "conversation_id")
+                .expression_attribute_names("#t", "turn")
+                .expression_attribute_values(":c", AttributeValue::S(conversation_id.to_string()))
+                .expression_attribute_values(":t", AttributeValue::N(after.to_string()))
+                .consistent_read(true)
+                .set_limit(self.page_size)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    self.failed(
+                        conversation_id,
+                        "loading the conversation",
+                        DisplayErrorContext(&e).to_string(),
+                    )
+                })?;
+            for item in page.items() {
+                turns.push(self.turn_of_item(conversation_id, item)?);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        turns.sort_by_key(|t| t.turn);
+        Ok(turns)
+    }
+
+    async fn append(&self, conversation_id: &str, turn: &Turn) -> Result<(), StoreError> {
+        let item = self.item_of_turn(conversation_id, turn)?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(conversation_id)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                Err(StoreError::Conflict {
+                    conversation_id: conversation_id.to_string(),
+                    turn: turn.turn,
+                })
+            }
+            Err(e) => Err(self.failed(
+                conversation_id,
+                &format!("storing turn {}", turn.turn),
+                DisplayErrorContext(&e).to_string(),
+            )),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The conversation store: where the history of a conversation lives between LLM calls.
+//!
+//! History travels by reference: the state machine carries only the conversation id and the
+//! iteration, and the LLM Lambda loads the turns from here, appends its own, and returns. A turn
+//! is written with a conditional write, so two executions writing the same conversation at once
+//! never lose a turn: the loser gets [`StoreError::Conflict`] (`Conversation.Conflict`, which the
+//! ASL retries after which the handler reloads the history).
+
+mod cached;
+mod dynamo;
+mod local;
+mod memory;
+
+pub use cached::CachedStore;
+pub use dynamo::{DynamoStore, MAX_ITEM_BYTES};
+pub use local::LocalStore;
+pub use memory::MemoryStore;
+
+use agent_builder::{ContentBlock, LlmResponse, Message, Provider, errors};
+use serde::{Deserialize, Serialize};
+
+/// One turn of a conversation: the user message (question or tool results), the assistant's
+/// reply, and, when a structured answer had to be corrected, the correction round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// The turn's position in the conversation, from 1; the store's sort key.
+    pub turn: u32,
+    /// The iteration of the execution that wrote it; with the user message, it recognises a
+    /// Lambda retry of a turn that was already stored.
+    pub iteration: u32,
+    /// The provider that answered (a conversation may switch provider between turns).
+    pub provider: Provider,
+    /// The model id that answered.
+    pub model: String,
+    /// The turn's messages, oldest first: user, assistant (, user, assistant).
+    pub messages: Vec<Message>,
+    /// What the handler returned for this turn, replayed as is when the turn is retried.
+    pub response: LlmResponse,
+}
+
+/// A failure of the conversation store.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer stored this turn first.
+    #[error(
+        "conversation `{conversation_id}` already has a turn {turn}: another execution wrote it at the same time; retry, which reloads the history"
+    )]
+    Conflict {
+        /// The conversation.
+        conversation_id: String,
+        /// The turn number both writers wanted.
+        turn: u32,
+    },
+    /// The store could not be read or written.
+    #[error("the conversation store failed for `{conversation_id}`: {message}")]
+    Failed {
+        /// The conversation.
+        conversation_id: String,
+        /// What went wrong and what to check.
+        message: String,
+    },
+}
+
+impl StoreError {
+    /// The error name the state machine matches.
+    pub fn error_name(&self) -> &'static str {
+        match self {
+            StoreError::Conflict { .. } => errors::CONVERSATION_CONFLICT,
+            StoreError::Failed { .. } => errors::CONVERSATION_STORE_FAILED,
+        }
+    }
+}
+
+/// Where conversations are kept.
+#[async_trait::async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Every stored turn of a conversation, in turn order; empty for a new conversation.
+    async fn load(&self, conversation_id: &str) -> Result<Vec<Turn>, StoreError>;
+
+    /// The stored turns numbered above `after`, in turn order. Stores that can select by key
+    /// (DynamoDB) read only those; the default loads everything and filters.
+    async fn load_after(&self, conversation_id: &str, after: u32) -> Result<Vec<Turn>, StoreError> {
+        let mut turns = self.load(conversation_id).await?;
+        turns.retain(|t| t.turn > after);
+        Ok(turns)
+    }
+
+    /// Stores a turn, unless the conversation already has one with that number, in which case it
+    /// fails with [`StoreError::Conflict`] and stores nothing.
+    async fn append(&self, conversation_id: &str, turn: &Turn) -> Result<(), StoreError>;
+}
+
+/// The messages of stored turns, oldest first.
+pub fn history(turns: &[Turn]) -> Vec<Message> {
+    turns
+        .iter()
+        .flat_map(|t| t.messages.iter().cloned())
+        .collect()
+}
+
+/// Shortens the biggest tool results of `messages` until their total size fits in `budget`
+/// bytes of content, marking each shortened one with `[truncated: N bytes]`. Returns how many
+/// bytes were removed. Text and tool calls are never touched: only tool results can grow without
+/// bound (a tool may return a whole web page), and the model can ask again for less.
+pub fn truncate_tool_results(messages: &mut [Message], excess: usize) -> usize {
+    let mut removed = 0usize;
+    while removed < excess {
+        let Some(content) = largest_tool_result(messages) else {
+            break;
+        };
+        let len = content.len();
+        // Leave room for the marker; never shrink a result below a useful prefix.
+        let marker_room = 40;
+        let still_needed = excess - removed;
+        let keep_target = len.saturating_sub(still_needed + marker_room);
+        let keep = floor_char_boundary(content, keep_target);
+        if keep >= len.saturating_sub(marker_room) {
+            break;
+        }
+        let cut = len - keep;
+        let mut shortened = content[..keep].to_string();
+        shortened.push_str(&format!("\n[truncated: {cut} bytes]"));
+        let saved = len.saturating_sub(shortened.len());
+        *content = shortened;
+        if saved == 0 {
+            break;
+        }
+        removed += saved;
+    }
+    removed
+}
+
+fn largest_tool_result(messages: &mut [Message]) -> Option<&mut String> {
+    messages
+        .iter_mut()
+        .flat_map(|m| m.content.iter_mut())
+        .filter_map(|b| match b {
+            ContentBlock::ToolResult { content, .. } if !content.ends_with(" bytes]") => {
+                Some(content)
+            }
+            _ => None,
+        })
+        .max_by_key(|c| c.len())
+}
+
+fn floor_char_boundary(s: &str, mut index: usize) -> usize {
+    if index >= s.len() {
+        return s.len();
+    }
+    while index > 0 && !s.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_builder::ToolResult;
+
+    #[test]
+    fn truncates_the_largest_result_and_marks_it() {
+        let big = "é".repeat(10_000); // 20,000 bytes, two bytes per char
+        let mut messages = vec![Message::tool_results(&[
+            ToolResult::ok("a", "small"),
+            ToolResult::ok("b", big),
+        ])];
+        let removed = truncate_tool_results(&mut messages, 5_000);
+        assert!(removed >= 5_000);
+        let ContentBlock::ToolResult { content, .. } = &messages[0].content[1] else {
+            panic!("not a tool result");
+        };
+        assert!(content.ends_with(" bytes]"), "{content}");
+        assert!(content.contains("[truncated: "));
+        assert!(content.len() <= 15_000);
+        let ContentBlock::ToolResult { content, .. } = &messages[0].content[0] else {
+            panic!("not a tool result");
+        };
+        assert_eq!(content, "small");
+    }
+
+    #[test]
+    fn nothing_to_truncate_removes_nothing() {
+        let mut messages = vec![Message::user_text("hello")];
+        assert_eq!(truncate_tool_results(&mut messages, 100), 0);
+    }
+}

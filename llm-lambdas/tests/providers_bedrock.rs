@@ -1,0 +1,552 @@
+//! The Bedrock adapter (Converse, through `aws-sdk-bedrockruntime`) against a local server
+//! answering with Converse's documented shapes (`tests/fixtures/bedrock/`, sources in its README),
+//! with dummy credentials. Each test checks the request the SDK sent as well as what was parsed.
+
+use std::time::Duration;
+
+use agent_builder::{ContentBlock, Message, Role, StopReason, ToolSpec};
+use aws_sdk_bedrockruntime::config::retry::RetryConfig;
+use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
+use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
+use llm_lambdas::providers::bedrock::{BedrockModel, ENDPOINT_ENV};
+use llm_lambdas::{ChatModel, ChatRequest, LlmError};
+use serde_json::{Value, json};
+use wiremock::matchers::{header_exists, method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+const MODEL_PATH: &str = "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse";
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/bedrock/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+fn weather_tool() -> ToolSpec {
+    ToolSpec {
+        name: "get_weather".into(),
+        description: "Current weather for a city".into(),
+        input_schema: json!({
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}},
+            "required": ["city"]
+        }),
+    }
+}
+
+fn question() -> ChatRequest {
+    ChatRequest {
+        model: MODEL.into(),
+        system: "You are a weather assistant.".into(),
+        messages: vec![Message::user_text("Weather in Paris?")],
+        tools: vec![weather_tool()],
+        max_tokens: 1024,
+        temperature: Some(0.5),
+    }
+}
+
+/// A second turn: the model called two tools (one with malformed arguments, from another
+/// provider) and got a result and an error back.
+fn follow_up() -> ChatRequest {
+    let mut request = question();
+    request.messages.push(Message {
+        role: Role::Assistant,
+        content: vec![
+            ContentBlock::Text {
+                text: "Checking.".into(),
+            },
+            ContentBlock::ToolUse {
+                id: "tooluse_1".into(),
+                name: "get_weather".into(),
+                input: json!({"city": "Paris", "days": 2}),
+            },
+            ContentBlock::ToolUse {
+                id: "call_bad".into(),
+                name: "get_weather".into(),
+                input: Value::String("{\"city\": Par".into()),
+            },
+        ],
+    });
+    request.messages.push(Message {
+        role: Role::User,
+        content: vec![
+            ContentBlock::ToolResult {
+                tool_use_id: "tooluse_1".into(),
+                content: "{\"temp_c\": 18}".into(),
+                is_error: false,
+            },
+            ContentBlock::ToolResult {
+                tool_use_id: "call_bad".into(),
+                content: "the arguments were not valid JSON".into(),
+                is_error: true,
+            },
+        ],
+    });
+    request
+}
+
+async fn server_answering(status: u16, body: String, error_type: Option<&str>) -> MockServer {
+    let server = MockServer::start().await;
+    let mut template = ResponseTemplate::new(status)
+        .set_body_raw(body, "application/json")
+        .insert_header("x-amzn-requestid", "b2a9e8f0-5c1d-4e7a-9f3b-2d6c8a1e4f70");
+    if let Some(kind) = error_type {
+        template = template.insert_header(
+            "x-amzn-errortype",
+            format!("{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/").as_str(),
+        );
+    }
+    Mock::given(method("POST"))
+        .and(path_regex("^/model/[^/]+/converse$"))
+        .and(header_exists("authorization"))
+        .respond_with(template)
+        .expect(1)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn adapter(server: &MockServer, timeout: Duration) -> BedrockModel {
+    let conf = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDEXAMPLE",
+            "dummy-secret",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(server.uri())
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(TimeoutConfig::builder().operation_timeout(timeout).build())
+        .build();
+    BedrockModel::new(aws_sdk_bedrockruntime::Client::from_conf(conf), timeout)
+}
+
+async fn sent_body(server: &MockServer) -> Value {
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1, "exactly one request");
+    assert_eq!(requests[0].url.path(), MODEL_PATH);
+    let auth = requests[0]
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+        "{auth}"
+    );
+    serde_json::from_slice(&requests[0].body).unwrap_or_else(|e| panic!("request body: {e}"))
+}
+
+#[tokio::test]
+async fn plain_answer() {
+    let server = server_answering(200, fixture("text.json"), None).await;
+    let response = adapter(&server, Duration::from_secs(5))
+        .complete(&question())
+        .await;
+    let Ok(response) = response else {
+        panic!("{response:?}")
+    };
+    assert_eq!(response.message.text(), "It is 18 °C and sunny in Paris.");
+    assert_eq!(response.stop_reason, StopReason::EndTurn);
+    assert_eq!((response.input_tokens, response.output_tokens), (412, 14));
+    assert_eq!(response.model, MODEL);
+
+    let body = sent_body(&server).await;
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": [{"text": "Weather in Paris?"}]}])
+    );
+    assert_eq!(
+        body["system"],
+        json!([{"text": "You are a weather assistant."}])
+    );
+    assert_eq!(
+        body["inferenceConfig"],
+        json!({"maxTokens": 1024, "temperature": 0.5})
+    );
+    assert_eq!(
+        body["toolConfig"],
+        json!({"tools": [{"toolSpec": {
+            "name": "get_weather",
+            "description": "Current weather for a city",
+            "inputSchema": {"json": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}},
+                "required": ["city"]
+            }}
+        }}]})
+    );
+}
+
+#[tokio::test]
+async fn one_tool_call_and_the_history_sent() {
+    let server = server_answering(200, fixture("tool_use.json"), None).await;
+    let response = adapter(&server, Duration::from_secs(5))
+        .complete(&follow_up())
+        .await;
+    let Ok(response) = response else {
+        panic!("{response:?}")
+    };
+    assert_eq!(response.stop_reason, StopReason::ToolUse);
+    assert_eq!(response.message.text(), "I'll check the weather in Paris.");
+    let calls = response.message.tool_calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].id, "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q");
+    assert_eq!(
+        calls[0].input,
+        json!({"city": "Paris", "days": 3, "unit": "celsius"})
+    );
+    // Cache reads count as input.
+    assert_eq!(
+        (response.input_tokens, response.output_tokens),
+        (380 + 2048, 71)
+    );
+
+    let body = sent_body(&server).await;
+    assert_eq!(
+        body["messages"][1],
+        json!({"role": "assistant", "content": [
+            {"text": "Checking."},
+            {"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Paris", "days": 2}}},
+            {"toolUse": {"toolUseId": "call_bad", "name": "get_weather",
+                         "input": {"invalid_json_arguments": "{\"city\": Par"}}}
+        ]})
+    );
+    assert_eq!(
+        body["messages"][2],
+        json!({"role": "user", "content": [
+            {"toolResult": {"toolUseId": "tooluse_1", "content": [{"text": "{\"temp_c\": 18}"}], "status": "success"}},
+            {"toolResult": {"toolUseId": "call_bad", "content": [{"text": "the arguments were not valid JSON"}], "status": "error"}}
+        ]})
+    );
+}
+
+#[tokio::test]
+async fn several_tool_calls_in_one_turn() {
+    let server = server_answering(200, fixture("tool_use_parallel.json"), None).await;
+    let response = adapter(&server, Duration::from_secs(5))
+        .complete(&question())
+        .await;
+    let Ok(response) = response else {
+        panic!("{response:?}")
+    };
+    assert_eq!(response.stop_reason, StopReason::ToolUse);
+    let summary: Vec<(String, String, Value)> = response
+        .message
+        .tool_calls()
+        .into_iter()
+        .map(|c| (c.id, c.name, c.input))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "tooluse_Q3nVw8RzT5y2XcK9pLmB4A".to_string(),
+                "get_weather".to_string(),
+                json!({"city": "Paris"})
+            ),
+            (
+                "tooluse_H7fJd2SgA6k1WqE3rTyU0Z".to_string(),
+                "get_weather".to_string(),
+                json!({"city": "Tokyo"})
+            ),
+            (
+                "tooluse_M4bNv6CxZ8l0PoI9uYtR2E".to_string(),
+                "calculate".to_string(),
+                json!({"expression": "18 - 21"})
+            ),
+        ]
+    );
+    sent_body(&server).await;
+}
+
+#[tokio::test]
+async fn truncated_answer() {
+    let server = server_answering(200, fixture("max_tokens.json"), None).await;
+    let response = adapter(&server, Duration::from_secs(5))
+        .complete(&question())
+        .await;
+    assert!(
+        matches!(&response, Ok(r) if r.stop_reason == StopReason::MaxTokens && r.message.text().ends_with(" In")),
+        "{response:?}"
+    );
+}
+
+async fn error_for(status: u16, name: &str, kind: &str) -> LlmError {
+    let server = server_answering(status, fixture(name), Some(kind)).await;
+    match adapter(&server, Duration::from_secs(5))
+        .complete(&question())
+        .await
+    {
+        Ok(r) => panic!("expected an error, got {r:?}"),
+        Err(e) => e,
+    }
+}
+
+#[tokio::test]
+async fn validation_is_bad_request() {
+    let e = error_for(400, "error_validation.json", "ValidationException").await;
+    assert_eq!(e.error_name(), "LLM.BadRequest", "{e}");
+    assert!(e.to_string().contains("ValidationException"), "{e}");
+}
+
+#[tokio::test]
+async fn validation_about_input_length_is_context_too_long() {
+    let e = error_for(400, "error_context.json", "ValidationException").await;
+    assert_eq!(e.error_name(), "LLM.ContextTooLong", "{e}");
+}
+
+#[tokio::test]
+async fn access_denied_is_auth_failed() {
+    let e = error_for(403, "error_access_denied.json", "AccessDeniedException").await;
+    assert_eq!(e.error_name(), "LLM.AuthFailed", "{e}");
+}
+
+#[tokio::test]
+async fn throttling_is_rate_limited() {
+    let e = error_for(429, "error_throttling.json", "ThrottlingException").await;
+    assert_eq!(e.error_name(), "LLM.RateLimited", "{e}");
+}
+
+#[tokio::test]
+async fn internal_is_server_error() {
+    let e = error_for(500, "error_internal.json", "InternalServerException").await;
+    assert!(
+        matches!(&e, LlmError::ServerError { status: 500, .. }),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn service_unavailable_is_overloaded() {
+    let e = error_for(503, "error_unavailable.json", "ServiceUnavailableException").await;
+    assert!(
+        matches!(&e, LlmError::Overloaded { status: 503, .. }),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn model_timeout_is_timeout() {
+    let e = error_for(408, "error_model_timeout.json", "ModelTimeoutException").await;
+    assert_eq!(e.error_name(), "LLM.Timeout", "{e}");
+}
+
+#[tokio::test]
+async fn timeout() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(fixture("text.json"), "application/json")
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    let e = adapter(&server, Duration::from_secs(1))
+        .complete(&question())
+        .await;
+    assert!(
+        matches!(&e, Err(LlmError::Timeout { seconds: 1, .. })),
+        "{e:?}"
+    );
+}
+
+/// Runs in a child process with the AWS variables set by
+/// [`endpoint_override_from_the_environment`]; skipped when run on its own.
+#[tokio::test]
+#[ignore = "run by endpoint_override_from_the_environment in a child process"]
+async fn from_env_child() {
+    if std::env::var("SFN_AGENT_TEST_CHILD").is_err() {
+        return;
+    }
+    let model = BedrockModel::from_env()
+        .await
+        .unwrap_or_else(|e| panic!("from_env: {e}"));
+    let response = model.complete(&question()).await;
+    assert!(
+        matches!(&response, Ok(r) if r.stop_reason == StopReason::EndTurn),
+        "{response:?}"
+    );
+}
+
+#[tokio::test]
+async fn endpoint_override_from_the_environment() {
+    let server = server_answering(200, fixture("text.json"), None).await;
+    let output = std::process::Command::new(
+        std::env::current_exe().unwrap_or_else(|e| panic!("test binary: {e}")),
+    )
+    .args(["from_env_child", "--exact", "--ignored", "--quiet"])
+    .env("SFN_AGENT_TEST_CHILD", "1")
+    .env(ENDPOINT_ENV, server.uri())
+    .env("AWS_REGION", "us-east-1")
+    .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    .env("AWS_SECRET_ACCESS_KEY", "dummy-secret")
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env("AWS_CONFIG_FILE", "/nonexistent/sfn-agent-test-config")
+    .env(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/sfn-agent-test-credentials",
+    )
+    .env_remove("AWS_PROFILE")
+    .env_remove("AWS_SESSION_TOKEN")
+    .env_remove("AWS_ENDPOINT_URL")
+    .output()
+    .unwrap_or_else(|e| panic!("child: {e}"));
+    assert!(
+        output.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    sent_body(&server).await;
+}
+
+// ---- Variations real servers send (fixtures and sources in tests/fixtures/bedrock/README.md).
+
+/// What the adapter makes of a reply with `status` and the fixture `name`.
+async fn replay(name: &str) -> Result<llm_lambdas::ChatResponse, LlmError> {
+    let server = server_answering(200, fixture(name), None).await;
+    adapter(&server, Duration::from_secs(5))
+        .complete(&question())
+        .await
+}
+
+#[tokio::test]
+async fn reasoning_blocks_are_not_part_of_the_answer() {
+    let response = replay("reasoning_tool_use.json").await;
+    let Ok(response) = response else {
+        panic!("{response:?}")
+    };
+    assert_eq!(response.stop_reason, StopReason::ToolUse);
+    assert_eq!(
+        response.message.content,
+        vec![
+            ContentBlock::Text {
+                text: "I'll check the weather in Paris.".into()
+            },
+            ContentBlock::ToolUse {
+                id: "tooluse_Vw9hX2kQRc2dE7pLk3sT1A".into(),
+                name: "get_weather".into(),
+                input: json!({"city": "Paris"}),
+            },
+        ]
+    );
+    assert_eq!((response.input_tokens, response.output_tokens), (461, 120));
+}
+
+#[tokio::test]
+async fn cited_text_is_part_of_the_answer() {
+    let response = replay("citations.json").await;
+    assert!(
+        matches!(&response, Ok(r) if r.message.text() == "According to the report, Paris had 18 °C on average in May."
+            && r.stop_reason == StopReason::EndTurn),
+        "{response:?}"
+    );
+}
+
+#[tokio::test]
+async fn stop_reasons_keep_their_meaning() {
+    for (name, stop, text) in [
+        (
+            "guardrail_intervened.json",
+            StopReason::EndTurn,
+            "Sorry, the model cannot answer this question.",
+        ),
+        (
+            "content_filtered.json",
+            StopReason::EndTurn,
+            "Bedrock withheld the answer (stopReason: content_filtered).",
+        ),
+        (
+            "context_window_exceeded.json",
+            StopReason::MaxTokens,
+            "Here is the full report on every district of Paris:",
+        ),
+    ] {
+        let response = replay(name).await;
+        assert!(
+            matches!(&response, Ok(r) if r.stop_reason == stop && r.message.text() == text),
+            "{name}: {response:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn more_errors_map_to_their_error_names() {
+    for (status, name, kind, expected) in [
+        (
+            429,
+            "error_model_not_ready.json",
+            "ModelNotReadyException",
+            "LLM.Overloaded",
+        ),
+        (
+            424,
+            "error_model_error.json",
+            "ModelErrorException",
+            "LLM.ServerError",
+        ),
+        (
+            404,
+            "error_not_found.json",
+            "ResourceNotFoundException",
+            "LLM.BadRequest",
+        ),
+        (
+            400,
+            "error_service_quota.json",
+            "ServiceQuotaExceededException",
+            "LLM.RateLimited",
+        ),
+    ] {
+        let e = error_for(status, name, kind).await;
+        assert_eq!(e.error_name(), expected, "{name}: {e}");
+    }
+    // The exception named in the body's `__type` only (no `x-amzn-errortype` header).
+    let server = server_answering(429, fixture("error_throttling_typed_body.json"), None).await;
+    let e = adapter(&server, Duration::from_secs(5))
+        .complete(&question())
+        .await;
+    assert!(
+        matches!(&e, Err(err) if err.error_name() == "LLM.RateLimited"),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_error_result_still_says_it_failed() {
+    // Converse refuses an error `toolResult` with empty content.
+    let mut request = question();
+    request.messages.push(Message {
+        role: Role::Assistant,
+        content: vec![ContentBlock::ToolUse {
+            id: "tooluse_1".into(),
+            name: "get_weather".into(),
+            input: json!({"city": "Paris"}),
+        }],
+    });
+    request.messages.push(Message {
+        role: Role::User,
+        content: vec![ContentBlock::ToolResult {
+            tool_use_id: "tooluse_1".into(),
+            content: String::new(),
+            is_error: true,
+        }],
+    });
+    let server = server_answering(200, fixture("text.json"), None).await;
+    let response = adapter(&server, Duration::from_secs(5))
+        .complete(&request)
+        .await;
+    assert!(response.is_ok(), "{response:?}");
+    let body = sent_body(&server).await;
+    assert_eq!(
+        body["messages"][2]["content"][0]["toolResult"],
+        json!({"toolUseId": "tooluse_1", "content": [{"text": "The tool failed without saying why."}], "status": "error"})
+    );
+}
