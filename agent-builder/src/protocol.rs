@@ -277,6 +277,10 @@ pub struct LlmRequest {
     pub agent: AgentConfig,
     /// The conversation to load and append to.
     pub conversation_id: String,
+    /// The execution asking (its ARN on AWS). With `iteration`, it tells a Lambda retry of a turn
+    /// that was already stored from a new turn, even when two executions share a conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
     /// This turn's number, from 1.
     pub iteration: u32,
     /// The user's question, on the first turn of an execution.

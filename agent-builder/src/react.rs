@@ -115,6 +115,7 @@ impl Agent {
                 "Payload": {
                     "agent": config,
                     "conversation_id": "{% $conversationId %}",
+                    "execution": "{% $states.context.Execution.Id %}",
                     "iteration": "{% $iteration + 1 %}",
                     "question": "{% $question %}",
                     "tool_results": "{% $toolResults %}",

@@ -146,6 +146,7 @@ fn history_travels_by_reference() {
         [
             "agent",
             "conversation_id",
+            "execution",
             "iteration",
             "question",
             "tool_results"

@@ -249,6 +249,7 @@ fn conversation(provider: Provider, n: u32) -> (Vec<String>, Vec<ToolResult>) {
             .to_string(),
         )];
         let turn = Turn {
+            execution: None,
             turn: t,
             iteration: t,
             provider,
@@ -296,6 +297,7 @@ fn measure(
     let handler = Handler::new(Arc::new(CannedModel { provider, body }), store)
         .with_metrics(MetricsSink::to_writer(std::io::sink()));
     let payload = serde_json::to_string(&LlmRequest {
+        execution: None,
         agent: agent(provider),
         conversation_id: "bench".into(),
         iteration: n + 1,

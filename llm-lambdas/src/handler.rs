@@ -136,7 +136,7 @@ impl Handler {
         let new_blocks = new_user_blocks(&request)?;
         let tools = self.tools(&request.agent)?;
         let turns = self.store.load(&request.conversation_id).await?;
-        if let Some(done) = find_stored(&turns, request.iteration, &new_blocks) {
+        if let Some(done) = find_stored(&turns, &request, &new_blocks) {
             return Ok(done.response.clone());
         }
 
@@ -227,6 +227,7 @@ impl Handler {
         let turn = Turn {
             turn: next_turn,
             iteration: request.iteration,
+            execution: request.execution.clone(),
             provider: self.model.provider(),
             model: if reply.model.is_empty() {
                 chat.model.clone()
@@ -367,14 +368,26 @@ fn new_user_blocks(request: &LlmRequest) -> Result<Vec<ContentBlock>, HandlerErr
     Ok(blocks)
 }
 
-/// The stored turn this request already produced, if it is a retry. A turn answering tool
-/// results is recognised anywhere in the conversation (tool-use ids are unique); a question
-/// only as the last turn, so the same question asked again later is asked again.
+/// The stored turn this request already produced, if it is a retry. When the request names its
+/// execution, a retry is the turn of the same execution and iteration with the same user
+/// content. Without one (older callers), a turn answering tool results is recognised anywhere in
+/// the conversation (tool-use ids are unique), and a question only as the last turn, so the same
+/// question asked again later is asked again.
 fn find_stored<'t>(
     turns: &'t [Turn],
-    iteration: u32,
+    request: &LlmRequest,
     new_blocks: &[ContentBlock],
 ) -> Option<&'t Turn> {
+    let iteration = request.iteration;
+    if let Some(execution) = &request.execution {
+        return turns.iter().rev().find(|t| {
+            t.execution.as_ref() == Some(execution)
+                && t.iteration == iteration
+                && t.messages
+                    .first()
+                    .is_some_and(|m| m.content.ends_with(new_blocks))
+        });
+    }
     let same = |t: &Turn| {
         t.iteration == iteration
             && t.messages

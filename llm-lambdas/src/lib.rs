@@ -32,6 +32,7 @@
 //! };
 //! let response = handler
 //!     .handle(LlmRequest {
+//!         execution: None,
 //!         agent,
 //!         conversation_id: "c-1".into(),
 //!         iteration: 1,

@@ -42,6 +42,7 @@ fn weather_agent(output_schema: Option<Value>) -> AgentConfig {
 
 fn question(agent: &AgentConfig, conversation: &str, iteration: u32, q: &str) -> LlmRequest {
     LlmRequest {
+        execution: None,
         agent: agent.clone(),
         conversation_id: conversation.into(),
         iteration,
@@ -57,6 +58,7 @@ fn results(
     r: Vec<ToolResult>,
 ) -> LlmRequest {
     LlmRequest {
+        execution: None,
         agent: agent.clone(),
         conversation_id: conversation.into(),
         iteration,
@@ -265,6 +267,46 @@ async fn a_retried_turn_is_answered_from_the_store_without_duplicates() {
     assert_eq!(turns.len(), 2);
     assert_eq!(turns.iter().map(|t| t.messages.len()).sum::<usize>(), 4);
     assert_eq!(s.metrics.contents().lines().count(), 2);
+}
+
+#[tokio::test]
+async fn two_executions_asking_the_same_question_each_get_their_turn() {
+    let s = setup(vec![
+        Ok(reply("Sunny, says the first.", &[], "m")),
+        Ok(reply("Still sunny, says the second.", &[], "m")),
+        Ok(reply("should never be used", &[], "m")),
+    ]);
+    let agent = weather_agent(None);
+    let asked_by = |execution: &str| LlmRequest {
+        execution: Some(execution.into()),
+        ..question(&agent, "shared", 1, "Paris?")
+    };
+    let first = s
+        .handler
+        .handle(asked_by("arn:exec:one"))
+        .await
+        .expect("first execution");
+    let second = s
+        .handler
+        .handle(asked_by("arn:exec:two"))
+        .await
+        .expect("second execution");
+    assert_eq!(first.text, "Sunny, says the first.");
+    assert_eq!(
+        second.text, "Still sunny, says the second.",
+        "not the first's stored answer"
+    );
+    // A Lambda retry inside the second execution is still answered from the store.
+    let again = s
+        .handler
+        .handle(asked_by("arn:exec:two"))
+        .await
+        .expect("retry");
+    assert_eq!(again, second);
+    assert_eq!(s.model.requests().len(), 2);
+    let turns = s.store.load("shared").await.expect("load");
+    assert_eq!(turns.len(), 2);
+    assert_eq!(turns[1].execution.as_deref(), Some("arn:exec:two"));
 }
 
 /// A store that lets another writer take the next turn between the handler's load and append.

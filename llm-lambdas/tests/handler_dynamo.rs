@@ -14,6 +14,7 @@ use llm_lambdas::store::{ConversationStore, DynamoStore};
 
 fn request(question: &str) -> LlmRequest {
     LlmRequest {
+        execution: None,
         agent: AgentConfig {
             name: "chat".into(),
             system_prompt: "Be brief.".into(),

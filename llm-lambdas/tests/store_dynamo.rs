@@ -13,6 +13,7 @@ use llm_lambdas::store::{ConversationStore, DynamoStore, MAX_ITEM_BYTES, StoreEr
 
 fn turn(n: u32, messages: Vec<Message>) -> Turn {
     Turn {
+        execution: None,
         turn: n,
         iteration: n,
         provider: Provider::Bedrock,

@@ -5,6 +5,7 @@ use llm_lambdas::store::{ConversationStore, LocalStore, StoreError, Turn};
 
 fn turn(n: u32, text: &str) -> Turn {
     Turn {
+        execution: None,
         turn: n,
         iteration: n,
         provider: Provider::Gemini,

@@ -214,6 +214,12 @@ impl DynamoStore {
             ("messages".to_string(), AttributeValue::S(messages_json)),
             ("response".to_string(), AttributeValue::S(response)),
         ]);
+        if let Some(execution) = &turn.execution {
+            item.insert(
+                "execution".to_string(),
+                AttributeValue::S(execution.clone()),
+            );
+        }
         if let Some(ttl) = self.ttl {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -246,6 +252,7 @@ impl DynamoStore {
         Ok(Turn {
             turn: n("turn")?,
             iteration: n("iteration")?,
+            execution: item.get("execution").and_then(|v| v.as_s().ok()).cloned(),
             provider: s("provider")?.parse().map_err(bad)?,
             model: s("model")?.clone(),
             messages: serde_json::from_str(s("messages")?)

@@ -28,6 +28,10 @@ pub struct Turn {
     /// The iteration of the execution that wrote it; with the user message, it recognises a
     /// Lambda retry of a turn that was already stored.
     pub iteration: u32,
+    /// The execution that wrote it, when the request said; with `iteration`, it recognises a
+    /// Lambda retry exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
     /// The provider that answered (a conversation may switch provider between turns).
     pub provider: Provider,
     /// The model id that answered.
