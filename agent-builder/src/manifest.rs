@@ -90,7 +90,9 @@ pub fn tool_binary(tool: &str) -> String {
     format!("tool-{}", tool.replace('_', "-"))
 }
 
-fn pascal_case(name: &str) -> String {
+/// `get_weather` or `quick-math` → `GetWeather`, `QuickMath`: how placeholders and the CDK app
+/// name things after agents and tools.
+pub fn pascal_case(name: &str) -> String {
     name.split(['_', '-'])
         .filter(|part| !part.is_empty())
         .map(|part| {

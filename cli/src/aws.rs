@@ -74,17 +74,7 @@ pub fn console_link(region: &str, execution_arn: &str) -> String {
 /// The CloudFormation output that holds an agent's state machine ARN: `weather` →
 /// `StateMachineArnWeather`, `quick-math` → `StateMachineArnQuickMath` (as `cdk/lib` names it).
 pub fn output_key(agent: &str) -> String {
-    let pascal: String = agent
-        .split(['-', '_'])
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            match chars.next() {
-                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect();
+    let pascal = agent_builder::manifest::pascal_case(agent);
     format!("StateMachineArn{pascal}")
 }
 

@@ -12,13 +12,19 @@ use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn fixture(name: &str) -> Value {
-    let file = format!("{}/../tool-lambdas/tests/fixtures/open-meteo/{name}", env!("CARGO_MANIFEST_DIR"));
+    let file = format!(
+        "{}/../tool-lambdas/tests/fixtures/open-meteo/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(&file).expect("fixture")).expect("json")
 }
 
 async fn open_meteo() -> MockServer {
     let server = MockServer::start().await;
-    for (city, file) in [("Boston", "geocoding-boston.json"), ("Seattle", "geocoding-seattle.json")] {
+    for (city, file) in [
+        ("Boston", "geocoding-boston.json"),
+        ("Seattle", "geocoding-seattle.json"),
+    ] {
         Mock::given(method("GET"))
             .and(path("/v1/search"))
             .and(query_param("name", city))
@@ -28,7 +34,9 @@ async fn open_meteo() -> MockServer {
     }
     Mock::given(method("GET"))
         .and(path("/v1/forecast"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("forecast-seattle-metric.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("forecast-seattle-metric.json")),
+        )
         .mount(&server)
         .await;
     server
@@ -48,18 +56,33 @@ async fn the_weather_agent_looks_up_two_places_in_one_call() {
     let server = open_meteo().await;
     let model = scripted(
         vec![
-            turn("Checking both.", &[("get_weather", json!({"places": ["Boston", "Seattle"]}))]),
+            turn(
+                "Checking both.",
+                &[("get_weather", json!({"places": ["Boston", "Seattle"]}))],
+            ),
             turn("Take a jacket in both.", &[]),
         ],
         Provider::Anthropic,
     );
     let agent = state_machines::agent("weather").expect("agent");
-    let run = run_with(&agent, model, Arc::new(MemoryStore::new()), toolbox(&server.uri()), question("Jacket?"), |_| {}).await;
+    let run = run_with(
+        &agent,
+        model,
+        Arc::new(MemoryStore::new()),
+        toolbox(&server.uri()),
+        question("Jacket?"),
+        |_| {},
+    )
+    .await;
     assert_eq!(run.output()["answer"], "Take a jacket in both.");
     let (name, result) = &run.tool_results[0];
     assert_eq!(name, "get_weather");
     assert!(!result.is_error, "{}", result.content);
-    assert!(result.content.contains("Boston") && result.content.contains("Seattle"), "{}", result.content);
+    assert!(
+        result.content.contains("Boston") && result.content.contains("Seattle"),
+        "{}",
+        result.content
+    );
 }
 
 #[tokio::test]
@@ -79,18 +102,39 @@ async fn an_unknown_place_and_an_outage_are_error_results_the_model_can_act_on()
         .await;
     let model = scripted(
         vec![
-            turn("Looking.", &[("get_weather", json!({"places": ["Atlantis"]})), ("get_weather", json!({"places": ["Paris"]}))]),
-            turn("I could not find Atlantis, and the weather service is down for Paris.", &[]),
+            turn(
+                "Looking.",
+                &[
+                    ("get_weather", json!({"places": ["Atlantis"]})),
+                    ("get_weather", json!({"places": ["Paris"]})),
+                ],
+            ),
+            turn(
+                "I could not find Atlantis, and the weather service is down for Paris.",
+                &[],
+            ),
         ],
         Provider::Anthropic,
     );
     let agent = state_machines::agent("weather").expect("agent");
-    let run = run_with(&agent, model, Arc::new(MemoryStore::new()), toolbox(&server.uri()), question("Atlantis and Paris?"), |_| {}).await;
+    let run = run_with(
+        &agent,
+        model,
+        Arc::new(MemoryStore::new()),
+        toolbox(&server.uri()),
+        question("Atlantis and Paris?"),
+        |_| {},
+    )
+    .await;
     run.output();
     assert_eq!(run.tool_results.len(), 2);
     for (_, result) in &run.tool_results {
         assert!(result.is_error, "{}", result.content);
     }
-    let texts: Vec<&str> = run.tool_results.iter().map(|(_, r)| r.content.as_str()).collect();
+    let texts: Vec<&str> = run
+        .tool_results
+        .iter()
+        .map(|(_, r)| r.content.as_str())
+        .collect();
     assert!(texts.iter().any(|t| t.contains("Atlantis")), "{texts:?}");
 }

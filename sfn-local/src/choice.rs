@@ -1,0 +1,236 @@
+//! JSONPath Choice rules: every comparison operator, `And`/`Or`/`Not`, and the `…Path`
+//! variants.
+
+use asl::ChoiceRule;
+use chrono::{DateTime, FixedOffset};
+use serde_json::Value;
+
+use crate::errors::Failure;
+use crate::jsonpath::{Path, Roots};
+
+/// Whether a JSONPath rule matches.
+pub(crate) fn matches(rule: &ChoiceRule, roots: &Roots<'_>) -> Result<bool, Failure> {
+    if let Some(rules) = &rule.and {
+        for r in rules {
+            if !matches(r, roots)? {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    if let Some(rules) = &rule.or {
+        for r in rules {
+            if matches(r, roots)? {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
+    if let Some(inner) = &rule.not {
+        return Ok(!matches(inner, roots)?);
+    }
+    let variable = rule.variable.as_deref().ok_or_else(|| {
+        Failure::runtime("A Choice rule has no Variable, And, Or, Not or Condition")
+    })?;
+    let comparison = rule.comparisons.first().ok_or_else(|| {
+        Failure::runtime(format!(
+            "The Choice rule on '{variable}' has no comparison operator"
+        ))
+    })?;
+    let op = comparison.operator.as_str();
+    let parsed = Path::parse(variable).map_err(Failure::runtime)?;
+    let value = parsed.select(roots);
+    if op == "IsPresent" {
+        return Ok(value.is_some() == (comparison.value == Value::Bool(true)));
+    }
+    let value = value.ok_or_else(|| {
+        Failure::runtime(format!(
+            "Invalid path '{variable}': The choice state's condition path references an invalid value."
+        ))
+    })?;
+    let expected = comparison.value == Value::Bool(true);
+    let (base, other) = match op.strip_suffix("Path") {
+        Some(base) => {
+            let path = comparison
+                .value
+                .as_str()
+                .ok_or_else(|| Failure::runtime(format!("The value of {op} must be a path")))?;
+            let parsed = Path::parse(path).map_err(Failure::runtime)?;
+            let other = parsed.select(roots).ok_or_else(|| {
+                Failure::runtime(format!(
+                    "Invalid path '{path}': The choice state's condition path references an invalid value."
+                ))
+            })?;
+            (base, other)
+        }
+        None => (op, comparison.value.clone()),
+    };
+    Ok(match base {
+        "IsNull" => value.is_null() == expected,
+        "IsNumeric" => value.is_number() == expected,
+        "IsString" => value.is_string() == expected,
+        "IsBoolean" => value.is_boolean() == expected,
+        "IsTimestamp" => value.as_str().and_then(timestamp).is_some() == expected,
+        "StringMatches" => match (value.as_str(), other.as_str()) {
+            (Some(v), Some(pattern)) => string_matches(v, pattern),
+            _ => false,
+        },
+        "BooleanEquals" => match (value.as_bool(), other.as_bool()) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        },
+        _ => {
+            let ordering = if let Some(kind) = base.strip_prefix("String") {
+                match (value.as_str(), other.as_str()) {
+                    (Some(a), Some(b)) => Some((kind, a.cmp(b))),
+                    _ => None,
+                }
+            } else if let Some(kind) = base.strip_prefix("Numeric") {
+                match (value.as_f64(), other.as_f64()) {
+                    (Some(a), Some(b)) => a.partial_cmp(&b).map(|o| (kind, o)),
+                    _ => None,
+                }
+            } else if let Some(kind) = base.strip_prefix("Timestamp") {
+                match (
+                    value.as_str().and_then(timestamp),
+                    other.as_str().and_then(timestamp),
+                ) {
+                    (Some(a), Some(b)) => Some((kind, a.cmp(&b))),
+                    _ => None,
+                }
+            } else {
+                return Err(Failure::runtime(format!("Unknown Choice operator '{op}'")));
+            };
+            match ordering {
+                None => false,
+                Some((kind, o)) => match kind {
+                    "Equals" => o.is_eq(),
+                    "LessThan" => o.is_lt(),
+                    "GreaterThan" => o.is_gt(),
+                    "LessThanEquals" => o.is_le(),
+                    "GreaterThanEquals" => o.is_ge(),
+                    _ => {
+                        return Err(Failure::runtime(format!("Unknown Choice operator '{op}'")));
+                    }
+                },
+            }
+        }
+    })
+}
+
+/// An RFC 3339 timestamp, as Choice and Wait accept them.
+pub(crate) fn timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(s).ok()
+}
+
+/// `StringMatches`: `*` matches any run of characters; `\*` and `\\` are literal.
+pub(crate) fn string_matches(value: &str, pattern: &str) -> bool {
+    #[derive(PartialEq)]
+    enum Tok {
+        Star,
+        Char(char),
+    }
+    let mut toks = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n) => toks.push(Tok::Char(n)),
+                None => toks.push(Tok::Char('\\')),
+            },
+            '*' => toks.push(Tok::Star),
+            c => toks.push(Tok::Char(c)),
+        }
+    }
+    let v: Vec<char> = value.chars().collect();
+    // Classic wildcard matching with backtracking on the last star.
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while i < v.len() {
+        if j < toks.len() && toks[j] == Tok::Char(v[i]) {
+            i += 1;
+            j += 1;
+        } else if j < toks.len() && toks[j] == Tok::Star {
+            star = Some((j, i));
+            j += 1;
+        } else if let Some((sj, si)) = star {
+            j = sj + 1;
+            i = si + 1;
+            star = Some((sj, si + 1));
+        } else {
+            return false;
+        }
+    }
+    while j < toks.len() && toks[j] == Tok::Star {
+        j += 1;
+    }
+    j == toks.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(v: Value) -> ChoiceRule {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn check(r: Value, input: Value) -> Result<bool, Failure> {
+        let ctx = |_: bool| json!({});
+        let vars = |_: &str| None;
+        let roots = Roots {
+            input: &input,
+            context: &ctx,
+            vars: &vars,
+        };
+        matches(&rule(r), &roots)
+    }
+
+    #[test]
+    fn operators() {
+        let input = json!({"n": 5, "s": "log-2024.txt", "b": true, "t": "2024-01-01T00:00:00Z",
+                           "t2": "2024-06-01T00:00:00+02:00", "z": null, "m": 5});
+        let yes = [
+            json!({"Variable": "$.n", "NumericEquals": 5}),
+            json!({"Variable": "$.n", "NumericGreaterThan": 4.5}),
+            json!({"Variable": "$.n", "NumericLessThanEquals": 5}),
+            json!({"Variable": "$.n", "NumericEqualsPath": "$.m"}),
+            json!({"Variable": "$.s", "StringMatches": "log-*.txt"}),
+            json!({"Variable": "$.s", "StringGreaterThan": "a"}),
+            json!({"Variable": "$.b", "BooleanEquals": true}),
+            json!({"Variable": "$.t", "TimestampLessThanPath": "$.t2"}),
+            json!({"Variable": "$.t", "TimestampEquals": "2024-01-01T01:00:00+01:00"}),
+            json!({"Variable": "$.z", "IsNull": true}),
+            json!({"Variable": "$.nope", "IsPresent": false}),
+            json!({"Variable": "$.t", "IsTimestamp": true}),
+            json!({"Variable": "$.n", "IsNumeric": true}),
+            json!({"And": [{"Variable": "$.n", "NumericGreaterThanEquals": 1}, {"Not": {"Variable": "$.b", "BooleanEquals": false}}]}),
+            json!({"Or": [{"Variable": "$.n", "NumericEquals": 0}, {"Variable": "$.s", "IsString": true}]}),
+        ];
+        for r in yes {
+            assert!(check(r.clone(), input.clone()).unwrap(), "{r}");
+        }
+        // A type mismatch is false, not an error.
+        assert!(
+            !check(
+                json!({"Variable": "$.s", "NumericEquals": 5}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        // A missing variable is a States.Runtime error.
+        let err = check(json!({"Variable": "$.nope", "NumericEquals": 5}), input).unwrap_err();
+        assert_eq!(err.error, crate::errors::RUNTIME);
+    }
+
+    #[test]
+    fn string_matches_wildcards_and_escapes() {
+        assert!(string_matches("log-2024.txt", "log-*.txt"));
+        assert!(string_matches("anything", "*"));
+        assert!(string_matches("a*b", "a\\*b"));
+        assert!(!string_matches("axb", "a\\*b"));
+        assert!(string_matches("a\\b", "a\\\\b"));
+        assert!(!string_matches("log.txt", "log-*"));
+    }
+}

@@ -1,0 +1,104 @@
+//! The context object (`$$` in JSONPath, `$states.context` in JSONata), kept in parts and built
+//! into JSON only when an expression reads it, so a large execution input is not copied for
+//! every state.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::clock::iso;
+
+/// The parts of a state's context object.
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    /// `Execution` without `Input`.
+    pub execution: Arc<Map<String, Value>>,
+    /// `Execution.Input`.
+    pub input: Arc<Value>,
+    /// `StateMachine`.
+    pub state_machine: Arc<Value>,
+    /// `State.Name`.
+    pub state_name: String,
+    /// `State.EnteredTime`.
+    pub entered: DateTime<Utc>,
+    /// `State.RetryCount`.
+    pub retry: u64,
+    /// `Task.Token`, for `.waitForTaskToken` tasks.
+    pub token: Option<String>,
+    /// `Map`: `{"Item": {"Index", "Value"}}` inside a Map iteration or its `ItemSelector`.
+    pub map_item: Option<Arc<Value>>,
+}
+
+impl Context {
+    /// The context object as JSON; `Execution.Input` only when `with_input`.
+    pub(crate) fn to_value(&self, with_input: bool) -> Value {
+        let mut execution = (*self.execution).clone();
+        if with_input {
+            execution.insert("Input".into(), (*self.input).clone());
+        }
+        let mut ctx = Map::new();
+        ctx.insert("Execution".into(), Value::Object(execution));
+        ctx.insert(
+            "State".into(),
+            json!({"EnteredTime": iso(self.entered), "Name": self.state_name, "RetryCount": self.retry}),
+        );
+        ctx.insert("StateMachine".into(), (*self.state_machine).clone());
+        if let Some(token) = &self.token {
+            ctx.insert("Task".into(), json!({"Token": token}));
+        }
+        if let Some(item) = &self.map_item {
+            ctx.insert("Map".into(), (**item).clone());
+        }
+        Value::Object(ctx)
+    }
+}
+
+/// Whether a JSONata expression may read `Execution.Input` through `$states.context`.
+pub(crate) fn jsonata_wants_input(expr: &str) -> bool {
+    if expr.contains("Input") {
+        return true;
+    }
+    // Every mention of the context must go to a field other than Execution.Input.
+    let specific = [
+        "context.State",
+        "context.Map",
+        "context.Task",
+        "context.StateMachine",
+        "context.Execution.",
+    ];
+    expr.match_indices("context").all(|(i, _)| {
+        let rest = &expr[i..];
+        !specific.iter().any(|s| rest.starts_with(s))
+    }) && expr.contains("context")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_is_built_only_when_read() {
+        assert!(jsonata_wants_input("$states.context.Execution.Input.a"));
+        assert!(jsonata_wants_input("$states.context"));
+        assert!(!jsonata_wants_input("$states.context.Map.Item.Value"));
+        assert!(!jsonata_wants_input(
+            "$states.context.Execution.Name & $states.context.State.Name"
+        ));
+        let ctx = Context {
+            execution: Arc::new(Map::from_iter([("Name".to_owned(), json!("e"))])),
+            input: Arc::new(json!({"big": true})),
+            state_machine: Arc::new(json!({"Name": "m"})),
+            state_name: "S".into(),
+            entered: DateTime::<Utc>::default(),
+            retry: 0,
+            token: None,
+            map_item: None,
+        };
+        assert_eq!(
+            ctx.to_value(true)["Execution"]["Input"],
+            json!({"big": true})
+        );
+        assert!(ctx.to_value(false)["Execution"].get("Input").is_none());
+    }
+}

@@ -1,0 +1,154 @@
+//! The service's error names, defined once, and the failure a state raises.
+
+use serde_json::{Value, json};
+
+/// Matches every error name in Retry and Catch (except [`RUNTIME`] and [`DATA_LIMIT_EXCEEDED`]).
+pub const ALL: &str = "States.ALL";
+/// A task failed; in Retry and Catch it matches every error but [`TIMEOUT`].
+pub const TASK_FAILED: &str = "States.TaskFailed";
+/// A task or the execution ran longer than its `TimeoutSeconds`.
+pub const TIMEOUT: &str = "States.Timeout";
+/// A bad path, a bad type, a missing state: the execution cannot go on. Not caught by `States.ALL`.
+pub const RUNTIME: &str = "States.Runtime";
+/// A payload over 256 KB. Not caught by `States.ALL`.
+pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+/// No Choice rule matched and there is no `Default`.
+pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+/// A branch of a Parallel state failed.
+pub const BRANCH_FAILED: &str = "States.BranchFailed";
+/// A JSONata expression failed, or returned the wrong type.
+pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
+/// An intrinsic function failed.
+pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+/// A Map state had more failed items than it tolerates.
+pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+/// A heartbeat did not arrive in time.
+pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+/// The Lambda function does not exist (here: no handler is registered for it).
+pub const LAMBDA_RESOURCE_NOT_FOUND: &str = "Lambda.ResourceNotFoundException";
+/// The Lambda service (here: the emulator) could not be reached or answered badly.
+pub const LAMBDA_SERVICE_EXCEPTION: &str = "Lambda.ServiceException";
+
+/// The payload limit of the service: 256 KB of UTF-8 JSON.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// An error raised while running a state: an error name for Retry/Catch and a cause for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The error name (`States.TaskFailed`, a Lambda's `errorType`, …).
+    pub error: String,
+    /// What happened, in words.
+    pub cause: String,
+}
+
+impl Failure {
+    /// A failure with this name and cause.
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+
+    /// A `States.Runtime` failure.
+    pub fn runtime(cause: impl Into<String>) -> Self {
+        Self::new(RUNTIME, cause)
+    }
+
+    /// A `States.QueryEvaluationError` failure.
+    pub fn query(cause: impl Into<String>) -> Self {
+        Self::new(QUERY_EVALUATION_ERROR, cause)
+    }
+
+    /// A `States.IntrinsicFailure` failure.
+    pub fn intrinsic(cause: impl Into<String>) -> Self {
+        Self::new(INTRINSIC_FAILURE, cause)
+    }
+
+    /// The error output a Catcher passes on: `{"Error": …, "Cause": …}`.
+    pub fn error_output(&self) -> Value {
+        json!({"Error": self.error, "Cause": self.cause})
+    }
+
+    /// Whether a Retrier's or Catcher's `ErrorEquals` list matches this failure, with the
+    /// service's wildcard rules.
+    pub fn matches(&self, error_equals: &[String]) -> bool {
+        error_equals.iter().any(|name| match name.as_str() {
+            ALL => self.error != RUNTIME && self.error != DATA_LIMIT_EXCEEDED,
+            TASK_FAILED => {
+                self.error != TIMEOUT && self.error != RUNTIME && self.error != DATA_LIMIT_EXCEEDED
+            }
+            other => other == self.error,
+        })
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.cause)
+    }
+}
+
+/// Fails with `States.DataLimitExceeded` when a payload is over 256 KB.
+pub fn check_size(value: &Value, what: &str) -> Result<(), Failure> {
+    let size = serialized_len(value);
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(Failure::new(
+            DATA_LIMIT_EXCEEDED,
+            format!(
+                "The {what} has a size of {size} bytes, which exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes (256 KB)."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The length of a value's JSON text, counted without building the text.
+pub(crate) fn serialized_len(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing JSON values to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn wildcards_follow_the_service_rules() {
+        let timeout = Failure::new(TIMEOUT, "");
+        assert!(timeout.matches(&names(&[ALL])));
+        assert!(!timeout.matches(&names(&[TASK_FAILED])));
+        let custom = Failure::new("MyError", "");
+        assert!(custom.matches(&names(&[TASK_FAILED])));
+        assert!(custom.matches(&names(&["Other", "MyError"])));
+        assert!(!custom.matches(&names(&["Other"])));
+        let runtime = Failure::runtime("bad path");
+        assert!(!runtime.matches(&names(&[ALL])));
+        assert!(runtime.matches(&names(&[RUNTIME])));
+    }
+
+    #[test]
+    fn payloads_over_256_kb_fail() {
+        let big = Value::String("x".repeat(MAX_PAYLOAD_BYTES));
+        let err = check_size(&big, "state output").unwrap_err();
+        assert_eq!(err.error, DATA_LIMIT_EXCEEDED);
+        assert!(check_size(&json!({"a": 1}), "state output").is_ok());
+        assert_eq!(serialized_len(&json!({"a": [1, "x"]})), 13);
+    }
+}

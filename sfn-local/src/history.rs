@@ -1,0 +1,216 @@
+//! The execution history, as AWS's GetExecutionHistory returns it: typed events with ids,
+//! the id of the event before, timestamps, and a `…EventDetails` object.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::clock::{Clock, iso};
+
+/// A listener that sees each event as it is appended (live progress).
+pub type Listener = Arc<dyn Fn(&HistoryEvent) + Send + Sync>;
+
+/// One event of an execution's history.
+#[derive(Debug, Clone)]
+pub struct HistoryEvent {
+    /// 1-based, in the order events happened.
+    pub id: u64,
+    /// The event this one follows (0 for the first).
+    pub previous_event_id: u64,
+    /// When it happened, by the engine's clock.
+    pub timestamp: DateTime<Utc>,
+    /// The event type as AWS names it: `ExecutionStarted`, `TaskStateEntered`, `TaskScheduled`, …
+    pub event_type: String,
+    /// The details field name (`executionStartedEventDetails`, …) and its fields, if any.
+    details: Option<(&'static str, Details)>,
+    /// The details as JSON, built the first time someone reads them.
+    details_json: OnceLock<Value>,
+}
+
+impl PartialEq for HistoryEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.previous_event_id == other.previous_event_id
+            && self.timestamp == other.timestamp
+            && self.event_type == other.event_type
+            && self.details() == other.details()
+    }
+}
+
+/// The fields of an event's details, kept as a list until someone reads them as JSON, so
+/// recording an event stays cheap.
+#[derive(Debug, Clone)]
+pub(crate) enum Details {
+    /// Any JSON object.
+    Json(Value),
+    /// Fields in order.
+    Fields(Vec<(&'static str, Field)>),
+}
+
+/// One field of [`Details::Fields`].
+#[derive(Debug, Clone)]
+pub(crate) enum Field {
+    /// A JSON value.
+    Value(Value),
+    /// `{"truncated": false}`, the `inputDetails`/`outputDetails` of every event.
+    NotTruncated,
+}
+
+impl From<Value> for Details {
+    fn from(value: Value) -> Self {
+        Details::Json(value)
+    }
+}
+
+impl Details {
+    fn to_value(&self) -> Value {
+        match self {
+            Details::Json(v) => v.clone(),
+            Details::Fields(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, f)| {
+                        let v = match f {
+                            Field::Value(v) => v.clone(),
+                            Field::NotTruncated => not_truncated(),
+                        };
+                        ((*k).to_owned(), v)
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl HistoryEvent {
+    /// The event as GetExecutionHistory JSON: `timestamp`, `type`, `id`, `previousEventId`, and
+    /// the details object.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("timestamp".into(), Value::String(iso(self.timestamp)));
+        map.insert("type".into(), Value::String(self.event_type.clone()));
+        map.insert("id".into(), json!(self.id));
+        map.insert("previousEventId".into(), json!(self.previous_event_id));
+        if let Some((key, value)) = self.details() {
+            map.insert(key.to_owned(), value.clone());
+        }
+        Value::Object(map)
+    }
+
+    /// The details field name (`stateEnteredEventDetails`, …) and its object, if any.
+    pub fn details(&self) -> Option<(&str, &Value)> {
+        let (key, details) = self.details.as_ref()?;
+        Some((*key, self.details_json.get_or_init(|| details.to_value())))
+    }
+
+    /// A field of the details object, if present (`name`, `input`, `error`, …).
+    pub fn detail(&self, field: &str) -> Option<&Value> {
+        if let Some((_, Details::Fields(fields))) = &self.details {
+            if let Some((_, Field::Value(v))) = fields.iter().find(|(k, _)| *k == field) {
+                return Some(v);
+            }
+        }
+        self.details().and_then(|(_, d)| d.get(field))
+    }
+}
+
+/// Appends events in order, stamps them with the clock, and tells the listener.
+pub(crate) struct History {
+    events: Mutex<Vec<HistoryEvent>>,
+    clock: Arc<dyn Clock>,
+    listener: Option<Listener>,
+}
+
+impl History {
+    pub(crate) fn new(clock: Arc<dyn Clock>, listener: Option<Listener>) -> Self {
+        Self {
+            events: Mutex::new(Vec::new()),
+            clock,
+            listener,
+        }
+    }
+
+    /// Appends an event after `previous` and returns its id.
+    pub(crate) fn append(
+        &self,
+        previous: u64,
+        event_type: impl Into<String>,
+        details: Option<(&'static str, impl Into<Details>)>,
+    ) -> u64 {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let event = HistoryEvent {
+            id: events.len() as u64 + 1,
+            previous_event_id: previous,
+            timestamp: self.clock.now(),
+            event_type: event_type.into(),
+            details: details.map(|(k, v)| (k, v.into())),
+            details_json: OnceLock::new(),
+        };
+        let id = event.id;
+        if let Some(listener) = &self.listener {
+            listener(&event);
+        }
+        events.push(event);
+        id
+    }
+
+    /// The events, leaving the history empty (at the end of an execution).
+    pub(crate) fn take(&self) -> Vec<HistoryEvent> {
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The id of the last event.
+    pub(crate) fn last_id(&self) -> u64 {
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
+    }
+}
+
+/// JSON text of a value, as history details carry inputs and outputs.
+pub(crate) fn text(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// `{"truncated": false}`, the `inputDetails`/`outputDetails` of every event.
+pub(crate) fn not_truncated() -> Value {
+    json!({"truncated": false})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn events_have_ids_previous_ids_and_reach_the_listener() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let listener: Listener = Arc::new(move |e: &HistoryEvent| {
+            sink.lock().unwrap().push(e.event_type.clone());
+        });
+        let history = History::new(Arc::new(ManualClock::fixed()), Some(listener));
+        let first = history.append(
+            0,
+            "ExecutionStarted",
+            Some(("executionStartedEventDetails", json!({"input": "{}"}))),
+        );
+        let second = history.append(first, "PassStateEntered", None::<(&str, Value)>);
+        assert_eq!((first, second), (1, 2));
+        let events = history.take();
+        assert_eq!(events[1].previous_event_id, 1);
+        assert_eq!(
+            events[0].to_json(),
+            json!({
+                "timestamp": "2024-01-01T00:00:00.000Z",
+                "type": "ExecutionStarted",
+                "id": 1,
+                "previousEventId": 0,
+                "executionStartedEventDetails": {"input": "{}"}
+            })
+        );
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec!["ExecutionStarted", "PassStateEntered"]
+        );
+    }
+}

@@ -1,0 +1,639 @@
+//! The eighteen intrinsic functions of JSONPath states (`States.Format`, `States.Array`, …),
+//! nested, with the service's `States.IntrinsicFailure` on misuse.
+
+use base64::Engine as _;
+use rand::{Rng, SeedableRng};
+use serde_json::{Map, Value, json};
+
+use crate::errors::Failure;
+use crate::jsonpath::{self, Roots};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Arg {
+    Literal(Value),
+    Path(String),
+    Call(String, Vec<Arg>),
+}
+
+/// Evaluates an intrinsic function call such as `States.Format('{} {}', $.a, $$.Execution.Name)`.
+pub(crate) fn evaluate(expr: &str, roots: &Roots<'_>) -> Result<Value, Failure> {
+    let chars: Vec<char> = expr.chars().collect();
+    let (call, end) = parse_call(&chars, 0).map_err(|e| {
+        Failure::intrinsic(format!(
+            "Invalid intrinsic function expression '{expr}': {e}"
+        ))
+    })?;
+    if chars[end..].iter().any(|c| !c.is_whitespace()) {
+        return Err(Failure::intrinsic(format!(
+            "Invalid intrinsic function expression '{expr}': unexpected text after the call"
+        )));
+    }
+    eval_arg(&call, roots, expr)
+}
+
+fn skip_ws(chars: &[char], mut i: usize) -> usize {
+    while i < chars.len() && chars[i].is_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+fn parse_call(chars: &[char], start: usize) -> Result<(Arg, usize), String> {
+    let mut i = start;
+    while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '.') {
+        i += 1;
+    }
+    let name: String = chars[start..i].iter().collect();
+    i = skip_ws(chars, i);
+    if chars.get(i) != Some(&'(') {
+        return Err(format!("expected '(' after {name}"));
+    }
+    i += 1;
+    let mut args = Vec::new();
+    i = skip_ws(chars, i);
+    if chars.get(i) == Some(&')') {
+        return Ok((Arg::Call(name, args), i + 1));
+    }
+    loop {
+        i = skip_ws(chars, i);
+        let (arg, next) = parse_arg(chars, i)?;
+        args.push(arg);
+        i = skip_ws(chars, next);
+        match chars.get(i) {
+            Some(',') => i += 1,
+            Some(')') => return Ok((Arg::Call(name, args), i + 1)),
+            Some(c) => return Err(format!("unexpected '{c}' in the arguments of {name}")),
+            None => return Err(format!("missing ')' after the arguments of {name}")),
+        }
+    }
+}
+
+fn parse_arg(chars: &[char], start: usize) -> Result<(Arg, usize), String> {
+    match chars.get(start) {
+        Some('\'') => {
+            let mut out = String::new();
+            let mut i = start + 1;
+            while i < chars.len() {
+                match chars[i] {
+                    '\\' if i + 1 < chars.len() => {
+                        // Keep `\{` and `\}` escaped for States.Format; unescape the rest.
+                        let next = chars[i + 1];
+                        if next == '{' || next == '}' {
+                            out.push('\\');
+                        }
+                        out.push(next);
+                        i += 2;
+                    }
+                    '\'' => return Ok((Arg::Literal(Value::String(out)), i + 1)),
+                    c => {
+                        out.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            Err("unterminated string literal".into())
+        }
+        Some('$') => {
+            let mut i = start;
+            let mut depth = 0i32;
+            let mut quote: Option<char> = None;
+            while i < chars.len() {
+                let c = chars[i];
+                match quote {
+                    Some(q) if c == q => quote = None,
+                    Some(_) => {}
+                    None => match c {
+                        '\'' | '"' => quote = Some(c),
+                        '[' | '(' => depth += 1,
+                        ']' => depth -= 1,
+                        ')' if depth > 0 => depth -= 1,
+                        ',' | ')' if depth == 0 => break,
+                        _ => {}
+                    },
+                }
+                i += 1;
+            }
+            let path: String = chars[start..i].iter().collect();
+            Ok((Arg::Path(path.trim().to_owned()), i))
+        }
+        Some(c) if c.is_ascii_alphabetic() => {
+            let rest: String = chars[start..].iter().take(6).collect();
+            for (word, value) in [
+                ("true", Value::Bool(true)),
+                ("false", Value::Bool(false)),
+                ("null", Value::Null),
+            ] {
+                if rest.starts_with(word)
+                    && !chars
+                        .get(start + word.len())
+                        .is_some_and(|c| c.is_alphanumeric())
+                {
+                    return Ok((Arg::Literal(value), start + word.len()));
+                }
+            }
+            parse_call(chars, start)
+        }
+        Some(c) if c.is_ascii_digit() || *c == '-' => {
+            let mut i = start + 1;
+            while i < chars.len()
+                && (chars[i].is_ascii_digit() || matches!(chars[i], '.' | 'e' | 'E' | '+' | '-'))
+            {
+                i += 1;
+            }
+            let text: String = chars[start..i].iter().collect();
+            let value: Value =
+                serde_json::from_str(&text).map_err(|_| format!("bad number '{text}'"))?;
+            Ok((Arg::Literal(value), i))
+        }
+        Some(c) => Err(format!("unexpected '{c}'")),
+        None => Err("missing argument".into()),
+    }
+}
+
+fn eval_arg(arg: &Arg, roots: &Roots<'_>, expr: &str) -> Result<Value, Failure> {
+    match arg {
+        Arg::Literal(v) => Ok(v.clone()),
+        Arg::Path(p) => {
+            let parsed = jsonpath::Path::parse(p).map_err(Failure::intrinsic)?;
+            parsed.select(roots).ok_or_else(|| {
+                Failure::runtime(format!(
+                    "The function '{expr}' had the following error: The JsonPath argument for the field '{p}' could not be found in the input '{}'",
+                    serde_json::to_string(roots.input).unwrap_or_default()
+                ))
+            })
+        }
+        Arg::Call(name, args) => {
+            let values = args
+                .iter()
+                .map(|a| eval_arg(a, roots, expr))
+                .collect::<Result<Vec<_>, _>>()?;
+            call(name, values, args)
+        }
+    }
+}
+
+fn fail(name: &str, message: impl std::fmt::Display) -> Failure {
+    Failure::intrinsic(format!("Invalid arguments in {name}: {message}"))
+}
+
+fn arity(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), Failure> {
+    if args.len() < min || args.len() > max {
+        let expected = if min == max {
+            format!("{min}")
+        } else {
+            format!("{min} to {max}")
+        };
+        return Err(fail(
+            name,
+            format!("expected {expected} argument(s), found {}", args.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn as_str<'v>(name: &str, v: &'v Value, what: &str) -> Result<&'v str, Failure> {
+    v.as_str()
+        .ok_or_else(|| fail(name, format!("{what} must be a string, found {v}")))
+}
+
+fn as_int(name: &str, v: &Value, what: &str) -> Result<i64, Failure> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .ok_or_else(|| fail(name, format!("{what} must be an integer, found {v}"))),
+        _ => Err(fail(name, format!("{what} must be an integer, found {v}"))),
+    }
+}
+
+fn as_array<'v>(name: &str, v: &'v Value, what: &str) -> Result<&'v Vec<Value>, Failure> {
+    v.as_array()
+        .ok_or_else(|| fail(name, format!("{what} must be an array, found {v}")))
+}
+
+fn call(name: &str, args: Vec<Value>, raw: &[Arg]) -> Result<Value, Failure> {
+    match name {
+        "States.Format" => {
+            if args.is_empty() {
+                return Err(fail(name, "expected a format string"));
+            }
+            let template = match raw.first() {
+                Some(Arg::Literal(Value::String(s))) => s.clone(),
+                _ => as_str(name, &args[0], "the format string")?.to_owned(),
+            };
+            format(name, &template, &args[1..])
+        }
+        "States.StringToJson" => {
+            arity(name, &args, 1, 1)?;
+            let s = as_str(name, &args[0], "the argument")?;
+            serde_json::from_str(s).map_err(|e| fail(name, format!("'{s}' is not JSON: {e}")))
+        }
+        "States.JsonToString" => {
+            arity(name, &args, 1, 1)?;
+            Ok(Value::String(
+                serde_json::to_string(&args[0]).unwrap_or_default(),
+            ))
+        }
+        "States.Array" => Ok(Value::Array(args)),
+        "States.ArrayPartition" => {
+            arity(name, &args, 2, 2)?;
+            let items = as_array(name, &args[0], "the first argument")?;
+            let size = as_int(name, &args[1], "the chunk size")?;
+            if size <= 0 {
+                return Err(fail(name, "the chunk size must be greater than 0"));
+            }
+            Ok(Value::Array(
+                items
+                    .chunks(size as usize)
+                    .map(|c| Value::Array(c.to_vec()))
+                    .collect(),
+            ))
+        }
+        "States.ArrayContains" => {
+            arity(name, &args, 2, 2)?;
+            let items = as_array(name, &args[0], "the first argument")?;
+            Ok(Value::Bool(items.contains(&args[1])))
+        }
+        "States.ArrayRange" => {
+            arity(name, &args, 3, 3)?;
+            let start = as_int(name, &args[0], "the start")?;
+            let end = as_int(name, &args[1], "the end")?;
+            let step = as_int(name, &args[2], "the step")?;
+            if step == 0 {
+                return Err(fail(name, "the step must not be 0"));
+            }
+            let mut out = Vec::new();
+            let mut i = start;
+            while (step > 0 && i <= end) || (step < 0 && i >= end) {
+                out.push(json!(i));
+                if out.len() > 1000 {
+                    return Err(fail(name, "the range has more than 1000 items"));
+                }
+                i += step;
+            }
+            Ok(Value::Array(out))
+        }
+        "States.ArrayGetItem" => {
+            arity(name, &args, 2, 2)?;
+            let items = as_array(name, &args[0], "the first argument")?;
+            let index = as_int(name, &args[1], "the index")?;
+            usize::try_from(index)
+                .ok()
+                .and_then(|i| items.get(i))
+                .cloned()
+                .ok_or_else(|| fail(name, format!("index {index} is out of bounds")))
+        }
+        "States.ArrayLength" => {
+            arity(name, &args, 1, 1)?;
+            Ok(json!(as_array(name, &args[0], "the argument")?.len()))
+        }
+        "States.ArrayUnique" => {
+            arity(name, &args, 1, 1)?;
+            let mut out: Vec<Value> = Vec::new();
+            for v in as_array(name, &args[0], "the argument")? {
+                if !out.contains(v) {
+                    out.push(v.clone());
+                }
+            }
+            Ok(Value::Array(out))
+        }
+        "States.Base64Encode" => {
+            arity(name, &args, 1, 1)?;
+            let s = as_str(name, &args[0], "the argument")?;
+            if s.len() > 10_000 {
+                return Err(fail(name, "the input is longer than 10000 characters"));
+            }
+            Ok(Value::String(
+                base64::engine::general_purpose::STANDARD.encode(s.as_bytes()),
+            ))
+        }
+        "States.Base64Decode" => {
+            arity(name, &args, 1, 1)?;
+            let s = as_str(name, &args[0], "the argument")?;
+            if s.len() > 10_000 {
+                return Err(fail(name, "the input is longer than 10000 characters"));
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(s.as_bytes())
+                .map_err(|e| fail(name, format!("'{s}' is not base64: {e}")))?;
+            String::from_utf8(bytes)
+                .map(Value::String)
+                .map_err(|_| fail(name, "the decoded data is not UTF-8"))
+        }
+        "States.Hash" => {
+            arity(name, &args, 2, 2)?;
+            let data = match &args[0] {
+                Value::String(s) => s.clone(),
+                other => serde_json::to_string(other).unwrap_or_default(),
+            };
+            let algorithm = as_str(name, &args[1], "the algorithm")?;
+            hash(&data, algorithm)
+                .map(Value::String)
+                .ok_or_else(|| {
+                    fail(
+                        name,
+                        format!("unknown algorithm '{algorithm}'; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"),
+                    )
+                })
+        }
+        "States.JsonMerge" => {
+            arity(name, &args, 3, 3)?;
+            let (Value::Object(a), Value::Object(b)) = (&args[0], &args[1]) else {
+                return Err(fail(name, "the first two arguments must be objects"));
+            };
+            if args[2] != Value::Bool(false) {
+                return Err(fail(
+                    name,
+                    "deep merge is not supported: the third argument must be false",
+                ));
+            }
+            let mut out: Map<String, Value> = a.clone();
+            for (k, v) in b {
+                out.insert(k.clone(), v.clone());
+            }
+            Ok(Value::Object(out))
+        }
+        "States.MathRandom" => {
+            arity(name, &args, 2, 3)?;
+            let start = as_int(name, &args[0], "the start")?;
+            let end = as_int(name, &args[1], "the end")?;
+            if end <= start {
+                return Err(fail(name, "the end must be greater than the start"));
+            }
+            let value = match args.get(2) {
+                Some(seed) => {
+                    let seed = as_int(name, seed, "the seed")?;
+                    rand::rngs::StdRng::seed_from_u64(seed as u64).gen_range(start..end)
+                }
+                None => rand::thread_rng().gen_range(start..end),
+            };
+            Ok(json!(value))
+        }
+        "States.MathAdd" => {
+            arity(name, &args, 2, 2)?;
+            let a = as_int(name, &args[0], "the first argument")?;
+            let b = as_int(name, &args[1], "the second argument")?;
+            a.checked_add(b)
+                .map(|s| json!(s))
+                .ok_or_else(|| fail(name, "the sum overflows"))
+        }
+        "States.StringSplit" => {
+            arity(name, &args, 2, 2)?;
+            let s = as_str(name, &args[0], "the string")?;
+            let delimiters = as_str(name, &args[1], "the delimiter")?;
+            Ok(Value::Array(
+                s.split(|c| delimiters.contains(c))
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Value::String(p.to_owned()))
+                    .collect(),
+            ))
+        }
+        "States.UUID" => {
+            arity(name, &args, 0, 0)?;
+            Ok(Value::String(uuid::Uuid::new_v4().to_string()))
+        }
+        other => Err(Failure::intrinsic(format!(
+            "Unknown intrinsic function '{other}'"
+        ))),
+    }
+}
+
+fn format(name: &str, template: &str, args: &[Value]) -> Result<Value, Failure> {
+    let mut out = String::new();
+    let mut next = 0;
+    let chars: Vec<char> = template.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if i + 1 < chars.len() => {
+                out.push(chars[i + 1]);
+                i += 2;
+            }
+            '{' if chars.get(i + 1) == Some(&'}') => {
+                let arg = args.get(next).ok_or_else(|| {
+                    fail(
+                        name,
+                        format!(
+                            "the format string has more placeholders than the {} argument(s)",
+                            args.len()
+                        ),
+                    )
+                })?;
+                match arg {
+                    Value::String(s) => out.push_str(s),
+                    other => out.push_str(&serde_json::to_string(other).unwrap_or_default()),
+                }
+                next += 1;
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    if next != args.len() {
+        return Err(fail(
+            name,
+            format!(
+                "the format string has {next} placeholder(s) but {} argument(s) were given",
+                args.len()
+            ),
+        ));
+    }
+    Ok(Value::String(out))
+}
+
+/// Hex digest of `data` with one of the service's algorithms (`MD5`, `SHA-1`, `SHA-256`,
+/// `SHA-384`, `SHA-512`); `None` for any other name.
+pub(crate) fn hash(data: &str, algorithm: &str) -> Option<String> {
+    use sha2::Digest;
+    let bytes = data.as_bytes();
+    let digest: Vec<u8> = match algorithm {
+        "MD5" => md5::Md5::digest(bytes).to_vec(),
+        "SHA-1" => sha1::Sha1::digest(bytes).to_vec(),
+        "SHA-256" => sha2::Sha256::digest(bytes).to_vec(),
+        "SHA-384" => sha2::Sha384::digest(bytes).to_vec(),
+        "SHA-512" => sha2::Sha512::digest(bytes).to_vec(),
+        _ => return None,
+    };
+    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(expr: &str, input: Value) -> Result<Value, Failure> {
+        let ctx = |_: bool| json!({"Execution": {"Name": "exec-1"}});
+        let vars = |_: &str| None;
+        let roots = Roots {
+            input: &input,
+            context: &ctx,
+            vars: &vars,
+        };
+        evaluate(expr, &roots)
+    }
+
+    #[test]
+    fn documented_examples() {
+        // Examples from the "Intrinsic functions" page of the Step Functions developer guide.
+        assert_eq!(
+            run(
+                "States.Format('Hello, my name is {}.', $.name)",
+                json!({"name": "Arnav"})
+            )
+            .unwrap(),
+            json!("Hello, my name is Arnav.")
+        );
+        assert_eq!(
+            run(
+                "States.StringToJson($.escapedJsonString)",
+                json!({"escapedJsonString": "{\"foo\": \"bar\"}"})
+            )
+            .unwrap(),
+            json!({"foo": "bar"})
+        );
+        assert_eq!(
+            run(
+                "States.JsonToString($.unescapedJson)",
+                json!({"unescapedJson": {"foo": "bar"}})
+            )
+            .unwrap(),
+            json!("{\"foo\":\"bar\"}")
+        );
+        assert_eq!(
+            run(
+                "States.Array('Foo', 2020, $.someJson, null)",
+                json!({"someJson": {"random": "abcdefg"}})
+            )
+            .unwrap(),
+            json!(["Foo", 2020, {"random": "abcdefg"}, null])
+        );
+        assert_eq!(
+            run(
+                "States.ArrayPartition($.inputArray, 4)",
+                json!({"inputArray": [1,2,3,4,5,6,7,8,9]})
+            )
+            .unwrap(),
+            json!([[1, 2, 3, 4], [5, 6, 7, 8], [9]])
+        );
+        assert_eq!(
+            run(
+                "States.ArrayContains($.inputArray, $.lookingFor)",
+                json!({"inputArray": [1,2,3,4,5,6,7,8,9], "lookingFor": 5})
+            )
+            .unwrap(),
+            json!(true)
+        );
+        assert_eq!(
+            run("States.ArrayRange(1, 9, 2)", json!({})).unwrap(),
+            json!([1, 3, 5, 7, 9])
+        );
+        assert_eq!(
+            run(
+                "States.ArrayGetItem($.inputArray, $.index)",
+                json!({"inputArray": [1,2,3,4,5,6,7,8,9], "index": 5})
+            )
+            .unwrap(),
+            json!(6)
+        );
+        assert_eq!(
+            run("States.ArrayLength($.a)", json!({"a": [1,2,3]})).unwrap(),
+            json!(3)
+        );
+        assert_eq!(
+            run("States.ArrayUnique($.a)", json!({"a": [1,2,3,3,3,3,3,3,4]})).unwrap(),
+            json!([1, 2, 3, 4])
+        );
+        assert_eq!(
+            run(
+                "States.Base64Encode($.input)",
+                json!({"input": "Data to encode"})
+            )
+            .unwrap(),
+            json!("RGF0YSB0byBlbmNvZGU=")
+        );
+        assert_eq!(
+            run(
+                "States.Base64Decode($.base64)",
+                json!({"base64": "RGF0YSB0byBlbmNvZGU="})
+            )
+            .unwrap(),
+            json!("Data to encode")
+        );
+        assert_eq!(
+            run(
+                "States.Hash($.Data, $.Algorithm)",
+                json!({"Data": "input data", "Algorithm": "SHA-1"})
+            )
+            .unwrap(),
+            json!("aaff4a450a104cd177d28d18d74485e8cae074b7")
+        );
+        assert_eq!(
+            run("States.JsonMerge($.json1, $.json2, false)",
+                json!({"json1": {"a": {"a1": 1, "a2": 2}, "b": 2}, "json2": {"a": {"a3": 1, "a4": 2}, "c": 3}})).unwrap(),
+            json!({"a": {"a3": 1, "a4": 2}, "b": 2, "c": 3})
+        );
+        assert_eq!(
+            run(
+                "States.MathAdd($.value1, $.step)",
+                json!({"value1": 111, "step": -1})
+            )
+            .unwrap(),
+            json!(110)
+        );
+        assert_eq!(
+            run(
+                "States.StringSplit($.inputString, $.splitter)",
+                json!({"inputString": "This.is+a,test=string", "splitter": ".+,="})
+            )
+            .unwrap(),
+            json!(["This", "is", "a", "test", "string"])
+        );
+        let r = run("States.MathRandom(1, 999)", json!({}))
+            .unwrap()
+            .as_i64()
+            .unwrap();
+        assert!((1..999).contains(&r));
+        assert_eq!(
+            run("States.UUID()", json!({}))
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .len(),
+            36
+        );
+    }
+
+    #[test]
+    fn nested_calls_context_and_escapes() {
+        assert_eq!(
+            run(
+                "States.Format('{}.{}', States.ArrayGetItem(States.StringSplit($.arn, '/'), 1), $$.Execution.Name)",
+                json!({"arn": "a/b/c"})
+            )
+            .unwrap(),
+            json!("b.exec-1")
+        );
+        assert_eq!(
+            run("States.Format('\\{\\} {} it\\'s', 'x')", json!({})).unwrap(),
+            json!("{} x it's")
+        );
+    }
+
+    #[test]
+    fn misuse_is_an_intrinsic_failure() {
+        for expr in [
+            "States.Format('{} {}', 'one')",
+            "States.ArrayGetItem(States.Array(1), 5)",
+            "States.StringToJson('not json')",
+            "States.Hash('x', 'SHA-3')",
+            "States.Nope(1)",
+            "States.MathAdd('a', 1)",
+        ] {
+            let err = run(expr, json!({})).unwrap_err();
+            assert_eq!(err.error, crate::errors::INTRINSIC_FAILURE, "{expr}");
+        }
+    }
+}

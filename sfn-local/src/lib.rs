@@ -1,0 +1,58 @@
+//! A local Amazon States Language engine with the service's semantics.
+//!
+//! `sfn-local` runs any ASL document: every state type, JSONPath (paths, payload templates,
+//! the context object, the eighteen intrinsic functions) and JSONata (`Arguments`, `Output`,
+//! `Assign`, `Condition`, `Items`, `$states`, workflow variables), Retry and Catch, Map and
+//! Parallel run concurrently, Wait, `.waitForTaskToken`, timeouts, the service's error names,
+//! and the 256 KB payload limit. Task resources resolve through a [`Registry`] to in-process
+//! handlers or to a Lambda emulator; time comes from an injectable [`Clock`]; the history has
+//! the shape of GetExecutionHistory.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use serde_json::json;
+//! use sfn_local::{Engine, ExecutionOptions, ExecutionStatus, ManualClock, Registry, handler_fn};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let machine = asl::StateMachine::from_json(r#"{
+//!   "QueryLanguage": "JSONata",
+//!   "StartAt": "Add",
+//!   "States": {
+//!     "Add": {
+//!       "Type": "Task",
+//!       "Resource": "arn:aws:states:::lambda:invoke",
+//!       "Arguments": {"FunctionName": "add", "Payload": "{% $states.input %}"},
+//!       "Output": "{% $states.result.Payload.sum %}",
+//!       "End": true
+//!     }
+//!   }
+//! }"#).unwrap();
+//! let mut registry = Registry::new();
+//! registry.lambda("add", handler_fn(|p| async move {
+//!     Ok(json!({"sum": p["a"].as_i64().unwrap_or(0) + p["b"].as_i64().unwrap_or(0)}))
+//! }));
+//! let engine = Engine::new(machine, registry).with_clock(Arc::new(ManualClock::fixed()));
+//! let execution = engine.execute(json!({"a": 2, "b": 3}), ExecutionOptions::default()).await;
+//! assert_eq!(execution.status, ExecutionStatus::Succeeded);
+//! assert_eq!(execution.output, Some(json!(5)));
+//! # });
+//! ```
+
+mod choice;
+pub mod clock;
+mod context;
+mod engine;
+pub mod errors;
+pub mod history;
+mod intrinsics;
+mod jsonata;
+mod jsonpath;
+mod registry;
+mod tokens;
+
+pub use clock::{Clock, InstantClock, ManualClock, SystemClock};
+pub use engine::{Engine, Execution, ExecutionOptions, ExecutionStatus};
+pub use errors::Failure;
+pub use history::{HistoryEvent, Listener};
+pub use registry::{LambdaHandler, Registry, TaskError, handler_fn};
+pub use tokens::{TaskTokens, TokenError};

@@ -1,0 +1,428 @@
+//! Task resources → handlers: Lambda functions by name, ARN or `${Placeholder}` (in-process,
+//! or through a Lambda emulator's Invoke API), and any other resource by its exact ARN.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::{Value, json};
+
+use crate::errors::{Failure, LAMBDA_RESOURCE_NOT_FOUND, LAMBDA_SERVICE_EXCEPTION, RUNTIME};
+
+/// An error a handler returns: for a Lambda, its `errorType` and `errorMessage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskError {
+    /// The error name that Retry and Catch match (a Lambda's `errorType`).
+    pub error: String,
+    /// What went wrong (a Lambda's `errorMessage`).
+    pub cause: String,
+}
+
+impl TaskError {
+    /// An error with this name and message.
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.cause)
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+/// The code behind a Task: a Lambda function's handler, or any resource's.
+#[async_trait::async_trait]
+pub trait LambdaHandler: Send + Sync {
+    /// Runs with the task's payload and returns its result or its error.
+    async fn invoke(&self, payload: Value) -> Result<Value, TaskError>;
+}
+
+struct FnHandler<F>(F);
+
+#[async_trait::async_trait]
+impl<F, Fut> LambdaHandler for FnHandler<F>
+where
+    F: Fn(Value) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Value, TaskError>> + Send,
+{
+    async fn invoke(&self, payload: Value) -> Result<Value, TaskError> {
+        (self.0)(payload).await
+    }
+}
+
+/// Makes a handler of an async closure: `handler_fn(|payload| async move { Ok(payload) })`.
+pub fn handler_fn<F, Fut>(f: F) -> impl LambdaHandler
+where
+    F: Fn(Value) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Value, TaskError>> + Send,
+{
+    FnHandler(f)
+}
+
+#[derive(Clone)]
+enum Target {
+    Handler(Arc<dyn LambdaHandler>),
+    Url(String),
+}
+
+/// Task resources → handlers.
+#[derive(Default)]
+pub struct Registry {
+    lambdas: HashMap<String, Target>,
+    resources: HashMap<String, Arc<dyn LambdaHandler>>,
+    http: OnceLock<reqwest::Client>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("lambdas", &self.lambdas.keys().collect::<Vec<_>>())
+            .field("resources", &self.resources.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A Lambda by function name, full ARN, or `${Placeholder}` as written in the definition.
+    /// Used for `arn:aws:states:::lambda:invoke` (FunctionName in Parameters/Arguments) and for
+    /// plain Lambda ARNs as `Resource`.
+    pub fn lambda(&mut self, function: &str, handler: impl LambdaHandler + 'static) -> &mut Self {
+        self.lambdas
+            .insert(function.to_owned(), Target::Handler(Arc::new(handler)));
+        self
+    }
+
+    /// A Lambda served by an emulator's Invoke API (`cargo lambda watch`), base URL.
+    pub fn lambda_url(&mut self, function: &str, base_url: &str) -> &mut Self {
+        self.lambdas.insert(
+            function.to_owned(),
+            Target::Url(base_url.trim_end_matches('/').to_owned()),
+        );
+        self
+    }
+
+    /// Any other Task resource ARN (activities, SDK integrations) by exact resource string; the
+    /// handler receives the effective parameters and returns the result.
+    pub fn resource(&mut self, resource: &str, handler: impl LambdaHandler + 'static) -> &mut Self {
+        self.resources
+            .insert(resource.to_owned(), Arc::new(handler));
+        self
+    }
+
+    /// Whether a Lambda function (by name, ARN or placeholder) has a handler or a URL.
+    pub fn has_lambda(&self, function: &str) -> bool {
+        self.find_lambda(function).is_some()
+    }
+
+    fn find_lambda(&self, function: &str) -> Option<&Target> {
+        if let Some(t) = self.lambdas.get(function) {
+            return Some(t);
+        }
+        let name = function_name(function);
+        self.lambdas
+            .iter()
+            .find(|(key, _)| function_name(key) == name)
+            .map(|(_, t)| t)
+    }
+
+    pub(crate) fn find_resource(&self, resource: &str) -> Option<Arc<dyn LambdaHandler>> {
+        if let Some(h) = self.resources.get(resource) {
+            return Some(h.clone());
+        }
+        let base = resource
+            .strip_suffix(".waitForTaskToken")
+            .or_else(|| resource.strip_suffix(".sync:2"))
+            .or_else(|| resource.strip_suffix(".sync"))?;
+        self.resources.get(base).cloned()
+    }
+
+    /// Invokes a Lambda function and returns its response payload, or the failure the service
+    /// would report: the function's `errorType` as the error, its error object as the cause.
+    pub(crate) async fn invoke_lambda(
+        &self,
+        function: &str,
+        payload: Value,
+    ) -> Result<Value, Failure> {
+        match self.find_lambda(function).cloned() {
+            Some(Target::Handler(handler)) => handler
+                .invoke(payload)
+                .await
+                .map_err(|e| lambda_failure(&e.error, &e.cause)),
+            Some(Target::Url(base)) => self.invoke_url(&base, function, payload).await,
+            None => Err(Failure::new(
+                LAMBDA_RESOURCE_NOT_FOUND,
+                format!(
+                    "Function not found: {} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException). \
+                     sfn-local: no handler is registered for the Lambda function '{function}'; register one with \
+                     Registry::lambda or point it at a Lambda emulator with Registry::lambda_url \
+                     (sfn-agent exec --lambda-url {}=http://127.0.0.1:9000)",
+                    lambda_arn(function),
+                    function_name(function)
+                ),
+            )),
+        }
+    }
+
+    async fn invoke_url(
+        &self,
+        base: &str,
+        function: &str,
+        payload: Value,
+    ) -> Result<Value, Failure> {
+        let client = match self.http.get() {
+            Some(c) => c.clone(),
+            None => {
+                let c = reqwest::Client::builder().build().map_err(|e| {
+                    Failure::new(
+                        LAMBDA_SERVICE_EXCEPTION,
+                        format!("cannot build an HTTP client: {e}"),
+                    )
+                })?;
+                let _ = self.http.set(c.clone());
+                c
+            }
+        };
+        let url = format!(
+            "{base}/2015-03-31/functions/{}/invocations",
+            function_name(function)
+        );
+        let response = client.post(&url).json(&payload).send().await.map_err(|e| {
+            Failure::new(
+                LAMBDA_SERVICE_EXCEPTION,
+                format!("The Lambda emulator at {url} could not be reached: {e}"),
+            )
+        })?;
+        let status = response.status();
+        let function_error = response
+            .headers()
+            .get("X-Amz-Function-Error")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.text().await.map_err(|e| {
+            Failure::new(
+                LAMBDA_SERVICE_EXCEPTION,
+                format!("The Lambda emulator at {url} sent an unreadable response: {e}"),
+            )
+        })?;
+        if status.as_u16() == 404 {
+            return Err(Failure::new(
+                LAMBDA_RESOURCE_NOT_FOUND,
+                format!(
+                    "Function not found: {} (emulator at {base}): {body}",
+                    lambda_arn(function)
+                ),
+            ));
+        }
+        if !status.is_success() {
+            return Err(Failure::new(
+                LAMBDA_SERVICE_EXCEPTION,
+                format!("The Lambda emulator at {url} answered {status}: {body}"),
+            ));
+        }
+        if let Some(kind) = function_error {
+            let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let error = parsed
+                .get("errorType")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or(kind);
+            return Err(Failure::new(error, body));
+        }
+        if body.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&body).map_err(|e| {
+            Failure::new(
+                LAMBDA_SERVICE_EXCEPTION,
+                format!(
+                    "The Lambda function '{function}' returned a payload that is not JSON: {e}"
+                ),
+            )
+        })
+    }
+
+    /// Runs a non-Lambda resource's handler.
+    pub(crate) async fn invoke_resource(
+        &self,
+        resource: &str,
+        payload: Value,
+    ) -> Result<Value, Failure> {
+        match self.find_resource(resource) {
+            Some(handler) => handler
+                .invoke(payload)
+                .await
+                .map_err(|e| Failure::new(e.error, e.cause)),
+            None => Err(Failure::new(
+                RUNTIME,
+                format!(
+                    "sfn-local: no handler is registered for the Task resource '{resource}'; register one with Registry::resource"
+                ),
+            )),
+        }
+    }
+}
+
+/// The failure the service reports for a Lambda function error: the `errorType` as the error,
+/// and the function's error object as JSON text as the cause.
+pub(crate) fn lambda_failure(error_type: &str, message: &str) -> Failure {
+    let cause = json!({"errorType": error_type, "errorMessage": message, "trace": []});
+    Failure::new(error_type, cause.to_string())
+}
+
+/// The result of `arn:aws:states:::lambda:invoke`: the function's payload in the Invoke API's
+/// response, as the service returns it.
+pub(crate) fn lambda_invoke_result(payload: Value) -> Value {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    json!({
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "X-Amz-Executed-Version": ["$LATEST"],
+                "x-amzn-Remapped-Content-Length": ["0"],
+                "Connection": ["keep-alive"],
+                "x-amzn-RequestId": [request_id],
+                "Content-Type": ["application/json"]
+            },
+            "HttpHeaders": {
+                "Connection": "keep-alive",
+                "Content-Type": "application/json",
+                "X-Amz-Executed-Version": "$LATEST",
+                "x-amzn-Remapped-Content-Length": "0",
+                "x-amzn-RequestId": request_id
+            },
+            "HttpStatusCode": 200
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200
+    })
+}
+
+/// The function name in a name, a full or partial ARN (with or without a qualifier), or a
+/// `${Placeholder}`.
+pub(crate) fn function_name(function: &str) -> &str {
+    if let Some(rest) = function.strip_prefix("arn:") {
+        // arn:partition:lambda:region:account:function:name[:qualifier]
+        let parts: Vec<&str> = rest.split(':').collect();
+        if let Some(i) = parts.iter().position(|p| *p == "function") {
+            return parts.get(i + 1).copied().unwrap_or(function);
+        }
+        return function;
+    }
+    let parts: Vec<&str> = function.split(':').collect();
+    if let Some(i) = parts.iter().position(|p| *p == "function") {
+        return parts.get(i + 1).copied().unwrap_or(function);
+    }
+    if parts.len() == 2 && !function.starts_with("${") {
+        return parts[0];
+    }
+    function
+}
+
+fn lambda_arn(function: &str) -> String {
+    if function.starts_with("arn:") {
+        function.to_owned()
+    } else {
+        format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:{}",
+            function_name(function)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_from_arns_and_placeholders() {
+        assert_eq!(function_name("MyFunction"), "MyFunction");
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-1:123456789012:function:MyFunction"),
+            "MyFunction"
+        );
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-1:123456789012:function:MyFunction:prod"),
+            "MyFunction"
+        );
+        assert_eq!(
+            function_name("123456789012:function:MyFunction"),
+            "MyFunction"
+        );
+        assert_eq!(function_name("MyFunction:1"), "MyFunction");
+        assert_eq!(function_name("${CallLlmArn}"), "${CallLlmArn}");
+    }
+
+    #[tokio::test]
+    async fn lambdas_resolve_by_name_or_arn_and_errors_take_the_lambda_shape() {
+        let mut registry = Registry::new();
+        registry.lambda("echo", handler_fn(|p| async move { Ok(p) }));
+        registry.lambda(
+            "fails",
+            handler_fn(|_| async move { Err(TaskError::new("ValueError", "bad input")) }),
+        );
+        let out = registry
+            .invoke_lambda("arn:aws:lambda:us-east-1:1:function:echo", json!({"a": 1}))
+            .await
+            .unwrap();
+        assert_eq!(out, json!({"a": 1}));
+        let err = registry
+            .invoke_lambda("fails", json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, "ValueError");
+        let cause: Value = serde_json::from_str(&err.cause).unwrap();
+        assert_eq!(
+            cause,
+            json!({"errorType": "ValueError", "errorMessage": "bad input", "trace": []})
+        );
+        let missing = registry.invoke_lambda("nope", json!({})).await.unwrap_err();
+        assert_eq!(missing.error, LAMBDA_RESOURCE_NOT_FOUND);
+        assert!(missing.cause.contains("'nope'"));
+    }
+
+    #[tokio::test]
+    async fn emulator_urls_follow_the_invoke_api() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        // Invoke API: POST /2015-03-31/functions/{FunctionName}/invocations; a function error
+        // is a 200 with the X-Amz-Function-Error header and the error object as the body
+        // (AWS Lambda API reference, "Invoke").
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/2015-03-31/functions/ok/invocations"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"answer": 42})))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/2015-03-31/functions/bad/invocations"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("X-Amz-Function-Error", "Unhandled")
+                    .set_body_json(json!({"errorType": "MyError", "errorMessage": "boom"})),
+            )
+            .mount(&server)
+            .await;
+        let mut registry = Registry::new();
+        registry.lambda_url("ok", &server.uri());
+        registry.lambda_url("bad", &server.uri());
+        assert_eq!(
+            registry.invoke_lambda("ok", json!({})).await.unwrap(),
+            json!({"answer": 42})
+        );
+        let err = registry.invoke_lambda("bad", json!({})).await.unwrap_err();
+        assert_eq!(err.error, "MyError");
+        assert!(err.cause.contains("boom"));
+    }
+}

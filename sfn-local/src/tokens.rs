@@ -1,0 +1,115 @@
+//! Task tokens for `.waitForTaskToken` tasks: the engine hands one out in `$$.Task.Token`, and
+//! a local call completes it, as SendTaskSuccess / SendTaskFailure would.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::registry::TaskError;
+
+/// Why a token could not be completed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// No task waits on this token (never issued, already completed, or its task ended).
+    #[error("TaskDoesNotExist: no task is waiting on the token '{0}'")]
+    TaskDoesNotExist(String),
+}
+
+type Waiter = oneshot::Sender<Result<Value, TaskError>>;
+
+/// The tasks waiting on a token. Clone it freely: clones share the same waiting tasks.
+#[derive(Clone, Default)]
+pub struct TaskTokens {
+    waiting: Arc<Mutex<HashMap<String, Waiter>>>,
+}
+
+impl std::fmt::Debug for TaskTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskTokens")
+            .field("pending", &self.pending())
+            .finish()
+    }
+}
+
+impl TaskTokens {
+    /// No tokens yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Completes the task waiting on `token` with `output` (SendTaskSuccess).
+    pub fn send_task_success(&self, token: &str, output: Value) -> Result<(), TokenError> {
+        self.complete(token, Ok(output))
+    }
+
+    /// Fails the task waiting on `token` (SendTaskFailure).
+    pub fn send_task_failure(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), TokenError> {
+        self.complete(token, Err(TaskError::new(error, cause)))
+    }
+
+    /// The tokens tasks are waiting on now.
+    pub fn pending(&self) -> Vec<String> {
+        let mut tokens: Vec<String> = self.lock().keys().cloned().collect();
+        tokens.sort();
+        tokens
+    }
+
+    fn complete(&self, token: &str, outcome: Result<Value, TaskError>) -> Result<(), TokenError> {
+        let waiter = self
+            .lock()
+            .remove(token)
+            .ok_or_else(|| TokenError::TaskDoesNotExist(token.to_owned()))?;
+        waiter
+            .send(outcome)
+            .map_err(|_| TokenError::TaskDoesNotExist(token.to_owned()))
+    }
+
+    /// Issues a new token and the receiver its task waits on.
+    pub(crate) fn issue(&self) -> (String, oneshot::Receiver<Result<Value, TaskError>>) {
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(token.clone(), tx);
+        (token, rx)
+    }
+
+    /// Forgets a token whose task ended another way (timeout, abort).
+    pub(crate) fn forget(&self, token: &str) {
+        self.lock().remove(token);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiter>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn tokens_complete_once() {
+        let tokens = TaskTokens::new();
+        let (token, rx) = tokens.issue();
+        assert_eq!(tokens.pending(), vec![token.clone()]);
+        tokens
+            .send_task_success(&token, json!({"ok": true}))
+            .unwrap();
+        assert_eq!(rx.await.unwrap().unwrap(), json!({"ok": true}));
+        assert_eq!(
+            tokens.send_task_failure(&token, "E", "c"),
+            Err(TokenError::TaskDoesNotExist(token.clone()))
+        );
+    }
+}

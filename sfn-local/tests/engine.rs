@@ -1,0 +1,1022 @@
+//! The engine's public behaviour: whole executions through `Engine::execute`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sfn_local::{
+    Engine, Execution, ExecutionOptions, ExecutionStatus, HistoryEvent, ManualClock, Registry,
+    TaskError, handler_fn,
+};
+
+fn machine(definition: Value) -> asl::StateMachine {
+    asl::StateMachine::from_value(definition).expect("test definitions are valid")
+}
+
+async fn run(definition: Value, registry: Registry, input: Value) -> Execution {
+    Engine::new(machine(definition), registry)
+        .with_clock(Arc::new(ManualClock::fixed()))
+        .execute(input, ExecutionOptions::default())
+        .await
+}
+
+fn types(execution: &Execution) -> Vec<String> {
+    execution
+        .history
+        .iter()
+        .map(|e| e.event_type.clone())
+        .collect()
+}
+
+/// A ReAct-like loop in JSONata, the shape `agent-builder` generates: Call LLM → Choice →
+/// Map of tool Tasks (a failing tool caught into an error value) → back to Call LLM.
+fn react_machine() -> Value {
+    json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Call LLM",
+        "States": {
+            "Call LLM": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Arguments": {
+                    "FunctionName": "${CallLlmArn}",
+                    "Payload": {
+                        "question": "{% $question %}",
+                        "iteration": "{% $iteration %}",
+                        "tool_results": "{% $states.input.tool_results %}"
+                    }
+                },
+                "Retry": [{"ErrorEquals": ["LLM.RateLimited"], "IntervalSeconds": 2, "BackoffRate": 2, "MaxAttempts": 3}],
+                "Assign": {"iteration": "{% $iteration + 1 %}", "last_reply": "{% $states.result.Payload %}"},
+                "Output": "{% $states.result.Payload %}",
+                "Next": "Tool use?"
+            },
+            "Tool use?": {
+                "Type": "Choice",
+                "Choices": [{
+                    "Condition": "{% $count($states.input.tool_calls) > 0 %}",
+                    "Next": "Run tools"
+                }],
+                "Default": "Answer"
+            },
+            "Run tools": {
+                "Type": "Map",
+                "Items": "{% $states.input.tool_calls %}",
+                "MaxConcurrency": 4,
+                "ItemProcessor": {
+                    "StartAt": "Run tool",
+                    "States": {
+                        "Run tool": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::lambda:invoke",
+                            "Arguments": {
+                                "FunctionName": "{% $states.input.name %}",
+                                "Payload": "{% $states.input %}"
+                            },
+                            "Output": {"tool_use_id": "{% $states.input.id %}", "content": "{% $states.result.Payload %}", "is_error": false},
+                            "Catch": [{
+                                "ErrorEquals": ["States.ALL"],
+                                "Output": {
+                                    "tool_use_id": "{% $states.input.id %}",
+                                    "content": "{% $states.errorOutput.Error %}",
+                                    "is_error": true
+                                },
+                                "Next": "Tool failed"
+                            }],
+                            "End": true
+                        },
+                        "Tool failed": {"Type": "Pass", "End": true}
+                    }
+                },
+                "Output": {"tool_results": "{% $states.result %}"},
+                "Next": "Call LLM"
+            },
+            "Answer": {
+                "Type": "Succeed",
+                "Output": {"answer": "{% $states.input.text %}", "iterations": "{% $iteration %}", "question": "{% $question %}"}
+            }
+        }
+    })
+}
+
+#[tokio::test]
+async fn react_loop_runs_tools_catches_failures_and_retries_with_a_manual_clock() {
+    let llm_calls = Arc::new(AtomicUsize::new(0));
+    let seen_payloads = Arc::new(Mutex::new(Vec::new()));
+    let mut registry = Registry::new();
+    {
+        let calls = llm_calls.clone();
+        let seen = seen_payloads.clone();
+        registry.lambda(
+            "${CallLlmArn}",
+            handler_fn(move |payload: Value| {
+                let calls = calls.clone();
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap().push(payload.clone());
+                    match calls.fetch_add(1, Ordering::SeqCst) {
+                        0 => Ok(json!({"tool_calls": [
+                            {"id": "t1", "name": "weather", "input": {"city": "Paris"}},
+                            {"id": "t2", "name": "broken", "input": {}}
+                        ]})),
+                        1 => Err(TaskError::new("LLM.RateLimited", "slow down")),
+                        _ => Ok(json!({"tool_calls": [], "text": "Sunny in Paris"})),
+                    }
+                }
+            }),
+        );
+    }
+    registry.lambda(
+        "weather",
+        handler_fn(
+            |p: Value| async move { Ok(json!({"city": p["input"]["city"], "sky": "sunny"})) },
+        ),
+    );
+    registry.lambda(
+        "broken",
+        handler_fn(|_| async move { Err(TaskError::new("ToolCrashed", "segfault")) }),
+    );
+    // The variables the loop reads start in the machine: assign them in a first Pass.
+    let mut definition = react_machine();
+    definition["StartAt"] = json!("Start");
+    definition["States"]["Start"] = json!({
+        "Type": "Pass",
+        "Assign": {"question": "{% $states.input.question %}", "iteration": 0},
+        "Output": {"tool_results": []},
+        "Next": "Call LLM"
+    });
+    let clock = Arc::new(ManualClock::fixed());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let engine = Engine::new(machine(definition), registry)
+        .with_clock(clock.clone())
+        .with_listener(Arc::new(move |e: &HistoryEvent| {
+            sink.lock().unwrap().push(e.event_type.clone())
+        }));
+    let execution = engine
+        .execute(
+            json!({"question": "Weather in Paris?"}),
+            ExecutionOptions::default(),
+        )
+        .await;
+
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
+    assert_eq!(
+        execution.output,
+        Some(json!({"answer": "Sunny in Paris", "iterations": 2, "question": "Weather in Paris?"}))
+    );
+    // The second LLM call was retried once after 2 seconds of virtual time.
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(2)]);
+    assert_eq!(llm_calls.load(Ordering::SeqCst), 3);
+    // The tool results went back to the LLM in item order, the failure as an error value.
+    let payloads = seen_payloads.lock().unwrap().clone();
+    assert_eq!(
+        payloads[2]["tool_results"],
+        json!([
+            {"tool_use_id": "t1", "content": {"city": "Paris", "sky": "sunny"}, "is_error": false},
+            {"tool_use_id": "t2", "content": "ToolCrashed", "is_error": true}
+        ])
+    );
+    assert_eq!(payloads[0]["iteration"], json!(0));
+    assert_eq!(payloads[2]["iteration"], json!(1));
+    // The listener saw every event as it was appended, in order.
+    assert_eq!(*events.lock().unwrap(), types(&execution));
+    let t = types(&execution);
+    assert_eq!(t.first().map(String::as_str), Some("ExecutionStarted"));
+    assert_eq!(t.last().map(String::as_str), Some("ExecutionSucceeded"));
+    for expected in [
+        "MapStateStarted",
+        "MapIterationStarted",
+        "MapIterationSucceeded",
+        "MapStateSucceeded",
+        "TaskFailed",
+        "ChoiceStateEntered",
+    ] {
+        assert!(
+            t.iter().any(|x| x == expected),
+            "missing {expected} in {t:?}"
+        );
+    }
+    // Ids are 1..n and each event follows an earlier one.
+    for (i, e) in execution.history.iter().enumerate() {
+        assert_eq!(e.id, i as u64 + 1);
+        assert!(e.previous_event_id < e.id);
+    }
+}
+
+#[tokio::test]
+async fn lambda_invoke_wraps_the_payload_and_history_has_the_service_fields() {
+    let mut registry = Registry::new();
+    registry.lambda("echo", handler_fn(|p| async move { Ok(p) }));
+    let execution = run(
+        json!({
+            "StartAt": "Call",
+            "States": {"Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:echo", "Payload.$": "$"},
+                "End": true
+            }}
+        }),
+        registry,
+        json!({"x": 1}),
+    )
+    .await;
+    let output = execution.output.clone().unwrap();
+    assert_eq!(output["Payload"], json!({"x": 1}));
+    assert_eq!(output["StatusCode"], json!(200));
+    assert_eq!(output["ExecutedVersion"], json!("$LATEST"));
+    assert_eq!(output["SdkHttpMetadata"]["HttpStatusCode"], json!(200));
+    assert!(output["SdkResponseMetadata"]["RequestId"].is_string());
+    assert_eq!(
+        types(&execution),
+        vec![
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let scheduled = execution.history[2].to_json();
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["resourceType"],
+        json!("lambda")
+    );
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["resource"],
+        json!("invoke")
+    );
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["region"],
+        json!("us-east-1")
+    );
+    let params: Value = serde_json::from_str(
+        scheduled["taskScheduledEventDetails"]["parameters"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(params["Payload"], json!({"x": 1}));
+    let started = execution.history[0].to_json();
+    assert_eq!(
+        started["executionStartedEventDetails"]["input"],
+        json!("{\"x\":1}")
+    );
+    assert_eq!(started["previousEventId"], json!(0));
+    let entered = execution.history[1].to_json();
+    assert_eq!(entered["stateEnteredEventDetails"]["name"], json!("Call"));
+    assert_eq!(entered["timestamp"], json!("2024-01-01T00:00:00.000Z"));
+    assert_eq!(
+        execution.to_json(false),
+        json!({"status": "SUCCEEDED", "output": output})
+    );
+}
+
+#[tokio::test]
+async fn a_lambda_error_takes_the_service_shape_and_an_unknown_function_names_itself() {
+    let mut registry = Registry::new();
+    registry.lambda(
+        "fails",
+        handler_fn(|_| async move { Err(TaskError::new("ValueError", "bad")) }),
+    );
+    let definition = |f: &str| {
+        json!({
+            "StartAt": "Call",
+            "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                "Parameters": {"FunctionName": f}, "End": true}}
+        })
+    };
+    let failed = run(definition("fails"), registry, json!({})).await;
+    assert_eq!(failed.status, ExecutionStatus::Failed);
+    assert_eq!(failed.error.as_deref(), Some("ValueError"));
+    let cause: Value = serde_json::from_str(failed.cause.as_deref().unwrap()).unwrap();
+    assert_eq!(cause["errorMessage"], json!("bad"));
+    assert_eq!(cause["errorType"], json!("ValueError"));
+    assert_eq!(
+        failed.to_json(false),
+        json!({"status": "FAILED", "error": "ValueError", "cause": failed.cause})
+    );
+    let missing = run(definition("ghost"), Registry::new(), json!({})).await;
+    assert_eq!(
+        missing.error.as_deref(),
+        Some("Lambda.ResourceNotFoundException")
+    );
+    assert!(missing.cause.unwrap().contains("'ghost'"));
+}
+
+#[tokio::test]
+async fn jsonpath_map_parallel_context_and_intrinsics() {
+    let mut registry = Registry::new();
+    registry.lambda(
+        "arn:aws:lambda:us-east-1:123456789012:function:double",
+        handler_fn(|p: Value| async move { Ok(json!(p["value"].as_i64().unwrap_or(0) * 2)) }),
+    );
+    let execution = run(
+        json!({
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "ItemsPath": "$.numbers",
+                    "ItemSelector": {"index.$": "$$.Map.Item.Index", "value.$": "$$.Map.Item.Value", "label.$": "$.label"},
+                    "ItemProcessor": {
+                        "StartAt": "Double",
+                        "States": {"Double": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double",
+                            "End": true
+                        }}
+                    },
+                    "ResultPath": "$.doubled",
+                    "Next": "Both"
+                },
+                "Both": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        {"StartAt": "Sum", "States": {"Sum": {"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.doubled)"}, "End": true}}},
+                        {"StartAt": "Fmt", "States": {"Fmt": {"Type": "Pass", "Parameters": {"s.$": "States.Format('{} has {}', $.label, States.JsonToString($.doubled))"}, "End": true}}}
+                    ],
+                    "ResultSelector": {"count.$": "$[0].n", "text.$": "$[1].s"},
+                    "ResultPath": "$.summary",
+                    "OutputPath": "$.summary",
+                    "End": true
+                }
+            }
+        }),
+        registry,
+        json!({"numbers": [1, 2, 3], "label": "list"}),
+    )
+    .await;
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
+    assert_eq!(
+        execution.output,
+        Some(json!({"count": 3, "text": "list has [2,4,6]"}))
+    );
+    let t = types(&execution);
+    assert!(t.contains(&"LambdaFunctionScheduled".to_owned()));
+    assert!(t.contains(&"ParallelStateSucceeded".to_owned()));
+    let iteration = execution
+        .history
+        .iter()
+        .find(|e| e.event_type == "MapIterationStarted")
+        .unwrap();
+    assert_eq!(iteration.detail("name"), Some(&json!("Each")));
+}
+
+#[tokio::test]
+async fn variables_are_read_inside_map_and_do_not_leak_out() {
+    let definition = json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"prefix": "item-", "total": 1}, "Next": "Each"},
+            "Each": {
+                "Type": "Map",
+                "Items": [1, 2],
+                "ItemProcessor": {"StartAt": "Inner", "States": {
+                    "Inner": {"Type": "Pass", "Assign": {"inner": "{% $states.input %}"},
+                              "Output": "{% $prefix & $string($states.input) %}", "End": true}
+                }},
+                "Assign": {"total": "{% $total + 1 %}", "results": "{% $states.result %}"},
+                "Next": "Done"
+            },
+            "Done": {"Type": "Pass", "Output": {"count": "{% $total %}", "results": "{% $results %}", "inner": "{% $exists($inner) %}"}, "End": true}
+        }
+    });
+    let execution = run(definition, Registry::new(), json!({})).await;
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
+    assert_eq!(
+        execution.output,
+        Some(json!({"count": 2, "results": ["item-1", "item-2"], "inner": false}))
+    );
+    // Assign reads the values from before the state: both fields see the old `$x`.
+    let same_state = json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"x": 1}, "Next": "B"},
+            "B": {"Type": "Pass", "Assign": {"x": 2, "y": "{% $x %}"}, "Output": "{% $x %}", "Next": "C"},
+            "C": {"Type": "Pass", "Output": {"x": "{% $x %}", "y": "{% $y %}", "out": "{% $states.input %}"}, "End": true}
+        }
+    });
+    let execution = run(same_state, Registry::new(), json!({})).await;
+    assert_eq!(execution.output, Some(json!({"x": 2, "y": 1, "out": 1})));
+    let exited = execution
+        .history
+        .iter()
+        .find(|e| e.event_type == "PassStateExited" && e.detail("name") == Some(&json!("B")))
+        .unwrap();
+    assert_eq!(
+        exited.detail("assignedVariables"),
+        Some(&json!({"x": "2", "y": "1"}))
+    );
+}
+
+#[tokio::test]
+async fn catch_output_and_assign_see_the_error_output() {
+    let mut registry = Registry::new();
+    registry.lambda(
+        "fails",
+        handler_fn(|_| async move { Err(TaskError::new("Custom.Error", "it broke")) }),
+    );
+    let execution = run(
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Try",
+            "States": {
+                "Try": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Arguments": {"FunctionName": "fails"},
+                    "Catch": [
+                        {"ErrorEquals": ["Other"], "Next": "Wrong"},
+                        {"ErrorEquals": ["States.TaskFailed"], "Assign": {"err": "{% $states.errorOutput.Error %}"},
+                         "Output": {"input": "{% $states.input %}", "caught": "{% $states.errorOutput.Error %}"}, "Next": "After"}
+                    ],
+                    "End": true
+                },
+                "Wrong": {"Type": "Fail", "Error": "Wrong"},
+                "After": {"Type": "Pass", "Output": {"caught": "{% $states.input.caught %}", "var": "{% $err %}", "input": "{% $states.input.input %}"}, "End": true}
+            }
+        }),
+        registry,
+        json!({"q": 1}),
+    )
+    .await;
+    assert_eq!(
+        execution.output,
+        Some(json!({"caught": "Custom.Error", "var": "Custom.Error", "input": {"q": 1}}))
+    );
+}
+
+#[tokio::test]
+async fn jsonpath_catch_puts_the_error_at_result_path_and_retries_are_counted() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut registry = Registry::new();
+    let counter = calls.clone();
+    registry.lambda(
+        "flaky",
+        handler_fn(move |_| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Err(TaskError::new("Flaky", "again"))
+            }
+        }),
+    );
+    let clock = Arc::new(ManualClock::fixed());
+    let execution = Engine::new(
+        machine(json!({
+            "StartAt": "Try",
+            "States": {
+                "Try": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "flaky"},
+                    "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 3, "MaxAttempts": 2, "BackoffRate": 1.5}],
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}],
+                    "End": true
+                },
+                "Done": {"Type": "Succeed"}
+            }
+        })),
+        registry,
+    )
+    .with_clock(clock.clone())
+    .execute(json!({"keep": true}), ExecutionOptions::default())
+    .await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_secs(3), Duration::from_secs_f64(4.5)]
+    );
+    let output = execution.output.unwrap();
+    assert_eq!(output["keep"], json!(true));
+    assert_eq!(output["error"]["Error"], json!("Flaky"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_over_its_timeout_fails_with_states_timeout() {
+    let mut registry = Registry::new();
+    registry.lambda(
+        "slow",
+        handler_fn(|_| async move {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(json!("late"))
+        }),
+    );
+    let execution = Engine::new(
+        machine(json!({
+            "StartAt": "Slow",
+            "States": {"Slow": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                "Parameters": {"FunctionName": "slow"}, "TimeoutSeconds": 5, "End": true}}
+        })),
+        registry,
+    )
+    .execute(json!({}), ExecutionOptions::default())
+    .await;
+    assert_eq!(execution.error.as_deref(), Some("States.Timeout"));
+    assert!(types(&execution).contains(&"TaskTimedOut".to_owned()));
+}
+
+#[tokio::test]
+async fn the_machine_timeout_counts_virtual_time() {
+    let execution = run(
+        json!({
+            "TimeoutSeconds": 10,
+            "StartAt": "Wait",
+            "States": {
+                "Wait": {"Type": "Wait", "Seconds": 30, "Next": "After"},
+                "After": {"Type": "Pass", "End": true}
+            }
+        }),
+        Registry::new(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(execution.status, ExecutionStatus::TimedOut);
+    assert_eq!(execution.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(
+        types(&execution).last().map(String::as_str),
+        Some("ExecutionTimedOut")
+    );
+}
+
+#[tokio::test]
+async fn wait_forms_take_no_real_time() {
+    let clock = Arc::new(ManualClock::fixed());
+    let execution = Engine::new(
+        machine(json!({
+            "StartAt": "Seconds",
+            "States": {
+                "Seconds": {"Type": "Wait", "Seconds": 5, "Next": "SecondsPath"},
+                "SecondsPath": {"Type": "Wait", "SecondsPath": "$.delay", "Next": "Timestamp"},
+                "Timestamp": {"Type": "Wait", "Timestamp": "2024-01-01T00:01:00Z", "Next": "TimestampPath"},
+                "TimestampPath": {"Type": "Wait", "TimestampPath": "$.until", "End": true}
+            }
+        })),
+        Registry::new(),
+    )
+    .with_clock(clock.clone())
+    .execute(json!({"delay": 7, "until": "2024-01-01T00:02:00Z"}), ExecutionOptions::default())
+    .await;
+    assert_eq!(execution.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        clock.sleeps(),
+        vec![
+            Duration::from_secs(5),
+            Duration::from_secs(7),
+            Duration::from_secs(48),
+            Duration::from_secs(60)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn wait_for_task_token_completes_from_outside() {
+    let tokens = sfn_local::TaskTokens::new();
+    let mut registry = Registry::new();
+    let handle = tokens.clone();
+    registry.lambda(
+        "ask-human",
+        handler_fn(move |p: Value| {
+            let handle = handle.clone();
+            async move {
+                let token = p["token"].as_str().unwrap_or_default().to_owned();
+                // Someone answers later, from outside the task.
+                tokio::spawn(async move {
+                    tokio::task::yield_now().await;
+                    handle
+                        .send_task_success(&token, json!({"approved": true}))
+                        .unwrap();
+                });
+                Ok(json!({}))
+            }
+        }),
+    );
+    let engine = Engine::new(
+        machine(json!({
+            "StartAt": "Ask",
+            "States": {"Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "ask-human", "Payload": {"token.$": "$$.Task.Token"}},
+                "End": true
+            }}
+        })),
+        registry,
+    )
+    .with_task_tokens(tokens.clone())
+    .with_clock(Arc::new(ManualClock::fixed()));
+    let execution = engine.execute(json!({}), ExecutionOptions::default()).await;
+    assert_eq!(execution.output, Some(json!({"approved": true})));
+    assert!(tokens.pending().is_empty());
+    assert_eq!(
+        types(&execution),
+        vec![
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn map_runs_items_concurrently_up_to_max_concurrency() {
+    for (max, expected) in [(2, 2), (0, 6)] {
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let mut registry = Registry::new();
+        let (r, p) = (running.clone(), peak.clone());
+        registry.lambda(
+            "work",
+            handler_fn(move |v| {
+                let (r, p) = (r.clone(), p.clone());
+                async move {
+                    let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                    p.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    r.fetch_sub(1, Ordering::SeqCst);
+                    Ok(v)
+                }
+            }),
+        );
+        let execution = Engine::new(
+            machine(json!({
+                "QueryLanguage": "JSONata",
+                "StartAt": "Each",
+                "States": {"Each": {
+                    "Type": "Map",
+                    "MaxConcurrency": max,
+                    "ItemProcessor": {"StartAt": "Work", "States": {"Work": {
+                        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                        "Arguments": {"FunctionName": "work", "Payload": "{% $states.input %}"},
+                        "Output": "{% $states.result.Payload %}", "End": true}}},
+                    "End": true
+                }}
+            })),
+            registry,
+        )
+        .execute(json!([1, 2, 3, 4, 5, 6]), ExecutionOptions::default())
+        .await;
+        assert_eq!(execution.output, Some(json!([1, 2, 3, 4, 5, 6])));
+        assert_eq!(
+            peak.load(Ordering::SeqCst),
+            expected,
+            "MaxConcurrency {max}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tolerated_failures_and_the_threshold() {
+    let definition = |tolerated: u64| {
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Each",
+            "States": {"Each": {
+                "Type": "Map",
+                "ToleratedFailureCount": tolerated,
+                "ItemProcessor": {"StartAt": "Check", "States": {
+                    "Check": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input > 2 %}", "Next": "Bad"}], "Default": "Good"},
+                    "Bad": {"Type": "Fail", "Error": "TooBig", "Cause": "{% 'item ' & $string($states.input) %}"},
+                    "Good": {"Type": "Succeed"}
+                }},
+                "End": true
+            }}
+        })
+    };
+    let ok = run(definition(2), Registry::new(), json!([1, 2, 3, 4])).await;
+    assert_eq!(
+        ok.output,
+        Some(
+            json!([1, 2, {"Error": "TooBig", "Cause": "item 3"}, {"Error": "TooBig", "Cause": "item 4"}])
+        )
+    );
+    let over = run(definition(1), Registry::new(), json!([1, 2, 3, 4])).await;
+    assert_eq!(
+        over.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    // Without a tolerance, the item's own error fails the Map.
+    let mut plain = definition(0);
+    plain["States"]["Each"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ToleratedFailureCount");
+    let failed = run(plain, Registry::new(), json!([5])).await;
+    assert_eq!(failed.error.as_deref(), Some("TooBig"));
+    assert_eq!(failed.cause.as_deref(), Some("item 5"));
+}
+
+#[tokio::test]
+async fn service_errors_for_bad_data() {
+    let no_match = run(
+        json!({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericEquals": 1, "Next": "D"}]}, "D": {"Type": "Succeed"}}}),
+        Registry::new(),
+        json!({"x": 2}),
+    )
+    .await;
+    // The service reports States.Runtime, not the spec's States.NoChoiceMatched, with this cause.
+    assert_eq!(no_match.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        no_match.cause.as_deref(),
+        Some(
+            "An error occurred while executing the state 'C' (entered at the event id #2). Failed to transition out of the state. The state does not point to a next state."
+        )
+    );
+    let bad_path = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"a.$": "$.missing"}, "End": true}}}),
+        Registry::new(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(bad_path.error.as_deref(), Some("States.Runtime"));
+    let too_big = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": "{% $join($map([1..300000], function($v){'x'}), '') %}", "End": true}}}),
+        Registry::new(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        too_big.error.as_deref(),
+        Some("States.DataLimitExceeded"),
+        "{:?}",
+        too_big.cause
+    );
+    let query = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": "{% 1 + 'a' %}", "End": true}}}),
+        Registry::new(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(query.error.as_deref(), Some("States.QueryEvaluationError"));
+    let intrinsic = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"a.$": "States.ArrayGetItem(States.Array(1), 3)"}, "End": true}}}),
+        Registry::new(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(intrinsic.error.as_deref(), Some("States.IntrinsicFailure"));
+}
+
+#[tokio::test]
+async fn context_object_fields() {
+    let execution = Engine::new(
+        machine(json!({
+            "StartAt": "Ctx",
+            "States": {"Ctx": {"Type": "Pass", "Parameters": {
+                "name.$": "$$.Execution.Name", "input.$": "$$.Execution.Input", "state.$": "$$.State.Name",
+                "entered.$": "$$.State.EnteredTime", "retries.$": "$$.State.RetryCount", "machine.$": "$$.StateMachine.Name",
+                "id.$": "$$.Execution.Id"
+            }, "End": true}}
+        })),
+        Registry::new(),
+    )
+    .with_clock(Arc::new(ManualClock::fixed()))
+    .execute(
+        json!({"a": 1}),
+        ExecutionOptions { name: Some("run-1".into()), state_machine_name: Some("Demo".into()), role_arn: None },
+    )
+    .await;
+    assert_eq!(
+        execution.output,
+        Some(json!({
+            "name": "run-1", "input": {"a": 1}, "state": "Ctx", "entered": "2024-01-01T00:00:00.000Z",
+            "retries": 0, "machine": "Demo",
+            "id": "arn:aws:states:us-east-1:123456789012:execution:Demo:run-1"
+        }))
+    );
+}
+
+#[tokio::test]
+async fn jsonpath_assign_reads_the_result_and_states_input() {
+    let mut registry = Registry::new();
+    registry.lambda(
+        "lookup",
+        handler_fn(|_| async move { Ok(json!({"price": 9})) }),
+    );
+    let execution = run(
+        json!({
+            "StartAt": "Get",
+            "States": {
+                "Get": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "lookup"},
+                    "ResultSelector": {"price.$": "$.Payload.price"},
+                    "Assign": {"price.$": "$.price", "sku.$": "$states.input.sku"},
+                    "ResultPath": null,
+                    "Next": "Use"
+                },
+                "Use": {"Type": "Pass", "Parameters": {"price.$": "$price", "sku.$": "$sku", "total.$": "States.MathAdd($price, 1)"}, "End": true}
+            }
+        }),
+        registry,
+        json!({"sku": "A-1"}),
+    )
+    .await;
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
+    assert_eq!(
+        execution.output,
+        Some(json!({"price": 9, "sku": "A-1", "total": 10}))
+    );
+}
+
+fn prevs(execution: &Execution) -> Vec<u64> {
+    execution
+        .history
+        .iter()
+        .map(|e| e.previous_event_id)
+        .collect()
+}
+
+// The history shapes below are those the service records (event families, previousEventId
+// chains and cause prefixes as read off real Step Functions executions in us-east-1, as
+// documented by the floci emulator's branch-history tests).
+#[tokio::test]
+async fn branch_failures_record_the_services_events_and_chains() {
+    let parallel_fail = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [
+            {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "MyError", "Cause": "my cause"}}}
+        ], "End": true}}}),
+        Registry::new(),
+        json!({"x": "a"}),
+    )
+    .await;
+    assert_eq!(
+        types(&parallel_fail),
+        vec![
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "FailStateEntered",
+            "ParallelStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(prevs(&parallel_fail), vec![0, 0, 2, 3, 4, 5]);
+    assert_eq!(parallel_fail.error.as_deref(), Some("MyError"));
+    assert_eq!(parallel_fail.cause.as_deref(), Some("my cause"));
+
+    let map_undefined = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {
+            "Type": "Map", "Items": "{% $states.input.items %}", "MaxConcurrency": 1,
+            "ItemProcessor": {"StartAt": "Undef", "States": {"Undef": {"Type": "Pass", "Output": {"v": "{% $states.input.missing %}"}, "End": true}}},
+            "End": true}}}),
+        Registry::new(),
+        json!({"items": [1, 2]}),
+    )
+    .await;
+    assert_eq!(
+        types(&map_undefined),
+        vec![
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "EvaluationFailed",
+            "MapIterationFailed",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(prevs(&map_undefined), vec![0, 0, 2, 3, 4, 5, 6, 6, 8]);
+    assert_eq!(
+        map_undefined.cause.as_deref(),
+        Some(
+            "An error occurred while executing the state 'Undef' (entered at the event id #5). The JSONata expression '$states.input.missing' specified for the field 'Output/v' returned nothing (undefined)."
+        )
+    );
+    let evaluation = map_undefined.history[5].to_json();
+    assert_eq!(
+        evaluation["evaluationFailedEventDetails"]["location"],
+        json!("Output/v")
+    );
+    assert_eq!(
+        evaluation["evaluationFailedEventDetails"]["state"],
+        json!("Undef")
+    );
+
+    let map_runtime = run(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1,
+            "ItemProcessor": {"StartAt": "Fast", "States": {"Fast": {"Type": "Pass", "Parameters": {"m.$": "$.nope"}, "End": true}}},
+            "End": true}}}),
+        Registry::new(),
+        json!({"items": [1, 2]}),
+    )
+    .await;
+    assert_eq!(
+        types(&map_runtime),
+        vec![
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(prevs(&map_runtime), vec![0, 0, 2, 3, 4, 5]);
+    assert_eq!(
+        map_runtime.cause.as_deref(),
+        Some(
+            "An error occurred while executing the state 'Fast' (entered at the event id #5). The JSONPath '$.nope' specified for the field 'm.$' could not be found in the input '1'"
+        )
+    );
+
+    let map_ok = run(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}, "Next": "After"},
+            "After": {"Type": "Pass", "End": true}}}),
+        Registry::new(),
+        json!({"items": []}),
+    )
+    .await;
+    assert_eq!(
+        types(&map_ok),
+        vec![
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(prevs(&map_ok), vec![0, 0, 2, 3, 3, 5, 6, 7]);
+}
+
+#[tokio::test]
+async fn a_task_failure_ending_a_branch_is_recorded_as_aborted() {
+    let mut registry = Registry::new();
+    registry.lambda(
+        "fails",
+        handler_fn(|_| async move { Err(TaskError::new("MyError", "boom")) }),
+    );
+    let execution = run(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Branches": [{"StartAt": "Send", "States": {"Send": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "fails"}, "End": true}}}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handled"}], "End": true},
+            "Handled": {"Type": "Pass", "End": true}}}),
+        registry,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        types(&execution),
+        vec![
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "TaskStateAborted",
+            "ParallelStateFailed",
+            "ParallelStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(
+        prevs(&execution),
+        vec![0, 0, 2, 3, 4, 5, 6, 7, 7, 9, 10, 11, 12]
+    );
+    assert_eq!(execution.output.unwrap()["Error"], json!("MyError"));
+}
