@@ -153,6 +153,7 @@ impl Agent {
             )),
             choices: vec![
                 ChoiceRule {
+                    comment: Some("Tools wanted, at the iteration cap".into()),
                     condition: Some(format!(
                         "{{% $states.input.stop_reason = 'tool_use' and $iteration >= {max} %}}"
                     )),
@@ -160,6 +161,7 @@ impl Agent {
                     ..ChoiceRule::default()
                 },
                 ChoiceRule {
+                    comment: Some("Tools wanted".into()),
                     condition: Some("{% $states.input.stop_reason = 'tool_use' %}".into()),
                     next: Some(names::RUN_TOOLS.into()),
                     ..ChoiceRule::default()
@@ -284,10 +286,12 @@ fn check_input() -> State {
                 .into(),
         ),
         choices: vec![ChoiceRule {
+            comment: Some("A question".into()),
             condition: Some(
                 "{% $type($states.input.question) = 'string' and $length($trim($states.input.question)) > 0 \
                  and ($not($exists($states.input.conversation_id)) \
-                 or ($type($states.input.conversation_id) = 'string' and $length($states.input.conversation_id) > 0)) %}"
+                 or ($type($states.input.conversation_id) = 'string' and $length($states.input.conversation_id) > 0 \
+                 and $length($states.input.conversation_id) <= 256)) %}"
                     .into(),
             ),
             next: Some(names::CALL_LLM.into()),
@@ -304,7 +308,8 @@ fn invalid_input() -> State {
         error: Some(errors::AGENT_INVALID_INPUT.into()),
         cause: Some(
             "The input needs a non-empty \"question\" string, and \"conversation_id\", when \
-             given, must be a non-empty string. Start the execution with {\"question\": \"...\"}."
+             given, must be a string of 1 to 256 characters. Start the execution with \
+             {\"question\": \"...\"}."
                 .into(),
         ),
         ..Fail::default()

@@ -2,7 +2,7 @@
 //!
 //! Start and End are circles; each state is a node labelled with its name and type (Choice a
 //! diamond, Succeed and Fail rounded, Task a box); `Next` edges are plain, Choice rules are
-//! labelled with their condition (shortened) and `Default` with "Default"; Catch edges are
+//! labelled with their comment or condition (shortened) and `Default` with "Default"; Catch edges are
 //! dashed and labelled with the errors they catch. A Map's processor is a subgraph, and a
 //! Parallel is a subgraph holding one subgraph per branch; edges to and from them attach to the
 //! subgraph. A transition to a state that does not exist is left out: validate first.
@@ -147,9 +147,13 @@ impl Renderer {
     }
 }
 
-/// A Choice rule in a few words: `$.status == "done"`, `$.n > 10 and $.ok == true`, or the
-/// JSONata condition without its `{% %}`.
+/// A Choice rule in a few words: its `Comment` when it has one (the author's own words read
+/// better than a shortened expression), else `$.status == "done"`, `$.n > 10 and $.ok == true`,
+/// or the JSONata condition without its `{% %}`.
 pub fn describe(rule: &ChoiceRule) -> String {
+    if let Some(comment) = rule.comment.as_deref().filter(|c| !c.trim().is_empty()) {
+        return comment.trim().to_owned();
+    }
     if let Some(condition) = &rule.condition {
         let inner = condition.trim();
         let inner = inner.strip_prefix("{%").unwrap_or(inner);

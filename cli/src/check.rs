@@ -13,7 +13,7 @@ pub struct Args {
 
 /// Validates every committed definition and compares the folder with what the builder makes.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dir = crate::paths::state_machines_dir(args.dir);
+    let dir = crate::paths::state_machines_dir(args.dir)?;
     let mut failures = Vec::new();
     for file in state_machines::generate()
         .iter()

@@ -58,6 +58,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let Some((name, url)) = route.split_once('=') else {
             bail!("--lambda-url takes NAME=URL, found '{route}'");
         };
+        let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+        let host = url.split_once("://").map_or("", |(_, rest)| rest);
+        if name.is_empty() || !scheme_ok || host.is_empty() || url.contains(char::is_whitespace) {
+            bail!(
+                "--lambda-url {route}: expected NAME=URL with an http(s) base URL, such as \
+                 my-function=http://127.0.0.1:9000 (what `cargo lambda watch` serves)"
+            );
+        }
         registry.lambda_url(name, url);
     }
     let mut engine = Engine::new(machine, registry);

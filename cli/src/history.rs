@@ -20,6 +20,20 @@ pub struct Args {
 
 /// Fetches every event (all pages) and prints them oldest first.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.execution_arn.starts_with("arn:") && args.execution_arn.contains(":express:") {
+        anyhow::bail!(
+            "`{}` is an Express execution: Step Functions keeps no history for those; read its \
+             events in the state machine's CloudWatch Logs group",
+            args.execution_arn
+        );
+    }
+    if !args.execution_arn.starts_with("arn:") || !args.execution_arn.contains(":execution:") {
+        anyhow::bail!(
+            "`{}` is not an execution ARN; it looks like arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME \
+             (`sfn-agent invoke` prints it, and the console shows it on the execution's page)",
+            args.execution_arn
+        );
+    }
     let sfn = args.aws.client_for(&args.execution_arn).await?;
     let events = aws::execution_history(&sfn.client, &args.execution_arn).await?;
     for event in &events {

@@ -3,14 +3,17 @@
 use std::path::PathBuf;
 
 /// The `state-machines/` folder: `--dir` when given, else `./state-machines` when run from the
-/// repository root, else the folder this binary was built from.
-pub fn state_machines_dir(dir: Option<PathBuf>) -> PathBuf {
+/// repository root. Never the folder the binary was built from: an installed binary must not
+/// write into some old checkout.
+pub fn state_machines_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = dir {
-        return dir;
+        return Ok(dir);
     }
     let local = PathBuf::from("state-machines");
     if local.join("Cargo.toml").exists() {
-        return local;
+        return Ok(local);
     }
-    state_machines::default_dir()
+    anyhow::bail!(
+        "no state-machines/ folder here: run this from the repository root, or pass --dir DIR"
+    )
 }

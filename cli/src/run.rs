@@ -59,7 +59,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let own = agent.model().provider;
     let (model, label, model_override) = choose_model(&args, own, &agent.model().model).await?;
+    let scripted = label.starts_with("scripted");
     let store = Arc::new(LocalStore::new(&args.conversations_dir));
+    if let Some(id) = &args.conversation {
+        if !store.path_of(id).exists() {
+            eprintln!(
+                "note: no conversation `{id}` in {}; starting it new",
+                args.conversations_dir.display()
+            );
+        }
+    }
     let handler = LocalAgent::handler(model, store, model_override);
     let toolbox = tool_lambdas::Toolbox::from_env().context("the tools' configuration")?;
 
@@ -86,9 +95,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(exit_code(execution.status));
     }
     match (&execution.status, &execution.output) {
-        (ExecutionStatus::Succeeded, Some(output)) => {
-            print_answer(agent.name(), output, execution.state_transitions())
-        }
+        (ExecutionStatus::Succeeded, Some(output)) => print_answer(
+            agent.name(),
+            output,
+            execution.state_transitions(),
+            !scripted,
+        ),
         _ => {
             eprintln!();
             eprintln!(
@@ -97,7 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .error
                     .as_deref()
                     .unwrap_or(execution.status.as_str()),
-                execution.cause.as_deref().unwrap_or("no cause given")
+                readable_cause(execution.cause.as_deref())
             );
         }
     }
@@ -192,7 +204,23 @@ fn print_progress(progress: &Progress) {
     }
 }
 
-fn print_answer(agent: &str, output: &Value, transitions: usize) {
+/// The cause as a person reads it: a Lambda error's cause is the JSON of
+/// `{"errorType", "errorMessage", "trace"}`, of which the message is what matters.
+fn readable_cause(cause: Option<&str>) -> String {
+    let Some(cause) = cause else {
+        return "no cause given".to_owned();
+    };
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| cause.to_owned())
+}
+
+fn print_answer(agent: &str, output: &Value, transitions: usize, can_continue: bool) {
     let Ok(output) = serde_json::from_value::<AgentOutput>(output.clone()) else {
         println!(
             "{}",
@@ -201,12 +229,19 @@ fn print_answer(agent: &str, output: &Value, transitions: usize) {
         return;
     };
     println!();
-    println!("{}", output.answer.trim());
-    if let Some(result) = &output.result {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(result).unwrap_or_default()
-        );
+    match &output.result {
+        // A structured answer: the JSON is the answer; its text form would say it twice.
+        Some(result) => {
+            let same = serde_json::from_str::<Value>(&output.answer).is_ok_and(|v| &v == result);
+            if !same && !output.answer.trim().is_empty() {
+                println!("{}", output.answer.trim());
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(result).unwrap_or_default()
+            );
+        }
+        None => println!("{}", output.answer.trim()),
     }
     eprintln!();
     eprintln!(
@@ -219,10 +254,17 @@ fn print_answer(agent: &str, output: &Value, transitions: usize) {
     if output.stop_reason == agent_builder::StopReason::MaxTokens {
         eprintln!("note: the answer was cut short at the model's max_tokens");
     }
-    eprintln!(
-        "continue: sfn-agent run {agent} \"…\" --conversation {}",
-        output.conversation_id
-    );
+    if can_continue {
+        eprintln!(
+            "continue: sfn-agent run {agent} \"…\" --conversation {}",
+            output.conversation_id
+        );
+    } else {
+        eprintln!(
+            "conversation {} (a scripted model continues it only with a script that has more turns)",
+            output.conversation_id
+        );
+    }
 }
 
 /// The first `max` characters of `text` on one line.

@@ -15,7 +15,8 @@ pub struct Args {
 
 /// Regenerates the files, validating each machine first, and says which changed.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dir = crate::paths::state_machines_dir(args.dir);
+    let dir = crate::paths::state_machines_dir(args.dir)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for agent in state_machines::agents() {
         asl::validate(&agent.state_machine())
             .with_context(|| format!("agent `{}` makes an invalid state machine", agent.name()))?;

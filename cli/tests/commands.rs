@@ -121,3 +121,43 @@ fn graph_prints_mermaid_and_names_the_agents_on_a_typo() {
         text(&out.stderr).contains("the agents are: assistant, calculator, weather, weather-brief")
     );
 }
+
+#[test]
+fn synth_creates_its_folder_and_refuses_to_guess_one_outside_the_repository() {
+    let dir = temp_dir("nested").join("a/b");
+    let out = sfn_agent(&["synth", "--dir", dir.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.join("manifest.json").exists());
+
+    let elsewhere = temp_dir("elsewhere");
+    let out = Command::new(env!("CARGO_BIN_EXE_sfn-agent"))
+        .current_dir(&elsewhere)
+        .arg("check")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("run this from the repository root, or pass --dir"));
+}
+
+#[test]
+fn exec_and_history_refuse_malformed_arguments_up_front() {
+    let out = sfn_agent(&[
+        "exec",
+        "asl/tests/fixtures/corpus/hello-world-pass.json",
+        "--lambda-url",
+        "nope=not a url",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("expected NAME=URL with an http(s) base URL"));
+
+    let out = sfn_agent(&["history", "not-an-arn"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("is not an execution ARN"));
+
+    let out = sfn_agent(&[
+        "history",
+        "arn:aws:states:eu-west-1:123456789012:express:m:e:1",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("Express execution"));
+}

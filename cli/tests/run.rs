@@ -48,7 +48,10 @@ fn the_readme_command_answers_with_the_scripted_provider() {
         stderr.contains("iterations 2") && stderr.contains("est. cost $"),
         "{stderr}"
     );
-    assert!(stderr.contains("--conversation "), "{stderr}");
+    assert!(
+        stderr.contains("a scripted model continues it only with a script that has more turns"),
+        "{stderr}"
+    );
     // The conversation was stored locally.
     let stored = std::fs::read_dir(&dir).expect("conversations dir").count();
     assert_eq!(stored, 1);
@@ -155,6 +158,56 @@ fn unknown_agents_and_mismatched_providers_are_clear_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && stderr.contains("no/such/file.json"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_failed_run_shows_the_cause_as_text_not_lambda_json() {
+    let dir = temp_dir("failed");
+    let script = dir.with_extension("short.json");
+    std::fs::write(
+        &script,
+        r#"{"turns": [{"tool_calls": [{"name": "calculate", "input": {"expression": "1 + 1"}}]}]}"#,
+    )
+    .expect("script");
+    let out = sfn_agent(&dir)
+        .args([
+            "calculator",
+            "1+1?",
+            "--script",
+            script.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("✗ "), "{stderr}");
+    assert!(
+        !stderr.contains("\"errorType\""),
+        "the cause is shown as text:\n{stderr}"
+    );
+    assert!(stderr.contains("script"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_conversation_is_noted_before_it_starts_anew() {
+    let dir = temp_dir("unknown-conversation");
+    let out = sfn_agent(&dir)
+        .args([
+            "calculator",
+            "Compound interest?",
+            "--script",
+            "examples/scripts/calculator.json",
+            "--conversation",
+            "no-such-conversation",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no conversation `no-such-conversation`"),
         "{stderr}"
     );
 }

@@ -319,6 +319,7 @@ async fn input_without_a_question_is_refused() {
         json!({"question": "   "}),
         json!({"question": 42}),
         json!({"question": "hi", "conversation_id": ""}),
+        json!({"question": "hi", "conversation_id": "x".repeat(257)}),
     ] {
         let model = scripted(vec![turn("never", &[])], Provider::OpenAi);
         let run = run_agent(
