@@ -35,6 +35,11 @@ new SfnAgentStack(app, app.node.tryGetContext('stackName') ?? 'SfnAgent', {
     : truthy(app.node.tryGetContext('sfnAgent:includeExecutionData')),
   conversationTtlDays: numberOr(app.node.tryGetContext('sfnAgent:conversationTtlDays'), 30),
   eventSource: app.node.tryGetContext('sfnAgent:eventSource'),
+  providerBaseUrls: {
+    openai: app.node.tryGetContext('sfnAgent:openaiBaseUrl'),
+    anthropic: app.node.tryGetContext('sfnAgent:anthropicBaseUrl'),
+    gemini: app.node.tryGetContext('sfnAgent:geminiBaseUrl'),
+  },
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

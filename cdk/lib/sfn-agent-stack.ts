@@ -36,6 +36,13 @@ export interface SfnAgentStackProps extends StackProps {
   readonly conversationTtlDays?: number;
   /** The `source` of the EventBridge events that start agents. Default `sfn-agent`. */
   readonly eventSource?: string;
+  /**
+   * Base URLs of the providers' APIs, by provider (`openai`, `anthropic`, `gemini`), set on that
+   * provider's LLM Lambda as `OPENAI_BASE_URL` and so on: how a deployed agent talks to an
+   * OpenAI-compatible server (DeepSeek, Groq, xAI, a vLLM endpoint) or a proxy. Default: none,
+   * the providers' own endpoints.
+   */
+  readonly providerBaseUrls?: Partial<Record<'openai' | 'anthropic' | 'gemini', string>>;
 }
 
 /** The EventBridge `detail-type` that asks an agent a question. */
@@ -115,6 +122,7 @@ export class SfnAgentStack extends Stack {
               CONVERSATION_TABLE: this.table.tableName,
               API_KEYS_SECRET_ID: this.apiKeys.secretArn,
               CONVERSATION_TTL_DAYS: String(ttlDays),
+              ...baseUrlEnvironment(props.providerBaseUrls, llm.provider),
             },
           }
         : { timeout: TOOL_TIMEOUT, memorySize: TOOL_MEMORY_MB, environment: {} });
@@ -389,4 +397,17 @@ export function pascal(name: string): string {
     .filter((p) => p.length > 0)
     .map((p) => p[0].toUpperCase() + p.slice(1))
     .join('');
+}
+
+/** `OPENAI_BASE_URL` (or the provider's) for one LLM Lambda, when one is configured. */
+function baseUrlEnvironment(
+  urls: SfnAgentStackProps['providerBaseUrls'],
+  provider: string | undefined,
+): Record<string, string> {
+  const url = provider ? urls?.[provider as keyof NonNullable<typeof urls>] : undefined;
+  if (!url) return {};
+  if (!/^https?:\/\/[^\s/]+/.test(url)) {
+    throw new Error(`the ${provider} base URL \`${url}\` is not an http(s) URL`);
+  }
+  return { [`${provider!.toUpperCase()}_BASE_URL`]: url };
 }

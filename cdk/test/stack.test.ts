@@ -368,3 +368,12 @@ function byJsonStmt(a: Stmt, b: Stmt): number {
   const y = JSON.stringify(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+test('a provider base URL reaches only that provider’s LLM Lambda, and a bad one is refused', () => {
+  const { template } = build(REAL_DIR, { providerBaseUrls: { openai: 'https://api.deepseek.com/v1' } });
+  const functions = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
+  const withUrl = functions.filter((f) => f.Properties.Environment?.Variables?.OPENAI_BASE_URL);
+  expect(withUrl.map((f) => f.Properties.Description)).toEqual(['sfn-agent llm-openai']);
+  expect(withUrl[0].Properties.Environment.Variables.OPENAI_BASE_URL).toBe('https://api.deepseek.com/v1');
+  expect(() => build(REAL_DIR, { providerBaseUrls: { openai: 'not a url' } })).toThrow(/not an http\(s\) URL/);
+});
