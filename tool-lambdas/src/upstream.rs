@@ -85,6 +85,15 @@ impl Upstream {
         }
     }
 
+    /// A refusal that no request of this tool should get (a 404, 401, 403…): the service is
+    /// probably not the one configured in `env` (a wrong URL, a proxy), or is down.
+    pub(crate) fn misconfigured(&self, status: u16, env: &str) -> ToolError {
+        self.unavailable(format!(
+            "it answered {}; the service may be misconfigured ({env})",
+            status_text(status)
+        ))
+    }
+
     fn transport_error(&self, error: &reqwest::Error) -> ToolError {
         if error.is_timeout() {
             self.unavailable(format!(
@@ -96,6 +105,17 @@ impl Upstream {
         } else {
             self.unavailable("the connection failed".to_string())
         }
+    }
+}
+
+/// `404 Not Found`, or `HTTP 499` for a status without a standard name.
+pub(crate) fn status_text(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => format!("HTTP {status}"),
     }
 }
 

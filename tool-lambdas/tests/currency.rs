@@ -187,3 +187,71 @@ async fn amounts_out_of_range_are_refused_by_the_schema() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_frankfurter_404_everywhere_is_a_misconfigured_service() {
+    let server = MockServer::start().await;
+    // No mocks: wiremock answers 404 to /v1/latest and /v1/currencies alike.
+    let result = toolbox(&server.uri())
+        .call(call(
+            "convert_currency",
+            json!({"amount": 10, "from": "USD", "to": "EUR"}),
+        ))
+        .await;
+    let text = error_text(&result);
+    assert!(
+        text.starts_with(
+            "the Frankfurter exchange-rate service is unavailable right now: it answered 404 Not \
+             Found; the service may be misconfigured (FRANKFURTER_URL)."
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_rate_between_known_currencies_is_not_a_bad_input() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/latest"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    currencies(&server).await;
+    let result = toolbox(&server.uri())
+        .call(call(
+            "convert_currency",
+            json!({"amount": 10, "from": "USD", "to": "EUR"}),
+        ))
+        .await;
+    let text = error_text(&result);
+    assert!(
+        text.contains(
+            "it answered 403 Forbidden; the service may be misconfigured (FRANKFURTER_URL)"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn rates_for_another_base_are_never_used() {
+    let server = MockServer::start().await;
+    // A service that ignores `base` and answers EUR-based rates.
+    Mock::given(method("GET"))
+        .and(path("/v1/latest"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "amount": 1.0, "base": "EUR", "date": "2026-11-20", "rates": {"GBP": 0.8312}
+        })))
+        .mount(&server)
+        .await;
+    let result = toolbox(&server.uri())
+        .call(call(
+            "convert_currency",
+            json!({"amount": 10, "from": "USD", "to": "GBP"}),
+        ))
+        .await;
+    let text = error_text(&result);
+    assert!(
+        text.contains("it answered with rates for EUR when asked for USD"),
+        "{text}"
+    );
+}

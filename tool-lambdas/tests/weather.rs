@@ -274,3 +274,87 @@ async fn a_one_letter_place_is_unknown_without_asking_the_service() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_geocoding_404_is_a_misconfigured_service_not_an_unknown_place() {
+    for status in [404, 401, 403] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/search"))
+            .respond_with(ResponseTemplate::new(status).set_body_string("Not Found"))
+            .mount(&server)
+            .await;
+        let result = toolbox(&server.uri())
+            .call(call("get_weather", json!({"places": ["Boston"]})))
+            .await;
+        let text = error_text(&result);
+        assert!(!text.contains("No place named"), "{status}: {text}");
+        assert!(
+            text.starts_with(
+                "the Open-Meteo geocoding service is unavailable right now: it answered"
+            ),
+            "{status}: {text}"
+        );
+        assert!(
+            text.contains("the service may be misconfigured (OPEN_METEO_GEOCODING_URL)"),
+            "{status}: {text}"
+        );
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/search"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let result = toolbox(&server.uri())
+        .call(call("get_weather", json!({"places": ["Boston"]})))
+        .await;
+    assert!(
+        error_text(&result).contains("it answered 404 Not Found; the service may be misconfigured"),
+        "{}",
+        error_text(&result)
+    );
+}
+
+#[tokio::test]
+async fn a_documented_geocoding_refusal_reports_its_reason() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/search"))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(fixture("open-meteo/geocoding-error.json")),
+        )
+        .mount(&server)
+        .await;
+    let result = toolbox(&server.uri())
+        .call(call("get_weather", json!({"places": ["Boston"]})))
+        .await;
+    let text = error_text(&result);
+    assert!(!text.contains("No place named"), "{text}");
+    assert!(
+        text.starts_with("The Open-Meteo geocoding service refused to look up \"Boston\" (HTTP 400: Parameter count must be between 1 and 100.)"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_forecast_404_is_a_misconfigured_service() {
+    let server = MockServer::start().await;
+    geocoding(&server, "Boston", "open-meteo/geocoding-boston.json").await;
+    Mock::given(method("GET"))
+        .and(path("/v1/forecast"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("<html>Not Found</html>"))
+        .mount(&server)
+        .await;
+    let result = toolbox(&server.uri())
+        .call(call("get_weather", json!({"places": ["Boston"]})))
+        .await;
+    let text = error_text(&result);
+    assert!(
+        text.starts_with(
+            "the Open-Meteo weather service is unavailable right now: it answered 404 Not Found; \
+             the service may be misconfigured (OPEN_METEO_FORECAST_URL)."
+        ),
+        "{text}"
+    );
+}

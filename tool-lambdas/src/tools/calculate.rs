@@ -76,6 +76,29 @@ pub enum CalcError {
     /// Misplaced `%`.
     #[error("`%` must follow a number or a parenthesis, as in 17% or (a + b)%")]
     MisplacedPercent,
+    /// Two numbers (or constants, or a parenthesis and a number) with no operator between them,
+    /// as in `1 234`: refused rather than guessed, since a space may be a thousands separator.
+    #[error("`{shown}`: two numbers with no operator between them; {fix}")]
+    Juxtaposed {
+        /// The offending part of the expression.
+        shown: String,
+        /// What to write instead.
+        fix: String,
+    },
+    /// An operand right after `%`, as in `5 % 3`: `%` is percent here, not a remainder.
+    #[error(
+        "`{shown}`: `%` means percent here (17% is 0.17), so nothing can follow it directly; \
+         for the remainder of {a} divided by {b} write {a} - {b} * floor({a} / {b}); \
+         for a percentage write 17% of 2340 or 2340 * 17%"
+    )]
+    PercentOperand {
+        /// The offending part of the expression.
+        shown: String,
+        /// The dividend, as written (or `a`).
+        a: String,
+        /// The divisor, as written (or `b`).
+        b: String,
+    },
     /// The expression does not parse.
     #[error("the expression is not well formed ({0})")]
     Syntax(String),
@@ -101,10 +124,13 @@ impl Tool for Calculate {
     const NAME: &'static str = "calculate";
     const DESCRIPTION: &'static str = "Evaluates an arithmetic expression and returns its value. \
 Use it for any arithmetic rather than computing in your head. Supports + - * / and ^ (power), \
-parentheses, scientific notation (1.5e3) and thousands separators (1,234.5); percentages: `17%` \
-is 0.17, so `17% of 2340` and `2340 * 17%` are both 397.8, and adding 17% to 2340 is \
-`2340 * (1 + 17%)`; functions sqrt, cbrt, abs, exp, ln, log (base 10), log2, log10, sin, cos, \
-tan, asin, acos, atan (radians), sinh, cosh, tanh, floor, ceil, round, trunc, written with \
+parentheses, scientific notation (1.5e3) and comma thousands separators (1,234.5; never \
+spaces: `1 234` is refused, write 1234); numbers side by side need an operator (write 2 * 3, \
+not 2 3; only 2pi and 2(3 + 4) multiply). Percentages: `17%` is 0.17, so `17% of 2340` and \
+`2340 * 17%` are both 397.8; adding or subtracting a percentage works as on a pocket \
+calculator, on everything before it: `2340 + 17%` is 2737.8, `100 - 10%` is 90. `%` is never a \
+remainder (for 5 mod 3 write 5 - 3 * floor(5 / 3)). Functions sqrt, cbrt, abs, exp, ln, \
+log (base 10), log2, log10, sin, cos, tan, asin, acos, atan (radians), sinh, cosh, tanh, floor, ceil, round, trunc, written with \
 parentheses (`sqrt(2)`); constants pi, e, tau. No variables. At most 500 characters and 20 \
 levels of parentheses.";
 
@@ -142,8 +168,11 @@ pub fn evaluate(expression: &str) -> Result<f64, CalcError> {
     if length > MAX_LENGTH {
         return Err(CalcError::TooLong(length));
     }
-    let tokens = tokenize(expression)?;
+    let chars: Vec<char> = expression.chars().collect();
+    let (tokens, spans) = tokenize(&chars)?;
     check_depth(&tokens)?;
+    check_adjacent(&tokens, &spans, &chars)?;
+    let tokens = percent_convention(tokens);
     let text = to_exmex(&tokens)?;
     let value = run_exmex(&text)?;
     if value.is_nan() {
@@ -203,16 +232,21 @@ fn word(name: &str) -> Option<Token> {
     }
 }
 
-fn tokenize(expression: &str) -> Result<Vec<Token>, CalcError> {
-    let chars: Vec<char> = expression.chars().collect();
+/// Where a token was written: the indices of its first character and of the one after it.
+type Span = (usize, usize);
+
+/// The tokens of `chars`, each with its [`Span`].
+fn tokenize(chars: &[char]) -> Result<(Vec<Token>, Vec<Span>), CalcError> {
     let mut tokens = Vec::new();
+    let mut spans = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
+        let start = i;
         match c {
             c if c.is_whitespace() => i += 1,
             '0'..='9' | '.' => {
-                let (number, next) = number(&chars, i)?;
+                let (number, next) = number(chars, i)?;
                 tokens.push(Token::Number(number));
                 i = next;
             }
@@ -275,8 +309,9 @@ fn tokenize(expression: &str) -> Result<Vec<Token>, CalcError> {
             }
             other => return Err(CalcError::UnexpectedChar(other, i + 1)),
         }
+        spans.resize(tokens.len(), (start, i));
     }
-    Ok(tokens)
+    Ok((tokens, spans))
 }
 
 fn push_op(tokens: &mut Vec<Token>, op: char, i: &mut usize) {
@@ -336,6 +371,239 @@ fn number(chars: &[char], start: usize) -> Result<(f64, usize), CalcError> {
         return Err(CalcError::TooLarge);
     }
     Ok((value, i))
+}
+
+/// Refuses operands written side by side where the intent is unclear: two numbers (`1 234`,
+/// `2 3 4`, `1.234.567`), constants (`pi pi`, `2e`), a parenthesis and a number (`(1 + 2) 3`),
+/// and anything right after `%` (`5 % 3`). Still multiplied: a number before `pi` or `tau`
+/// (`2pi`), and anything before a parenthesis or a function (`2(3 + 4)`, `2sqrt(2)`).
+fn check_adjacent(tokens: &[Token], spans: &[Span], chars: &[char]) -> Result<(), CalcError> {
+    let text = |from: usize, to: usize| -> String {
+        chars
+            .get(from..to.min(chars.len()))
+            .map(|part| part.iter().collect::<String>())
+            .unwrap_or_default()
+    };
+    let span = |i: usize| spans.get(i).copied().unwrap_or((0, 0));
+    let mut opens: Vec<usize> = Vec::new();
+    // The `(` of the `)` just passed.
+    let mut closed: Option<usize> = None;
+    for (i, pair) in tokens.windows(2).enumerate() {
+        let (before, after) = (&pair[0], &pair[1]);
+        match before {
+            Token::Open => opens.push(i),
+            Token::Close => closed = opens.pop(),
+            _ => {}
+        }
+        let operand_next = matches!(
+            after,
+            Token::Number(_) | Token::Constant(_) | Token::Function(_) | Token::Open
+        );
+        match (before, after) {
+            (Token::Percent, _) if operand_next => {
+                let operand = |j: usize| match tokens.get(j) {
+                    Some(Token::Number(_)) => Some(text(span(j).0, span(j).1).trim().to_string()),
+                    _ => None,
+                };
+                let (a, b) = match (i.checked_sub(1).and_then(operand), operand(i + 1)) {
+                    (Some(a), Some(b)) => (a, b),
+                    _ => ("a".to_string(), "b".to_string()),
+                };
+                let from = i.checked_sub(1).map_or(span(i).0, |j| span(j).0);
+                return Err(CalcError::PercentOperand {
+                    shown: echo(&text(from, span(i + 1).1)),
+                    a: echo(&a),
+                    b: echo(&b),
+                });
+            }
+            (Token::Percent, Token::Percent) => return Err(CalcError::MisplacedPercent),
+            (Token::Number(_), Token::Constant("PI" | "TAU")) => {}
+            (
+                Token::Number(_) | Token::Constant(_) | Token::Close,
+                Token::Number(_) | Token::Constant(_),
+            ) => {
+                let from = match before {
+                    Token::Close => closed.map_or(span(i).0, |open| span(open).0),
+                    _ => span(i).0,
+                };
+                return Err(juxtaposed(tokens, spans, i, from, &text));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The error for the operands at `i` and `i + 1` written side by side, shown from character
+/// `from`.
+fn juxtaposed(
+    tokens: &[Token],
+    spans: &[Span],
+    i: usize,
+    from: usize,
+    text: &dyn Fn(usize, usize) -> String,
+) -> CalcError {
+    let span = |j: usize| spans.get(j).copied().unwrap_or((0, 0));
+    let written = |j: usize| text(span(j).0, span(j).1);
+    let digits = |j: usize| {
+        matches!(tokens.get(j), Some(Token::Number(_)))
+            && written(j).chars().all(|c| c.is_ascii_digit() || c == ',')
+    };
+    // `1.234.567`: a second decimal point, read as the start of another number.
+    if span(i).1 == span(i + 1).0 && written(i + 1).starts_with('.') {
+        return CalcError::Juxtaposed {
+            shown: echo(&text(from, span(i + 1).1)),
+            fix: "a number has at most one decimal point; write 1234567 or 1,234,567 for a \
+                  number with thousands separators, and 1234.5 for a decimal"
+                .to_string(),
+        };
+    }
+    if digits(i) && digits(i + 1) {
+        // The whole run `1 234 567`.
+        let mut last = i + 1;
+        while digits(last + 1) {
+            last += 1;
+        }
+        let parts: Vec<String> = (i..=last).map(|j| written(j).replace(',', "")).collect();
+        return CalcError::Juxtaposed {
+            shown: echo(&text(from, span(last).1)),
+            fix: format!(
+                "write {} if it is one number (no spaces inside a number; 1,234 is fine), or {}",
+                echo(&parts.concat()),
+                echo(&parts.join(" * "))
+            ),
+        };
+    }
+    let shown = text(from, span(i + 1).1);
+    let fix = if matches!(tokens.get(i + 1), Some(Token::Constant("E"))) {
+        "write the operator (2 * e); for powers of ten write 2e3 with no space".to_string()
+    } else {
+        format!(
+            "write the operator between them, e.g. {} * {}",
+            echo(text(from, span(i).1).trim()),
+            echo(written(i + 1).trim())
+        )
+    };
+    CalcError::Juxtaposed {
+        shown: echo(&shown),
+        fix,
+    }
+}
+
+/// The pocket-calculator reading of adding or subtracting a percentage: `a + b%` is
+/// `a * (1 + b%)` and `a - b%` is `a * (1 - b%)`, where `a` is everything before the `+` or `-`
+/// in the same parentheses (`100 + 10% + 10%` is 121) and `b%` is a whole term (a number,
+/// constant or parenthesis followed by `%`, with an optional sign). When everything before is
+/// itself percentages (`50% + 25%`), the percentages are simply added. `17% of 2340` and
+/// `2340 * 17%` are amounts, not percentages, and are unaffected.
+fn percent_convention(tokens: Vec<Token>) -> Vec<Token> {
+    let n = tokens.len();
+    // The matching parenthesis of each `(` and `)` (the tokens are balanced by now).
+    let mut partner = vec![usize::MAX; n];
+    let mut stack = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Open => stack.push(i),
+            Token::Close => {
+                if let Some(open) = stack.pop() {
+                    partner[i] = open;
+                    partner[open] = i;
+                }
+            }
+            _ => {}
+        }
+    }
+    let ends_operand = |i: usize| {
+        matches!(
+            tokens.get(i),
+            Some(Token::Number(_) | Token::Constant(_) | Token::Close | Token::Percent)
+        )
+    };
+    // Whether tokens[from..to] is one percentage: signs, then a primary, then `%`.
+    let bare_percent = |from: usize, to: usize| -> bool {
+        let (mut a, mut to) = (from, to);
+        loop {
+            while a < to && matches!(tokens.get(a), Some(Token::Op('+' | '-'))) {
+                a += 1;
+            }
+            // `(10%)`: a percentage in parentheses is still one.
+            if to > a + 1
+                && tokens.get(a) == Some(&Token::Open)
+                && partner.get(a) == Some(&(to - 1))
+            {
+                a += 1;
+                to -= 1;
+            } else {
+                break;
+            }
+        }
+        if to < a + 2 || tokens.get(to - 1) != Some(&Token::Percent) {
+            return false;
+        }
+        let last = to - 2; // the primary's last token
+        let simple =
+            |j: usize| matches!(tokens.get(j), Some(Token::Number(_) | Token::Constant(_)));
+        let group = |open: usize| {
+            tokens.get(open) == Some(&Token::Open) && partner.get(open) == Some(&last)
+        };
+        match tokens.get(a) {
+            Some(Token::Number(_) | Token::Constant(_)) => last == a,
+            Some(Token::Open) => group(a),
+            Some(Token::Function(_)) => (last == a + 1 && simple(last)) || group(a + 1),
+            _ => false,
+        }
+    };
+    let mut opens_before = vec![0usize; n];
+    let mut rewrite = vec![false; n];
+    let mut closes_after = vec![0usize; n];
+    // Each level: the whole expression, and the inside of each parenthesis.
+    let mut levels = vec![(0, n)];
+    levels.extend(
+        tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| **t == Token::Open && partner[*i] != usize::MAX)
+            .map(|(i, _)| (i + 1, partner[i])),
+    );
+    for (start, end) in levels {
+        let mut ops = Vec::new();
+        let mut i = start;
+        while i < end {
+            match tokens.get(i) {
+                Some(Token::Open) if partner[i] != usize::MAX => i = partner[i],
+                Some(Token::Op('+' | '-')) if i > start && ends_operand(i - 1) => ops.push(i),
+                _ => {}
+            }
+            i += 1;
+        }
+        let mut term_start = start;
+        let mut has_amount = false;
+        for (k, &op) in ops.iter().enumerate() {
+            has_amount |= !bare_percent(term_start, op);
+            let term_end = ops.get(k + 1).copied().unwrap_or(end);
+            if has_amount && bare_percent(op + 1, term_end) {
+                opens_before[start] += 1;
+                rewrite[op] = true;
+                closes_after[term_end - 1] += 1;
+            }
+            term_start = op + 1;
+        }
+    }
+    let mut out = Vec::with_capacity(n + 8);
+    for (i, token) in tokens.into_iter().enumerate() {
+        out.extend(std::iter::repeat_n(Token::Open, opens_before[i]));
+        if rewrite[i] {
+            out.extend([
+                Token::Close,
+                Token::Op('*'),
+                Token::Open,
+                Token::Number(1.0),
+            ]);
+        }
+        out.push(token);
+        out.extend(std::iter::repeat_n(Token::Close, closes_after[i]));
+    }
+    out
 }
 
 fn check_depth(tokens: &[Token]) -> Result<(), CalcError> {
@@ -865,6 +1133,97 @@ mod tests {
         ));
         assert!(matches!(evaluate("{x}"), Err(CalcError::UnknownName(_))));
         assert!(matches!(evaluate("sqrt"), Err(CalcError::Syntax(_))));
+    }
+
+    fn message(expression: &str) -> String {
+        match evaluate(expression) {
+            Ok(v) => panic!("{expression}: expected an error, got {v}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn numbers_side_by_side_are_refused_not_multiplied() {
+        assert_eq!(
+            message("1 234"),
+            "`1 234`: two numbers with no operator between them; write 1234 if it is one \
+             number (no spaces inside a number; 1,234 is fine), or 1 * 234"
+        );
+        assert!(message("1 234 + 1").starts_with("`1 234`: two numbers"));
+        let run = message("1\u{2009}234\u{2009}567");
+        assert!(run.contains("write 1234567 if"), "{run}");
+        assert!(message("2 3 4").contains("write 234 if it is one number"));
+        assert!(matches!(
+            evaluate("pi pi"),
+            Err(CalcError::Juxtaposed { .. })
+        ));
+        assert!(message("pi pi").contains("e.g. pi * pi"));
+        assert!(matches!(evaluate("2e"), Err(CalcError::Juxtaposed { .. })));
+        assert!(matches!(
+            evaluate("1.5e 3"),
+            Err(CalcError::Juxtaposed { .. })
+        ));
+        assert!(message("1.234.567").contains("at most one decimal point"));
+        assert!(message("(1 + 2) 3").starts_with("`(1 + 2) 3`: two numbers"));
+        assert!(matches!(
+            evaluate("2 (3) 4"),
+            Err(CalcError::Juxtaposed { .. })
+        ));
+        assert!(matches!(
+            evaluate("√2 3"),
+            Err(CalcError::Juxtaposed { .. })
+        ));
+        // Still multiplied: a coefficient before pi or tau, anything before ( or a function.
+        assert_eq!(value("2pi"), value("2 * pi"));
+        assert_eq!(value("2 π"), value("2 * pi"));
+        assert_eq!(value("2(3 + 4)"), 14.0);
+        assert_eq!(value("(1 + 2)(3 + 4)"), 21.0);
+        assert_eq!(value("2sqrt(9)"), 6.0);
+        assert_eq!(value("1,234 + 1"), 1235.0);
+    }
+
+    #[test]
+    fn a_number_after_percent_is_not_a_remainder() {
+        assert_eq!(
+            message("5 % 3"),
+            "`5 % 3`: `%` means percent here (17% is 0.17), so nothing can follow it directly; \
+             for the remainder of 5 divided by 3 write 5 - 3 * floor(5 / 3); for a percentage \
+             write 17% of 2340 or 2340 * 17%"
+        );
+        assert!(matches!(
+            evaluate("17%2340"),
+            Err(CalcError::PercentOperand { .. })
+        ));
+        assert!(matches!(
+            evaluate("(7)%(2)"),
+            Err(CalcError::PercentOperand { .. })
+        ));
+        assert!(message("(7)%(2)").contains("write a - b * floor(a / b)"));
+        assert_eq!(value("5 - 3 * floor(5 / 3)"), 2.0);
+    }
+
+    #[test]
+    fn adding_a_percentage_follows_the_calculator_convention() {
+        assert_eq!(value("2340 + 17%"), 2737.8);
+        assert_eq!(value("100 - 10%"), 90.0);
+        assert_eq!(value("100 + -10%"), 90.0);
+        assert_eq!(value("100 + 10% + 10%"), 121.0);
+        assert_eq!(value("5 + 3 + 10%"), 8.8);
+        assert_eq!(value("2 * 3 + 50%"), 9.0);
+        assert_eq!(value("(100 + 10%) * 2"), 220.0);
+        assert_eq!(value("1 + (100 - 10%)"), 91.0);
+        assert_eq!(value("sqrt(100 - 19%)"), 9.0);
+        assert_eq!(value("200 + (10 + 40)%"), 300.0);
+        assert_eq!(value("100 + (10%)"), 110.0);
+        assert_eq!(value("100 + (-(10%))"), 90.0);
+        assert_eq!(evaluate("100 + 10%%"), Err(CalcError::MisplacedPercent));
+        // The documented spelling keeps its value.
+        assert_eq!(value("2340 * (1 + 17%)"), 2737.8);
+        // Percentages among themselves add; amounts after `+` are amounts.
+        assert_eq!(value("50% + 25%"), 0.75);
+        assert_eq!(value("2340 + 17% of 100"), 2357.0);
+        assert_eq!(value("2340 + 17% * 100"), 2357.0);
+        assert_eq!(value("17% of 2340 - 1"), 396.8);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::config::ToolsConfig;
+use crate::config::{ENV_FRANKFURTER_URL, ToolsConfig};
 use crate::tool::{Tool, ToolError};
 use crate::upstream::{Reply, Upstream};
 use crate::validation::echo;
@@ -77,6 +77,12 @@ const SOURCE: &str = "European Central Bank reference rates, via Frankfurter";
 /// Frankfurter's `/latest` answer: `{"amount", "base", "date", "rates": {code: rate}}`.
 #[derive(Debug, Deserialize)]
 struct Latest {
+    /// The currency the rates are for; checked, so rates for another base are never used.
+    #[serde(default)]
+    base: Option<String>,
+    /// The amount of `base` the rates are for (1 unless asked otherwise).
+    #[serde(default)]
+    amount: Option<f64>,
     date: String,
     rates: BTreeMap<String, f64>,
 }
@@ -148,6 +154,18 @@ impl ConvertCurrency {
         let url = format!("{}/latest", self.base_url);
         let query = [("base", from.to_string()), ("symbols", to.to_string())];
         match self.rates.get_json::<Latest>(&url, &query).await? {
+            Reply::Ok(latest) if latest.base.as_deref().is_some_and(|base| base != from) => {
+                Err(self.rates.unavailable(format!(
+                    "it answered with rates for {} when asked for {from} (check {ENV_FRANKFURTER_URL})",
+                    echo(latest.base.as_deref().unwrap_or_default())
+                )))
+            }
+            Reply::Ok(latest) if latest.amount.is_some_and(|amount| amount != 1.0) => {
+                Err(self.rates.unavailable(format!(
+                    "it answered with rates for an amount of {} {from}, not 1 (check {ENV_FRANKFURTER_URL})",
+                    latest.amount.unwrap_or_default()
+                )))
+            }
             Reply::Ok(latest) => match latest.rates.get(to) {
                 Some(rate) if rate.is_finite() && *rate > 0.0 => Ok((*rate, latest.date)),
                 _ => {
@@ -157,11 +175,10 @@ impl ConvertCurrency {
                         .unavailable(format!("it sent no rate from {from} to {to}")))
                 }
             },
+            // Frankfurter answers 404 for a currency it has no rates for: name it if so.
             Reply::Refused { status, .. } => {
                 self.check_known(&[from, to]).await?;
-                Err(self.rates.unavailable(format!(
-                    "it refused the rate from {from} to {to} (HTTP {status})"
-                )))
+                Err(self.rates.misconfigured(status, ENV_FRANKFURTER_URL))
             }
         }
     }
@@ -171,10 +188,9 @@ impl ConvertCurrency {
         let url = format!("{}/currencies", self.base_url);
         let known: BTreeMap<String, String> = match self.rates.get_json(&url, &[]).await? {
             Reply::Ok(known) => known,
+            // `/currencies` takes no parameters: any refusal is a wrong URL or a proxy.
             Reply::Refused { status, .. } => {
-                return Err(self
-                    .rates
-                    .unavailable(format!("it refused the list of currencies (HTTP {status})")));
+                return Err(self.rates.misconfigured(status, ENV_FRANKFURTER_URL));
             }
         };
         let unknown: Vec<String> = codes

@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::config::ToolsConfig;
+use crate::config::{ENV_FORECAST_URL, ENV_GEOCODING_URL, ToolsConfig};
 use crate::tool::{Tool, ToolError};
 use crate::upstream::{Reply, Upstream};
 use crate::validation::echo;
@@ -285,6 +285,7 @@ struct DailyBlock {
 /// Open-Meteo's error body: `{"error": true, "reason": "..."}` with HTTP 400.
 #[derive(Debug, Deserialize)]
 struct ApiError {
+    error: bool,
     reason: String,
 }
 
@@ -315,8 +316,17 @@ impl GetWeather {
         let forecast: ForecastResponse =
             match self.forecast.get_json(&self.forecast_url, &query).await? {
                 Reply::Ok(forecast) => forecast,
-                Reply::Refused { status, body } => {
-                    return Err(self.forecast.unavailable(refusal(status, &body)));
+                // Open-Meteo's documented refusal (400 with a reason) names the problem;
+                // anything else (404, 401, 403…) is not Open-Meteo's forecast API answering.
+                Reply::Refused { status: 400, body } if api_error(&body).is_some() => {
+                    let reason = api_error(&body).unwrap_or_default();
+                    return Err(self.forecast.unavailable(format!(
+                        "it refused the request (HTTP 400: {})",
+                        echo(&reason)
+                    )));
+                }
+                Reply::Refused { status, .. } => {
+                    return Err(self.forecast.misconfigured(status, ENV_FORECAST_URL));
                 }
             };
         Ok(Found::Weather(Box::new(report(
@@ -343,11 +353,27 @@ impl GetWeather {
             ("language", "en".to_string()),
             ("format", "json".to_string()),
         ];
+        // Only the documented no-match answer (200 without `results`) means "no such place".
         let response: GeoResponse =
             match self.geocoding.get_json(&self.geocoding_url, &query).await? {
                 Reply::Ok(response) => response,
-                // A name the service refuses (too long, odd characters) matches no place.
-                Reply::Refused { .. } => return Ok(None),
+                // Open-Meteo's documented refusal of a parameter (400 with a reason): the only
+                // parameter that varies is the name, so the model can act on the reason.
+                Reply::Refused { status: 400, body } if api_error(&body).is_some() => {
+                    let reason = api_error(&body).unwrap_or_default();
+                    return Err(ToolError::BadInput(format!(
+                        "The Open-Meteo geocoding service refused to look up {} (HTTP 400: {}). \
+                         Give a plain city or town name (\"Boston\"), optionally followed by a \
+                         comma and its region or country, and call `get_weather` again; if it is \
+                         refused again, tell the user the place could not be looked up.",
+                        echo(&format!("{name:?}")),
+                        echo(&reason)
+                    )));
+                }
+                // A 404, 401, 403…: not the geocoding API answering (a wrong URL, a proxy).
+                Reply::Refused { status, .. } => {
+                    return Err(self.geocoding.misconfigured(status, ENV_GEOCODING_URL));
+                }
             };
         let mut results = response.results.into_iter();
         Ok(match qualifier {
@@ -365,14 +391,12 @@ impl GetWeather {
     }
 }
 
-fn refusal(status: u16, body: &str) -> String {
-    match serde_json::from_str::<ApiError>(body) {
-        Ok(error) => format!(
-            "it refused the request (HTTP {status}: {})",
-            echo(&error.reason)
-        ),
-        Err(_) => format!("it refused the request (HTTP {status})"),
-    }
+/// The reason in Open-Meteo's documented error body, if `body` is one.
+fn api_error(body: &str) -> Option<String> {
+    serde_json::from_str::<ApiError>(body)
+        .ok()
+        .filter(|e| e.error)
+        .map(|e| e.reason)
 }
 
 fn report(asked: &str, place: &GeoPlace, units: Units, forecast: ForecastResponse) -> PlaceWeather {
