@@ -135,8 +135,7 @@ async fn choose_model(
         let Some(script) = &args.script else {
             bail!("--provider scripted needs --script FILE (see examples/scripts/)");
         };
-        let model = llm_lambdas::providers::scripted_from_file(script, own)
-            .with_context(|| format!("cannot play the script {}", script.display()))?;
+        let model = llm_lambdas::providers::scripted_from_file(script, own)?;
         return Ok((model, format!("scripted ({})", script.display()), None));
     }
     let provider: Provider = match &args.provider {

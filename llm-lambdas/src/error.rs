@@ -6,7 +6,8 @@ use agent_builder::errors;
 ///
 /// Each variant maps to one error name of [`agent_builder::errors`], which the Lambda reports as
 /// its error type; the message is the cause a user reads in the console, so it says what
-/// happened and what to do. It never holds an API key.
+/// happened and what to do. It never holds an API key: each adapter passes its errors through
+/// [`LlmError::redact`] with its own key before they leave it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LlmError {
     /// 429 from the provider.
@@ -49,14 +50,36 @@ pub enum LlmError {
         /// The provider's own message.
         message: String,
     },
-    /// 400: the request was refused as malformed.
+    /// A 4xx the provider answered (400, 404, …): the request was refused as malformed. The
+    /// message starts with the real status (`HTTP 404: …`) or the provider's error type.
     #[error(
-        "{provider} refused the request (HTTP 400): {message}. Check the model id and the agent's tool schemas"
+        "{provider} refused the request ({message}). Check the model id and the agent's tool schemas"
     )]
     BadRequest {
         /// The provider.
         provider: String,
         /// The provider's own message.
+        message: String,
+    },
+    /// A call that cannot succeed as it is, found without an HTTP error: the scripted model ran
+    /// out of turns, the adapter is misconfigured, the request could not be built, the model
+    /// stopped without an answer. `LLM.BadRequest` (a retry would fail the same way); the message
+    /// says what happened and what to do, with no HTTP advice.
+    #[error("{provider}: {message}")]
+    Invalid {
+        /// The provider (or `scripted`).
+        provider: String,
+        /// What happened and what to do.
+        message: String,
+    },
+    /// No HTTP reply at all: the connection was refused, the host name did not resolve, TLS
+    /// failed, or the connection broke. `LLM.ServerError`, so the state machine retries it; the
+    /// message names the URL, the real cause and the variable to check, and no status.
+    #[error("{provider}: {message}")]
+    Network {
+        /// The provider.
+        provider: String,
+        /// What failed, its cause, and the variable to check.
         message: String,
     },
     /// 401/403, or no key at all.
@@ -99,6 +122,164 @@ impl LlmError {
             LlmError::BadRequest { .. } => errors::LLM_BAD_REQUEST,
             LlmError::AuthFailed { .. } => errors::LLM_AUTH_FAILED,
             LlmError::ContextTooLong { .. } => errors::LLM_CONTEXT_TOO_LONG,
+            LlmError::Invalid { .. } => errors::LLM_BAD_REQUEST,
+            LlmError::Network { .. } => errors::LLM_SERVER_ERROR,
+        }
+    }
+
+    /// The same error with every trace of `secret` removed from its text: the exact value, and
+    /// any prefix or suffix of it at least [`MIN_REDACTED_PART`] characters long (providers
+    /// echo a refused key back, whole or masked like `sk-abc…***…xyz`, and a proxy may echo the
+    /// `Authorization: Bearer …` header). Each adapter maps every error of its `complete`
+    /// through this with its own key, so no error built from a provider's reply (or from the
+    /// HTTP client's error, which can hold a URL) leaves the adapter holding the key.
+    pub fn redact(self, secret: &str) -> LlmError {
+        let r = |text: String| redact_text(&text, secret);
+        match self {
+            LlmError::RateLimited {
+                provider,
+                message,
+                retry_after_seconds,
+            } => LlmError::RateLimited {
+                provider,
+                message: r(message),
+                retry_after_seconds,
+            },
+            LlmError::Overloaded {
+                provider,
+                status,
+                message,
+            } => LlmError::Overloaded {
+                provider,
+                status,
+                message: r(message),
+            },
+            LlmError::Timeout { provider, seconds } => LlmError::Timeout { provider, seconds },
+            LlmError::ServerError {
+                provider,
+                status,
+                message,
+            } => LlmError::ServerError {
+                provider,
+                status,
+                message: r(message),
+            },
+            LlmError::BadRequest { provider, message } => LlmError::BadRequest {
+                provider,
+                message: r(message),
+            },
+            LlmError::AuthFailed { provider, message } => LlmError::AuthFailed {
+                provider,
+                message: r(message),
+            },
+            LlmError::ContextTooLong { provider, message } => LlmError::ContextTooLong {
+                provider,
+                message: r(message),
+            },
+            LlmError::Invalid { provider, message } => LlmError::Invalid {
+                provider,
+                message: r(message),
+            },
+            LlmError::Network { provider, message } => LlmError::Network {
+                provider,
+                message: r(message),
+            },
+        }
+    }
+}
+
+/// The shortest prefix or suffix of a key that [`LlmError::redact`] removes on its own: shorter
+/// parts (OpenAI shows the last 4 characters of a refused key) say too little to matter, and
+/// would redact ordinary words.
+pub const MIN_REDACTED_PART: usize = 8;
+
+/// What a redacted key reads as.
+const REDACTED: &str = "***";
+
+/// `text` with `secret`, and every prefix or suffix of it of at least [`MIN_REDACTED_PART`]
+/// characters, replaced by `***`. An empty secret (a local server without a key) changes nothing.
+pub fn redact_text(text: &str, secret: &str) -> String {
+    let secret = secret.trim();
+    if secret.is_empty() {
+        return text.to_string();
+    }
+    let mut out = text.replace(secret, REDACTED);
+    // Char boundaries of the secret, so a part never splits a character.
+    let bounds: Vec<usize> = secret
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(secret.len()))
+        .collect();
+    let chars = bounds.len() - 1;
+    if chars <= MIN_REDACTED_PART {
+        return out;
+    }
+    // Longest parts first, so a long match is never left half-redacted by a shorter one.
+    for n in (MIN_REDACTED_PART..chars).rev() {
+        let prefix = &secret[..bounds[n]];
+        let suffix = &secret[bounds[chars - n]..];
+        for part in [prefix, suffix] {
+            if out.contains(part) {
+                out = out.replace(part, REDACTED);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_the_key_its_bearer_form_and_long_parts() {
+        let key = "sk-SECRETKEY123456";
+        let text = format!(
+            "Incorrect API key provided: {key}. Authorization: Bearer {key}. Masked: sk-SECRETK***3456 and ***ETKEY123456. Short: sk-S"
+        );
+        let out = redact_text(&text, key);
+        assert!(!out.contains("SECRETK"), "{out}");
+        assert!(!out.contains("ETKEY123456"), "{out}");
+        assert!(out.contains("Bearer ***"), "{out}");
+        assert!(out.contains("Short: sk-S"), "{out}");
+        assert_eq!(redact_text("nothing here", key), "nothing here");
+        assert_eq!(redact_text("abc", ""), "abc");
+        // A short key is still removed when it appears whole.
+        assert_eq!(redact_text("key k3y! used", "k3y!"), "key *** used");
+    }
+
+    #[test]
+    fn every_variant_is_redacted() {
+        let key = "AIzaSyTESTKEY0123456789";
+        let errors = [
+            LlmError::AuthFailed {
+                provider: "Gemini".into(),
+                message: format!("bad key {key}"),
+            },
+            LlmError::BadRequest {
+                provider: "Gemini".into(),
+                message: format!("HTTP 400: {key}"),
+            },
+            LlmError::Network {
+                provider: "Gemini".into(),
+                message: format!("http://h/?key={key}"),
+            },
+            LlmError::ServerError {
+                provider: "Gemini".into(),
+                status: 500,
+                message: key.into(),
+            },
+            LlmError::RateLimited {
+                provider: "Gemini".into(),
+                message: key.into(),
+                retry_after_seconds: Some(1),
+            },
+        ];
+        for error in errors {
+            let name = error.error_name();
+            let redacted = error.redact(key);
+            assert_eq!(redacted.error_name(), name);
+            assert!(!redacted.to_string().contains("TESTKEY"), "{redacted}");
         }
     }
 }

@@ -269,6 +269,14 @@ impl Handler {
     }
 
     fn usage_of(&self, chat: &ChatRequest, reply: &ChatResponse) -> Usage {
+        if !self.model.prices_apply() {
+            // A scripted run: its counts are made up, so no cost is estimated from them.
+            return Usage {
+                input_tokens: reply.input_tokens,
+                output_tokens: reply.output_tokens,
+                estimated_cost_usd: 0.0,
+            };
+        }
         let model = if reply.model.is_empty() {
             &chat.model
         } else {

@@ -51,4 +51,10 @@ pub trait ChatModel: Send + Sync {
 
     /// Sends one request and converts the reply.
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError>;
+
+    /// Whether the price table applies to this model's token counts: `false` for a model that
+    /// makes its counts up (the scripted one), whose usage then costs 0 instead of a fake price.
+    fn prices_apply(&self) -> bool {
+        true
+    }
 }

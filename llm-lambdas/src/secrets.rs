@@ -14,7 +14,7 @@ use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use tokio::sync::OnceCell;
 
 use crate::error::LlmError;
-pub use crate::providers::ApiKey;
+pub use crate::providers::{ApiKey, InvalidKey};
 
 /// Why no key could be had.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -65,16 +65,36 @@ pub enum SecretsError {
         /// The environment variable that would override the secret.
         env_var: &'static str,
     },
+    /// The key is there but cannot be used (whitespace or a control character inside it).
+    #[error("the {provider} API key in {origin} cannot be used: {problem}")]
+    InvalidKey {
+        /// The provider.
+        provider: Provider,
+        /// Where the key is: the variable, or the secret and its JSON key.
+        origin: String,
+        /// What is wrong with it (never the key).
+        problem: InvalidKey,
+    },
+}
+
+impl SecretsError {
+    /// The provider whose key could not be had, when the error is about one.
+    fn provider(&self) -> Option<Provider> {
+        match self {
+            SecretsError::NotConfigured { provider, .. }
+            | SecretsError::MissingKey { provider, .. }
+            | SecretsError::InvalidKey { provider, .. } => Some(*provider),
+            _ => None,
+        }
+    }
 }
 
 impl From<SecretsError> for LlmError {
     fn from(e: SecretsError) -> Self {
         LlmError::AuthFailed {
-            provider: match &e {
-                SecretsError::NotConfigured { provider, .. }
-                | SecretsError::MissingKey { provider, .. } => provider.to_string(),
-                _ => "the provider".to_string(),
-            },
+            provider: e
+                .provider()
+                .map_or_else(|| "the provider".to_string(), |p| p.to_string()),
             message: e.to_string(),
         }
     }
@@ -152,6 +172,9 @@ pub struct ApiKeys {
     secret_id: Option<String>,
     source: Arc<dyn SecretSource>,
     overrides: HashMap<Provider, ApiKey>,
+    /// Variables set to something that is not a usable key: an error on `get`, not a fallback
+    /// to the secret (which would hide the typo).
+    invalid_overrides: HashMap<Provider, (&'static str, InvalidKey)>,
     cache: OnceCell<HashMap<String, String>>,
 }
 
@@ -173,18 +196,32 @@ impl ApiKeys {
             .or_else(|_| std::env::var("API_KEYS_SECRET_ID"))
             .ok()
             .filter(|s| !s.trim().is_empty());
-        let overrides = Provider::ALL
-            .into_iter()
-            .filter_map(|p| {
-                let key = std::env::var(env_var(p)?).ok()?;
-                (!key.trim().is_empty()).then(|| (p, ApiKey::new(key.trim())))
-            })
-            .collect();
-        Self::new(
+        let mut overrides = HashMap::new();
+        let mut invalid_overrides = HashMap::new();
+        for p in Provider::ALL {
+            let Some(variable) = env_var(p) else { continue };
+            let Some(raw) = std::env::var(variable)
+                .ok()
+                .filter(|k| !k.trim().is_empty())
+            else {
+                continue;
+            };
+            match ApiKey::parse(&raw) {
+                Ok(key) => {
+                    overrides.insert(p, key);
+                }
+                Err(problem) => {
+                    invalid_overrides.insert(p, (variable, problem));
+                }
+            }
+        }
+        let mut keys = Self::new(
             secret_id,
             Arc::new(SecretsManagerSource::from_env()),
             overrides,
-        )
+        );
+        keys.invalid_overrides = invalid_overrides;
+        keys
     }
 
     /// Keys from `secret_id` read through `source`, with `overrides` taking precedence.
@@ -197,6 +234,7 @@ impl ApiKeys {
             secret_id,
             source,
             overrides,
+            invalid_overrides: HashMap::new(),
             cache: OnceCell::new(),
         }
     }
@@ -206,6 +244,13 @@ impl ApiKeys {
     pub async fn get(&self, provider: Provider) -> Result<ApiKey, SecretsError> {
         if let Some(key) = self.overrides.get(&provider) {
             return Ok(key.clone());
+        }
+        if let Some((variable, problem)) = self.invalid_overrides.get(&provider) {
+            return Err(SecretsError::InvalidKey {
+                provider,
+                origin: format!("the variable {variable}"),
+                problem: *problem,
+            });
         }
         let json_key = provider.as_str();
         let env_var = env_var(provider).unwrap_or("no variable (Bedrock uses the IAM role)");
@@ -223,15 +268,20 @@ impl ApiKeys {
                 parse_secret(secret_id, &text)
             })
             .await?;
-        keys.get(json_key)
+        let raw = keys
+            .get(json_key)
             .filter(|k| !k.trim().is_empty())
-            .map(|k| ApiKey::new(k.trim()))
             .ok_or_else(|| SecretsError::MissingKey {
                 secret_id: secret_id.clone(),
                 provider,
                 json_key,
                 env_var,
-            })
+            })?;
+        ApiKey::parse(raw).map_err(|problem| SecretsError::InvalidKey {
+            provider,
+            origin: format!("the secret `{secret_id}` under `{json_key}`"),
+            problem,
+        })
     }
 }
 
@@ -287,6 +337,34 @@ mod tests {
         assert!(!text.contains("SECRET\""), "{text}");
         assert!(!text.contains("sk-ant"), "{text}");
         assert!(!format!("{:?}", ApiKey::new("sk-ant-SECRET")).contains("sk-ant"));
+    }
+
+    #[tokio::test]
+    async fn keys_are_trimmed_and_inner_whitespace_is_refused() {
+        let keys = ApiKeys::new(
+            Some("arn:secret".into()),
+            Arc::new(Fixed(
+                r#"{"anthropic": "sk-ant-OK\n", "openai": "sk-a b", "gemini": "AIza\u0007x"}"#,
+            )),
+            HashMap::new(),
+        );
+        let ok = keys.get(Provider::Anthropic).await.expect("trimmed");
+        assert_eq!(ok.expose(), "sk-ant-OK");
+        for provider in [Provider::OpenAi, Provider::Gemini] {
+            let err = keys.get(provider).await.expect_err("inner whitespace");
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("under `{}`", provider.as_str()))
+                    && text.contains("arn:secret")
+                    && text.contains("whitespace"),
+                "{text}"
+            );
+            assert!(!text.contains("sk-a") && !text.contains("AIza"), "{text}");
+            assert_eq!(
+                LlmError::from(err).error_name(),
+                agent_builder::errors::LLM_AUTH_FAILED
+            );
+        }
     }
 
     #[tokio::test]

@@ -624,3 +624,27 @@ async fn the_lambda_builds_its_adapter_with_the_key_and_names_a_missing_one() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_scripted_run_costs_nothing() {
+    use llm_lambdas::providers::scripted::{Script, ScriptedModel};
+    let script: Script = serde_json::from_value(json!({"turns": [
+        {"text": "Sunny.", "usage": {"input_tokens": 1_000_000, "output_tokens": 1_000_000}}
+    ]}))
+    .expect("script");
+    // The agent's model has a price ($3/$15 per million for claude-sonnet-4-5); a script's
+    // made-up counts must not be priced with it.
+    let handler = Handler::new(
+        Arc::new(ScriptedModel::new(script, Provider::Anthropic)),
+        Arc::new(MemoryStore::new()),
+    )
+    .with_metrics(MetricsSink::to_writer(std::io::sink()));
+    let agent = weather_agent(None);
+    let out = handler
+        .handle(question(&agent, "c-scripted", 1, "Weather?"))
+        .await
+        .expect("turn");
+    assert_eq!(out.usage.input_tokens, 1_000_000);
+    assert_eq!(out.usage.output_tokens, 1_000_000);
+    assert_eq!(out.usage.estimated_cost_usd, 0.0);
+}

@@ -308,6 +308,62 @@ async fn access_denied_is_auth_failed() {
     assert_eq!(e.error_name(), "LLM.AuthFailed", "{e}");
 }
 
+/// A 401/403 with no error type (a proxy's or an endpoint's bare refusal, no
+/// `x-amzn-errortype`, no `__type`) is an auth failure named by its status, not `HTTP 500:
+/// UnknownError`.
+#[tokio::test]
+async fn an_unnamed_401_or_403_is_auth_failed() {
+    for (status, body) in [
+        (401, String::new()),
+        (403, r#"{"message": "Forbidden"}"#.to_string()),
+    ] {
+        let server = server_answering(status, body, None).await;
+        let e = adapter(&server, Duration::from_secs(5))
+            .complete(&question())
+            .await
+            .expect_err("refused");
+        let text = e.to_string();
+        assert_eq!(e.error_name(), "LLM.AuthFailed", "{status}: {text}");
+        assert!(text.contains(&format!("HTTP {status}")), "{text}");
+        assert!(
+            !text.contains("UnknownError") && !text.contains("HTTP 500"),
+            "{text}"
+        );
+    }
+}
+
+/// No server at all: the real cause and the variable to check, no made-up status, and still
+/// `LLM.ServerError` so the state machine retries it.
+#[tokio::test]
+async fn an_unreachable_endpoint_says_why() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let conf = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDEXAMPLE", "dummy", None, None, "test"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    let e = BedrockModel::new(
+        aws_sdk_bedrockruntime::Client::from_conf(conf),
+        Duration::from_secs(5),
+    )
+    .complete(&question())
+    .await
+    .expect_err("no server");
+    let text = e.to_string();
+    assert_eq!(e.error_name(), "LLM.ServerError", "{text}");
+    assert!(matches!(e, LlmError::Network { .. }), "{e:?}");
+    assert!(
+        text.to_ascii_lowercase().contains("connection refused") && text.contains(ENDPOINT_ENV),
+        "{text}"
+    );
+    assert!(!text.contains("HTTP 502"), "{text}");
+}
+
 #[tokio::test]
 async fn throttling_is_rate_limited() {
     let e = error_for(429, "error_throttling.json", "ThrottlingException").await;

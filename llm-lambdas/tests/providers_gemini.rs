@@ -482,8 +482,12 @@ async fn blocked_answers_and_prompts_say_why() {
         ("unexpected_tool_call.json", "UNEXPECTED_TOOL_CALL"),
     ] {
         let e = replay(200, name).await;
+        // Not retried (`LLM.BadRequest`), and no HTTP 400 advice: the reply was a 200.
         assert!(
-            matches!(&e, Err(err @ LlmError::BadRequest { .. }) if err.to_string().contains(reason)),
+            matches!(&e, Err(err @ LlmError::Invalid { .. })
+                if err.to_string().contains(reason)
+                    && err.error_name() == "LLM.BadRequest"
+                    && !err.to_string().contains("HTTP")),
             "{name}: {e:?}"
         );
     }

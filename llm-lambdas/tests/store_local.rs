@@ -66,13 +66,19 @@ async fn turns_round_trip_through_one_file_and_a_taken_turn_conflicts() {
     let loaded = LocalStore::new(&dir).load("conv/1:x").await.expect("load");
     assert_eq!(loaded, vec![turn(1, "one"), turn(2, "two")]);
 
-    // One file, named safely inside the directory, and no temporary file left behind.
-    let files: Vec<_> = std::fs::read_dir(&dir)
+    // One file (and its lock file), named safely inside the directory, and no temporary file
+    // left behind.
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("dir")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files, ["conv%2F1%3Ax.json"]);
+    files.sort();
+    assert_eq!(files, ["conv%2F1%3Ax.json", "conv%2F1%3Ax.json.lock"]);
+    assert_eq!(
+        store.lock_path_of("conv/1:x"),
+        dir.join("conv%2F1%3Ax.json.lock")
+    );
     assert_eq!(store.path_of("../up"), dir.join("%2E.%2Fup.json"));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -110,6 +116,132 @@ async fn concurrent_writers_in_one_process_never_lose_a_turn() {
         writers,
         (0..8).map(|w| format!("writer {w}")).collect::<Vec<_>>()
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Appends `count` turns to `conversation` at the next free number, reloading and retrying after
+/// each conflict, as the handler does; `who` marks each turn's text.
+async fn append_with_retry(store: &LocalStore, conversation: &str, who: &str, count: u32) {
+    for i in 0..count {
+        loop {
+            let next = store.load(conversation).await.expect("load").len() as u32 + 1;
+            match store
+                .append(conversation, &turn(next, &format!("{who} #{i}")))
+                .await
+            {
+                Ok(()) => break,
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => panic!("{who}: {e}"),
+            }
+        }
+    }
+}
+
+/// Every expected turn is stored exactly once, numbered 1..=n without a gap.
+fn assert_all_stored(turns: &[Turn], mut expected: Vec<String>) {
+    let numbers: Vec<u32> = turns.iter().map(|t| t.turn).collect();
+    assert_eq!(
+        numbers,
+        (1..=expected.len() as u32).collect::<Vec<_>>(),
+        "turn numbers"
+    );
+    let mut texts: Vec<String> = turns.iter().map(|t| t.response.text.clone()).collect();
+    texts.sort();
+    expected.sort();
+    assert_eq!(texts, expected);
+}
+
+#[test]
+fn writers_with_their_own_store_instances_never_lose_a_turn() {
+    // Each thread has its own `LocalStore`, so only the file lock keeps them apart, as with
+    // separate processes.
+    let dir = temp_dir("local-instances");
+    let (threads, per_thread) = (6u32, 5u32);
+    let handles: Vec<_> = (0..threads)
+        .map(|w| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .expect("runtime");
+                let store = LocalStore::new(&dir);
+                runtime.block_on(append_with_retry(
+                    &store,
+                    "shared",
+                    &format!("thread {w}"),
+                    per_thread,
+                ));
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("writer thread");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let turns = runtime
+        .block_on(LocalStore::new(&dir).load("shared"))
+        .expect("load");
+    let expected = (0..threads)
+        .flat_map(|w| (0..per_thread).map(move |i| format!("thread {w} #{i}")))
+        .collect();
+    assert_all_stored(&turns, expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The variable that makes [`append_child`] do its work (the directory to write to).
+const CHILD_DIR_ENV: &str = "SFN_AGENT_TEST_STORE_DIR";
+
+/// Runs in a child process started by [`writers_in_separate_processes_never_lose_a_turn`].
+#[tokio::test]
+#[ignore = "run by writers_in_separate_processes_never_lose_a_turn in child processes"]
+async fn append_child() {
+    let (Ok(dir), Ok(who)) = (
+        std::env::var(CHILD_DIR_ENV),
+        std::env::var("SFN_AGENT_TEST_STORE_WHO"),
+    ) else {
+        return;
+    };
+    append_with_retry(&LocalStore::new(dir), "shared", &who, 5).await;
+}
+
+#[test]
+fn writers_in_separate_processes_never_lose_a_turn() {
+    let dir = temp_dir("local-processes");
+    let exe = std::env::current_exe().expect("test binary");
+    let children: Vec<_> = (0..4)
+        .map(|c| {
+            std::process::Command::new(&exe)
+                .args(["append_child", "--exact", "--ignored", "--quiet"])
+                .env(CHILD_DIR_ENV, &dir)
+                .env("SFN_AGENT_TEST_STORE_WHO", format!("process {c}"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("child")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("child output");
+        assert!(
+            output.status.success(),
+            "child failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let turns = runtime
+        .block_on(LocalStore::new(&dir).load("shared"))
+        .expect("load");
+    let expected = (0..4)
+        .flat_map(|c| (0..5).map(move |i| format!("process {c} #{i}")))
+        .collect();
+    assert_all_stored(&turns, expected);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -15,7 +15,7 @@ use super::{Handler, HandlerError};
 use crate::error::LlmError;
 use crate::model::ChatModel;
 use crate::providers::{self, ProviderConfigError};
-use crate::secrets::{ApiKeys, env_var};
+use crate::secrets::{ApiKeys, SecretsError, env_var};
 use crate::store::{CachedStore, ConversationStore, DynamoStore};
 
 /// The Lambda error for a handler error: the error type is the name the ASL matches
@@ -95,11 +95,19 @@ pub async fn model_for(
     provider: Provider,
     keys: &ApiKeys,
 ) -> Result<Arc<dyn ChatModel>, HandlerError> {
-    let config_error = |e: ProviderConfigError| {
-        HandlerError::Llm(LlmError::BadRequest {
+    let config_error = |e: ProviderConfigError| match e {
+        // A key that cannot be used is an auth problem (`LLM.AuthFailed`), naming the variable.
+        ProviderConfigError::InvalidKey { variable, problem } => {
+            HandlerError::Secrets(SecretsError::InvalidKey {
+                provider,
+                origin: format!("the variable {variable}"),
+                problem,
+            })
+        }
+        other => HandlerError::Llm(LlmError::Invalid {
             provider: provider.to_string(),
-            message: format!("the adapter could not be configured: {e}"),
-        })
+            message: format!("the adapter could not be configured: {other}"),
+        }),
     };
     let env_key_set = env_var(provider)
         .and_then(|v| std::env::var(v).ok())

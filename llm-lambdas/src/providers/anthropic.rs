@@ -74,6 +74,16 @@ impl ChatModel for AnthropicModel {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        // Every error leaves the adapter without the key, whatever the provider echoed.
+        self.call(request)
+            .await
+            .map_err(|e| e.redact(self.api_key.expose()))
+    }
+}
+
+impl AnthropicModel {
+    /// One call, its errors not yet redacted.
+    async fn call(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         let body = to_request(request);
         let http = self
             .client

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use agent_builder::{ContentBlock, Message, Provider, Role, StopReason};
+use aws_sdk_bedrockruntime::config::http::HttpResponse;
 use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
 use aws_sdk_bedrockruntime::types as br;
@@ -112,7 +113,7 @@ pub struct ConverseRequest {
 }
 
 fn build_error(e: impl std::fmt::Display) -> LlmError {
-    LlmError::BadRequest {
+    LlmError::Invalid {
         provider: Provider::Bedrock.to_string(),
         message: format!("the Converse request could not be built: {e}"),
     }
@@ -379,13 +380,13 @@ pub fn document_to_json(document: &Document) -> Value {
 }
 
 /// Maps an SDK error of `converse` to an [`LlmError`].
-pub fn error_from_sdk<R: std::fmt::Debug>(
-    error: SdkError<ConverseError, R>,
-    timeout: Duration,
-) -> LlmError {
+pub fn error_from_sdk(error: SdkError<ConverseError, HttpResponse>, timeout: Duration) -> LlmError {
     let provider = Provider::Bedrock.to_string();
     match error {
-        SdkError::ServiceError(service) => error_from_converse(service.into_err(), timeout),
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            error_from_converse_status(service.into_err(), Some(status), timeout)
+        }
         SdkError::TimeoutError(_) => LlmError::Timeout {
             provider,
             seconds: timeout.as_secs(),
@@ -404,11 +405,11 @@ pub fn error_from_sdk<R: std::fmt::Debug>(
                     ),
                 }
             } else {
-                LlmError::ServerError {
+                // No HTTP reply (refused, DNS, TLS) or an unreadable one: no status to report.
+                LlmError::Network {
                     provider,
-                    status: 502,
                     message: format!(
-                        "no usable response from Bedrock ({text}); check the region and {ENDPOINT_ENV}"
+                        "no usable response from Bedrock: {text}; check the region and {ENDPOINT_ENV}"
                     ),
                 }
             }
@@ -418,7 +419,24 @@ pub fn error_from_sdk<R: std::fmt::Debug>(
 
 /// Maps a modeled Converse error to an [`LlmError`]; `timeout` is what a timeout reports.
 pub fn error_from_converse(error: ConverseError, timeout: Duration) -> LlmError {
+    error_from_converse_status(error, None, timeout)
+}
+
+/// Maps a Converse error with the HTTP status of its raw reply, when known. An error the SDK
+/// cannot name (no `x-amzn-errortype`, no `__type`: a proxy's or an endpoint's bare 401) is
+/// mapped by that status: 401/403 → `LLM.AuthFailed`, 429 → rate limit, 503 → overloaded,
+/// other 4xx → bad request, anything else → server error with the real status.
+pub fn error_from_converse_status(
+    error: ConverseError,
+    status: Option<u16>,
+    timeout: Duration,
+) -> LlmError {
     let provider = Provider::Bedrock.to_string();
+    if error.code().is_none() {
+        if let Some(status) = status {
+            return error_from_unnamed_status(&error, status);
+        }
+    }
     let code = error.code().unwrap_or("UnknownError").to_string();
     let message = format!("{code}: {}", error.message().unwrap_or("no message"));
     match &error {
@@ -470,9 +488,45 @@ pub fn error_from_converse(error: ConverseError, timeout: Duration) -> LlmError 
             },
             _ => LlmError::ServerError {
                 provider,
-                status: 500,
+                status: status.filter(|s| *s >= 500).unwrap_or(500),
                 message,
             },
+        },
+    }
+}
+
+/// An error reply without an error type, mapped by its HTTP status.
+fn error_from_unnamed_status(error: &ConverseError, status: u16) -> LlmError {
+    let provider = Provider::Bedrock.to_string();
+    let said = error
+        .message()
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    match status {
+        401 | 403 => LlmError::AuthFailed {
+            provider,
+            message: format!(
+                "HTTP {status} with no error type{said}; check the AWS credentials (the Lambda's role needs bedrock:InvokeModel) and {ENDPOINT_ENV}"
+            ),
+        },
+        429 => LlmError::RateLimited {
+            provider,
+            message: format!("HTTP 429{said}"),
+            retry_after_seconds: None,
+        },
+        503 => LlmError::Overloaded {
+            provider,
+            status,
+            message: format!("HTTP 503{said}"),
+        },
+        400..=499 => LlmError::BadRequest {
+            provider,
+            message: format!("HTTP {status}{said}"),
+        },
+        _ => LlmError::ServerError {
+            provider,
+            status,
+            message: format!("no error type{said}; check {ENDPOINT_ENV}"),
         },
     }
 }

@@ -28,7 +28,7 @@ use serde_json::{Map, Value, json};
 use super::{
     ApiKey, ErrorDetail, ProviderConfigError, RawReply, api_key_from_env, body_excerpt,
     classify_http_error, env_var, input_as_object, mentions_context_too_long, parse_body,
-    timeout_from_env, tool_name_for,
+    timeout_from_env, tool_names,
 };
 use crate::error::LlmError;
 use crate::model::{ChatModel, ChatRequest, ChatResponse};
@@ -87,6 +87,16 @@ impl ChatModel for GeminiModel {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        // Every error leaves the adapter without the key, whatever the provider echoed.
+        self.call(request)
+            .await
+            .map_err(|e| e.redact(self.api_key.expose()))
+    }
+}
+
+impl GeminiModel {
+    /// One call, its errors not yet redacted.
+    async fn call(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         let body = to_request(request);
         let model = request.model.trim_start_matches("models/");
         let http = self
@@ -95,7 +105,7 @@ impl ChatModel for GeminiModel {
                 "{}/v1beta/models/{model}:generateContent",
                 self.base_url
             ))
-            // The key goes in a header, never in the URL, so no error text can carry it.
+            // The key goes in a header, never in the URL; errors are redacted of it in `complete`.
             .header("x-goog-api-key", self.api_key.expose())
             .json(&body);
         let reply = super::send(Provider::Gemini, http, self.timeout).await?;
@@ -284,6 +294,7 @@ pub struct UsageMetadata {
 /// Converts a neutral request to the `generateContent` body.
 pub fn to_request(request: &ChatRequest) -> GenerateContentRequest {
     let needs_signature = wants_thought_signatures(&request.model);
+    let names = tool_names(&request.messages);
     let contents = super::normalized_messages(&request.messages)
         .iter()
         .map(|m| {
@@ -317,8 +328,9 @@ pub fn to_request(request: &ChatRequest) -> GenerateContentRequest {
                         is_error,
                     } => Part {
                         function_response: Some(FunctionResponse {
-                            name: tool_name_for(&request.messages, tool_use_id)
-                                .unwrap_or_else(|| tool_use_id.clone()),
+                            name: names
+                                .get(tool_use_id.as_str())
+                                .map_or_else(|| tool_use_id.clone(), |n| (*n).to_owned()),
                             response: result_value(content, *is_error),
                         }),
                         ..Part::default()
@@ -570,7 +582,7 @@ pub fn from_response(
             .prompt_feedback
             .and_then(|f| f.block_reason)
             .unwrap_or_else(|| "no candidate".to_string());
-        return Err(LlmError::BadRequest {
+        return Err(LlmError::Invalid {
             provider: Provider::Gemini.to_string(),
             message: format!(
                 "Gemini returned no answer (blockReason {reason}); rephrase the question"
@@ -595,7 +607,7 @@ pub fn from_response(
     }
     if parts.is_empty() && !matches!(finish, "STOP" | "MAX_TOKENS") {
         // SAFETY, RECITATION, PROHIBITED_CONTENT, …: no answer at all.
-        return Err(LlmError::BadRequest {
+        return Err(LlmError::Invalid {
             provider: Provider::Gemini.to_string(),
             message: format!(
                 "Gemini stopped with finishReason {finish} and no answer{}; rephrase the question or the system prompt",

@@ -67,6 +67,34 @@ impl ApiKey {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A key as pasted into a variable or a secret: surrounding whitespace (a trailing newline
+    /// from `echo` or a file) is trimmed; whitespace or control characters inside are refused,
+    /// as no provider issues such keys and an HTTP header cannot carry them. The error says
+    /// what is wrong, never the key.
+    pub fn parse(raw: &str) -> Result<ApiKey, InvalidKey> {
+        let key = raw.trim();
+        if key.is_empty() {
+            return Err(InvalidKey::Empty);
+        }
+        if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(InvalidKey::InnerWhitespace);
+        }
+        Ok(ApiKey::new(key))
+    }
+}
+
+/// Why a pasted key cannot be used (see [`ApiKey::parse`]); it never holds the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidKey {
+    /// Nothing but whitespace.
+    #[error("the key is empty")]
+    Empty,
+    /// Whitespace or a control character inside the key.
+    #[error(
+        "the key holds whitespace or a control character inside it (a line break or space pasted with it?); paste the key alone, on one line"
+    )]
+    InnerWhitespace,
 }
 
 impl std::fmt::Debug for ApiKey {
@@ -100,6 +128,14 @@ pub enum ProviderConfigError {
         /// What is wrong with it.
         message: String,
     },
+    /// The API key in a variable cannot be used; the key itself is never shown.
+    #[error("{variable} is not a usable API key: {problem}")]
+    InvalidKey {
+        /// The variable holding the key.
+        variable: &'static str,
+        /// What is wrong with it.
+        problem: InvalidKey,
+    },
     /// The HTTP client could not be built (TLS setup).
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
@@ -113,14 +149,16 @@ pub(crate) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// The API key from `variable`, or an error naming it.
+/// The API key from `variable` (trimmed, checked by [`ApiKey::parse`]), or an error naming it.
 pub fn api_key_from_env(
     variable: &'static str,
     what: &'static str,
 ) -> Result<ApiKey, ProviderConfigError> {
-    env_var(variable)
-        .map(ApiKey::new)
-        .ok_or(ProviderConfigError::MissingEnv { variable, what })
+    let raw = env_var(variable).ok_or(ProviderConfigError::MissingEnv { variable, what })?;
+    ApiKey::parse(&raw).map_err(|e| ProviderConfigError::InvalidKey {
+        variable,
+        problem: e,
+    })
 }
 
 /// The timeout from [`TIMEOUT_ENV`], or [`DEFAULT_TIMEOUT`].
@@ -209,29 +247,113 @@ pub(crate) struct RawReply {
     pub body: String,
 }
 
+/// The variable that sets a provider's base URL, for the advice of a network error.
+pub(crate) fn base_url_variable(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Anthropic => anthropic::BASE_URL_ENV,
+        Provider::OpenAi => openai::BASE_URL_ENV,
+        Provider::Gemini => gemini::BASE_URL_ENV,
+        Provider::Bedrock => bedrock::ENDPOINT_ENV,
+    }
+}
+
+/// What went wrong below an error, read down its `source()` chain: the innermost I/O error's
+/// kind when there is one (`connection refused`), else the chain's messages joined, each once.
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages: Vec<String> = Vec::new();
+    let mut io_kind = None;
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        let text = e.to_string();
+        // Wrappers often repeat their source's text: keep each piece once, and skip hyper's
+        // generic `client error (Connect)`, which says nothing the rest does not.
+        if !text.is_empty()
+            && !text.starts_with("client error (")
+            && !messages.iter().any(|m| m.contains(&text))
+        {
+            messages.push(text);
+        }
+        current = e.source();
+    }
+    let all = messages.join(": ");
+    let lower = all.to_ascii_lowercase();
+    let last = messages.last().cloned().unwrap_or_default();
+    use std::io::ErrorKind as K;
+    match io_kind {
+        Some(K::ConnectionRefused) => return "connection refused".to_string(),
+        Some(K::ConnectionReset) => return "the connection was reset".to_string(),
+        Some(K::ConnectionAborted) => return "the connection was aborted".to_string(),
+        Some(K::TimedOut) => return "the connection timed out".to_string(),
+        _ => {}
+    }
+    if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        format!("the host name could not be resolved ({last})")
+    } else if [
+        "certificate",
+        "tls",
+        "handshake",
+        "corrupt message",
+        "alert",
+        "peer",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
+        format!("the TLS connection failed ({last})")
+    } else if messages.len() > 1 {
+        // The outermost message only repeats the URL; the rest says what happened.
+        messages[1..].join(": ")
+    } else {
+        all
+    }
+}
+
+/// The error for a request that got no HTTP reply (or whose reply broke off).
+fn transport_error(provider: Provider, timeout: Duration, e: &reqwest::Error) -> LlmError {
+    if e.is_timeout() {
+        return LlmError::Timeout {
+            provider: provider.to_string(),
+            seconds: timeout.as_secs(),
+        };
+    }
+    let url = e
+        .url()
+        .map(|u| {
+            // A URL never carries a key here (keys travel in headers), but drop any query anyway.
+            let mut u = u.clone();
+            u.set_query(None);
+            u.to_string()
+        })
+        .unwrap_or_else(|| "the provider".to_string());
+    let cause = root_cause(e);
+    let variable = base_url_variable(provider);
+    let message = if e.is_builder() {
+        format!(
+            "the request could not be built ({cause}); check that the API key is one line with no spaces, and {variable}"
+        )
+    } else if e.is_connect() {
+        format!("could not connect to {url}: {cause}; check {variable}")
+    } else if e.is_body() || e.is_decode() {
+        format!("the reply from {url} broke off: {cause}; the state machine retries")
+    } else {
+        format!("the request to {url} failed: {cause}; check {variable} and the network")
+    };
+    LlmError::Network {
+        provider: provider.to_string(),
+        message,
+    }
+}
+
 /// Sends a request and reads the whole reply, mapping transport failures to [`LlmError`].
 pub(crate) async fn send(
     provider: Provider,
     request: reqwest::RequestBuilder,
     timeout: Duration,
 ) -> Result<RawReply, LlmError> {
-    let transport = |e: reqwest::Error| -> LlmError {
-        if e.is_timeout() {
-            LlmError::Timeout {
-                provider: provider.to_string(),
-                seconds: timeout.as_secs(),
-            }
-        } else {
-            // The URL holds no key (keys travel in headers), so the error text is safe to show.
-            LlmError::ServerError {
-                provider: provider.to_string(),
-                status: 502,
-                message: format!(
-                    "no HTTP response ({e}); check the network and the provider's base URL variable"
-                ),
-            }
-        }
-    };
+    let transport = |e: reqwest::Error| transport_error(provider, timeout, &e);
     let response = request.send().await.map_err(transport)?;
     let status = response.status().as_u16();
     let retry_after_seconds = retry_after(response.headers());
@@ -477,14 +599,18 @@ pub(crate) fn input_as_object(input: &Value) -> Value {
     }
 }
 
-/// The name of the tool a `tool_result` answers, looked up in the history before it.
-pub(crate) fn tool_name_for(messages: &[Message], tool_use_id: &str) -> Option<String> {
-    messages.iter().rev().find_map(|m| {
-        m.content.iter().find_map(|b| match b {
-            ContentBlock::ToolUse { id, name, .. } if id == tool_use_id => Some(name.clone()),
+/// The name of each tool call in the history, by id, for the `tool_result`s that answer them.
+pub(crate) fn tool_names(messages: &[Message]) -> std::collections::HashMap<&str, &str> {
+    // One pass over the history: looking each result's call up by scanning made a 100-turn
+    // conversation quadratic. A later call with the same id wins, as the latest is the one answered.
+    messages
+        .iter()
+        .flat_map(|m| &m.content)
+        .filter_map(|b| match b {
+            ContentBlock::ToolUse { id, name, .. } => Some((id.as_str(), name.as_str())),
             _ => None,
         })
-    })
+        .collect()
 }
 
 /// The messages with consecutive messages of one role merged, empty text blocks and empty
@@ -837,6 +963,80 @@ mod tests {
         // A recorder kept the header but stored the decoded body.
         assert_eq!(decoded_body("gzip", text.as_bytes()), text);
         assert_eq!(decoded_body("", "\u{feff}{}".as_bytes()), "{}");
+    }
+
+    /// An error wrapping another, as reqwest and hyper wrap the I/O error.
+    #[derive(Debug)]
+    struct Wrapped(
+        &'static str,
+        Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    );
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn root_causes_come_from_the_source_chain() {
+        let chain = |inner: Box<dyn std::error::Error + Send + Sync>| {
+            Wrapped(
+                "error sending request for url (http://h/v1/x)",
+                Some(Box::new(Wrapped("client error (Connect)", Some(inner)))),
+            )
+        };
+        let refused = chain(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        assert_eq!(root_cause(&refused), "connection refused");
+        let dns = chain(Box::new(Wrapped(
+            "dns error",
+            Some(Box::new(Wrapped(
+                "failed to lookup address information",
+                None,
+            ))),
+        )));
+        assert_eq!(
+            root_cause(&dns),
+            "the host name could not be resolved (failed to lookup address information)"
+        );
+        let tls = chain(Box::new(Wrapped(
+            "invalid peer certificate: UnknownIssuer",
+            None,
+        )));
+        assert_eq!(
+            root_cause(&tls),
+            "the TLS connection failed (invalid peer certificate: UnknownIssuer)"
+        );
+        let other = chain(Box::new(Wrapped("something odd", None)));
+        assert_eq!(root_cause(&other), "something odd");
+    }
+
+    #[test]
+    fn keys_are_trimmed_and_inner_whitespace_refused() {
+        assert_eq!(
+            ApiKey::parse(" sk-abc\n").map(|k| k.expose().to_string()),
+            Ok("sk-abc".to_string())
+        );
+        assert_eq!(ApiKey::parse("sk-a\nb"), Err(InvalidKey::InnerWhitespace));
+        assert_eq!(
+            ApiKey::parse("sk-a\u{7}b"),
+            Err(InvalidKey::InnerWhitespace)
+        );
+        assert_eq!(
+            ApiKey::parse("sk-a\u{a0}b"),
+            Err(InvalidKey::InnerWhitespace)
+        );
+        assert_eq!(ApiKey::parse(" \t"), Err(InvalidKey::Empty));
     }
 
     #[test]

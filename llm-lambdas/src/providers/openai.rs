@@ -102,8 +102,11 @@ impl OpenAiModel {
         let key = match api_key_from_env(API_KEY_ENV, "an OpenAI (or compatible server's) API key")
         {
             Ok(key) => key,
-            Err(e) if base_url == DEFAULT_BASE_URL => return Err(e),
-            Err(_) => ApiKey::new(""),
+            // Only a missing key is fine (a local server); a malformed one is always an error.
+            Err(ProviderConfigError::MissingEnv { .. }) if base_url != DEFAULT_BASE_URL => {
+                ApiKey::new("")
+            }
+            Err(e) => return Err(e),
         };
         let mut model = Self::new(base_url, key, timeout_from_env()?)?;
         if let Some(field) = env_var(MAX_TOKENS_FIELD_ENV) {
@@ -131,6 +134,16 @@ impl ChatModel for OpenAiModel {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        // Every error leaves the adapter without the key, whatever the provider echoed.
+        self.call(request)
+            .await
+            .map_err(|e| e.redact(self.api_key.expose()))
+    }
+}
+
+impl OpenAiModel {
+    /// One call, its errors not yet redacted.
+    async fn call(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         let body = to_request(request, self.max_tokens_field);
         let mut http = self
             .client

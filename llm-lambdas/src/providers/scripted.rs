@@ -87,25 +87,28 @@ pub struct ScriptUsage {
 }
 
 /// Why a script could not be loaded.
+///
+/// The cause is part of each message and deliberately not chained as a `source()`: a printer
+/// that walks the chain (anyhow's `{:#}`) would show it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
     /// The file could not be read.
-    #[error("could not read the script {path}: {source}")]
+    #[error("could not read the script {path}: {reason}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The file is not a script.
     #[error(
-        "the script {path} is not valid: {source}. Expected {{\"turns\": [{{\"text\": …, \"tool_calls\": [{{\"name\": …, \"input\": {{…}}}}]}}]}}"
+        "the script {path} is not valid: {reason}. Expected {{\"turns\": [{{\"text\": …, \"tool_calls\": [{{\"name\": …, \"input\": {{…}}}}]}}]}}"
     )]
     Parse {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: serde_json::Error,
+        reason: serde_json::Error,
     },
     /// The script has no turns.
     #[error("the script {0} has no turns; add at least one to `turns`")]
@@ -133,20 +136,20 @@ impl ScriptedModel {
 
     /// A model playing the script in `path`.
     pub fn from_file(path: &Path, provider: Provider) -> Result<Self, ScriptError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScriptError::Read {
+        let text = std::fs::read_to_string(path).map_err(|reason| ScriptError::Read {
             path: path.to_path_buf(),
-            source,
+            reason,
         })?;
-        let script: Script = serde_json::from_str(&text).map_err(|source| ScriptError::Parse {
+        let script: Script = serde_json::from_str(&text).map_err(|reason| ScriptError::Parse {
             path: path.to_path_buf(),
-            source,
+            reason,
         })?;
         if script.turns.is_empty() {
             return Err(ScriptError::Empty(path.to_path_buf()));
         }
         Ok(Self {
             script,
-            source: path.display().to_string(),
+            source: format!("the script {}", path.display()),
             provider,
         })
     }
@@ -162,12 +165,13 @@ impl ScriptedModel {
             .script
             .turns
             .get(index)
-            .ok_or_else(|| LlmError::BadRequest {
+            .ok_or_else(|| LlmError::Invalid {
                 provider: "scripted".to_string(),
                 message: format!(
-                    "{} has {} turn(s) and the conversation already has {index} assistant turn(s): the script ran out. Add turns to it, or start a new conversation",
+                    "{} has {} turn(s) and this is turn {} of the conversation: the script ran out. Add turns to the script, or start a new conversation",
                     self.source,
-                    self.script.turns.len()
+                    self.script.turns.len(),
+                    index + 1
                 ),
             })?;
         let mut content = Vec::new();
@@ -212,6 +216,11 @@ impl ChatModel for ScriptedModel {
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         self.play(request)
+    }
+
+    /// A script's token counts are made up: no price applies to them.
+    fn prices_apply(&self) -> bool {
+        false
     }
 }
 
@@ -266,9 +275,43 @@ mod tests {
             content: vec![ContentBlock::Text { text: "x".into() }],
         });
         let past = model.play(&request(longer));
+        let Err(past) = past else {
+            panic!("played past the end: {past:?}")
+        };
+        let text = past.to_string();
+        assert_eq!(past.error_name(), agent_builder::errors::LLM_BAD_REQUEST);
         assert!(
-            matches!(&past, Err(LlmError::BadRequest { message, .. }) if message.contains("ran out"))
+            text.contains("has 2 turn(s) and this is turn 3 of the conversation")
+                && text.contains("Add turns to the script, or start a new conversation"),
+            "{text}"
         );
+        assert!(
+            !text.contains("HTTP") && !text.contains("model id"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn load_errors_say_their_cause_once() {
+        use std::error::Error as _;
+        let missing = std::env::temp_dir().join("sfn-agent-no-such-script.json");
+        let Err(e) = ScriptedModel::from_file(&missing, Provider::Anthropic) else {
+            panic!("a missing script loaded")
+        };
+        // No chained source: the message already holds the cause.
+        assert!(e.source().is_none(), "{e}");
+        let text = e.to_string();
+        assert_eq!(text.matches("os error").count(), 1, "{text}");
+        let bad =
+            std::env::temp_dir().join(format!("sfn-agent-bad-script-{}.json", std::process::id()));
+        std::fs::write(&bad, "{\"turns\": 5}").unwrap_or_else(|e| panic!("write: {e}"));
+        let parsed = ScriptedModel::from_file(&bad, Provider::Anthropic);
+        let _ = std::fs::remove_file(&bad);
+        let Err(e) = parsed else {
+            panic!("a bad script loaded")
+        };
+        assert!(e.source().is_none(), "{e}");
+        assert_eq!(e.to_string().matches("invalid type").count(), 1, "{e}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct CachedStore<S> {
 }
 
 impl<S: ConversationStore> CachedStore<S> {
-    /// Remembers up to [`DEFAULT_CAPACITY`] conversations of `inner`.
+    /// Remembers up to `DEFAULT_CAPACITY` (64) conversations of `inner`.
     pub fn new(inner: S) -> Self {
         Self::with_capacity(inner, DEFAULT_CAPACITY)
     }

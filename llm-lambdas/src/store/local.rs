@@ -2,11 +2,16 @@
 //!
 //! Writes are atomic (a temporary file renamed over the old one) and conflict-checked like the
 //! DynamoDB store: appending a turn number that is already stored fails with
-//! [`StoreError::Conflict`]. Writers in one process are serialised by a lock; separate processes
-//! writing one conversation at the same instant are not (a local run is one process).
+//! [`StoreError::Conflict`]. Every write holds an exclusive OS lock (`flock`, `LockFileEx`) on a
+//! lock file next to the conversation's (`<name>.json.lock`), and re-reads the file inside it,
+//! so writers in separate processes (several `sfn-agent run --conversation X` at once) or
+//! separate store instances never lose each other's turns. The OS releases the lock when its
+//! holder exits, even by a crash, so there is no stale lock to clean up; the lock file stays.
+//! Reads take no lock: the rename makes every read see a whole file.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +34,18 @@ struct ConversationFile {
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// How long a write waits for another writer's lock before failing: a write holds it for
+/// milliseconds, so this is only reached when something is badly stuck.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// The pause between two tries of a held lock.
+const LOCK_RETRY: Duration = Duration::from_millis(2);
+
+/// An exclusive lock on a conversation's lock file, released when dropped (the file is closed).
+struct WriteLock {
+    _file: std::fs::File,
+}
 
 impl LocalStore {
     /// A store under `dir`, created on the first write.
@@ -80,6 +97,48 @@ impl LocalStore {
         }
     }
 
+    /// The lock file of a conversation, next to its file.
+    pub fn lock_path_of(&self, conversation_id: &str) -> PathBuf {
+        self.path_of(conversation_id).with_extension("json.lock")
+    }
+
+    /// Takes the conversation's cross-process write lock, waiting up to [`LOCK_WAIT`].
+    async fn lock(&self, conversation_id: &str) -> Result<WriteLock, StoreError> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| Self::failed(conversation_id, &self.dir, "creating the directory", e))?;
+        let path = self.lock_path_of(conversation_id);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Self::failed(conversation_id, &path, "opening the lock file", e))?;
+        let started = Instant::now();
+        loop {
+            // Fully qualified: `std::fs::File::try_lock` is newer than the crate's MSRV.
+            match fs4::FileExt::try_lock(&file) {
+                Ok(()) => return Ok(WriteLock { _file: file }),
+                Err(fs4::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                    tokio::time::sleep(LOCK_RETRY).await;
+                }
+                Err(fs4::TryLockError::WouldBlock) => {
+                    return Err(Self::failed(
+                        conversation_id,
+                        &path,
+                        &format!(
+                            "another process has held the write lock for {} s on",
+                            LOCK_WAIT.as_secs()
+                        ),
+                        "stop the other `sfn-agent` writing this conversation, then retry",
+                    ));
+                }
+                Err(fs4::TryLockError::Error(e)) => {
+                    return Err(Self::failed(conversation_id, &path, "locking", e));
+                }
+            }
+        }
+    }
+
     fn read(&self, conversation_id: &str) -> Result<Vec<Turn>, StoreError> {
         let path = self.path_of(conversation_id);
         let text = match std::fs::read_to_string(&path) {
@@ -104,12 +163,16 @@ impl LocalStore {
 #[async_trait::async_trait]
 impl ConversationStore for LocalStore {
     async fn load(&self, conversation_id: &str) -> Result<Vec<Turn>, StoreError> {
-        let _guard = self.lock.lock().await;
+        // No lock: files are replaced by rename, so a read always sees a whole file.
         self.read(conversation_id)
     }
 
     async fn append(&self, conversation_id: &str, turn: &Turn) -> Result<(), StoreError> {
+        // The in-process lock keeps this process's writers from polling the OS lock; the OS lock
+        // excludes other processes and other store instances.
         let _guard = self.lock.lock().await;
+        let _file_lock = self.lock(conversation_id).await?;
+        // Re-read inside the lock: the number check sees every turn written before.
         let mut turns = self.read(conversation_id)?;
         if turns.iter().any(|t| t.turn == turn.turn) {
             return Err(StoreError::Conflict {
@@ -119,8 +182,6 @@ impl ConversationStore for LocalStore {
         }
         turns.push(turn.clone());
         let path = self.path_of(conversation_id);
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| Self::failed(conversation_id, &self.dir, "creating the directory", e))?;
         let file = ConversationFile {
             conversation_id: conversation_id.to_string(),
             turns,

@@ -55,7 +55,7 @@ impl ChatModel for QueueModel {
         }
         let next = self.replies.lock().ok().and_then(|mut q| q.pop_front());
         next.unwrap_or_else(|| {
-            Err(LlmError::BadRequest {
+            Err(LlmError::Invalid {
                 provider: "queue".into(),
                 message: "the test model has no more replies".into(),
             })
