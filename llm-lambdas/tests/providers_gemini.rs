@@ -182,7 +182,7 @@ async fn one_tool_call_and_the_history_sent() {
     assert_eq!(
         body["contents"][2],
         json!({"role": "user", "parts": [
-            {"functionResponse": {"name": "get_weather", "response": {"output": {"temp_c": 18}}}},
+            {"functionResponse": {"name": "get_weather", "response": {"output": "{\"temp_c\": 18}"}}},
             {"functionResponse": {"name": "get_weather", "response": {"error": "the arguments were not valid JSON"}}}
         ]})
     );

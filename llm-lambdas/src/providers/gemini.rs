@@ -389,13 +389,15 @@ fn wants_thought_signatures(model: &str) -> bool {
     !(name.starts_with("gemini-1") || name.starts_with("gemini-2"))
 }
 
-/// A tool result as a `functionResponse.response` object: JSON results keep their structure.
+/// A tool result as a `functionResponse.response` object, `{"output": text}` or `{"error": text}`.
 fn result_value(content: &str, is_error: bool) -> Value {
-    let value = serde_json::from_str::<Value>(content).unwrap_or_else(|_| json!(content));
+    // The result's text as is, like every other adapter sends it: `response` must be an object,
+    // and `{"output": "<text>"}` is one. Parsing each result back into JSON on every call made a
+    // 100-turn conversation cost over a millisecond, only to serialize it again.
     if is_error {
-        json!({ "error": value })
+        json!({ "error": content })
     } else {
-        json!({ "output": value })
+        json!({ "output": content })
     }
 }
 
