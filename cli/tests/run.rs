@@ -53,8 +53,12 @@ fn the_readme_command_answers_with_the_scripted_provider() {
         "{stderr}"
     );
     // The conversation was stored locally.
-    let stored = std::fs::read_dir(&dir).expect("conversations dir").count();
-    assert_eq!(stored, 1);
+    let stored = std::fs::read_dir(&dir)
+        .expect("conversations dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .count();
+    assert_eq!(stored, 1, "one conversation file (beside its lock file)");
 }
 
 #[test]

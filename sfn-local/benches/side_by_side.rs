@@ -9,15 +9,18 @@
 //!
 //! Run: `cargo bench -p sfn-local --bench side_by_side`. Environment: `SFN_BENCH_ITEMS`
 //! (default 1000), `SFN_BENCH_RUNS` (timed runs per engine, default 5), `SFN_BENCH_NODE`
-//! (the node binary, default `node`). The npm side installs itself with `npm ci` on first use;
-//! when node or npm is missing, only the `sfn-local` figures are printed, with the reason.
+//! (the node binary, default `node`), `SFN_BENCH_ONLY` (`jsonpath`, `node` or `jsonata`: run
+//! that part alone, e.g. under `valgrind --tool=callgrind`), `SFN_BENCH_THREADS=1` (tokio's
+//! current-thread runtime instead of the multi-thread one). The npm side installs itself with
+//! `npm ci` on first use; when node or npm is missing, only the `sfn-local` figures are
+//! printed, with the reason.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use sfn_local::{Engine, ExecutionOptions, Registry, handler_fn};
+use sfn_local::{Engine, ExecutionOptions, ExecutionStatus, Registry, handler_fn};
 
 type BenchResult<T> = Result<T, String>;
 
@@ -71,18 +74,18 @@ fn engine_for(machine: asl::StateMachine) -> Engine {
 }
 
 /// Runs one execution and returns the number of states entered, checking it succeeded.
-async fn run_once(engine: &Engine, input: &Value, items: u64) -> BenchResult<u64> {
-    let execution = engine
-        .execute(input.clone(), ExecutionOptions::default())
-        .await;
-    let summary = execution.to_json(false);
-    if summary["status"] != "SUCCEEDED" {
+async fn run_once(engine: &Engine, input: Value, items: u64) -> BenchResult<u64> {
+    let execution = engine.execute(input, ExecutionOptions::default()).await;
+    if execution.status != ExecutionStatus::Succeeded {
         return Err(format!(
-            "the benchmark execution did not succeed: {summary}"
+            "the benchmark execution did not succeed: {}",
+            execution.to_json(false)
         ));
     }
-    let results = summary["output"]
-        .as_array()
+    let results = execution
+        .output
+        .as_ref()
+        .and_then(Value::as_array)
         .map(Vec::len)
         .unwrap_or_default();
     if results as u64 != items {
@@ -99,10 +102,12 @@ async fn bench_sfn_local(file: &str, label: &str, items: u64, runs: u64) -> Benc
     let engine = engine_for(load_machine(file)?);
     let input = bench_input(items);
     // One untimed run counts the states entered and warms caches up.
-    let states_entered_per_run = run_once(&engine, &input, items).await?;
+    let states_entered_per_run = run_once(&engine, input.clone(), items).await?;
+    // The inputs are built before the clock starts: the engine takes each by value.
+    let inputs = vec![input; runs as usize];
     let start = Instant::now();
-    for _ in 0..runs {
-        run_once(&engine, &input, items).await?;
+    for input in inputs {
+        run_once(&engine, input, items).await?;
     }
     Ok(Figures {
         engine: label.to_string(),
@@ -185,10 +190,14 @@ fn main() {
     }
     let items = env_number("SFN_BENCH_ITEMS", 1000);
     let runs = env_number("SFN_BENCH_RUNS", 5).max(1);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let only = std::env::var("SFN_BENCH_ONLY").ok();
+    let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let mut builder = if std::env::var("SFN_BENCH_THREADS").as_deref() == Ok("1") {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cannot start a tokio runtime: {e}");
@@ -203,6 +212,26 @@ fn main() {
         "{:<34} {:>10} {:>6} {:>10} {:>16}",
         "engine", "states/run", "runs", "seconds", "transitions/s"
     );
+    if !part("jsonpath") {
+        if part("node") {
+            match bench_node(items, runs) {
+                Ok(theirs) => print_row(&theirs),
+                Err(why) => println!("aws-local-stepfunctions: not measured: {why}"),
+            }
+        }
+        if part("jsonata") {
+            match runtime.block_on(bench_sfn_local(
+                "map-pass-choice-task.jsonata.asl.json",
+                "sfn-local (JSONata)",
+                items,
+                runs,
+            )) {
+                Ok(figures) => print_row(&figures),
+                Err(why) => println!("sfn-local (JSONata): not measured: {why}"),
+            }
+        }
+        return;
+    }
     let ours = match runtime.block_on(bench_sfn_local(
         "map-pass-choice-task.asl.json",
         "sfn-local (JSONPath)",
@@ -216,6 +245,9 @@ fn main() {
         }
     };
     print_row(&ours);
+    if only.is_some() {
+        return;
+    }
     match bench_node(items, runs) {
         Ok(theirs) => {
             print_row(&theirs);

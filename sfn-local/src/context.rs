@@ -19,7 +19,7 @@ pub(crate) struct Context {
     /// `StateMachine`.
     pub state_machine: Arc<Value>,
     /// `State.Name`.
-    pub state_name: String,
+    pub state_name: Arc<str>,
     /// `State.EnteredTime`.
     pub entered: DateTime<Utc>,
     /// `State.RetryCount`.
@@ -27,7 +27,16 @@ pub(crate) struct Context {
     /// `Task.Token`, for `.waitForTaskToken` tasks.
     pub token: Option<String>,
     /// `Map`: `{"Item": {"Index", "Value"}}` inside a Map iteration or its `ItemSelector`.
-    pub map_item: Option<Arc<Value>>,
+    pub map_item: Option<MapItem>,
+}
+
+/// The item of a Map iteration, kept in parts: `$$.Map` is built only when a path reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct MapItem {
+    /// `Map.Item.Index`.
+    pub index: usize,
+    /// `Map.Item.Value`, shared with the iteration's input when there is no `ItemSelector`.
+    pub value: Arc<Value>,
 }
 
 impl Context {
@@ -41,14 +50,17 @@ impl Context {
         ctx.insert("Execution".into(), Value::Object(execution));
         ctx.insert(
             "State".into(),
-            json!({"EnteredTime": iso(self.entered), "Name": self.state_name, "RetryCount": self.retry}),
+            json!({"EnteredTime": iso(self.entered), "Name": &*self.state_name, "RetryCount": self.retry}),
         );
         ctx.insert("StateMachine".into(), (*self.state_machine).clone());
         if let Some(token) = &self.token {
             ctx.insert("Task".into(), json!({"Token": token}));
         }
         if let Some(item) = &self.map_item {
-            ctx.insert("Map".into(), (**item).clone());
+            ctx.insert(
+                "Map".into(),
+                json!({"Item": {"Index": item.index, "Value": &*item.value}}),
+            );
         }
         Value::Object(ctx)
     }
@@ -89,7 +101,7 @@ mod tests {
             execution: Arc::new(Map::from_iter([("Name".to_owned(), json!("e"))])),
             input: Arc::new(json!({"big": true})),
             state_machine: Arc::new(json!({"Name": "m"})),
-            state_name: "S".into(),
+            state_name: Arc::from("S"),
             entered: DateTime::<Utc>::default(),
             retry: 0,
             token: None,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::clock::{Clock, SystemClock, iso};
-use crate::context::Context;
+use crate::context::{Context, MapItem};
 use crate::errors::{self, Failure, check_size};
 use crate::history::{Details, Field, History, HistoryEvent, Listener, not_truncated, text};
 use crate::jsonata::StatesView;
@@ -121,35 +121,72 @@ struct Scope {
 }
 
 struct Node {
-    name: String,
+    name: Arc<str>,
     state: State,
     /// A Map's processor, or a Parallel's branches.
     children: Vec<Arc<Scope>>,
+    /// A Task's resource, resolved once.
+    task: Option<TaskResource>,
+}
+
+/// How a Task's resource is called and named in its events.
+struct TaskResource {
+    kind: TaskKind,
+    /// The resource as written.
+    resource: Arc<str>,
+    /// `resourceType` and `resource` of the task events (`lambda`, `invoke`).
+    resource_type: Arc<str>,
+    resource_name: Arc<str>,
+}
+
+impl TaskResource {
+    fn new(resource: &str, registry: &Registry) -> Self {
+        let kind = if resource.contains(":states:::lambda:invoke") {
+            TaskKind::LambdaInvoke
+        } else if resource.contains(":lambda:") && resource.contains(":function:")
+            || (!resource.starts_with("arn:") && registry.has_lambda(resource))
+        {
+            TaskKind::LambdaArn
+        } else {
+            TaskKind::Resource
+        };
+        let (resource_type, resource_name) = resource_type(resource);
+        Self {
+            kind,
+            resource: Arc::from(resource),
+            resource_type: Arc::from(resource_type),
+            resource_name: Arc::from(resource_name),
+        }
+    }
 }
 
 impl Scope {
-    fn build(start_at: &str, states: &asl::States) -> Arc<Scope> {
+    fn build(start_at: &str, states: &asl::States, registry: &Registry) -> Arc<Scope> {
         let nodes = states
             .iter()
             .map(|(name, state)| {
                 let children = match state {
                     State::Map(map) => map
                         .processor_states()
-                        .map(|(start, inner)| vec![Scope::build(start, inner)])
+                        .map(|(start, inner)| vec![Scope::build(start, inner, registry)])
                         .unwrap_or_default(),
                     State::Parallel(p) => p
                         .branches
                         .iter()
-                        .map(|b| Scope::build(&b.start_at, &b.states))
+                        .map(|b| Scope::build(&b.start_at, &b.states, registry))
                         .collect(),
                     _ => Vec::new(),
                 };
                 (
                     name.clone(),
                     Arc::new(Node {
-                        name: name.clone(),
+                        name: Arc::from(name.as_str()),
                         state: state.clone(),
                         children,
+                        task: match state {
+                            State::Task(task) => Some(TaskResource::new(&task.resource, registry)),
+                            _ => None,
+                        },
                     }),
                 )
             })
@@ -170,6 +207,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     listener: Option<Listener>,
     tokens: TaskTokens,
+    /// The length of the last execution's history: the next one reserves that much room.
+    history_len: AtomicUsize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -185,13 +224,14 @@ impl Engine {
     /// An engine for this machine with these handlers, on the system clock.
     pub fn new(machine: StateMachine, registry: Registry) -> Self {
         Self {
-            root: Scope::build(&machine.start_at, &machine.states),
+            root: Scope::build(&machine.start_at, &machine.states, &registry),
             query_language: machine.query_language.unwrap_or(QueryLanguage::JSONPath),
             timeout: machine.timeout_seconds,
             registry: Arc::new(registry),
             clock: Arc::new(SystemClock::new()),
             listener: None,
             tokens: TaskTokens::new(),
+            history_len: AtomicUsize::new(0),
         }
     }
 
@@ -230,7 +270,12 @@ impl Engine {
             "arn:aws:iam::123456789012:role/service-role/StepFunctions-LocalRole".to_owned()
         });
         let start = self.clock.now();
-        let history = History::new(self.clock.clone(), self.listener.clone());
+        let input = Arc::new(input);
+        let history = History::new(
+            self.clock.clone(),
+            self.listener.clone(),
+            self.history_len.load(Ordering::Relaxed),
+        );
         let run = Arc::new(Run {
             registry: self.registry.clone(),
             clock: self.clock.clone(),
@@ -249,7 +294,7 @@ impl Engine {
                 ("StartTime".to_owned(), json!(iso(start))),
                 ("RedriveCount".to_owned(), json!(0)),
             ])),
-            input: Arc::new(input.clone()),
+            input: input.clone(),
             state_machine: Arc::new(json!({
                 "Id": format!("arn:aws:states:us-east-1:123456789012:stateMachine:{machine_name}"),
                 "Name": machine_name
@@ -265,7 +310,11 @@ impl Engine {
             "ExecutionStarted",
             Some((
                 "executionStartedEventDetails",
-                json!({"input": text(&input), "inputDetails": not_truncated(), "roleArn": role}),
+                Details::Fields(vec![
+                    ("input", Field::Payload(input.clone())),
+                    ("inputDetails", Field::NotTruncated),
+                    ("roleArn", Field::Value(Value::String(role))),
+                ]),
             )),
         );
         let outcome = match check_size(&input, "execution input") {
@@ -297,27 +346,22 @@ impl Engine {
             }
         };
         let (status, output, error, cause) = match outcome {
-            Ok((output, last)) => match check_size(&output, "execution output") {
-                Ok(()) => {
-                    run.history.append(
-                        last,
-                        "ExecutionSucceeded",
-                        Some((
-                            "executionSucceededEventDetails",
-                            json!({"output": text(&output), "outputDetails": not_truncated()}),
-                        )),
-                    );
-                    (ExecutionStatus::Succeeded, Some(output), None, None)
-                }
-                Err(f) => {
-                    run.history.append(
-                        last,
-                        "ExecutionFailed",
-                        Some(("executionFailedEventDetails", error_details(&f))),
-                    );
-                    (ExecutionStatus::Failed, None, Some(f.error), Some(f.cause))
-                }
-            },
+            // No size check here: the output is the last state's, checked as its output.
+            Ok((output, last)) => {
+                run.history.append(
+                    last,
+                    "ExecutionSucceeded",
+                    Some((
+                        "executionSucceededEventDetails",
+                        Details::Fields(vec![
+                            ("output", Field::Payload(output.clone())),
+                            ("outputDetails", Field::NotTruncated),
+                        ]),
+                    )),
+                );
+                // The history holds the output too: this copies it.
+                (ExecutionStatus::Succeeded, Some(owned(output)), None, None)
+            }
             Err((f, last)) => {
                 if run.timed_out.load(Ordering::SeqCst) {
                     run.history.append(
@@ -341,13 +385,15 @@ impl Engine {
                 }
             }
         };
+        let history = run.history.take();
+        self.history_len.store(history.len(), Ordering::Relaxed);
         Execution {
             name,
             status,
             output,
             error: error.filter(|e| !e.is_empty()),
             cause: cause.filter(|c| !c.is_empty()),
-            history: run.history.take(),
+            history,
         }
     }
 }
@@ -433,7 +479,7 @@ impl Vars {
 /// Where a state runs: its variables, its Map item (if any), and the last event of its path.
 struct Frame {
     vars: Arc<Vars>,
-    map_item: Option<Arc<Value>>,
+    map_item: Option<MapItem>,
     prev: u64,
     /// Inside a Map iteration or a Parallel branch.
     nested: bool,
@@ -441,20 +487,23 @@ struct Frame {
 
 /// What a state decided: its output, where to go, and the variables it assigns.
 struct Outcome {
-    output: Value,
+    output: Arc<Value>,
     next: Option<String>,
     assigned: Option<Map<String, Value>>,
 }
 
+/// What a scope ends with: its output and its last event, or its failure and its last event.
+type ScopeResult = Result<(Arc<Value>, u64), (Failure, u64)>;
+
 fn run_scope(
     run: Arc<Run>,
     scope: Arc<Scope>,
-    input: Value,
+    input: Arc<Value>,
     vars: Arc<Vars>,
-    map_item: Option<Arc<Value>>,
+    map_item: Option<MapItem>,
     prev: u64,
     nested: bool,
-) -> BoxFuture<Result<(Value, u64), (Failure, u64)>> {
+) -> BoxFuture<ScopeResult> {
     Box::pin(async move {
         let mut frame = Frame {
             vars,
@@ -589,11 +638,27 @@ impl Eval<'_> {
         }
     }
 
-    /// `OutputPath` on an owned value, without a copy when it is absent.
-    fn output(&self, path: &Option<Option<String>>, value: Value) -> Result<Value, Failure> {
+    /// `InputPath` as a shared value: the raw input itself when the path is absent.
+    fn input_shared(
+        &self,
+        path: &Option<Option<String>>,
+        raw: &Arc<Value>,
+    ) -> Result<Arc<Value>, Failure> {
+        match path {
+            None => Ok(raw.clone()),
+            Some(_) => self.filter(path, raw).map(Arc::new),
+        }
+    }
+
+    /// `OutputPath`, without a copy when it is absent.
+    fn output(
+        &self,
+        path: &Option<Option<String>>,
+        value: Arc<Value>,
+    ) -> Result<Arc<Value>, Failure> {
         match path {
             None => Ok(value),
-            Some(_) => self.filter(path, &value),
+            Some(_) => self.filter(path, &value).map(Arc::new),
         }
     }
 
@@ -697,6 +762,24 @@ impl Eval<'_> {
     }
 }
 
+/// `ResultPath`, copying the raw input only when the result goes inside it.
+fn result_path(
+    raw: &Arc<Value>,
+    path: &Option<Option<String>>,
+    result: Arc<Value>,
+) -> Result<Arc<Value>, Failure> {
+    match path {
+        None => Ok(result),
+        Some(None) => Ok(raw.clone()),
+        Some(Some(_)) => jsonpath::apply_result_path(raw, path, owned(result)).map(Arc::new),
+    }
+}
+
+/// The value, copied only if something else still holds it.
+fn owned(value: Arc<Value>) -> Value {
+    Arc::try_unwrap(value).unwrap_or_else(|shared| (*shared).clone())
+}
+
 fn state_ql(run: &Run, state: &State) -> QueryLanguage {
     state.query_language().unwrap_or(run.default_ql)
 }
@@ -704,19 +787,19 @@ fn state_ql(run: &Run, state: &State) -> QueryLanguage {
 async fn run_state(
     run: &Arc<Run>,
     node: &Arc<Node>,
-    raw: Value,
+    raw: Arc<Value>,
     frame: &mut Frame,
 ) -> Result<Outcome, Failure> {
     let type_name = node.state.type_name();
     let entered = run.clock.now();
     frame.prev = run.history.append(
         frame.prev,
-        format!("{type_name}StateEntered"),
+        [type_name, "StateEntered"].concat(),
         Some((
             "stateEnteredEventDetails",
             Details::Fields(vec![
-                ("name", Field::Value(Value::String(node.name.clone()))),
-                ("input", Field::Value(Value::String(text(&raw)))),
+                ("name", Field::Str(node.name.clone())),
+                ("input", Field::Payload(raw.clone())),
                 ("inputDetails", Field::NotTruncated),
             ]),
         )),
@@ -767,10 +850,10 @@ async fn run_state(
                     let outcome = match eval.ql {
                         QueryLanguage::JSONata => {
                             let states = eval.states(&raw, None, Some(&error_output));
-                            let output = match &catcher.output {
+                            let output = Arc::new(match &catcher.output {
                                 Some(o) => eval.jsonata(o, &states, "Output")?,
                                 None => error_output.clone(),
-                            };
+                            });
                             let assigned = eval.assign(&catcher.assign, &states, &error_output)?;
                             Outcome {
                                 output,
@@ -781,11 +864,8 @@ async fn run_state(
                         QueryLanguage::JSONPath => {
                             let states = eval.states(&raw, None, Some(&error_output));
                             let assigned = eval.assign(&catcher.assign, &states, &error_output)?;
-                            let output = jsonpath::apply_result_path(
-                                &raw,
-                                &catcher.result_path,
-                                error_output,
-                            )?;
+                            let output =
+                                result_path(&raw, &catcher.result_path, Arc::new(error_output))?;
                             Outcome {
                                 output,
                                 next: Some(catcher.next.clone()),
@@ -857,7 +937,7 @@ fn locate(run: &Run, node: &Node, frame: &mut Frame, failure: Failure, entered_i
         {
             details.insert("location".into(), json!(location));
         }
-        details.insert("state".into(), json!(node.name));
+        details.insert("state".into(), json!(&*node.name));
         frame.prev = run.history.append(
             frame.prev,
             "EvaluationFailed",
@@ -870,8 +950,8 @@ fn locate(run: &Run, node: &Node, frame: &mut Frame, failure: Failure, entered_i
 /// Applies assigned variables and records the state's exit.
 fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &Outcome) {
     let mut details = vec![
-        ("name", Field::Value(Value::String(node.name.clone()))),
-        ("output", Field::Value(Value::String(text(&outcome.output)))),
+        ("name", Field::Str(node.name.clone())),
+        ("output", Field::Payload(outcome.output.clone())),
         ("outputDetails", Field::NotTruncated),
     ];
     if let Some(assigned) = &outcome.assigned {
@@ -886,7 +966,7 @@ fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &Outcome) {
     if !matches!(node.state, State::Fail(_)) {
         frame.prev = run.history.append(
             frame.prev,
-            format!("{}StateExited", node.state.type_name()),
+            [node.state.type_name(), "StateExited"].concat(),
             Some(("stateExitedEventDetails", Details::Fields(details))),
         );
     }
@@ -928,7 +1008,7 @@ fn next_of(
 async fn attempt_state(
     run: &Arc<Run>,
     node: &Arc<Node>,
-    raw: &Value,
+    raw: &Arc<Value>,
     eval: &Eval<'_>,
     frame: &mut Frame,
     entered: DateTime<Utc>,
@@ -942,7 +1022,7 @@ async fn attempt_state(
                 let states = eval.states(raw, None, None);
                 let assigned = eval.assign(&pass.assign, &states, raw)?;
                 let output = match &pass.output {
-                    Some(o) => eval.jsonata(o, &states, "Output")?,
+                    Some(o) => Arc::new(eval.jsonata(o, &states, "Output")?),
                     None => raw.clone(),
                 };
                 return Ok(Outcome {
@@ -951,14 +1031,14 @@ async fn attempt_state(
                     assigned,
                 });
             }
-            let effective = eval.filter(&pass.input_path, raw)?;
+            let effective = eval.input_shared(&pass.input_path, raw)?;
             let result = match (&pass.result, &pass.parameters) {
-                (Some(r), _) => r.clone(),
-                (None, Some(p)) => eval.template(p, &effective)?,
+                (Some(r), _) => Arc::new(r.clone()),
+                (None, Some(p)) => Arc::new(eval.template(p, &effective)?),
                 (None, None) => effective,
             };
             let assigned = eval.assign(&pass.assign, &eval.states(raw, None, None), &result)?;
-            let merged = jsonpath::apply_result_path(raw, &pass.result_path, result)?;
+            let merged = result_path(raw, &pass.result_path, result)?;
             let output = eval.output(&pass.output_path, merged)?;
             Ok(Outcome {
                 output,
@@ -970,7 +1050,7 @@ async fn attempt_state(
             if jsonata {
                 let states = eval.states(raw, None, None);
                 let output = match &succeed.output {
-                    Some(o) => eval.jsonata(o, &states, "Output")?,
+                    Some(o) => Arc::new(eval.jsonata(o, &states, "Output")?),
                     None => raw.clone(),
                 };
                 return Ok(Outcome {
@@ -979,7 +1059,7 @@ async fn attempt_state(
                     assigned: None,
                 });
             }
-            let effective = eval.filter(&succeed.input_path, raw)?;
+            let effective = eval.input_shared(&succeed.input_path, raw)?;
             let output = eval.output(&succeed.output_path, effective)?;
             Ok(Outcome {
                 output,
@@ -1035,7 +1115,7 @@ async fn attempt_state(
             let effective = if jsonata {
                 raw.clone()
             } else {
-                eval.filter(&c.input_path, raw)?
+                eval.input_shared(&c.input_path, raw)?
             };
             let mut chosen = None;
             for rule in &c.choices {
@@ -1091,11 +1171,11 @@ async fn attempt_state(
             let assigned = eval.assign(assign, &states, &effective)?;
             let output = if jsonata {
                 match output_field {
-                    Some(o) => eval.jsonata(o, &states, "Output")?,
+                    Some(o) => Arc::new(eval.jsonata(o, &states, "Output")?),
                     None => raw.clone(),
                 }
             } else {
-                eval.filter(&c.output_path, &effective)?
+                eval.output(&c.output_path, effective)?
             };
             Ok(Outcome {
                 output,
@@ -1109,7 +1189,7 @@ async fn attempt_state(
             let effective = if jsonata {
                 raw.clone()
             } else {
-                eval.filter(&w.input_path, raw)?
+                eval.input_shared(&w.input_path, raw)?
             };
             let seconds = eval.number(
                 &w.seconds,
@@ -1155,11 +1235,11 @@ async fn attempt_state(
             let assigned = eval.assign(&w.assign, &states, &effective)?;
             let output = if jsonata {
                 match &w.output {
-                    Some(o) => eval.jsonata(o, &states, "Output")?,
+                    Some(o) => Arc::new(eval.jsonata(o, &states, "Output")?),
                     None => raw.clone(),
                 }
             } else {
-                eval.filter(&w.output_path, &effective)?
+                eval.output(&w.output_path, effective)?
             };
             Ok(Outcome {
                 output,
@@ -1204,9 +1284,9 @@ const LAMBDA_EVENTS: [(&str, &str); 5] = [
 ];
 
 /// The details of a Map iteration event: `{"name": <Map state>, "index": i}`.
-fn iteration(name: &str, index: usize) -> Details {
+fn iteration(name: &Arc<str>, index: usize) -> Details {
     Details::Fields(vec![
-        ("name", Field::Value(Value::String(name.to_owned()))),
+        ("name", Field::Str(name.clone())),
         ("index", Field::Value(json!(index))),
     ])
 }
@@ -1241,7 +1321,7 @@ async fn run_task(
     run: &Arc<Run>,
     node: &Arc<Node>,
     task: &asl::Task,
-    raw: &Value,
+    raw: &Arc<Value>,
     eval: &Eval<'_>,
     frame: &mut Frame,
     entered: DateTime<Utc>,
@@ -1251,15 +1331,15 @@ async fn run_task(
     let next = next_of(&task.next, task.end, &node.name)?;
     let resource = task.resource.as_str();
     let wait_for_token = resource.ends_with(".waitForTaskToken");
-    let kind = if resource.contains(":states:::lambda:invoke") {
-        TaskKind::LambdaInvoke
-    } else if resource.contains(":lambda:") && resource.contains(":function:")
-        || (!resource.starts_with("arn:") && run.registry.has_lambda(resource))
-    {
-        TaskKind::LambdaArn
-    } else {
-        TaskKind::Resource
+    let resolved;
+    let info = match &node.task {
+        Some(info) => info,
+        None => {
+            resolved = TaskResource::new(resource, &run.registry);
+            &resolved
+        }
     };
+    let kind = info.kind;
     let token = wait_for_token.then(|| run.tokens.issue());
     let context = context(
         run,
@@ -1280,17 +1360,17 @@ async fn run_task(
             run.tokens.forget(t);
         }
     };
-    let prepared = (|| -> Result<(Value, Option<f64>), Failure> {
+    let prepared = (|| -> Result<(Arc<Value>, Option<f64>), Failure> {
         if jsonata {
             let params = match &task.arguments {
-                Some(a) => eval.jsonata(a, &states, "Arguments")?,
+                Some(a) => Arc::new(eval.jsonata(a, &states, "Arguments")?),
                 None => raw.clone(),
             };
             let timeout =
                 eval.number(&task.timeout_seconds, None, raw, &states, "TimeoutSeconds")?;
             Ok((params, timeout))
         } else {
-            let effective = eval.input_view(&task.input_path, raw)?;
+            let effective = eval.input_shared(&task.input_path, raw)?;
             let timeout = eval.number(
                 &task.timeout_seconds,
                 task.timeout_seconds_path.as_ref(),
@@ -1299,8 +1379,8 @@ async fn run_task(
                 "TimeoutSeconds",
             )?;
             let params = match &task.parameters {
-                Some(p) => eval.template(p, &effective)?,
-                None => effective.into_owned(),
+                Some(p) => Arc::new(eval.template(p, &effective)?),
+                None => effective,
             };
             Ok((params, timeout))
         }
@@ -1312,21 +1392,23 @@ async fn run_task(
             return Err(f);
         }
     };
-    let (resource_kind, resource_name) = resource_type(resource);
     let lambda_events = kind == TaskKind::LambdaArn;
-    let string = |s: &str| Field::Value(Value::String(s.to_owned()));
+    let string = |s: &Arc<str>| Field::Str(s.clone());
     let mut scheduled = if lambda_events {
         vec![
-            ("resource", string(resource)),
-            ("input", Field::Value(Value::String(text(&params)))),
+            ("resource", string(&info.resource)),
+            ("input", Field::Payload(params.clone())),
             ("inputDetails", Field::NotTruncated),
         ]
     } else {
         vec![
-            ("resourceType", string(&resource_kind)),
-            ("resource", string(&resource_name)),
-            ("region", string("us-east-1")),
-            ("parameters", Field::Value(Value::String(text(&params)))),
+            ("resourceType", string(&info.resource_type)),
+            ("resource", string(&info.resource_name)),
+            (
+                "region",
+                Field::Value(Value::String("us-east-1".to_owned())),
+            ),
+            ("parameters", Field::Payload(params.clone())),
         ]
     };
     if let Some(t) = timeout {
@@ -1347,8 +1429,8 @@ async fn run_task(
     let base = |extra: Value| -> Value {
         let mut m = Map::new();
         if !lambda_events {
-            m.insert("resourceType".into(), json!(resource_kind));
-            m.insert("resource".into(), json!(resource_name));
+            m.insert("resourceType".into(), json!(&*info.resource_type));
+            m.insert("resource".into(), json!(&*info.resource_name));
         }
         if let Value::Object(e) = extra {
             m.extend(e);
@@ -1383,8 +1465,12 @@ async fn run_task(
                 let out = registry.invoke_lambda(function, payload).await?;
                 lambda_invoke_result(out)
             }
-            TaskKind::LambdaArn => registry.invoke_lambda(resource, params.clone()).await?,
-            TaskKind::Resource => registry.invoke_resource(resource, params.clone()).await?,
+            TaskKind::LambdaArn => registry.invoke_lambda(resource, (*params).clone()).await?,
+            TaskKind::Resource => {
+                registry
+                    .invoke_resource(resource, (*params).clone())
+                    .await?
+            }
         };
         match receiver {
             Some(rx) => {
@@ -1428,12 +1514,13 @@ async fn run_task(
     });
     let result = match outcome {
         Ok(result) => {
+            let result = Arc::new(result);
             let mut details = Vec::with_capacity(4);
             if !lambda_events {
-                details.push(("resourceType", string(&resource_kind)));
-                details.push(("resource", string(&resource_name)));
+                details.push(("resourceType", string(&info.resource_type)));
+                details.push(("resource", string(&info.resource_name)));
             }
-            details.push(("output", Field::Value(Value::String(text(&result)))));
+            details.push(("output", Field::Payload(result.clone())));
             details.push(("outputDetails", Field::NotTruncated));
             let details = Details::Fields(details);
             frame.prev =
@@ -1460,7 +1547,7 @@ async fn run_task(
         let states = eval.states(raw, Some(&result), None);
         let assigned = eval.assign(&task.assign, &states, &result)?;
         let output = match &task.output {
-            Some(o) => eval.jsonata(o, &states, "Output")?,
+            Some(o) => Arc::new(eval.jsonata(o, &states, "Output")?),
             None => result,
         };
         return Ok(Outcome {
@@ -1470,7 +1557,7 @@ async fn run_task(
         });
     }
     let selected = match &task.result_selector {
-        Some(s) => eval.template(s, &result)?,
+        Some(s) => Arc::new(eval.template(s, &result)?),
         None => result,
     };
     let assigned = eval.assign(
@@ -1478,7 +1565,7 @@ async fn run_task(
         &eval.states(raw, Some(&selected), None),
         &selected,
     )?;
-    let merged = jsonpath::apply_result_path(raw, &task.result_path, selected)?;
+    let merged = result_path(raw, &task.result_path, selected)?;
     let output = eval.output(&task.output_path, merged)?;
     Ok(Outcome {
         output,
@@ -1491,7 +1578,7 @@ async fn run_map(
     run: &Arc<Run>,
     node: &Arc<Node>,
     map: &asl::Map,
-    raw: &Value,
+    raw: &Arc<Value>,
     eval: &Eval<'_>,
     frame: &mut Frame,
 ) -> Result<Outcome, Failure> {
@@ -1511,14 +1598,14 @@ async fn run_map(
     })?;
     let states = eval.states(raw, None, None);
     let effective = if jsonata {
-        std::borrow::Cow::Borrowed(raw)
+        std::borrow::Cow::Borrowed(&**raw)
     } else {
         eval.input_view(&map.input_path, raw)?
     };
     let items = if jsonata {
         match &map.items {
             Some(i) => eval.jsonata(i, &states, "Items")?,
-            None => raw.clone(),
+            None => (**raw).clone(),
         }
     } else {
         match &map.items_path {
@@ -1566,27 +1653,31 @@ async fn run_map(
     )?;
     let selector = map.item_selector.as_ref().or(map.parameters.as_ref());
     let mut inputs = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let map_ctx = Arc::new(json!({"Item": {"Index": index, "Value": item}}));
+    for (index, item) in items.into_iter().enumerate() {
+        let item = Arc::new(item);
+        let map_item = MapItem {
+            index,
+            value: item.clone(),
+        };
         let input = match selector {
-            None => item.clone(),
+            None => item,
             Some(sel) => {
                 let mut ctx = eval.context.clone();
-                ctx.map_item = Some(map_ctx.clone());
+                ctx.map_item = Some(map_item.clone());
                 let item_eval = Eval {
                     ql: eval.ql,
                     vars: eval.vars,
                     context: ctx,
                 };
-                if jsonata {
+                Arc::new(if jsonata {
                     let item_states = item_eval.states(raw, None, None);
                     item_eval.jsonata(sel, &item_states, "ItemSelector")?
                 } else {
                     item_eval.template(sel, &effective)?
-                }
+                })
             }
         };
-        inputs.push((input, map_ctx));
+        inputs.push((input, map_item));
     }
     let total = inputs.len();
     frame.prev = run.history.append(
@@ -1610,7 +1701,7 @@ async fn run_map(
     // Set when the Map has failed, so iterations waiting for a slot do not start.
     let stop = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    for (index, (input, map_ctx)) in inputs.into_iter().enumerate() {
+    for (index, (input, map_item)) in inputs.into_iter().enumerate() {
         let run = run.clone();
         let processor = processor.clone();
         let vars = Vars::child(&frame.vars);
@@ -1632,7 +1723,7 @@ async fn run_map(
                 processor,
                 input,
                 vars,
-                Some(map_ctx),
+                Some(map_item),
                 started,
                 true,
             )
@@ -1676,7 +1767,7 @@ async fn run_map(
         };
         last = last.max(id);
         match outcome {
-            Ok(v) => results[index] = v,
+            Ok(v) => results[index] = owned(v),
             Err(f) => {
                 failures += 1;
                 results[index] = f.error_output();
@@ -1709,7 +1800,7 @@ async fn run_map(
     // The Succeeded event is passed by: the state's exit follows the last iteration event.
     run.history
         .append(frame.prev, "MapStateSucceeded", NO_DETAILS);
-    let result = Value::Array(results);
+    let result = Arc::new(Value::Array(results));
     finish_collection(map_output(map), raw, result, eval, next)
 }
 
@@ -1760,8 +1851,8 @@ fn map_output(map: &asl::Map) -> CollectionFields<'_> {
 
 fn finish_collection(
     fields: CollectionFields<'_>,
-    raw: &Value,
-    result: Value,
+    raw: &Arc<Value>,
+    result: Arc<Value>,
     eval: &Eval<'_>,
     next: Option<String>,
 ) -> Result<Outcome, Failure> {
@@ -1769,7 +1860,7 @@ fn finish_collection(
         let states = eval.states(raw, Some(&result), None);
         let assigned = eval.assign(fields.assign, &states, &result)?;
         let output = match fields.output {
-            Some(o) => eval.jsonata(o, &states, "Output")?,
+            Some(o) => Arc::new(eval.jsonata(o, &states, "Output")?),
             None => result,
         };
         return Ok(Outcome {
@@ -1779,7 +1870,7 @@ fn finish_collection(
         });
     }
     let selected = match fields.result_selector {
-        Some(s) => eval.template(s, &result)?,
+        Some(s) => Arc::new(eval.template(s, &result)?),
         None => result,
     };
     let assigned = eval.assign(
@@ -1787,7 +1878,7 @@ fn finish_collection(
         &eval.states(raw, Some(&selected), None),
         &selected,
     )?;
-    let merged = jsonpath::apply_result_path(raw, fields.result_path, selected)?;
+    let merged = result_path(raw, fields.result_path, selected)?;
     let output = eval.output(fields.output_path, merged)?;
     Ok(Outcome {
         output,
@@ -1800,7 +1891,7 @@ async fn run_parallel(
     run: &Arc<Run>,
     node: &Arc<Node>,
     p: &asl::Parallel,
-    raw: &Value,
+    raw: &Arc<Value>,
     eval: &Eval<'_>,
     frame: &mut Frame,
 ) -> Result<Outcome, Failure> {
@@ -1809,13 +1900,13 @@ async fn run_parallel(
     let states = eval.states(raw, None, None);
     let input = if jsonata {
         match &p.arguments {
-            Some(a) => eval.jsonata(a, &states, "Arguments")?,
+            Some(a) => Arc::new(eval.jsonata(a, &states, "Arguments")?),
             None => raw.clone(),
         }
     } else {
-        let effective = eval.filter(&p.input_path, raw)?;
+        let effective = eval.input_shared(&p.input_path, raw)?;
         match &p.parameters {
-            Some(params) => eval.template(params, &effective)?,
+            Some(params) => Arc::new(eval.template(params, &effective)?),
             None => effective,
         }
     };
@@ -1844,7 +1935,7 @@ async fn run_parallel(
         })?;
         match outcome {
             Ok((v, id)) => {
-                results[index] = v;
+                results[index] = owned(v);
                 last = last.max(id);
             }
             Err((f, id)) => {
@@ -1868,7 +1959,7 @@ async fn run_parallel(
         output: &p.output,
         assign: &p.assign,
     };
-    finish_collection(fields, raw, Value::Array(results), eval, next)
+    finish_collection(fields, raw, Arc::new(Value::Array(results)), eval, next)
 }
 
 #[cfg(test)]

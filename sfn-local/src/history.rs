@@ -38,8 +38,9 @@ impl PartialEq for HistoryEvent {
     }
 }
 
-/// The fields of an event's details, kept as a list until someone reads them as JSON, so
-/// recording an event stays cheap.
+/// The fields of an event's details, kept as values until someone reads them as JSON, so
+/// recording an event stays cheap: payloads are shared with the engine (`Arc`) and rendered
+/// to JSON text only when the history is read.
 #[derive(Debug, Clone)]
 pub(crate) enum Details {
     /// Any JSON object.
@@ -51,8 +52,12 @@ pub(crate) enum Details {
 /// One field of [`Details::Fields`].
 #[derive(Debug, Clone)]
 pub(crate) enum Field {
-    /// A JSON value.
+    /// A JSON value, shown as it is.
     Value(Value),
+    /// A string shared with the machine (a state name, a resource).
+    Str(Arc<str>),
+    /// A payload (input, output, parameters), shown as its JSON text, as the service does.
+    Payload(Arc<Value>),
     /// `{"truncated": false}`, the `inputDetails`/`outputDetails` of every event.
     NotTruncated,
 }
@@ -63,6 +68,17 @@ impl From<Value> for Details {
     }
 }
 
+impl Field {
+    fn to_value(&self) -> Value {
+        match self {
+            Field::Value(v) => v.clone(),
+            Field::Str(s) => Value::String(s.as_ref().to_owned()),
+            Field::Payload(v) => Value::String(text(v)),
+            Field::NotTruncated => not_truncated(),
+        }
+    }
+}
+
 impl Details {
     fn to_value(&self) -> Value {
         match self {
@@ -70,13 +86,7 @@ impl Details {
             Details::Fields(fields) => Value::Object(
                 fields
                     .iter()
-                    .map(|(k, f)| {
-                        let v = match f {
-                            Field::Value(v) => v.clone(),
-                            Field::NotTruncated => not_truncated(),
-                        };
-                        ((*k).to_owned(), v)
-                    })
+                    .map(|(k, f)| ((*k).to_owned(), f.to_value()))
                     .collect(),
             ),
         }
@@ -107,8 +117,11 @@ impl HistoryEvent {
     /// A field of the details object, if present (`name`, `input`, `error`, …).
     pub fn detail(&self, field: &str) -> Option<&Value> {
         if let Some((_, Details::Fields(fields))) = &self.details {
-            if let Some((_, Field::Value(v))) = fields.iter().find(|(k, _)| *k == field) {
-                return Some(v);
+            match fields.iter().find(|(k, _)| *k == field) {
+                Some((_, Field::Value(v))) => return Some(v),
+                None => return None,
+                // Rendered with the rest of the details, once.
+                Some(_) => {}
             }
         }
         self.details().and_then(|(_, d)| d.get(field))
@@ -123,9 +136,11 @@ pub(crate) struct History {
 }
 
 impl History {
-    pub(crate) fn new(clock: Arc<dyn Clock>, listener: Option<Listener>) -> Self {
+    /// A history with room for `capacity` events (the length of the engine's last one, so a
+    /// long history is not copied as it grows).
+    pub(crate) fn new(clock: Arc<dyn Clock>, listener: Option<Listener>, capacity: usize) -> Self {
         Self {
-            events: Mutex::new(Vec::new()),
+            events: Mutex::new(Vec::with_capacity(capacity)),
             clock,
             listener,
         }
@@ -188,7 +203,7 @@ mod tests {
         let listener: Listener = Arc::new(move |e: &HistoryEvent| {
             sink.lock().unwrap().push(e.event_type.clone());
         });
-        let history = History::new(Arc::new(ManualClock::fixed()), Some(listener));
+        let history = History::new(Arc::new(ManualClock::fixed()), Some(listener), 0);
         let first = history.append(
             0,
             "ExecutionStarted",

@@ -50,6 +50,19 @@ pub(crate) fn evaluate(
     vars: Lookup<'_>,
     field: &str,
 ) -> Result<Option<Value>, Failure> {
+    // A field path or a comparison with a number needs no parser (see `jsonata_fast`).
+    if let Some(value) = crate::jsonata_fast::evaluate(expr, states, vars) {
+        return Ok(value);
+    }
+    // jsonata-rs parses recursively: an expression nested some hundreds deep would overflow the
+    // stack and kill the process instead of failing the state.
+    if nesting_depth(expr) > MAX_NESTING {
+        return Err(Failure::query(format!(
+            "The JSONata expression specified for the field '{field}' nests parentheses, brackets \
+             or braces more than {MAX_NESTING} deep; the local engine refuses it rather than \
+             overflow its stack"
+        )));
+    }
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| evaluate_inner(expr, states, vars)));
     match outcome {
         Ok(Ok(v)) => Ok(v),
@@ -68,8 +81,39 @@ pub(crate) fn evaluate(
     })
 }
 
+/// The deepest nesting of `(`, `[` and `{` the local parser is given (outside string literals).
+const MAX_NESTING: usize = 128;
+
+/// How deep `(`, `[` and `{` nest in an expression, ignoring string literals.
+fn nesting_depth(expr: &str) -> usize {
+    let (mut depth, mut deepest, mut quote): (usize, usize, Option<char>) = (0, 0, None);
+    let mut chars = expr.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(' | '[' | '{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// JSONata 2.0 functions that neither `jsonata-rs` nor this module implements.
-const UNSUPPORTED_FUNCTIONS: &[&str] = &["formatNumber", "formatInteger", "parseInteger", "eval"];
+const UNSUPPORTED_FUNCTIONS: &[&str] = &["eval"];
+
+/// Built-ins whose `jsonata-rs` version differs from JSONata 2.0.6's, routed to corrected ones in
+/// `jsonata_functions` (`$string` → `$__sfn_string`, …): jsonata-rs binds its own built-ins after
+/// registered functions, so the corrected ones need private names.
+const CORRECTED_BUILT_INS: &[&str] = &["string", "number", "match", "now", "millis"];
 
 /// The first unsupported function an expression calls, if any.
 fn unsupported_function(expr: &str) -> Option<&'static str> {
@@ -176,6 +220,9 @@ fn rewrite(expr: &str, vars: Lookup<'_>) -> (String, Vec<(String, Value)>) {
             let is_call = chars.get(next) == Some(&'(');
             if name == "random" && is_call {
                 out.push_str("$__sfn_random");
+            } else if is_call && CORRECTED_BUILT_INS.contains(&name.as_str()) {
+                out.push_str("$__sfn_");
+                out.push_str(&name);
             } else if !name.is_empty() && name != "states" {
                 match vars(&name) {
                     Some(value) if BUILT_INS.contains(&name.as_str()) && !is_call => {
@@ -211,7 +258,7 @@ fn rewrite(expr: &str, vars: Lookup<'_>) -> (String, Vec<(String, Value)>) {
     (out, bound)
 }
 
-fn evaluate_inner(
+pub(crate) fn evaluate_inner(
     expr: &str,
     states: &StatesView<'_>,
     vars: Lookup<'_>,
@@ -221,6 +268,16 @@ fn evaluate_inner(
     let jsonata = JsonAta::new(&rewritten, &arena).map_err(|e| e.to_string())?;
     for (name, value) in &bound {
         jsonata.assign_var(name, to_jvalue(&arena, value));
+    }
+    if rewritten.contains("$__sfn_now") || rewritten.contains("$__sfn_millis") {
+        // One instant for the whole expression, as the service evaluates `$now()`/`$millis()`.
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_millis() as f64);
+        jsonata.assign_var(
+            crate::jsonata_functions::EVALUATION_START_VAR,
+            JValue::number(&arena, millis),
+        );
     }
     if expr.contains("$states") {
         let whole = expr
@@ -245,6 +302,12 @@ fn evaluate_inner(
         }
         jsonata.assign_var("states", object);
     }
+    // ---- Function registration: one `jsonata.register_function(name, arity, fn)` line per ----
+    // ---- function added to jsonata-rs. Only the functions the expression names are bound. ----
+    let jsonata = Registrar {
+        jsonata: &jsonata,
+        expr: &rewritten,
+    };
     jsonata.register_function("partition", 2, fn_partition);
     jsonata.register_function("range", 3, fn_range);
     jsonata.register_function("hash", 2, fn_hash);
@@ -261,10 +324,66 @@ fn evaluate_inner(
     jsonata.register_function("encodeUrl", 1, fn_encode_url);
     jsonata.register_function("decodeUrlComponent", 1, fn_decode_url);
     jsonata.register_function("decodeUrl", 1, fn_decode_url);
+    jsonata.register_function(
+        "formatNumber",
+        3,
+        crate::jsonata_functions::fn_format_number,
+    );
+    jsonata.register_function(
+        "formatInteger",
+        2,
+        crate::jsonata_functions::fn_format_integer,
+    );
+    jsonata.register_function(
+        "parseInteger",
+        2,
+        crate::jsonata_functions::fn_parse_integer,
+    );
+    jsonata.register_function("__sfn_string", 2, crate::jsonata_functions::fn_string);
+    jsonata.register_function("__sfn_number", 1, crate::jsonata_functions::fn_number);
+    jsonata.register_function("__sfn_match", 3, crate::jsonata_functions::fn_match);
+    jsonata.register_function("__sfn_now", 2, crate::jsonata_functions::fn_now);
+    jsonata.register_function("__sfn_millis", 0, crate::jsonata_functions::fn_millis);
     let result = jsonata
         .evaluate_timeboxed(None, Some(MAX_DEPTH), Some(TIME_LIMIT_MS))
         .map_err(|e| e.to_string())?;
     from_jvalue(result)
+}
+
+/// Binds the functions of the registration block that an expression names: binding all of
+/// them on every evaluation cost more than most expressions take to run.
+struct Registrar<'j, 'a> {
+    jsonata: &'j JsonAta<'a>,
+    /// The expression as `jsonata-rs` sees it (after [`rewrite`]).
+    expr: &'j str,
+}
+
+impl<'a> Registrar<'_, 'a> {
+    fn register_function(
+        &self,
+        name: &str,
+        arity: usize,
+        implementation: fn(
+            FunctionContext<'a, '_>,
+            &[&'a JValue<'a>],
+        ) -> jsonata_rs::Result<&'a JValue<'a>>,
+    ) {
+        let named = self
+            .expr
+            .match_indices('$')
+            .any(|(i, _)| self.expr[i + 1..].starts_with(name));
+        if named {
+            self.jsonata.register_function(name, arity, implementation);
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for Registrar<'_, 'a> {
+    type Target = JsonAta<'a>;
+
+    fn deref(&self) -> &JsonAta<'a> {
+        self.jsonata
+    }
 }
 
 /// Evaluates a JSONata template: every `{% %}` string in it (at any depth) is replaced by its
@@ -347,7 +466,7 @@ fn to_jvalue<'a>(arena: &'a Bump, value: &Value) -> &'a JValue<'a> {
     }
 }
 
-fn number(f: f64) -> Result<Value, String> {
+pub(crate) fn number(f: f64) -> Result<Value, String> {
     if !f.is_finite() {
         return Err(format!("the number {f} cannot be represented in JSON"));
     }
@@ -879,8 +998,8 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let err = eval("$formatNumber(3.5, '#0.00')", s).unwrap_err();
-        assert!(err.cause.contains("$formatNumber"), "{}", err.cause);
+        let err = eval("$eval('1')", s).unwrap_err();
+        assert!(err.cause.contains("$eval"), "{}", err.cause);
     }
 
     #[test]
@@ -919,5 +1038,20 @@ mod tests {
         assert_eq!(err.error, crate::errors::QUERY_EVALUATION_ERROR);
         let err = eval("'a' + 1", json!({})).unwrap_err();
         assert_eq!(err.error, crate::errors::QUERY_EVALUATION_ERROR);
+    }
+
+    #[test]
+    fn deep_nesting_fails_the_state_instead_of_the_process() {
+        let deep = format!("{}1{}", "(".repeat(600), ")".repeat(600));
+        let err = eval(&deep, json!({})).expect_err("refused");
+        assert_eq!(err.error, "States.QueryEvaluationError");
+        assert!(err.cause.contains("more than 128 deep"), "{}", err.cause);
+        assert_eq!(
+            nesting_depth("'((((' & \"[[\" & (1)"),
+            1,
+            "strings do not count"
+        );
+        let fine = format!("{}1{}", "(".repeat(100), ")".repeat(100));
+        assert_eq!(eval(&fine, json!({})).expect("evaluates"), Some(json!(1)));
     }
 }

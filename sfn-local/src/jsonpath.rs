@@ -32,14 +32,145 @@ enum Segment {
     Names(Vec<String>),
     Indexes(Vec<i64>),
     Slice(Option<i64>, Option<i64>, Option<i64>),
-    Filter(Filter),
+    Filter(Box<FilterExpr>),
     Descend(Box<Segment>),
+    /// A Jayway path function at the end of a path: `length()`, `sum()`, …
+    Function(PathFunction),
 }
 
+/// The functions Jayway JsonPath offers at the end of a path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PathFunction {
+    Length,
+    Min,
+    Max,
+    Avg,
+    Stddev,
+    Sum,
+    Keys,
+    First,
+    Last,
+}
+
+impl PathFunction {
+    fn parse(name: &str) -> Option<PathFunction> {
+        Some(match name {
+            "length" | "size" => PathFunction::Length,
+            "min" => PathFunction::Min,
+            "max" => PathFunction::Max,
+            "avg" => PathFunction::Avg,
+            "stddev" => PathFunction::Stddev,
+            "sum" => PathFunction::Sum,
+            "keys" => PathFunction::Keys,
+            "first" => PathFunction::First,
+            "last" => PathFunction::Last,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            PathFunction::Length => "length",
+            PathFunction::Min => "min",
+            PathFunction::Max => "max",
+            PathFunction::Avg => "avg",
+            PathFunction::Stddev => "stddev",
+            PathFunction::Sum => "sum",
+            PathFunction::Keys => "keys",
+            PathFunction::First => "first",
+            PathFunction::Last => "last",
+        }
+    }
+
+    /// Applies the function to the value the path selected (the array of matches for an
+    /// indefinite path). `None`: no result (the path is then not found).
+    fn apply(self, value: &Value) -> Option<Value> {
+        let numbers = || -> Vec<f64> {
+            value
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default()
+        };
+        let float = |f: f64| serde_json::Number::from_f64(f).map(Value::Number);
+        match self {
+            PathFunction::Length => match value {
+                Value::Array(a) => Some(Value::from(a.len())),
+                Value::Object(o) => Some(Value::from(o.len())),
+                Value::String(s) => Some(Value::from(s.chars().count())),
+                _ => None,
+            },
+            PathFunction::Sum => {
+                let n = numbers();
+                (!n.is_empty()).then(|| n.iter().sum()).and_then(float)
+            }
+            PathFunction::Avg => {
+                let n = numbers();
+                (!n.is_empty())
+                    .then(|| n.iter().sum::<f64>() / n.len() as f64)
+                    .and_then(float)
+            }
+            PathFunction::Stddev => {
+                let n = numbers();
+                if n.is_empty() {
+                    return None;
+                }
+                let len = n.len() as f64;
+                let mean = n.iter().sum::<f64>() / len;
+                let squares = n.iter().map(|x| x * x).sum::<f64>() / len;
+                float((squares - mean * mean).sqrt())
+            }
+            PathFunction::Min => numbers().into_iter().reduce(f64::min).and_then(float),
+            PathFunction::Max => numbers().into_iter().reduce(f64::max).and_then(float),
+            PathFunction::Keys => value
+                .as_object()
+                .map(|o| Value::Array(o.keys().cloned().map(Value::String).collect())),
+            PathFunction::First => value.as_array().and_then(|a| a.first()).cloned(),
+            PathFunction::Last => value.as_array().and_then(|a| a.last()).cloned(),
+        }
+    }
+}
+
+/// A Jayway filter expression: `?(@.a > 1 && (@.b == 'x' || !@.c))`.
 #[derive(Debug, Clone, PartialEq)]
-struct Filter {
-    path: Vec<Segment>,
-    op: Option<(String, Value)>,
+enum FilterExpr {
+    Or(Box<FilterExpr>, Box<FilterExpr>),
+    And(Box<FilterExpr>, Box<FilterExpr>),
+    Not(Box<FilterExpr>),
+    /// A bare path: true when it exists (even with a `null` or `false` value).
+    Exists(Operand),
+    Compare(Operand, Relation, Operand),
+}
+
+/// One side of a filter comparison.
+#[derive(Debug, Clone, PartialEq)]
+enum Operand {
+    /// `@…`: from the item being tested.
+    Current(Vec<Segment>),
+    /// `$…`: from the root of the document.
+    Root(Vec<Segment>),
+    Literal(Value),
+    /// `/pattern/flags`, matched against the whole string as Jayway's `=~` does.
+    Regex(String, String),
+}
+
+/// The relational operators of Jayway filters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Relation {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Matches,
+    In,
+    Nin,
+    SubsetOf,
+    AnyOf,
+    NoneOf,
+    Size,
+    Empty,
+    Contains,
 }
 
 /// A parsed path.
@@ -110,6 +241,7 @@ impl Path {
                 }
                 Segment::Filter(_) => out.push_str("[?]"),
                 Segment::Descend(_) => out.push_str(".."),
+                Segment::Function(f) => out.push_str(&format!(".{}()", f.name())),
             }
         }
         out
@@ -148,23 +280,44 @@ impl Path {
                 &root_value
             }
         };
-        let mut current: Vec<&Value> = vec![root];
-        for segment in &self.segments {
-            let mut next = Vec::new();
-            for value in current {
-                apply(segment, value, &mut next);
-            }
-            current = next;
-        }
-        if self.is_definite() {
-            current.first().map(|v| (*v).clone())
-        } else {
-            Some(Value::Array(current.into_iter().cloned().collect()))
-        }
+        select_segments(&self.segments, root, root)
     }
 }
 
-fn apply<'v>(segment: &Segment, value: &'v Value, out: &mut Vec<&'v Value>) {
+/// The value at `segments` from `start`: the single value for a definite path, the array of
+/// matches otherwise, and a trailing function applied to either.
+fn select_segments(segments: &[Segment], start: &Value, root: &Value) -> Option<Value> {
+    let (segments, function) = match segments.split_last() {
+        Some((Segment::Function(f), rest)) => (rest, Some(*f)),
+        _ => (segments, None),
+    };
+    let mut current: Vec<&Value> = vec![start];
+    for segment in segments {
+        let mut next = Vec::new();
+        for value in current {
+            apply(segment, value, root, &mut next);
+        }
+        current = next;
+    }
+    let definite = segments
+        .iter()
+        .all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)));
+    match function {
+        None if definite => current.first().map(|v| (*v).clone()),
+        None => Some(Value::Array(current.into_iter().cloned().collect())),
+        Some(f) if definite => f.apply(current.first()?),
+        // As Jayway: after a deep scan (`$..price.sum()`) the function takes all the matches;
+        // after another indefinite path, it applies to each match.
+        Some(f) if matches!(segments.first(), Some(Segment::Descend(_))) => {
+            f.apply(&Value::Array(current.into_iter().cloned().collect()))
+        }
+        Some(f) => Some(Value::Array(
+            current.into_iter().filter_map(|v| f.apply(v)).collect(),
+        )),
+    }
+}
+
+fn apply<'v>(segment: &Segment, value: &'v Value, root: &Value, out: &mut Vec<&'v Value>) {
     match segment {
         Segment::Child(name) => {
             if let Some(v) = value.as_object().and_then(|o| o.get(name)) {
@@ -188,12 +341,12 @@ fn apply<'v>(segment: &Segment, value: &'v Value, out: &mut Vec<&'v Value>) {
         },
         Segment::Names(names) => {
             for n in names {
-                apply(&Segment::Child(n.clone()), value, out);
+                apply(&Segment::Child(n.clone()), value, root, out);
             }
         }
         Segment::Indexes(indexes) => {
             for i in indexes {
-                apply(&Segment::Index(*i), value, out);
+                apply(&Segment::Index(*i), value, root, out);
             }
         }
         Segment::Slice(start, end, step) => {
@@ -210,64 +363,159 @@ fn apply<'v>(segment: &Segment, value: &'v Value, out: &mut Vec<&'v Value>) {
                 }
             }
         }
-        Segment::Filter(filter) => {
-            let items: Vec<&Value> = match value {
-                Value::Array(a) => a.iter().collect(),
-                Value::Object(o) => o.values().collect(),
-                _ => Vec::new(),
-            };
-            for item in items {
-                if filter_matches(filter, item) {
-                    out.push(item);
+        // As Jayway: an object is tested itself, an array item by item. As the service
+        // documents, `@` only matches objects: scalar items are never selected.
+        Segment::Filter(filter) => match value {
+            Value::Object(_) if filter_matches(filter, value, root) => out.push(value),
+            Value::Array(a) => {
+                for item in a {
+                    if item.is_object() && filter_matches(filter, item, root) {
+                        out.push(item);
+                    }
                 }
             }
-        }
+            _ => {}
+        },
         Segment::Descend(inner) => {
-            descend(inner, value, out);
+            descend(inner, value, root, out);
         }
+        // Functions are applied by `select_segments`, at the end of a path only.
+        Segment::Function(_) => {}
     }
 }
 
-fn descend<'v>(inner: &Segment, value: &'v Value, out: &mut Vec<&'v Value>) {
-    apply(inner, value, out);
+fn descend<'v>(inner: &Segment, value: &'v Value, root: &Value, out: &mut Vec<&'v Value>) {
+    if let Segment::Filter(filter) = inner {
+        // A deep scan with a filter tests every object once, in document order.
+        if value.is_object() && filter_matches(filter, value, root) {
+            out.push(value);
+        }
+    } else {
+        apply(inner, value, root, out);
+    }
     match value {
-        Value::Object(o) => o.values().for_each(|v| descend(inner, v, out)),
-        Value::Array(a) => a.iter().for_each(|v| descend(inner, v, out)),
+        Value::Object(o) => o.values().for_each(|v| descend(inner, v, root, out)),
+        Value::Array(a) => a.iter().for_each(|v| descend(inner, v, root, out)),
         _ => {}
     }
 }
 
-fn filter_matches(filter: &Filter, item: &Value) -> bool {
-    let mut current = vec![item];
-    for segment in &filter.path {
-        let mut next = Vec::new();
-        for v in current {
-            apply(segment, v, &mut next);
-        }
-        current = next;
+/// An operand's value: `None` is Jayway's undefined (a path that is not there).
+fn operand_value(operand: &Operand, item: &Value, root: &Value) -> Option<Value> {
+    match operand {
+        Operand::Current(segments) => select_segments(segments, item, root),
+        Operand::Root(segments) => select_segments(segments, root, root),
+        Operand::Literal(v) => Some(v.clone()),
+        Operand::Regex(..) => None,
     }
-    let Some(found) = current.first() else {
-        return false;
-    };
-    let Some((op, literal)) = &filter.op else {
-        return true;
-    };
-    let ordering = match (found, literal) {
-        (Value::Number(a), Value::Number(b)) => a
-            .as_f64()
-            .zip(b.as_f64())
-            .and_then(|(a, b)| a.partial_cmp(&b)),
+}
+
+fn filter_matches(filter: &FilterExpr, item: &Value, root: &Value) -> bool {
+    match filter {
+        FilterExpr::Or(a, b) => filter_matches(a, item, root) || filter_matches(b, item, root),
+        FilterExpr::And(a, b) => filter_matches(a, item, root) && filter_matches(b, item, root),
+        FilterExpr::Not(inner) => !filter_matches(inner, item, root),
+        FilterExpr::Exists(operand) => match operand {
+            Operand::Literal(v) => truthy_literal(v),
+            other => operand_value(other, item, root).is_some(),
+        },
+        FilterExpr::Compare(left, relation, right) => {
+            let l = operand_value(left, item, root);
+            if *relation == Relation::Matches {
+                let (Some(Value::String(text)), Operand::Regex(pattern, flags)) = (&l, right)
+                else {
+                    return false;
+                };
+                return regex_full_match(pattern, flags, text);
+            }
+            let r = operand_value(right, item, root);
+            relate(l.as_ref(), *relation, r.as_ref())
+        }
+    }
+}
+
+fn truthy_literal(v: &Value) -> bool {
+    !matches!(v, Value::Bool(false) | Value::Null)
+}
+
+/// Jayway's `=~`: the whole string must match.
+fn regex_full_match(pattern: &str, flags: &str, text: &str) -> bool {
+    let flags: String = flags.chars().filter(|c| "imsu".contains(*c)).collect();
+    regress::Regex::with_flags(&format!("^(?:{pattern})$"), flags.as_str())
+        .map(|re| re.find(text).is_some())
+        .unwrap_or(false)
+}
+
+/// Jayway's equality: numbers by value (a number equals a string holding it), JSON values
+/// structurally; undefined equals nothing.
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::String(y)) => y.trim().parse::<f64>().ok() == x.as_f64(),
+        (Value::String(x), Value::Number(y)) => *x == y.to_string(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn relate(left: Option<&Value>, relation: Relation, right: Option<&Value>) -> bool {
+    let ordering = || match (left?, right?) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64()?.partial_cmp(&b.as_f64()?),
         (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
         _ => None,
     };
-    match op.as_str() {
-        "==" => ordering.map(|o| o.is_eq()).unwrap_or(*found == literal),
-        "!=" => !ordering.map(|o| o.is_eq()).unwrap_or(*found == literal),
-        "<" => ordering.is_some_and(|o| o.is_lt()),
-        "<=" => ordering.is_some_and(|o| o.is_le()),
-        ">" => ordering.is_some_and(|o| o.is_gt()),
-        ">=" => ordering.is_some_and(|o| o.is_ge()),
-        _ => false,
+    let equal = || matches!((left, right), (Some(a), Some(b)) if json_equal(a, b));
+    let contains = |list: Option<&Value>, item: &Value| {
+        list.and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| json_equal(x, item)))
+    };
+    let size = |v: Option<&Value>| match v {
+        Some(Value::Array(a)) => Some(a.len()),
+        Some(Value::String(s)) => Some(s.chars().count()),
+        _ => None,
+    };
+    match relation {
+        Relation::Eq => equal(),
+        Relation::Ne => !equal(),
+        Relation::Lt => ordering().is_some_and(|o| o.is_lt()),
+        Relation::Le => ordering().is_some_and(|o| o.is_le()),
+        Relation::Gt => ordering().is_some_and(|o| o.is_gt()),
+        Relation::Ge => ordering().is_some_and(|o| o.is_ge()),
+        Relation::Matches => false,
+        Relation::In => left.is_some_and(|l| contains(right, l)),
+        Relation::Nin => !left.is_some_and(|l| contains(right, l)),
+        Relation::SubsetOf => match left {
+            Some(Value::Array(items)) => items.iter().all(|i| contains(right, i)),
+            _ => false,
+        },
+        Relation::AnyOf => match left {
+            Some(Value::Array(items)) => items.iter().any(|i| contains(right, i)),
+            _ => false,
+        },
+        Relation::NoneOf => match left {
+            Some(Value::Array(items)) => !items.iter().any(|i| contains(right, i)),
+            _ => false,
+        },
+        Relation::Size => match (size(left), right.and_then(Value::as_f64)) {
+            (Some(n), Some(expected)) => n as f64 == expected,
+            _ => false,
+        },
+        Relation::Empty => match (size(left), right) {
+            (Some(n), Some(Value::Bool(expected))) => (n == 0) == *expected,
+            _ => false,
+        },
+        Relation::Contains => match (left, right) {
+            (Some(Value::String(s)), Some(Value::String(part))) => s.contains(part.as_str()),
+            (Some(Value::Array(_)), Some(item)) => contains(left, item),
+            _ => false,
+        },
     }
 }
 
@@ -301,6 +549,13 @@ fn parse_segments(text: &str) -> Result<Vec<Segment>, String> {
             c => return Err(format!("unexpected '{c}' at position {i}")),
         }
     }
+    if let Some(position) = segments
+        .iter()
+        .position(|s| matches!(s, Segment::Function(_)))
+        && position + 1 != segments.len()
+    {
+        return Err("a function such as length() must end the path".into());
+    }
     Ok(segments)
 }
 
@@ -315,6 +570,11 @@ fn parse_dot_name(chars: &[char], start: usize) -> Result<(Segment, usize), Stri
     }
     if name == "*" {
         return Ok((Segment::Wildcard, end));
+    }
+    if let Some(function) = name.strip_suffix("()") {
+        return PathFunction::parse(function)
+            .map(|f| (Segment::Function(f), end))
+            .ok_or_else(|| format!("unknown function '{name}'"));
     }
     Ok((Segment::Child(name), end))
 }
@@ -348,7 +608,7 @@ fn parse_bracket(chars: &[char], start: usize) -> Result<(Segment, usize), Strin
     let segment = if inner == "*" {
         Segment::Wildcard
     } else if let Some(filter) = inner.strip_prefix('?') {
-        Segment::Filter(parse_filter(filter.trim())?)
+        Segment::Filter(Box::new(parse_filter(filter.trim())?))
     } else if inner.starts_with('\'') || inner.starts_with('"') {
         let names = split_top(inner, ',')
             .into_iter()
@@ -435,37 +695,301 @@ fn split_top(s: &str, sep: char) -> Vec<&str> {
     parts
 }
 
-fn parse_filter(text: &str) -> Result<Filter, String> {
+fn parse_filter(text: &str) -> Result<FilterExpr, String> {
     let body = text
         .strip_prefix('(')
         .and_then(|t| t.strip_suffix(')'))
-        .ok_or_else(|| format!("a filter must be '?(...)', found '?{text}'"))?
-        .trim();
-    let ops = ["==", "!=", "<=", ">=", "<", ">"];
-    let found = ops.iter().find_map(|op| body.find(op).map(|i| (i, *op)));
-    let (left, op) = match found {
-        Some((i, op)) => (&body[..i], Some((op, &body[i + op.len()..]))),
-        None => (body, None),
+        .ok_or_else(|| format!("a filter must be '?(...)', found '?{text}'"))?;
+    let mut parser = FilterParser {
+        chars: body.chars().collect(),
+        pos: 0,
     };
-    let left = left.trim();
-    let rest = left
-        .strip_prefix('@')
-        .ok_or_else(|| format!("a filter must compare '@…', found '{left}'"))?;
-    let path = parse_segments(rest)?;
-    let op = match op {
-        None => None,
-        Some((op, literal)) => {
-            let literal = literal.trim();
-            let value = if literal.starts_with('\'') {
-                Value::String(unquote(literal)?)
-            } else {
-                serde_json::from_str(literal)
-                    .map_err(|_| format!("bad literal '{literal}' in filter"))?
-            };
-            Some((op.to_owned(), value))
+    let expr = parser.or()?;
+    parser.skip_ws();
+    if parser.pos < parser.chars.len() {
+        return Err(format!(
+            "unexpected '{}' in the filter '{body}'",
+            parser.chars[parser.pos..].iter().collect::<String>()
+        ));
+    }
+    Ok(expr)
+}
+
+/// A recursive-descent parser for Jayway filter expressions.
+struct FilterParser {
+    chars: Vec<char>,
+    pos: usize,
+}
+
+impl FilterParser {
+    fn skip_ws(&mut self) {
+        while self.chars.get(self.pos).is_some_and(|c| c.is_whitespace()) {
+            self.pos += 1;
         }
-    };
-    Ok(Filter { path, op })
+    }
+
+    fn eat(&mut self, token: &str) -> bool {
+        self.skip_ws();
+        let t: Vec<char> = token.chars().collect();
+        if self.chars.get(self.pos..self.pos + t.len()) == Some(&t[..]) {
+            self.pos += t.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn or(&mut self) -> Result<FilterExpr, String> {
+        let mut left = self.and()?;
+        while self.eat("||") {
+            let right = self.and()?;
+            left = FilterExpr::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<FilterExpr, String> {
+        let mut left = self.unary()?;
+        while self.eat("&&") {
+            let right = self.unary()?;
+            left = FilterExpr::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<FilterExpr, String> {
+        self.skip_ws();
+        if self.chars.get(self.pos) == Some(&'!') && self.chars.get(self.pos + 1) != Some(&'=') {
+            self.pos += 1;
+            return Ok(FilterExpr::Not(Box::new(self.unary()?)));
+        }
+        if self.eat("(") {
+            let inner = self.or()?;
+            if !self.eat(")") {
+                return Err("unbalanced parentheses in the filter".into());
+            }
+            return Ok(inner);
+        }
+        let left = self.operand()?;
+        match self.relation() {
+            None => Ok(FilterExpr::Exists(left)),
+            Some(relation) => {
+                let right = self.operand()?;
+                if relation == Relation::Matches && !matches!(right, Operand::Regex(..)) {
+                    return Err("'=~' needs a regular expression such as /^a.*/i".into());
+                }
+                Ok(FilterExpr::Compare(left, relation, right))
+            }
+        }
+    }
+
+    fn relation(&mut self) -> Option<Relation> {
+        const SYMBOLS: [(&str, Relation); 7] = [
+            ("==", Relation::Eq),
+            ("!=", Relation::Ne),
+            ("<=", Relation::Le),
+            (">=", Relation::Ge),
+            ("=~", Relation::Matches),
+            ("<", Relation::Lt),
+            (">", Relation::Gt),
+        ];
+        for (symbol, relation) in SYMBOLS {
+            if self.eat(symbol) {
+                return Some(relation);
+            }
+        }
+        const WORDS: [(&str, Relation); 8] = [
+            ("subsetof", Relation::SubsetOf),
+            ("anyof", Relation::AnyOf),
+            ("noneof", Relation::NoneOf),
+            ("contains", Relation::Contains),
+            ("empty", Relation::Empty),
+            ("size", Relation::Size),
+            ("nin", Relation::Nin),
+            ("in", Relation::In),
+        ];
+        self.skip_ws();
+        for (word, relation) in WORDS {
+            let w: Vec<char> = word.chars().collect();
+            let end = self.pos + w.len();
+            if self.chars.get(self.pos..end) == Some(&w[..])
+                && !self
+                    .chars
+                    .get(end)
+                    .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+            {
+                self.pos = end;
+                return Some(relation);
+            }
+        }
+        None
+    }
+
+    fn operand(&mut self) -> Result<Operand, String> {
+        self.skip_ws();
+        let Some(&c) = self.chars.get(self.pos) else {
+            return Err("a filter comparison is missing its right-hand side".into());
+        };
+        match c {
+            '@' | '$' => {
+                let start = self.pos + 1;
+                let end = self.path_end(start);
+                self.pos = end;
+                let text: String = self.chars[start..end].iter().collect();
+                let segments = parse_segments(&text)?;
+                Ok(if c == '@' {
+                    Operand::Current(segments)
+                } else {
+                    Operand::Root(segments)
+                })
+            }
+            '/' => {
+                let mut i = self.pos + 1;
+                let mut pattern = String::new();
+                while let Some(&ch) = self.chars.get(i) {
+                    if ch == '\\' {
+                        pattern.push(ch);
+                        if let Some(&next) = self.chars.get(i + 1) {
+                            pattern.push(next);
+                        }
+                        i += 2;
+                        continue;
+                    }
+                    if ch == '/' {
+                        break;
+                    }
+                    pattern.push(ch);
+                    i += 1;
+                }
+                if self.chars.get(i) != Some(&'/') {
+                    return Err("unterminated regular expression in the filter".into());
+                }
+                i += 1;
+                let mut flags = String::new();
+                while let Some(&f) = self.chars.get(i).filter(|f| f.is_ascii_alphabetic()) {
+                    flags.push(f);
+                    i += 1;
+                }
+                self.pos = i;
+                Ok(Operand::Regex(pattern, flags))
+            }
+            _ => Ok(Operand::Literal(self.literal()?)),
+        }
+    }
+
+    /// Where a path operand ends: at whitespace, an operator or a closing parenthesis outside
+    /// brackets and quotes (a function's `()` belongs to the path).
+    fn path_end(&self, start: usize) -> usize {
+        let mut i = start;
+        let mut depth = 0usize;
+        let mut quote: Option<char> = None;
+        while let Some(&c) = self.chars.get(i) {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) if c == '\\' => i += 1,
+                Some(_) => {}
+                None => match c {
+                    '\'' | '"' if depth > 0 => quote = Some(c),
+                    '[' => depth += 1,
+                    ']' => depth = depth.saturating_sub(1),
+                    '(' if depth == 0 && self.chars.get(i + 1) == Some(&')') => i += 1,
+                    c if depth == 0 && (c.is_whitespace() || "=!<>~&|()".contains(c)) => {
+                        break;
+                    }
+                    _ => {}
+                },
+            }
+            i += 1;
+        }
+        i
+    }
+
+    fn literal(&mut self) -> Result<Value, String> {
+        self.skip_ws();
+        let Some(&c) = self.chars.get(self.pos) else {
+            return Err("a filter value is missing".into());
+        };
+        match c {
+            '\'' | '"' => {
+                let mut i = self.pos + 1;
+                let mut out = String::new();
+                while let Some(&ch) = self.chars.get(i) {
+                    if ch == '\\' {
+                        if let Some(&next) = self.chars.get(i + 1) {
+                            out.push(next);
+                        }
+                        i += 2;
+                        continue;
+                    }
+                    if ch == c {
+                        break;
+                    }
+                    out.push(ch);
+                    i += 1;
+                }
+                if self.chars.get(i) != Some(&c) {
+                    return Err("unterminated string in the filter".into());
+                }
+                self.pos = i + 1;
+                Ok(Value::String(out))
+            }
+            '[' => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                if self.eat("]") {
+                    return Ok(Value::Array(items));
+                }
+                loop {
+                    items.push(self.literal()?);
+                    if self.eat(",") {
+                        continue;
+                    }
+                    if self.eat("]") {
+                        return Ok(Value::Array(items));
+                    }
+                    return Err("a list in the filter must be '[a, b, …]'".into());
+                }
+            }
+            '{' => {
+                // A JSON object literal: take the balanced braces and parse them as JSON.
+                let mut depth = 0;
+                let mut i = self.pos;
+                let mut quote = false;
+                while let Some(&ch) = self.chars.get(i) {
+                    match ch {
+                        '"' => quote = !quote,
+                        '\\' if quote => i += 1,
+                        '{' if !quote => depth += 1,
+                        '}' if !quote => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                let text: String = self.chars[self.pos..(i + 1).min(self.chars.len())]
+                    .iter()
+                    .collect();
+                self.pos = i + 1;
+                serde_json::from_str(&text).map_err(|_| format!("bad object '{text}' in filter"))
+            }
+            _ => {
+                let start = self.pos;
+                while self
+                    .chars
+                    .get(self.pos)
+                    .is_some_and(|c| c.is_alphanumeric() || "+-._".contains(*c))
+                {
+                    self.pos += 1;
+                }
+                let text: String = self.chars[start..self.pos].iter().collect();
+                serde_json::from_str(&text).map_err(|_| format!("bad literal '{text}' in filter"))
+            }
+        }
+    }
 }
 
 /// Selects a path from the roots, failing with `States.Runtime` when it matches nothing.
@@ -643,6 +1167,84 @@ mod tests {
         assert_eq!(sel(&input, "$.a.b[0:2]"), Some(json!([1, 2])));
         assert_eq!(sel(&input, "$.missing"), None);
         assert_eq!(sel(&input, "$$.Execution.Name"), Some(json!("x")));
+    }
+
+    #[test]
+    fn filters_follow_jayway() {
+        let input = json!({
+            "items": [
+                {"name": "pen", "price": 5, "stock": 10, "tags": ["office"]},
+                {"name": "lamp", "price": 25, "stock": 0, "tags": ["home", "light"]},
+                {"name": "desk", "price": 120, "stock": 2, "tags": []},
+                {"name": "Chair", "price": 60, "stock": 4, "discount": null}
+            ],
+            "limit": 50,
+            "wanted": ["pen", "desk"],
+            "nums": [1, 2, 3, 4],
+            "scalars": ["a", "b"]
+        });
+        let names = |path: &str| {
+            sel(&input, path)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names("$.items[?(@.price > 10 && @.stock > 0)]"),
+            ["desk", "Chair"]
+        );
+        assert_eq!(
+            names("$.items[?(@.price < 10 || @.price >= 120)]"),
+            ["pen", "desk"]
+        );
+        assert_eq!(
+            names("$.items[?((@.price > 10 || @.stock > 5) && !(@.name == 'desk'))]"),
+            ["pen", "lamp", "Chair"]
+        );
+        assert_eq!(names("$.items[?(@.price > $.limit)]"), ["desk", "Chair"]);
+        assert_eq!(names("$.items[?(@.name in $.wanted)]"), ["pen", "desk"]);
+        assert_eq!(
+            names("$.items[?(@.name nin ['pen', 'desk'])]"),
+            ["lamp", "Chair"]
+        );
+        assert_eq!(names("$.items[?(@.name =~ /c.*/i)]"), ["Chair"]);
+        assert_eq!(names("$.items[?(@.name =~ /.*e.*/)]"), ["pen", "desk"]);
+        assert_eq!(names("$.items[?(@.tags.length() > 1)]"), ["lamp"]);
+        assert_eq!(names("$.items[?(@.tags size 0)]"), ["desk"]);
+        assert_eq!(names("$.items[?(@.tags empty false)]"), ["pen", "lamp"]);
+        assert_eq!(names("$.items[?(@.tags contains 'home')]"), ["lamp"]);
+        assert_eq!(names("$.items[?(@.tags anyof ['light', 'x'])]"), ["lamp"]);
+        assert_eq!(names("$.items[?(@.discount)]"), ["Chair"]);
+        assert_eq!(names("$.items[?(!@.discount)]"), ["pen", "lamp", "desk"]);
+        // A missing field is undefined: `!=` is true, the other comparisons false.
+        assert_eq!(
+            names("$.items[?(@.discount != 1)]"),
+            ["pen", "lamp", "desk", "Chair"]
+        );
+        assert_eq!(names("$.items[?(@.price == '25')]"), ["lamp"]);
+        assert_eq!(
+            names("$.items[?(@.name == \"a && b\")]"),
+            Vec::<String>::new()
+        );
+        assert_eq!(names("$..[?(@.price > 100)]"), ["desk"]);
+        // `@` only matches objects, as the service documents.
+        assert_eq!(sel(&input, "$.scalars[?(@ == 'a')]"), Some(json!([])));
+        assert_eq!(sel(&input, "$.items.length()"), Some(json!(4)));
+        assert_eq!(sel(&input, "$.nums.sum()"), Some(json!(10.0)));
+        assert_eq!(sel(&input, "$.nums.avg()"), Some(json!(2.5)));
+        assert_eq!(sel(&input, "$.nums.max()"), Some(json!(4.0)));
+        assert_eq!(sel(&input, "$..price.min()"), Some(json!(5.0)));
+        assert_eq!(
+            sel(&input, "$.items[*].tags.length()"),
+            Some(json!([1, 2, 0]))
+        );
+        assert_eq!(sel(&input, "$.nums[0:2]"), Some(json!([1, 2])));
+        assert_eq!(sel(&input, "$.nums[-2:]"), Some(json!([3, 4])));
+        assert!(Path::parse("$.nums.length().x").is_err());
+        assert!(Path::parse("$.items[?(@.a > )]").is_err());
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub mod errors;
 pub mod history;
 mod intrinsics;
 mod jsonata;
+mod jsonata_fast;
+mod jsonata_functions;
 mod jsonpath;
 mod registry;
 mod tokens;

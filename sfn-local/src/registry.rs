@@ -312,22 +312,19 @@ pub(crate) fn lambda_invoke_result(payload: Value) -> Value {
 /// The function name in a name, a full or partial ARN (with or without a qualifier), or a
 /// `${Placeholder}`.
 pub(crate) fn function_name(function: &str) -> &str {
-    if let Some(rest) = function.strip_prefix("arn:") {
-        // arn:partition:lambda:region:account:function:name[:qualifier]
-        let parts: Vec<&str> = rest.split(':').collect();
-        if let Some(i) = parts.iter().position(|p| *p == "function") {
-            return parts.get(i + 1).copied().unwrap_or(function);
-        }
+    // The part after a `function` part, in an ARN or a partial ARN (`account:function:name`).
+    let mut parts = function.split(':');
+    if parts.any(|p| p == "function") {
+        return parts.next().unwrap_or(function);
+    }
+    if function.starts_with("arn:") {
         return function;
     }
-    let parts: Vec<&str> = function.split(':').collect();
-    if let Some(i) = parts.iter().position(|p| *p == "function") {
-        return parts.get(i + 1).copied().unwrap_or(function);
+    // `name:qualifier`.
+    match function.split_once(':') {
+        Some((name, qualifier)) if !qualifier.contains(':') && !function.starts_with("${") => name,
+        _ => function,
     }
-    if parts.len() == 2 && !function.starts_with("${") {
-        return parts[0];
-    }
-    function
 }
 
 fn lambda_arn(function: &str) -> String {
