@@ -38,7 +38,7 @@ pub(crate) fn matches(rule: &ChoiceRule, roots: &Roots<'_>) -> Result<bool, Fail
         ))
     })?;
     let op = comparison.operator.as_str();
-    let parsed = Path::parse(variable).map_err(Failure::runtime)?;
+    let parsed = Path::cached(variable).map_err(Failure::runtime)?;
     let value = parsed.select(roots);
     if op == "IsPresent" {
         return Ok(value.is_some() == (comparison.value == Value::Bool(true)));
@@ -55,7 +55,7 @@ pub(crate) fn matches(rule: &ChoiceRule, roots: &Roots<'_>) -> Result<bool, Fail
                 .value
                 .as_str()
                 .ok_or_else(|| Failure::runtime(format!("The value of {op} must be a path")))?;
-            let parsed = Path::parse(path).map_err(Failure::runtime)?;
+            let parsed = Path::cached(path).map_err(Failure::runtime)?;
             let other = parsed.select(roots).ok_or_else(|| {
                 Failure::runtime(format!(
                     "Invalid path '{path}': The choice state's condition path references an invalid value."

@@ -18,9 +18,11 @@ use tokio::task::JoinSet;
 use crate::clock::{Clock, SystemClock, iso};
 use crate::context::{Context, MapItem};
 use crate::errors::{self, Failure, check_size};
-use crate::history::{Details, Field, History, HistoryEvent, Listener, not_truncated, text};
+use crate::history::{
+    Details, Field, Fields, History, HistoryEvent, Listener, not_truncated, text,
+};
 use crate::jsonata::StatesView;
-use crate::registry::{Registry, lambda_invoke_result};
+use crate::registry::{Registry, Target, lambda_invoke_result};
 use crate::tokens::TaskTokens;
 use crate::{choice, jsonata, jsonpath};
 
@@ -137,6 +139,8 @@ struct TaskResource {
     /// `resourceType` and `resource` of the task events (`lambda`, `invoke`).
     resource_type: Arc<str>,
     resource_name: Arc<str>,
+    /// The registered Lambda of a [`TaskKind::LambdaArn`] resource, found once.
+    lambda: Option<Target>,
 }
 
 impl TaskResource {
@@ -151,8 +155,14 @@ impl TaskResource {
             TaskKind::Resource
         };
         let (resource_type, resource_name) = resource_type(resource);
+        let lambda = if kind == TaskKind::LambdaArn {
+            registry.lambda_target(resource)
+        } else {
+            None
+        };
         Self {
             kind,
+            lambda,
             resource: Arc::from(resource),
             resource_type: Arc::from(resource_type),
             resource_name: Arc::from(resource_name),
@@ -310,7 +320,7 @@ impl Engine {
             "ExecutionStarted",
             Some((
                 "executionStartedEventDetails",
-                Details::Fields(vec![
+                Details::Fields(smallvec::smallvec![
                     ("input", Field::Payload(input.clone())),
                     ("inputDetails", Field::NotTruncated),
                     ("roleArn", Field::Value(Value::String(role))),
@@ -348,18 +358,20 @@ impl Engine {
         let (status, output, error, cause) = match outcome {
             // No size check here: the output is the last state's, checked as its output.
             Ok((output, last)) => {
-                run.history.append(
+                let succeeded = run.history.append(
                     last,
                     "ExecutionSucceeded",
                     Some((
                         "executionSucceededEventDetails",
-                        Details::Fields(vec![
+                        Details::Fields(smallvec::smallvec![
                             ("output", Field::Payload(output.clone())),
                             ("outputDetails", Field::NotTruncated),
                         ]),
                     )),
                 );
-                // The history holds the output too: this copies it.
+                // The history holds the output too (the last state's exit and this event):
+                // they keep its text, so the execution takes the value without a copy.
+                run.history.release(&[last, succeeded], &output);
                 (ExecutionStatus::Succeeded, Some(owned(output)), None, None)
             }
             Err((f, last)) => {
@@ -797,7 +809,7 @@ async fn run_state(
         [type_name, "StateEntered"].concat(),
         Some((
             "stateEnteredEventDetails",
-            Details::Fields(vec![
+            Details::Fields(smallvec::smallvec![
                 ("name", Field::Str(node.name.clone())),
                 ("input", Field::Payload(raw.clone())),
                 ("inputDetails", Field::NotTruncated),
@@ -949,7 +961,7 @@ fn locate(run: &Run, node: &Node, frame: &mut Frame, failure: Failure, entered_i
 
 /// Applies assigned variables and records the state's exit.
 fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &Outcome) {
-    let mut details = vec![
+    let mut details: Fields = smallvec::smallvec![
         ("name", Field::Str(node.name.clone())),
         ("output", Field::Payload(outcome.output.clone())),
         ("outputDetails", Field::NotTruncated),
@@ -1285,7 +1297,7 @@ const LAMBDA_EVENTS: [(&str, &str); 5] = [
 
 /// The details of a Map iteration event: `{"name": <Map state>, "index": i}`.
 fn iteration(name: &Arc<str>, index: usize) -> Details {
-    Details::Fields(vec![
+    Details::Fields(smallvec::smallvec![
         ("name", Field::Str(name.clone())),
         ("index", Field::Value(json!(index))),
     ])
@@ -1394,14 +1406,14 @@ async fn run_task(
     };
     let lambda_events = kind == TaskKind::LambdaArn;
     let string = |s: &Arc<str>| Field::Str(s.clone());
-    let mut scheduled = if lambda_events {
-        vec![
+    let mut scheduled: Fields = if lambda_events {
+        smallvec::smallvec![
             ("resource", string(&info.resource)),
             ("input", Field::Payload(params.clone())),
             ("inputDetails", Field::NotTruncated),
         ]
     } else {
-        vec![
+        smallvec::smallvec![
             ("resourceType", string(&info.resource_type)),
             ("resource", string(&info.resource_name)),
             (
@@ -1465,7 +1477,11 @@ async fn run_task(
                 let out = registry.invoke_lambda(function, payload).await?;
                 lambda_invoke_result(out)
             }
-            TaskKind::LambdaArn => registry.invoke_lambda(resource, (*params).clone()).await?,
+            TaskKind::LambdaArn => {
+                registry
+                    .invoke_target(info.lambda.as_ref(), resource, (*params).clone())
+                    .await?
+            }
             TaskKind::Resource => {
                 registry
                     .invoke_resource(resource, (*params).clone())
@@ -1515,7 +1531,7 @@ async fn run_task(
     let result = match outcome {
         Ok(result) => {
             let result = Arc::new(result);
-            let mut details = Vec::with_capacity(4);
+            let mut details = Fields::new();
             if !lambda_events {
                 details.push(("resourceType", string(&info.resource_type)));
                 details.push(("resource", string(&info.resource_name)));
@@ -1565,6 +1581,10 @@ async fn run_task(
         &eval.states(raw, Some(&selected), None),
         &selected,
     )?;
+    if matches!(task.result_path, Some(Some(_))) {
+        // ResultPath puts the result inside the input: the TaskSucceeded event lets it go.
+        run.history.release(&[frame.prev], &selected);
+    }
     let merged = result_path(raw, &task.result_path, selected)?;
     let output = eval.output(&task.output_path, merged)?;
     Ok(Outcome {
@@ -1732,11 +1752,16 @@ async fn run_map(
             // An iteration's success moves its chain on; its failure is passed by: the Map's
             // own failure follows the iteration's last event. States.Runtime records nothing.
             let id = match &outcome {
-                Ok((_, last)) => run.history.append(
-                    *last,
-                    "MapIterationSucceeded",
-                    Some(("mapIterationSucceededEventDetails", details)),
-                ),
+                Ok((output, last)) => {
+                    // The Map's result array takes the output: no copy when the last state's
+                    // exit event is its only other holder.
+                    run.history.release(&[*last], output);
+                    run.history.append(
+                        *last,
+                        "MapIterationSucceeded",
+                        Some(("mapIterationSucceededEventDetails", details)),
+                    )
+                }
                 Err((f, last)) => {
                     let failures = failed.fetch_add(1, Ordering::SeqCst) + 1;
                     if f.error == errors::RUNTIME || tolerance.exceeded(failures) {

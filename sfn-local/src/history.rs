@@ -41,13 +41,19 @@ impl PartialEq for HistoryEvent {
 /// The fields of an event's details, kept as values until someone reads them as JSON, so
 /// recording an event stays cheap: payloads are shared with the engine (`Arc`) and rendered
 /// to JSON text only when the history is read.
+// The fields are inline on purpose: most events have two to four, and an allocation per event
+// costs more than the larger size.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum Details {
     /// Any JSON object.
     Json(Value),
     /// Fields in order.
-    Fields(Vec<(&'static str, Field)>),
+    Fields(Fields),
 }
+
+/// The fields of an event's details, inline up to four (most events have two to four).
+pub(crate) type Fields = smallvec::SmallVec<[(&'static str, Field); 4]>;
 
 /// One field of [`Details::Fields`].
 #[derive(Debug, Clone)]
@@ -58,6 +64,8 @@ pub(crate) enum Field {
     Str(Arc<str>),
     /// A payload (input, output, parameters), shown as its JSON text, as the service does.
     Payload(Arc<Value>),
+    /// A payload already turned into its JSON text, so the engine can take the value itself.
+    Text(String),
     /// `{"truncated": false}`, the `inputDetails`/`outputDetails` of every event.
     NotTruncated,
 }
@@ -74,6 +82,7 @@ impl Field {
             Field::Value(v) => v.clone(),
             Field::Str(s) => Value::String(s.as_ref().to_owned()),
             Field::Payload(v) => Value::String(text(v)),
+            Field::Text(t) => Value::String(t.clone()),
             Field::NotTruncated => not_truncated(),
         }
     }
@@ -153,24 +162,53 @@ impl History {
         event_type: impl Into<String>,
         details: Option<(&'static str, impl Into<Details>)>,
     ) -> u64 {
+        let event_type = event_type.into();
+        let details = details.map(|(k, v)| (k, v.into()));
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
-        let event = HistoryEvent {
-            id: events.len() as u64 + 1,
+        // Read under the lock, so timestamps never go back as ids go up.
+        let timestamp = self.clock.now();
+        let id = events.len() as u64 + 1;
+        // Built in place: an event is a few hundred bytes, not worth moving around.
+        events.push(HistoryEvent {
+            id,
             previous_event_id: previous,
-            timestamp: self.clock.now(),
-            event_type: event_type.into(),
-            details: details.map(|(k, v)| (k, v.into())),
+            timestamp,
+            event_type,
+            details,
             details_json: OnceLock::new(),
-        };
-        let id = event.id;
-        if let Some(listener) = &self.listener {
-            listener(&event);
+        });
+        if let (Some(listener), Some(event)) = (&self.listener, events.last()) {
+            listener(event);
         }
-        events.push(event);
         id
     }
 
     /// The events, leaving the history empty (at the end of an execution).
+    /// Lets the engine take `value` without a copy: when the events `ids` are its only other
+    /// holders (as payload fields), those fields keep its JSON text instead, which is what the
+    /// events show anyway. Does nothing when others share the value too.
+    pub(crate) fn release(&self, ids: &[u64], value: &Arc<Value>) {
+        if Arc::strong_count(value) > ids.len() + 1 {
+            return;
+        }
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let mut json: Option<String> = None;
+        for id in ids {
+            let index = usize::try_from(*id).ok().and_then(|id| id.checked_sub(1));
+            let Some(event) = index.and_then(|i| events.get_mut(i)) else {
+                continue;
+            };
+            if let Some((_, Details::Fields(fields))) = &mut event.details {
+                for (_, field) in fields.iter_mut() {
+                    if matches!(field, Field::Payload(p) if Arc::ptr_eq(p, value)) {
+                        let json = json.get_or_insert_with(|| text(value));
+                        *field = Field::Text(json.clone());
+                    }
+                }
+            }
+        }
+    }
+
     pub(crate) fn take(&self) -> Vec<HistoryEvent> {
         std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
     }
@@ -226,6 +264,35 @@ mod tests {
         assert_eq!(
             *seen.lock().unwrap(),
             vec!["ExecutionStarted", "PassStateEntered"]
+        );
+    }
+
+    #[test]
+    fn a_released_payload_shows_the_same_json_and_leaves_the_value_unshared() {
+        let history = History::new(Arc::new(ManualClock::fixed()), None, 0);
+        let value = Arc::new(json!({"a": [1, "x"], "b": {"c": null}}));
+        let fields = |v: &Arc<Value>| -> Fields {
+            smallvec::smallvec![
+                ("output", Field::Payload(v.clone())),
+                ("outputDetails", Field::NotTruncated),
+            ]
+        };
+        let id = history.append(
+            0,
+            "PassStateExited",
+            Some(("stateExitedEventDetails", Details::Fields(fields(&value)))),
+        );
+        // A second holder besides the event: nothing is released.
+        let other = value.clone();
+        history.release(&[id], &value);
+        assert_eq!(Arc::strong_count(&value), 3);
+        drop(other);
+        history.release(&[id], &value);
+        assert_eq!(Arc::strong_count(&value), 1);
+        let events = history.take();
+        assert_eq!(
+            events[0].to_json()["stateExitedEventDetails"],
+            json!({"output": r#"{"a":[1,"x"],"b":{"c":null}}"#, "outputDetails": {"truncated": false}})
         );
     }
 }

@@ -154,7 +154,7 @@ fn eval_arg(arg: &Arg, roots: &Roots<'_>, expr: &str) -> Result<Value, Failure> 
     match arg {
         Arg::Literal(v) => Ok(v.clone()),
         Arg::Path(p) => {
-            let parsed = jsonpath::Path::parse(p).map_err(Failure::intrinsic)?;
+            let parsed = jsonpath::Path::cached(p).map_err(Failure::intrinsic)?;
             parsed.select(roots).ok_or_else(|| {
                 Failure::runtime(format!(
                     "The function '{expr}' had the following error: The JsonPath argument for the field '{p}' could not be found in the input '{}'",

@@ -2,6 +2,10 @@
 //! (`$.a.b[0]`, for `ResultPath` and Choice variables), the context object (`$$.`), workflow
 //! variables (`$name.field`), and payload templates with `.$` keys.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use serde_json::{Map, Value};
 
 use crate::errors::Failure;
@@ -207,6 +211,28 @@ impl Path {
         Ok(Path { root, segments })
     }
 
+    /// Parses a path once per thread: definitions repeat the same few paths on every state, so
+    /// later evaluations reuse the parsed form (errors are not cached, they end the execution).
+    pub(crate) fn cached(text: &str) -> Result<Rc<Path>, String> {
+        /// Bound on the cached paths, so generated paths cannot grow the cache without limit.
+        const LIMIT: usize = 4096;
+        thread_local! {
+            static CACHE: RefCell<HashMap<String, Rc<Path>>> = RefCell::new(HashMap::new());
+        }
+        if let Some(hit) = CACHE.with(|c| c.borrow().get(text).cloned()) {
+            return Ok(hit);
+        }
+        let parsed = Rc::new(Path::parse(text)?);
+        CACHE.with(|c| {
+            let mut cache = c.borrow_mut();
+            if cache.len() >= LIMIT {
+                cache.clear();
+            }
+            cache.insert(text.to_owned(), parsed.clone());
+        });
+        Ok(parsed)
+    }
+
     /// The path in the normalized bracket form the service prints: `$['a']['b'][0]`.
     pub(crate) fn normalized(&self) -> String {
         let mut out = match &self.root {
@@ -291,6 +317,11 @@ fn select_segments(segments: &[Segment], start: &Value, root: &Value) -> Option<
         Some((Segment::Function(f), rest)) => (rest, Some(*f)),
         _ => (segments, None),
     };
+    if function.is_none() {
+        if let Some(found) = select_definite(segments, start) {
+            return found.cloned();
+        }
+    }
     let mut current: Vec<&Value> = vec![start];
     for segment in segments {
         let mut next = Vec::new();
@@ -315,6 +346,24 @@ fn select_segments(segments: &[Segment], start: &Value, root: &Value) -> Option<
             current.into_iter().filter_map(|v| f.apply(v)).collect(),
         )),
     }
+}
+
+/// The value at a definite path (only names and indexes), found without collecting matches;
+/// `None` when the path is not definite, `Some(None)` when it matches nothing.
+fn select_definite<'v>(segments: &[Segment], start: &'v Value) -> Option<Option<&'v Value>> {
+    let mut current = Some(start);
+    for segment in segments {
+        current = match segment {
+            Segment::Child(name) => current.and_then(|v| v.as_object()?.get(name)),
+            Segment::Index(i) => current.and_then(|v| {
+                let a = v.as_array()?;
+                let idx = if *i < 0 { a.len() as i64 + i } else { *i };
+                usize::try_from(idx).ok().and_then(|idx| a.get(idx))
+            }),
+            _ => return None,
+        };
+    }
+    Some(current)
 }
 
 fn apply<'v>(segment: &Segment, value: &'v Value, root: &Value, out: &mut Vec<&'v Value>) {
@@ -994,7 +1043,7 @@ impl FilterParser {
 
 /// Selects a path from the roots, failing with `States.Runtime` when it matches nothing.
 pub(crate) fn select(path: &str, roots: &Roots<'_>, field: &str) -> Result<Value, Failure> {
-    let parsed = Path::parse(path).map_err(Failure::runtime)?;
+    let parsed = Path::cached(path).map_err(Failure::runtime)?;
     parsed.select(roots).ok_or_else(|| {
         Failure::runtime(format!(
             "The JSONPath '{path}' specified for the field '{field}' could not be found in the input '{}'",
@@ -1012,7 +1061,7 @@ pub(crate) fn filter_path(
         None => Ok(roots.input.clone()),
         Some(None) => Ok(Value::Object(Map::new())),
         Some(Some(p)) => {
-            let parsed = Path::parse(p).map_err(Failure::runtime)?;
+            let parsed = Path::cached(p).map_err(Failure::runtime)?;
             parsed.select(roots).ok_or_else(|| {
                 Failure::runtime(format!(
                     "Invalid path '{p}' : No results for path: {}",
@@ -1035,7 +1084,7 @@ pub(crate) fn apply_result_path(
         Some(None) => return Ok(raw_input.clone()),
         Some(Some(p)) => p,
     };
-    let parsed = Path::parse(path).map_err(Failure::runtime)?;
+    let parsed = Path::cached(path).map_err(Failure::runtime)?;
     if parsed.root != Root::Input || !parsed.is_definite() {
         return Err(Failure::runtime(format!(
             "The ResultPath '{path}' is not a valid reference path: it must start with '$' and select a single node"
@@ -1151,6 +1200,27 @@ mod tests {
             vars: &no_vars,
         };
         Path::parse(path).unwrap().select(&roots)
+    }
+
+    #[test]
+    fn cached_paths_parse_like_fresh_ones() {
+        for text in [
+            "$.a.b[-1]",
+            "$$.Execution.Input",
+            "$var.x",
+            "$..p",
+            "$.a[0:2]",
+        ] {
+            assert_eq!(*Path::cached(text).unwrap(), Path::parse(text).unwrap());
+            // The second look-up is served from the cache, with the same result.
+            assert_eq!(*Path::cached(text).unwrap(), Path::parse(text).unwrap());
+        }
+        assert!(Path::cached("a.b").is_err());
+        let input = json!({"a": {"b": [1, 2, 3]}});
+        assert_eq!(sel(&input, "$.a.b[-1]"), Some(json!(3)));
+        assert_eq!(sel(&input, "$.a.b[-4]"), None);
+        assert_eq!(sel(&input, "$.a.b[3]"), None);
+        assert_eq!(sel(&input, "$.a.x.y"), None);
     }
 
     #[test]

@@ -65,8 +65,9 @@ where
     FnHandler(f)
 }
 
+/// Where a Lambda function runs.
 #[derive(Clone)]
-enum Target {
+pub(crate) enum Target {
     Handler(Arc<dyn LambdaHandler>),
     Url(String),
 }
@@ -130,6 +131,12 @@ impl Registry {
             return Some(t);
         }
         let name = function_name(function);
+        // Most often registered under its plain name: found without scanning every entry.
+        if name != function && function_name(name) == name {
+            if let Some(t) = self.lambdas.get(name) {
+                return Some(t);
+            }
+        }
         self.lambdas
             .iter()
             .find(|(key, _)| function_name(key) == name)
@@ -154,12 +161,28 @@ impl Registry {
         function: &str,
         payload: Value,
     ) -> Result<Value, Failure> {
-        match self.find_lambda(function).cloned() {
+        let target = self.find_lambda(function).cloned();
+        self.invoke_target(target.as_ref(), function, payload).await
+    }
+
+    /// The registered Lambda `function` resolves to, so a Task can find it once.
+    pub(crate) fn lambda_target(&self, function: &str) -> Option<Target> {
+        self.find_lambda(function).cloned()
+    }
+
+    /// [`Registry::invoke_lambda`] with the function already resolved (`None`: not registered).
+    pub(crate) async fn invoke_target(
+        &self,
+        target: Option<&Target>,
+        function: &str,
+        payload: Value,
+    ) -> Result<Value, Failure> {
+        match target {
             Some(Target::Handler(handler)) => handler
                 .invoke(payload)
                 .await
                 .map_err(|e| lambda_failure(&e.error, &e.cause)),
-            Some(Target::Url(base)) => self.invoke_url(&base, function, payload).await,
+            Some(Target::Url(base)) => self.invoke_url(base, function, payload).await,
             None => Err(Failure::new(
                 LAMBDA_RESOURCE_NOT_FOUND,
                 format!(
