@@ -104,9 +104,9 @@ impl From<SecretsError> for LlmError {
 /// requests with the Lambda's role instead.
 pub fn env_var(provider: Provider) -> Option<&'static str> {
     match provider {
-        Provider::Anthropic => Some("ANTHROPIC_API_KEY"),
-        Provider::OpenAi => Some("OPENAI_API_KEY"),
-        Provider::Gemini => Some("GEMINI_API_KEY"),
+        Provider::Anthropic => Some(crate::providers::anthropic::API_KEY_ENV),
+        Provider::OpenAi => Some(crate::providers::openai::API_KEY_ENV),
+        Provider::Gemini => Some(crate::providers::gemini::API_KEY_ENV),
         Provider::Bedrock => None,
     }
 }

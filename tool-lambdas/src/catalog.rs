@@ -4,15 +4,15 @@
 use agent_builder::ToolSpec;
 use serde_json::Value;
 
-use crate::tool::spec;
+use crate::tool::{Tool, spec};
 use crate::tools::{Calculate, ConvertCurrency, CurrentTime, GetWeather};
 
 /// The names of the standard tools.
 pub const STANDARD_TOOLS: [&str; 4] = [
-    "get_weather",
-    "calculate",
-    "convert_currency",
-    "current_time",
+    GetWeather::NAME,
+    Calculate::NAME,
+    ConvertCurrency::NAME,
+    CurrentTime::NAME,
 ];
 
 /// The specs of the standard tools, in [`STANDARD_TOOLS`] order. Cheap, no runtime needed.
@@ -34,8 +34,25 @@ pub fn standard_spec(name: &str) -> Option<ToolSpec> {
 /// a standard tool but differs from the spec derived from its Rust type: one line per
 /// difference. Empty when all are current.
 pub fn stale_specs(document: &Value) -> Vec<String> {
+    // Derived once: each spec regenerates its schema.
+    let current_specs = standard_specs();
     let mut found = Vec::new();
-    collect(document, &mut found);
+    walk(document, &mut |object| {
+        let Some(name) = standard_name(object) else {
+            return;
+        };
+        let Some(current) = current_specs.iter().find(|s| s.name == name) else {
+            return;
+        };
+        if object.get("input_schema") != Some(&current.input_schema) {
+            found.push(format!(
+                "`{name}`: the input_schema differs from the one derived from its Rust input type"
+            ));
+        }
+        if object.get("description").and_then(Value::as_str) != Some(current.description.as_str()) {
+            found.push(format!("`{name}`: the description differs from the tool's"));
+        }
+    });
     found
 }
 
@@ -53,25 +70,6 @@ pub fn count_specs(document: &Value) -> usize {
 fn standard_name(object: &serde_json::Map<String, Value>) -> Option<&str> {
     let name = object.get("name")?.as_str()?;
     (object.contains_key("input_schema") && STANDARD_TOOLS.contains(&name)).then_some(name)
-}
-
-fn collect(document: &Value, found: &mut Vec<String>) {
-    walk(document, &mut |object| {
-        let Some(name) = standard_name(object) else {
-            return;
-        };
-        let Some(current) = standard_spec(name) else {
-            return;
-        };
-        if object.get("input_schema") != Some(&current.input_schema) {
-            found.push(format!(
-                "`{name}`: the input_schema differs from the one derived from its Rust input type"
-            ));
-        }
-        if object.get("description").and_then(Value::as_str) != Some(current.description.as_str()) {
-            found.push(format!("`{name}`: the description differs from the tool's"));
-        }
-    });
 }
 
 fn walk(value: &Value, visit: &mut impl FnMut(&serde_json::Map<String, Value>)) {

@@ -56,7 +56,7 @@ impl<T: Tool> ToolHandler<T> {
     fn check(&self, input: Value) -> Result<T::Input, Vec<String>> {
         let validator = self
             .validator
-            .get_or_init(|| InputValidator::new(spec::<T>().input_schema));
+            .get_or_init(|| InputValidator::new(crate::schema::input_schema::<T::Input>()));
         let problems = validator.problems(&input);
         if !problems.is_empty() {
             return Err(problems);

@@ -117,58 +117,20 @@ pub async fn model_for(
             .await
             .map_err(config_error);
     }
-    let timeout = providers::timeout_from_env().map_err(config_error)?;
-    Ok(match provider {
-        Provider::Anthropic => {
-            let key = keys.get(provider).await?;
-            Arc::new(
-                providers::anthropic::AnthropicModel::new(
-                    providers::anthropic::base_url_from_env(),
-                    key,
-                    timeout,
-                )
-                .map_err(config_error)?,
-            )
+    let key = match keys.get(provider).await {
+        Ok(key) => key,
+        // A local OpenAI-compatible server (Ollama, vLLM) needs no key; a malformed one is
+        // still an error.
+        Err(SecretsError::NotConfigured { .. } | SecretsError::MissingKey { .. })
+            if provider == Provider::OpenAi
+                && providers::openai::base_url_from_env()
+                    != providers::openai::DEFAULT_BASE_URL =>
+        {
+            crate::secrets::ApiKey::new("")
         }
-        Provider::Gemini => {
-            let key = keys.get(provider).await?;
-            Arc::new(
-                providers::gemini::GeminiModel::new(
-                    providers::gemini::base_url_from_env(),
-                    key,
-                    timeout,
-                )
-                .map_err(config_error)?,
-            )
-        }
-        Provider::OpenAi => {
-            use providers::openai::{self, MaxTokensField};
-            let base_url = openai::base_url_from_env();
-            let key = match keys.get(provider).await {
-                Ok(key) => key,
-                // A local OpenAI-compatible server (Ollama, vLLM) needs no key.
-                Err(_) if base_url != openai::DEFAULT_BASE_URL => crate::secrets::ApiKey::new(""),
-                Err(e) => return Err(e.into()),
-            };
-            let mut model =
-                openai::OpenAiModel::new(base_url, key, timeout).map_err(config_error)?;
-            match std::env::var(openai::MAX_TOKENS_FIELD_ENV)
-                .ok()
-                .as_deref()
-                .map(str::trim)
-            {
-                Some("max_tokens") => {
-                    model = model.with_max_tokens_field(MaxTokensField::MaxTokens)
-                }
-                Some("max_completion_tokens") => {
-                    model = model.with_max_tokens_field(MaxTokensField::MaxCompletionTokens)
-                }
-                _ => {}
-            }
-            Arc::new(model)
-        }
-        Provider::Bedrock => providers::for_provider_from_env(provider)
-            .await
-            .map_err(config_error)?,
-    })
+        Err(e) => return Err(e.into()),
+    };
+    providers::for_provider_with_key(provider, key)
+        .await
+        .map_err(config_error)
 }

@@ -217,11 +217,10 @@ pub async fn for_provider_with_key(
             api_key,
             timeout,
         )?),
-        Provider::OpenAi => Arc::new(openai::OpenAiModel::new(
-            openai::base_url_from_env(),
-            api_key,
-            timeout,
-        )?),
+        Provider::OpenAi => Arc::new(
+            openai::OpenAiModel::new(openai::base_url_from_env(), api_key, timeout)?
+                .with_max_tokens_field_from_env()?,
+        ),
         Provider::Gemini => Arc::new(gemini::GeminiModel::new(
             gemini::base_url_from_env(),
             api_key,

@@ -108,9 +108,14 @@ impl OpenAiModel {
             }
             Err(e) => return Err(e),
         };
-        let mut model = Self::new(base_url, key, timeout_from_env()?)?;
+        Self::new(base_url, key, timeout_from_env()?)?.with_max_tokens_field_from_env()
+    }
+
+    /// Applies [`MAX_TOKENS_FIELD_ENV`] when it is set; a value other than the two field names
+    /// is an error naming the variable.
+    pub fn with_max_tokens_field_from_env(mut self) -> Result<Self, ProviderConfigError> {
         if let Some(field) = env_var(MAX_TOKENS_FIELD_ENV) {
-            model.max_tokens_field = match field.trim() {
+            self.max_tokens_field = match field.trim() {
                 "max_completion_tokens" => MaxTokensField::MaxCompletionTokens,
                 "max_tokens" => MaxTokensField::MaxTokens,
                 other => {
@@ -123,7 +128,7 @@ impl OpenAiModel {
                 }
             };
         }
-        Ok(model)
+        Ok(self)
     }
 }
 

@@ -69,12 +69,6 @@ impl<S: ConversationStore> ConversationStore for CachedStore<S> {
         Ok(turns)
     }
 
-    async fn load_after(&self, conversation_id: &str, after: u32) -> Result<Vec<Turn>, StoreError> {
-        let mut turns = self.load(conversation_id).await?;
-        turns.retain(|t| t.turn > after);
-        Ok(turns)
-    }
-
     /// Writes through; the turn is remembered when it is next loaded back, so the cache holds
     /// exactly what the store holds (a truncated tool result included).
     async fn append(&self, conversation_id: &str, turn: &Turn) -> Result<(), StoreError> {

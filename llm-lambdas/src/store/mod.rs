@@ -94,16 +94,7 @@ pub trait ConversationStore: Send + Sync {
     async fn append(&self, conversation_id: &str, turn: &Turn) -> Result<(), StoreError>;
 }
 
-/// The messages of stored turns, oldest first.
-pub fn history(turns: &[Turn]) -> Vec<Message> {
-    turns
-        .iter()
-        .flat_map(|t| t.messages.iter().cloned())
-        .collect()
-}
-
-/// Shortens the biggest tool results of `messages` until their total size fits in `budget`
-/// bytes of content, marking each shortened one with `[truncated: N bytes]`. Returns how many
+/// Shortens the biggest tool results of `messages` until `excess` bytes of content are gone, marking each shortened one with `[truncated: N bytes]`. Returns how many
 /// bytes were removed. Text and tool calls are never touched: only tool results can grow without
 /// bound (a tool may return a whole web page), and the model can ask again for less.
 pub fn truncate_tool_results(messages: &mut [Message], excess: usize) -> usize {

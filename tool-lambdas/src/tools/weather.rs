@@ -318,15 +318,14 @@ impl GetWeather {
                 Reply::Ok(forecast) => forecast,
                 // Open-Meteo's documented refusal (400 with a reason) names the problem;
                 // anything else (404, 401, 403…) is not Open-Meteo's forecast API answering.
-                Reply::Refused { status: 400, body } if api_error(&body).is_some() => {
-                    let reason = api_error(&body).unwrap_or_default();
-                    return Err(self.forecast.unavailable(format!(
-                        "it refused the request (HTTP 400: {})",
-                        echo(&reason)
-                    )));
-                }
-                Reply::Refused { status, .. } => {
-                    return Err(self.forecast.misconfigured(status, ENV_FORECAST_URL));
+                Reply::Refused { status, body } => {
+                    return Err(match (status, api_error(&body)) {
+                        (400, Some(reason)) => self.forecast.unavailable(format!(
+                            "it refused the request (HTTP 400: {})",
+                            echo(&reason)
+                        )),
+                        _ => self.forecast.misconfigured(status, ENV_FORECAST_URL),
+                    });
                 }
             };
         Ok(Found::Weather(Box::new(report(
@@ -359,8 +358,11 @@ impl GetWeather {
                 Reply::Ok(response) => response,
                 // Open-Meteo's documented refusal of a parameter (400 with a reason): the only
                 // parameter that varies is the name, so the model can act on the reason.
-                Reply::Refused { status: 400, body } if api_error(&body).is_some() => {
-                    let reason = api_error(&body).unwrap_or_default();
+                // A 404, 401, 403…: not the geocoding API answering (a wrong URL, a proxy).
+                Reply::Refused { status, body } => {
+                    let Some(reason) = api_error(&body).filter(|_| status == 400) else {
+                        return Err(self.geocoding.misconfigured(status, ENV_GEOCODING_URL));
+                    };
                     return Err(ToolError::BadInput(format!(
                         "The Open-Meteo geocoding service refused to look up {} (HTTP 400: {}). \
                          Give a plain city or town name (\"Boston\"), optionally followed by a \
@@ -369,10 +371,6 @@ impl GetWeather {
                         echo(&format!("{name:?}")),
                         echo(&reason)
                     )));
-                }
-                // A 404, 401, 403…: not the geocoding API answering (a wrong URL, a proxy).
-                Reply::Refused { status, .. } => {
-                    return Err(self.geocoding.misconfigured(status, ENV_GEOCODING_URL));
                 }
             };
         let mut results = response.results.into_iter();
