@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CDK app's checks, offline and with no AWS credentials:
-#   1. `npm ci` in cdk/ (quiet; from the lockfile);
+#   1. `npm ci` in cdk/ when node_modules is older than the lockfile (quiet);
 #   2. the type check (tsc) and the jest tests (CDK assertions, cdk-nag);
 #   3. `cdk synth` of the real state-machines/ with bundling skipped (cdk-nag fails it on any
 #      unacknowledged finding);
@@ -17,7 +17,9 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_M
 export CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true
 
 echo "== npm ci" >&2
-npm ci --no-audit --no-fund --loglevel=error >/dev/null
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
 
 echo "== tsc" >&2
 npx --no-install tsc --noEmit

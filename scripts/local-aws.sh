@@ -47,6 +47,7 @@ if ! answers; then
   # setsid: the server outlives this shell and the terminal that started it.
   setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 < /dev/null &
   echo $! >"$pidfile"
+  started=1
   for _ in $(seq 1 100); do
     if answers; then break; fi
     sleep 0.2
@@ -64,4 +65,5 @@ export SFN_AGENT_TEST_AWS_ENDPOINT=$endpoint
 export AWS_REGION=\${AWS_REGION:-us-east-1}
 export AWS_ACCESS_KEY_ID=\${AWS_ACCESS_KEY_ID:-testing}
 export AWS_SECRET_ACCESS_KEY=\${AWS_SECRET_ACCESS_KEY:-testing}
+export SFN_AGENT_LOCAL_AWS_STARTED=${started:-0}
 ENV

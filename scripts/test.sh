@@ -24,18 +24,13 @@ cargo run --quiet -p sfn-agent -- check
 step "asl-validator (npm) over every generated state machine"
 scripts/validate-asl.sh state-machines/*.asl.json asl/tests/fixtures/corpus/*.json
 
-if [ -x scripts/cdk-test.sh ]; then
-  step "CDK: assertions, offline synth, cdk-nag, cfn-lint"
-  scripts/cdk-test.sh
-fi
+step "CDK: assertions, offline synth, cdk-nag, cfn-lint"
+scripts/cdk-test.sh
 
 step "local AWS API server (moto) for the DynamoDB, Secrets Manager and Step Functions tests"
-moto_pid=".local/moto/server.pid"
-already_running=false
-if [ -f "$moto_pid" ] && kill -0 "$(cat "$moto_pid")" 2>/dev/null; then already_running=true; fi
 eval "$(scripts/local-aws.sh)"
 # Stop the server afterwards only if this run started it.
-if [ "$already_running" = false ]; then
+if [ "$SFN_AGENT_LOCAL_AWS_STARTED" = 1 ]; then
   trap 'scripts/local-aws.sh stop >/dev/null 2>&1 || true' EXIT
 fi
 

@@ -18,19 +18,19 @@ if [ ! -x "$validator" ] || [ "$tool_dir/package-lock.json" -nt "$tool_dir/node_
   (cd "$tool_dir" && npm ci --silent --no-audit --no-fund >/dev/null)
 fi
 
+# One validator process for every file (it reports each file by name): a process per file took
+# five times as long.
 status=0
+paths=()
 for file in "$@"; do
-  if [ ! -f "$file" ]; then
-    echo "✗ $file: no such file" >&2
-    status=1
-    continue
-  fi
-  if output="$("$validator" --json-path "$file" 2>&1)"; then
-    echo "✓ $file"
+  if [ -f "$file" ]; then
+    paths+=(--json-path "$file")
   else
-    echo "✗ $file" >&2
-    echo "$output" | sed 's/^/    /' >&2
+    echo "✗ $file: no such file" >&2
     status=1
   fi
 done
+if [ "${#paths[@]}" -gt 0 ] && ! "$validator" "${paths[@]}"; then
+  status=1
+fi
 exit "$status"
