@@ -222,7 +222,7 @@ impl AgentBuilder {
     /// Checks everything and returns the agent, or every reason it is not valid.
     pub fn build(self) -> Result<Agent, BuildError> {
         let mut problems = Vec::new();
-        if !valid_name(&self.name, 64) {
+        if !valid_name(&self.name) {
             problems.push(format!(
                 "agent name `{}` must be 1 to 64 letters, digits, `-` or `_` (it names the state machine)",
                 self.name
@@ -259,7 +259,7 @@ impl AgentBuilder {
         }
         for (i, tool) in self.tools.iter().enumerate() {
             let name = &tool.spec.name;
-            if !valid_name(name, 64) {
+            if !valid_name(name) {
                 problems.push(format!(
                     "tool name `{name}` must be 1 to 64 letters, digits, `-` or `_` (the providers' rule)"
                 ));
@@ -286,18 +286,16 @@ impl AgentBuilder {
                 problems.push("the output schema must be a JSON Schema object".to_owned());
             }
         }
-        let Some(model) = self.model else {
-            return Err(BuildError {
-                agent: self.name,
-                problems,
-            });
+        // A missing model is among the problems already.
+        let model = match self.model {
+            Some(model) if problems.is_empty() => model,
+            _ => {
+                return Err(BuildError {
+                    agent: self.name,
+                    problems,
+                });
+            }
         };
-        if !problems.is_empty() {
-            return Err(BuildError {
-                agent: self.name,
-                problems,
-            });
-        }
         Ok(Agent {
             name: self.name,
             description: self.description,
@@ -312,9 +310,13 @@ impl AgentBuilder {
     }
 }
 
-fn valid_name(name: &str, max: usize) -> bool {
+/// The longest agent or tool name: the providers' limit for tool names, and short enough for a
+/// state machine name with the stack's prefix.
+const MAX_NAME_LEN: usize = 64;
+
+fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= max
+        && name.len() <= MAX_NAME_LEN
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')

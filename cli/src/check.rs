@@ -14,11 +14,9 @@ pub struct Args {
 /// Validates every committed definition and compares the folder with what the builder makes.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = crate::paths::state_machines_dir(args.dir)?;
+    let files = state_machines::generate();
     let mut failures = Vec::new();
-    for file in state_machines::generate()
-        .iter()
-        .filter(|f| f.name.ends_with(".asl.json"))
-    {
+    for file in files.iter().filter(|f| f.name.ends_with(".asl.json")) {
         let path = dir.join(&file.name);
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue; // reported as missing below
@@ -32,9 +30,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let stale = state_machines::stale_files(&dir, &files);
+    let orphans = state_machines::orphan_files(&dir, &files)
+        .into_iter()
+        .map(|name| format!("{name} belongs to no agent any more"));
     failures.extend(
-        state_machines::stale_files(&dir)
+        stale
             .into_iter()
+            .chain(orphans)
             .map(|s| format!("{}: {s}", dir.display())),
     );
     if failures.is_empty() {

@@ -11,13 +11,7 @@ pub struct Args {
 
 /// Prints the Mermaid graph of the agent's machine.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Some(agent) = state_machines::agent(&args.agent) else {
-        anyhow::bail!(
-            "no agent called `{}`; the agents are: {}",
-            args.agent,
-            state_machines::agent_names().join(", ")
-        );
-    };
+    let agent = crate::paths::find_agent(&args.agent)?;
     print!("{}", asl::mermaid::render(&agent.state_machine()));
     Ok(ExitCode::SUCCESS)
 }

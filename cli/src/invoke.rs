@@ -243,11 +243,7 @@ struct Progress {
 impl Progress {
     fn see(&mut self, event: &Value) -> Option<String> {
         let kind = event.get("type")?.as_str()?;
-        let details = event
-            .as_object()?
-            .iter()
-            .find(|(k, _)| k.ends_with("EventDetails"))
-            .map(|(_, v)| v);
+        let details = crate::trace::details(event);
         let field = |k: &str| details.and_then(|d| d.get(k)).and_then(Value::as_str);
         match kind {
             k if k.ends_with("StateEntered") => {

@@ -175,7 +175,13 @@ impl LocalAgent {
 
     /// Runs the agent's state machine on `input` (`{"question": …, "conversation_id"?: …}`).
     pub async fn run(&self, input: Value) -> Execution {
-        let mut engine = Engine::new(self.agent.state_machine(), self.registry());
+        self.run_with_registry(self.registry(), input).await
+    }
+
+    /// Runs the agent with a registry taken from [`LocalAgent::registry`] and changed (a tool
+    /// Lambda made to crash, say): how tests reach the run path `run` takes.
+    pub async fn run_with_registry(&self, registry: Registry, input: Value) -> Execution {
+        let mut engine = Engine::new(self.agent.state_machine(), registry);
         if let Some(listener) = &self.listener {
             engine = engine.with_listener(Arc::clone(listener));
         }

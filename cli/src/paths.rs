@@ -1,4 +1,4 @@
-//! Where the generated state machines live.
+//! Where the generated state machines live, and which agent a command names.
 
 use std::path::PathBuf;
 
@@ -16,4 +16,14 @@ pub fn state_machines_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     anyhow::bail!(
         "no state-machines/ folder here: run this from the repository root, or pass --dir DIR"
     )
+}
+
+/// The agent called `name`, or an error listing the agents there are.
+pub fn find_agent(name: &str) -> anyhow::Result<agent_builder::Agent> {
+    state_machines::agent(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no agent called `{name}`; the agents are: {}",
+            state_machines::agent_names().join(", ")
+        )
+    })
 }

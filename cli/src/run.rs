@@ -44,13 +44,7 @@ pub struct Args {
 
 /// Runs the agent and prints progress on stderr, then the answer.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Some(agent) = state_machines::agent(&args.agent) else {
-        bail!(
-            "no agent called `{}`; the agents are: {}",
-            args.agent,
-            state_machines::agent_names().join(", ")
-        );
-    };
+    let agent = crate::paths::find_agent(&args.agent)?;
     if args.question.trim().is_empty() {
         bail!(
             "the question is empty: sfn-agent run {} \"<question>\"",
@@ -58,8 +52,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let own = agent.model().provider;
-    let (model, label, model_override) = choose_model(&args, own, &agent.model().model).await?;
-    let scripted = label.starts_with("scripted");
+    let scripted = args.script.is_some() || args.provider.as_deref() == Some("scripted");
+    let (model, label, model_override) =
+        choose_model(&args, scripted, own, &agent.model().model).await?;
     let store = Arc::new(LocalStore::new(&args.conversations_dir));
     if let Some(id) = &args.conversation {
         if !store.path_of(id).exists() {
@@ -127,10 +122,10 @@ fn exit_code(status: ExecutionStatus) -> ExitCode {
 /// The model to answer with: the script, or the provider's adapter from the environment.
 async fn choose_model(
     args: &Args,
+    scripted: bool,
     own: Provider,
     own_model: &str,
 ) -> anyhow::Result<(Arc<dyn ChatModel>, String, Option<String>)> {
-    let scripted = args.script.is_some() || args.provider.as_deref() == Some("scripted");
     if scripted {
         let Some(script) = &args.script else {
             bail!("--provider scripted needs --script FILE (see examples/scripts/)");

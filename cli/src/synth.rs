@@ -21,8 +21,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         asl::validate(&agent.state_machine())
             .with_context(|| format!("agent `{}` makes an invalid state machine", agent.name()))?;
     }
-    let stale = state_machines::stale_files(&dir);
-    for file in state_machines::generate() {
+    let files = state_machines::generate();
+    for file in &files {
         let path = dir.join(&file.name);
         let unchanged = std::fs::read_to_string(&path).is_ok_and(|old| old == file.contents);
         if unchanged {
@@ -33,11 +33,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("  wrote      {}", path.display());
         }
     }
-    for orphan in stale
-        .iter()
-        .filter(|s| s.ends_with("belongs to no agent any more"))
-    {
-        println!("  note: {orphan}; delete it if the agent is gone");
+    for orphan in state_machines::orphan_files(&dir, &files) {
+        println!("  note: {orphan} belongs to no agent any more; delete it if the agent is gone");
     }
     Ok(ExitCode::SUCCESS)
 }

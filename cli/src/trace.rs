@@ -26,7 +26,7 @@ pub fn format_event(event: &Value) -> Option<String> {
 }
 
 /// The event's `…EventDetails` object, whatever its name.
-fn details(event: &Value) -> Option<&Map<String, Value>> {
+pub(crate) fn details(event: &Value) -> Option<&Map<String, Value>> {
     event
         .as_object()?
         .iter()

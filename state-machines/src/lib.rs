@@ -1,8 +1,8 @@
 //! The project's agents, defined in Rust, and their generated state machines.
 //!
 //! [`agents`] lists them; [`generate`] renders each one's ASL and the manifest CDK reads. The
-//! rendered files are committed in this folder, and [`stale_files`] tells when they differ from
-//! what the builder makes now (`sfn-agent check` and this crate's tests fail then).
+//! rendered files are committed in this folder, and [`stale_files`] and [`orphan_files`] tell
+//! when they differ from what the builder makes now (`sfn-agent check` and this crate's tests fail then).
 //!
 //! ```
 //! let weather = state_machines::agent("weather").unwrap();
@@ -74,11 +74,10 @@ pub fn default_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The generated files that are missing from `dir` or differ from what the builder makes now,
-/// and the `*.asl.json` files in `dir` that no agent makes any more.
-pub fn stale_files(dir: &Path) -> Vec<String> {
-    let files = generate();
-    let mut stale: Vec<String> = files
+/// The generated `files` that are missing from `dir` or differ there from what the builder makes
+/// now, each with what is wrong.
+pub fn stale_files(dir: &Path, files: &[GeneratedFile]) -> Vec<String> {
+    files
         .iter()
         .filter_map(|file| match std::fs::read_to_string(dir.join(&file.name)) {
             Ok(on_disk) if on_disk == file.contents => None,
@@ -88,16 +87,19 @@ pub fn stale_files(dir: &Path) -> Vec<String> {
             )),
             Err(_) => Some(format!("{} is missing", file.name)),
         })
+        .collect()
+}
+
+/// The `*.asl.json` files in `dir` that none of the generated `files` is: left by a removed agent.
+pub fn orphan_files(dir: &Path, files: &[GeneratedFile]) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut orphans: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".asl.json") && !files.iter().any(|f| &f.name == n))
         .collect();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let mut orphans: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".asl.json") && !files.iter().any(|f| &f.name == n))
-            .map(|n| format!("{n} belongs to no agent any more"))
-            .collect();
-        orphans.sort();
-        stale.extend(orphans);
-    }
-    stale
+    orphans.sort();
+    orphans
 }

@@ -5,7 +5,10 @@ use agent_builder::manifest::Manifest;
 
 #[test]
 fn committed_files_are_current() {
-    let stale = state_machines::stale_files(&state_machines::default_dir());
+    let dir = state_machines::default_dir();
+    let files = state_machines::generate();
+    let mut stale = state_machines::stale_files(&dir, &files);
+    stale.extend(state_machines::orphan_files(&dir, &files));
     assert!(
         stale.is_empty(),
         "the committed state machines are stale; run `cargo run -p sfn-agent -- synth`:\n{}",

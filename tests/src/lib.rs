@@ -119,15 +119,14 @@ pub async fn run_agent(
     store: Arc<MemoryStore>,
     input: Value,
 ) -> Run {
-    run_with(
-        agent,
-        model,
-        store,
-        tool_lambdas::Toolbox::from_env().expect("tools config"),
-        input,
-        |_| {},
-    )
-    .await
+    run_with(agent, model, store, offline_toolbox(), input, |_| {}).await
+}
+
+/// The standard tools with their default upstreams, whatever the caller's environment says: the
+/// offline tools (calculate, current_time) never reach them.
+pub fn offline_toolbox() -> tool_lambdas::Toolbox {
+    let config = tool_lambdas::ToolsConfig::from_lookup(|_| None).expect("default tools config");
+    tool_lambdas::Toolbox::standard(&config).expect("tools")
 }
 
 /// Like [`run_agent`], with a toolbox and a hook to change the task registry (to make a tool
@@ -144,8 +143,8 @@ pub async fn run_with(
     let results = Arc::new(Mutex::new(Vec::new()));
     let (t, r) = (Arc::clone(&turns), Arc::clone(&results));
     let handler = LocalAgent::handler(model, store, None);
-    let local = LocalAgent::new(agent.clone(), handler, toolbox).with_progress(Arc::new(
-        move |p: &Progress| match p {
+    let local = LocalAgent::new(agent.clone(), handler, toolbox)
+        .with_progress(Arc::new(move |p: &Progress| match p {
             Progress::Turn(turn) => t
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -155,15 +154,11 @@ pub async fn run_with(
                 .unwrap_or_else(|e| e.into_inner())
                 .push((name.clone(), result.clone())),
             _ => {}
-        },
-    ));
+        }))
+        .with_clock(Arc::new(ManualClock::fixed()));
     let mut registry = local.registry();
     change_registry(&mut registry);
-    let engine = sfn_local::Engine::new(agent.state_machine(), registry)
-        .with_clock(Arc::new(ManualClock::fixed()));
-    let execution = engine
-        .execute(input, sfn_local::ExecutionOptions::default())
-        .await;
+    let execution = local.run_with_registry(registry, input).await;
     let turns = turns.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let tool_results = results.lock().unwrap_or_else(|e| e.into_inner()).clone();
     Run {

@@ -181,7 +181,7 @@ async fn a_crashing_tool_lambda_becomes_an_error_result_and_the_run_goes_on() {
         Provider::OpenAi,
     );
     let store = Arc::new(MemoryStore::new());
-    let toolbox = tool_lambdas::Toolbox::from_env().expect("tools");
+    let toolbox = e2e_tests::offline_toolbox();
     let run = run_with(
         &agent("calculator"),
         model,
