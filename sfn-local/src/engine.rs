@@ -480,11 +480,9 @@ impl Vars {
         own.or_else(|| self.parent.as_ref()?.get(name))
     }
 
-    fn set(&self, assigned: &Map<String, Value>) {
+    fn set(&self, assigned: Map<String, Value>) {
         let mut own = self.own.lock().unwrap_or_else(|e| e.into_inner());
-        for (k, v) in assigned {
-            own.insert(k.clone(), v.clone());
-        }
+        own.extend(assigned);
     }
 }
 
@@ -834,8 +832,8 @@ async fn run_state(
             Ok(o)
         });
         match attempt {
-            Ok(outcome) => {
-                finish(run, node, frame, &outcome);
+            Ok(mut outcome) => {
+                finish(run, node, frame, &mut outcome);
                 return Ok(outcome);
             }
             Err(failure) => {
@@ -859,7 +857,7 @@ async fn run_state(
                 }
                 if let Some(catcher) = catchers.iter().find(|c| failure.matches(&c.error_equals)) {
                     let error_output = failure.error_output();
-                    let outcome = match eval.ql {
+                    let mut outcome = match eval.ql {
                         QueryLanguage::JSONata => {
                             let states = eval.states(&raw, None, Some(&error_output));
                             let output = Arc::new(match &catcher.output {
@@ -886,7 +884,7 @@ async fn run_state(
                         }
                     };
                     check_size(&outcome.output, "state output")?;
-                    finish(run, node, frame, &outcome);
+                    finish(run, node, frame, &mut outcome);
                     return Ok(outcome);
                 }
                 if frame.nested
@@ -960,18 +958,20 @@ fn locate(run: &Run, node: &Node, frame: &mut Frame, failure: Failure, entered_i
 }
 
 /// Applies assigned variables and records the state's exit.
-fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &Outcome) {
+/// Records the state's exit and hands its assigned variables over to the scope (nothing reads
+/// them from the outcome afterwards, so they move rather than copy).
+fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &mut Outcome) {
     let mut details: Fields = smallvec::smallvec![
         ("name", Field::Str(node.name.clone())),
         ("output", Field::Payload(outcome.output.clone())),
         ("outputDetails", Field::NotTruncated),
     ];
-    if let Some(assigned) = &outcome.assigned {
-        frame.vars.set(assigned);
+    if let Some(assigned) = outcome.assigned.take() {
         let shown: Map<String, Value> = assigned
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(text(v))))
             .collect();
+        frame.vars.set(assigned);
         details.push(("assignedVariables", Field::Value(Value::Object(shown))));
         details.push(("assignedVariablesDetails", Field::NotTruncated));
     }
@@ -1501,7 +1501,7 @@ async fn run_task(
                 submitted.store(id, Ordering::SeqCst);
                 match rx.await {
                     Ok(Ok(v)) => Ok(v),
-                    Ok(Err(e)) => Err(Failure::new(e.error, e.cause)),
+                    Ok(Err(e)) => Err(Failure::from(e)),
                     Err(_) => Err(Failure::runtime(
                         "The task token was dropped before it was completed",
                     )),

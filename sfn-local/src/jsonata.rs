@@ -395,51 +395,29 @@ pub(crate) fn template(
     vars: Lookup<'_>,
     field: &str,
 ) -> Result<Value, Failure> {
-    match template_inner(value, states, vars, field)? {
-        Some(v) => Ok(v),
-        None => Err(Failure::query(format!(
-            "The JSONata expression specified for the field '{field}' returned nothing (undefined)"
-        ))),
-    }
-}
-
-fn template_inner(
-    value: &Value,
-    states: &StatesView<'_>,
-    vars: Lookup<'_>,
-    field: &str,
-) -> Result<Option<Value>, Failure> {
     match value {
         Value::String(s) => match expression(s) {
-            Some(expr) => match evaluate(expr, states, vars, field)? {
-                Some(v) => Ok(Some(v)),
-                None => Err(Failure::query(format!(
+            Some(expr) => evaluate(expr, states, vars, field)?.ok_or_else(|| {
+                Failure::query(format!(
                     "The JSONata expression '{expr}' specified for the field '{field}' returned nothing (undefined)."
-                ))),
-            },
-            None => Ok(Some(value.clone())),
+                ))
+            }),
+            None => Ok(value.clone()),
         },
         Value::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
             for (k, v) in fields {
-                let path = format!("{field}/{k}");
-                if let Some(v) = template_inner(v, states, vars, &path)? {
-                    out.insert(k.clone(), v);
-                }
+                out.insert(k.clone(), template(v, states, vars, &format!("{field}/{k}"))?);
             }
-            Ok(Some(Value::Object(out)))
+            Ok(Value::Object(out))
         }
-        Value::Array(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for (i, v) in items.iter().enumerate() {
-                let path = format!("{field}[{i}]");
-                if let Some(v) = template_inner(v, states, vars, &path)? {
-                    out.push(v);
-                }
-            }
-            Ok(Some(Value::Array(out)))
-        }
-        other => Ok(Some(other.clone())),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| template(v, states, vars, &format!("{field}[{i}]")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        other => Ok(other.clone()),
     }
 }
 

@@ -18,6 +18,12 @@ pub struct TaskError {
     pub cause: String,
 }
 
+impl From<TaskError> for Failure {
+    fn from(e: TaskError) -> Self {
+        Failure::new(e.error, e.cause)
+    }
+}
+
 impl TaskError {
     /// An error with this name and message.
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
@@ -282,10 +288,7 @@ impl Registry {
         payload: Value,
     ) -> Result<Value, Failure> {
         match self.find_resource(resource) {
-            Some(handler) => handler
-                .invoke(payload)
-                .await
-                .map_err(|e| Failure::new(e.error, e.cause)),
+            Some(handler) => handler.invoke(payload).await.map_err(Failure::from),
             None => Err(Failure::new(
                 RUNTIME,
                 format!(
