@@ -12,7 +12,6 @@ use asl::{NumberOrExpression, QueryLanguage, State, StateMachine};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde_json::{Map, Value, json};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::clock::{Clock, SystemClock, iso};
@@ -1705,114 +1704,62 @@ async fn run_map(
         "MapStateStarted",
         Some(("mapStateStartedEventDetails", json!({"length": total}))),
     );
-    let permits = if max_concurrency >= 1.0 {
-        max_concurrency as usize
+    // The service runs at most 40 iterations of an inline Map at once, fewer when
+    // `MaxConcurrency` says so; 0 means as many as it can. A worker runs one iteration at a
+    // time and takes the next item when it is done, so items start in order.
+    let limit = if max_concurrency >= 1.0 {
+        (max_concurrency as usize).min(INLINE_MAP_CONCURRENCY)
     } else {
-        Semaphore::MAX_PERMITS
+        INLINE_MAP_CONCURRENCY
     };
-    let semaphore = Arc::new(Semaphore::new(permits.min(Semaphore::MAX_PERMITS)));
-    let mut set = JoinSet::new();
     let start_prev = frame.prev;
-    let tolerance = Tolerance {
-        count: tolerated_count,
-        percentage: tolerated_pct,
-        total,
-    };
-    // Set when the Map has failed, so iterations waiting for a slot do not start.
-    let stop = Arc::new(AtomicBool::new(false));
-    let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    for (index, (input, map_item)) in inputs.into_iter().enumerate() {
-        let run = run.clone();
-        let processor = processor.clone();
-        let vars = Vars::child(&frame.vars);
-        let semaphore = semaphore.clone();
-        let name = node.name.clone();
-        let (stop, failed) = (stop.clone(), failed.clone());
-        set.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            if stop.load(Ordering::SeqCst) {
-                return None;
-            }
-            let started = run.history.append(
-                start_prev,
-                "MapIterationStarted",
-                Some(("mapIterationStartedEventDetails", iteration(&name, index))),
-            );
-            let outcome = run_scope(
-                run.clone(),
-                processor,
-                input,
-                vars,
-                Some(map_item),
-                started,
-                true,
-            )
-            .await;
-            let details = iteration(&name, index);
-            // An iteration's success moves its chain on; its failure is passed by: the Map's
-            // own failure follows the iteration's last event. States.Runtime records nothing.
-            let id = match &outcome {
-                Ok((output, last)) => {
-                    // The Map's result array takes the output: no copy when the last state's
-                    // exit event is its only other holder.
-                    run.history.release(&[*last], output);
-                    run.history.append(
-                        *last,
-                        "MapIterationSucceeded",
-                        Some(("mapIterationSucceededEventDetails", details)),
-                    )
-                }
-                Err((f, last)) => {
-                    let failures = failed.fetch_add(1, Ordering::SeqCst) + 1;
-                    if f.error == errors::RUNTIME || tolerance.exceeded(failures) {
-                        stop.store(true, Ordering::SeqCst);
-                    }
-                    if f.error != errors::RUNTIME {
-                        run.history.append(
-                            *last,
-                            "MapIterationFailed",
-                            Some(("mapIterationFailedEventDetails", details)),
-                        );
-                    }
-                    *last
-                }
-            };
-            Some((index, outcome.map(|(v, _)| v).map_err(|(f, _)| f), id))
-        });
+    let shared = Arc::new(Iterations {
+        queue: Mutex::new(inputs.into_iter().enumerate()),
+        stop: AtomicBool::new(false),
+        failed: AtomicUsize::new(0),
+        tolerance: Tolerance {
+            count: tolerated_count,
+            percentage: tolerated_pct,
+            total,
+        },
+    });
+    let mut set = JoinSet::new();
+    for _ in 0..limit.min(total) {
+        set.spawn(run_iterations(
+            run.clone(),
+            processor.clone(),
+            frame.vars.clone(),
+            node.name.clone(),
+            start_prev,
+            shared.clone(),
+        ));
     }
     let mut results: Vec<Value> = vec![Value::Null; total];
-    let mut failures = 0usize;
     let mut last = frame.prev;
     let mut first_failure: Option<Failure> = None;
     while let Some(joined) = set.join_next().await {
-        let joined = joined
+        let done = joined
             .map_err(|e| Failure::runtime(format!("A Map iteration stopped unexpectedly: {e}")))?;
-        let Some((index, outcome, id)) = joined else {
-            continue;
-        };
-        last = last.max(id);
-        match outcome {
-            Ok(v) => results[index] = owned(v),
-            Err(f) => {
-                failures += 1;
-                results[index] = f.error_output();
-                let tolerated = tolerated_count.is_some() || tolerated_pct.is_some();
-                if f.error == errors::RUNTIME || tolerance.exceeded(failures) {
-                    set.abort_all();
-                    first_failure = Some(if tolerated && f.error != errors::RUNTIME {
-                        Failure::new(
-                            errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                            format!(
-                                "The Map state '{}' had {failures} failed item(s), more than it tolerates",
-                                node.name
-                            ),
-                        )
-                    } else {
-                        f
-                    });
-                    break;
-                }
-            }
+        last = last.max(done.last);
+        for (index, value) in done.results {
+            results[index] = value;
+        }
+        if let Some(f) = done.failure {
+            set.abort_all();
+            let tolerated = tolerated_count.is_some() || tolerated_pct.is_some();
+            first_failure = Some(if tolerated && f.error != errors::RUNTIME {
+                Failure::new(
+                    errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    format!(
+                        "The Map state '{}' had {} failed item(s), more than it tolerates",
+                        node.name,
+                        shared.failed.load(Ordering::SeqCst)
+                    ),
+                )
+            } else {
+                f
+            });
+            break;
         }
     }
     frame.prev = last;
@@ -1827,6 +1774,106 @@ async fn run_map(
         .append(frame.prev, "MapStateSucceeded", NO_DETAILS);
     let result = Arc::new(Value::Array(results));
     finish_collection(map_output(map), raw, result, eval, next)
+}
+
+/// How many iterations of an inline Map the service runs at once.
+const INLINE_MAP_CONCURRENCY: usize = 40;
+
+/// What a Map's workers share: the items left, and whether the Map has failed.
+struct Iterations {
+    /// The items not started yet, with their indexes.
+    queue: Mutex<std::iter::Enumerate<std::vec::IntoIter<(Arc<Value>, MapItem)>>>,
+    /// Set when the Map has failed, so no further iteration starts.
+    stop: AtomicBool,
+    /// Failed iterations so far.
+    failed: AtomicUsize,
+    tolerance: Tolerance,
+}
+
+/// What one Map worker ran: the results by index, its last event, and the failure that
+/// stopped the Map, if one did.
+struct WorkerDone {
+    results: Vec<(usize, Value)>,
+    last: u64,
+    failure: Option<Failure>,
+}
+
+/// One Map worker: runs iterations one after another until the items run out or the Map fails.
+async fn run_iterations(
+    run: Arc<Run>,
+    processor: Arc<Scope>,
+    outer: Arc<Vars>,
+    name: Arc<str>,
+    start_prev: u64,
+    shared: Arc<Iterations>,
+) -> WorkerDone {
+    let mut done = WorkerDone {
+        results: Vec::new(),
+        last: 0,
+        failure: None,
+    };
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return done;
+        }
+        let next = shared
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next();
+        let Some((index, (input, map_item))) = next else {
+            return done;
+        };
+        let started = run.history.append(
+            start_prev,
+            "MapIterationStarted",
+            Some(("mapIterationStartedEventDetails", iteration(&name, index))),
+        );
+        let outcome = run_scope(
+            run.clone(),
+            processor.clone(),
+            input,
+            Vars::child(&outer),
+            Some(map_item),
+            started,
+            true,
+        )
+        .await;
+        let details = iteration(&name, index);
+        // An iteration's success moves its chain on; its failure is passed by: the Map's own
+        // failure follows the iteration's last event. States.Runtime records nothing.
+        match outcome {
+            Ok((output, last)) => {
+                // The Map's result array takes the output: no copy when the last state's exit
+                // event is its only other holder.
+                run.history.release(&[last], &output);
+                let id = run.history.append(
+                    last,
+                    "MapIterationSucceeded",
+                    Some(("mapIterationSucceededEventDetails", details)),
+                );
+                done.last = done.last.max(id);
+                done.results.push((index, owned(output)));
+            }
+            Err((f, last)) => {
+                let failures = shared.failed.fetch_add(1, Ordering::SeqCst) + 1;
+                if f.error != errors::RUNTIME {
+                    run.history.append(
+                        last,
+                        "MapIterationFailed",
+                        Some(("mapIterationFailedEventDetails", details)),
+                    );
+                }
+                done.last = done.last.max(last);
+                if f.error == errors::RUNTIME || shared.tolerance.exceeded(failures) {
+                    shared.stop.store(true, Ordering::SeqCst);
+                    done.failure = Some(f);
+                    return done;
+                }
+                done.results.push((index, f.error_output()));
+            }
+        }
+    }
 }
 
 /// How many failed items a Map tolerates.

@@ -647,7 +647,10 @@ async fn wait_for_task_token_completes_from_outside() {
 
 #[tokio::test(start_paused = true)]
 async fn map_runs_items_concurrently_up_to_max_concurrency() {
-    for (max, expected) in [(2, 2), (0, 6)] {
+    // Developer Guide, "Using Map state in Inline mode": an inline Map "supports up to 40
+    // concurrent iterations", whatever MaxConcurrency asks for beyond that.
+    let items: Vec<u64> = (1..=50).collect();
+    for (max, expected) in [(2, 2), (0, 40), (45, 40), (60, 40)] {
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let mut registry = Registry::new();
@@ -681,9 +684,9 @@ async fn map_runs_items_concurrently_up_to_max_concurrency() {
             })),
             registry,
         )
-        .execute(json!([1, 2, 3, 4, 5, 6]), ExecutionOptions::default())
+        .execute(json!(items), ExecutionOptions::default())
         .await;
-        assert_eq!(execution.output, Some(json!([1, 2, 3, 4, 5, 6])));
+        assert_eq!(execution.output, Some(json!(items)));
         assert_eq!(
             peak.load(Ordering::SeqCst),
             expected,
