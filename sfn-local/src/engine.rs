@@ -1779,10 +1779,13 @@ async fn run_map(
 /// How many iterations of an inline Map the service runs at once.
 const INLINE_MAP_CONCURRENCY: usize = 40;
 
+/// A Map's items not started yet: each iteration's input and `$$.Map.Item`, by index.
+type ItemQueue = std::iter::Enumerate<std::vec::IntoIter<(Arc<Value>, MapItem)>>;
+
 /// What a Map's workers share: the items left, and whether the Map has failed.
 struct Iterations {
     /// The items not started yet, with their indexes.
-    queue: Mutex<std::iter::Enumerate<std::vec::IntoIter<(Arc<Value>, MapItem)>>>,
+    queue: Mutex<ItemQueue>,
     /// Set when the Map has failed, so no further iteration starts.
     stop: AtomicBool,
     /// Failed iterations so far.
