@@ -9,17 +9,19 @@ use serde_json::{Map, Value, json};
 
 use crate::clock::iso;
 
-/// The parts of a state's context object.
+/// The parts of a state's context object, borrowed from the execution and the state: a
+/// context is built for every state, and Map iterations on other threads build theirs from
+/// the same execution, so it takes no reference counts.
 #[derive(Debug, Clone)]
-pub(crate) struct Context {
+pub(crate) struct Context<'a> {
     /// `Execution` without `Input`.
-    pub execution: Arc<Map<String, Value>>,
+    pub execution: &'a Map<String, Value>,
     /// `Execution.Input`.
-    pub input: Arc<Value>,
+    pub input: &'a Value,
     /// `StateMachine`.
-    pub state_machine: Arc<Value>,
+    pub state_machine: &'a Value,
     /// `State.Name`.
-    pub state_name: Arc<str>,
+    pub state_name: &'a str,
     /// `State.EnteredTime`.
     pub entered: DateTime<Utc>,
     /// `State.RetryCount`.
@@ -39,20 +41,20 @@ pub(crate) struct MapItem {
     pub value: Arc<Value>,
 }
 
-impl Context {
+impl Context<'_> {
     /// The context object as JSON; `Execution.Input` only when `with_input`.
     pub(crate) fn to_value(&self, with_input: bool) -> Value {
-        let mut execution = (*self.execution).clone();
+        let mut execution = self.execution.clone();
         if with_input {
-            execution.insert("Input".into(), (*self.input).clone());
+            execution.insert("Input".into(), self.input.clone());
         }
         let mut ctx = Map::new();
         ctx.insert("Execution".into(), Value::Object(execution));
         ctx.insert(
             "State".into(),
-            json!({"EnteredTime": iso(self.entered), "Name": &*self.state_name, "RetryCount": self.retry}),
+            json!({"EnteredTime": iso(self.entered), "Name": self.state_name, "RetryCount": self.retry}),
         );
-        ctx.insert("StateMachine".into(), (*self.state_machine).clone());
+        ctx.insert("StateMachine".into(), self.state_machine.clone());
         if let Some(token) = &self.token {
             ctx.insert("Task".into(), json!({"Token": token}));
         }
@@ -97,11 +99,13 @@ mod tests {
         assert!(!jsonata_wants_input(
             "$states.context.Execution.Name & $states.context.State.Name"
         ));
+        let execution = Map::from_iter([("Name".to_owned(), json!("e"))]);
+        let (input, state_machine) = (json!({"big": true}), json!({"Name": "m"}));
         let ctx = Context {
-            execution: Arc::new(Map::from_iter([("Name".to_owned(), json!("e"))])),
-            input: Arc::new(json!({"big": true})),
-            state_machine: Arc::new(json!({"Name": "m"})),
-            state_name: Arc::from("S"),
+            execution: &execution,
+            input: &input,
+            state_machine: &state_machine,
+            state_name: "S",
             entered: DateTime::<Utc>::default(),
             retry: 0,
             token: None,

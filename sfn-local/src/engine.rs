@@ -25,7 +25,7 @@ use crate::registry::{Registry, Target, lambda_invoke_result};
 use crate::tokens::TaskTokens;
 use crate::{choice, jsonata, jsonpath};
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// How an execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,7 +291,7 @@ impl Engine {
             history,
             tokens: self.tokens.clone(),
             default_ql: self.query_language,
-            execution: Arc::new(Map::from_iter([
+            execution: Map::from_iter([
                 (
                     "Id".to_owned(),
                     json!(format!(
@@ -302,12 +302,12 @@ impl Engine {
                 ("RoleArn".to_owned(), json!(role)),
                 ("StartTime".to_owned(), json!(iso(start))),
                 ("RedriveCount".to_owned(), json!(0)),
-            ])),
+            ]),
             input: input.clone(),
-            state_machine: Arc::new(json!({
+            state_machine: json!({
                 "Id": format!("arn:aws:states:us-east-1:123456789012:stateMachine:{machine_name}"),
                 "Name": machine_name
-            })),
+            }),
             deadline: self.timeout.and_then(|s| {
                 chrono::Duration::try_seconds(i64::try_from(s).unwrap_or(i64::MAX))
                     .and_then(|d| start.checked_add_signed(d))
@@ -322,7 +322,7 @@ impl Engine {
                 Details::Fields(smallvec::smallvec![
                     ("input", Field::Payload(input.clone())),
                     ("inputDetails", Field::NotTruncated),
-                    ("roleArn", Field::Value(Value::String(role))),
+                    ("roleArn", Field::Value(Box::new(Value::String(role)))),
                 ]),
             )),
         );
@@ -330,8 +330,8 @@ impl Engine {
             Err(f) => Err((f, started)),
             Ok(()) => {
                 let body = run_scope(
-                    run.clone(),
-                    self.root.clone(),
+                    &run,
+                    &self.root,
                     input,
                     Vars::root(),
                     None,
@@ -416,9 +416,9 @@ struct Run {
     history: History,
     tokens: TaskTokens,
     default_ql: QueryLanguage,
-    execution: Arc<Map<String, Value>>,
+    execution: Map<String, Value>,
     input: Arc<Value>,
-    state_machine: Arc<Value>,
+    state_machine: Value,
     deadline: Option<DateTime<Utc>>,
     timed_out: AtomicBool,
 }
@@ -504,15 +504,17 @@ struct Outcome {
 /// What a scope ends with: its output and its last event, or its failure and its last event.
 type ScopeResult = Result<(Arc<Value>, u64), (Failure, u64)>;
 
-fn run_scope(
-    run: Arc<Run>,
-    scope: Arc<Scope>,
+/// Runs a scope's states from its `StartAt` to the end. It borrows the execution and the
+/// scope: Map iterations on several threads would otherwise contend for their counts.
+fn run_scope<'a>(
+    run: &'a Arc<Run>,
+    scope: &'a Scope,
     input: Arc<Value>,
     vars: Arc<Vars>,
     map_item: Option<MapItem>,
     prev: u64,
     nested: bool,
-) -> BoxFuture<ScopeResult> {
+) -> BoxFuture<'a, ScopeResult> {
     Box::pin(async move {
         let mut frame = Frame {
             vars,
@@ -529,7 +531,7 @@ fn run_scope(
                     return Err((execution_timeout(), frame.prev));
                 }
             }
-            let Some(node) = scope.states.get(&current).cloned() else {
+            let Some(node) = scope.states.get(&current) else {
                 return Err((
                     Failure::runtime(format!(
                         "The state '{current}' does not exist in this scope"
@@ -537,7 +539,7 @@ fn run_scope(
                     frame.prev,
                 ));
             };
-            match run_state(&run, &node, input, &mut frame).await {
+            match run_state(run, node, input, &mut frame).await {
                 Ok(Outcome { output, next, .. }) => match next {
                     Some(next) => {
                         input = output;
@@ -552,19 +554,19 @@ fn run_scope(
 }
 
 /// The context object for a state.
-fn context(
-    run: &Run,
-    node: &Node,
+fn context<'a>(
+    run: &'a Run,
+    node: &'a Node,
     entered: DateTime<Utc>,
     retry: u64,
     frame: &Frame,
     token: Option<&str>,
-) -> Context {
+) -> Context<'a> {
     Context {
-        execution: run.execution.clone(),
-        input: run.input.clone(),
-        state_machine: run.state_machine.clone(),
-        state_name: node.name.clone(),
+        execution: &run.execution,
+        input: &run.input,
+        state_machine: &run.state_machine,
+        state_name: &node.name,
         entered,
         retry,
         token: token.map(str::to_owned),
@@ -576,7 +578,7 @@ fn context(
 struct Eval<'a> {
     ql: QueryLanguage,
     vars: &'a Arc<Vars>,
-    context: Context,
+    context: Context<'a>,
 }
 
 impl Eval<'_> {
@@ -799,11 +801,10 @@ async fn run_state(
     raw: Arc<Value>,
     frame: &mut Frame,
 ) -> Result<Outcome, Failure> {
-    let type_name = node.state.type_name();
-    let entered = run.clock.now();
-    frame.prev = run.history.append(
+    // `$$.State.EnteredTime` is the time of the state's entered event.
+    let (entered_id, entered) = run.history.append_stamped(
         frame.prev,
-        [type_name, "StateEntered"].concat(),
+        state_events(&node.state).0,
         Some((
             "stateEnteredEventDetails",
             Details::Fields(smallvec::smallvec![
@@ -813,7 +814,7 @@ async fn run_state(
             ]),
         )),
     );
-    let entered_id = frame.prev;
+    frame.prev = entered_id;
     let retriers = node.state.retriers();
     let catchers = node.state.catchers();
     let mut counts = vec![0u64; retriers.len()];
@@ -971,13 +972,16 @@ fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &mut Outcome) {
             .map(|(k, v)| (k.clone(), Value::String(text(v))))
             .collect();
         frame.vars.set(assigned);
-        details.push(("assignedVariables", Field::Value(Value::Object(shown))));
+        details.push((
+            "assignedVariables",
+            Field::Value(Box::new(Value::Object(shown))),
+        ));
         details.push(("assignedVariablesDetails", Field::NotTruncated));
     }
     if !matches!(node.state, State::Fail(_)) {
         frame.prev = run.history.append(
             frame.prev,
-            [node.state.type_name(), "StateExited"].concat(),
+            state_events(&node.state).1,
             Some(("stateExitedEventDetails", Details::Fields(details))),
         );
     }
@@ -1298,8 +1302,22 @@ const LAMBDA_EVENTS: [(&str, &str); 5] = [
 fn iteration(name: &Arc<str>, index: usize) -> Details {
     Details::Fields(smallvec::smallvec![
         ("name", Field::Str(name.clone())),
-        ("index", Field::Value(json!(index))),
+        ("index", Field::Int(index as u64)),
     ])
+}
+
+/// A state's `…StateEntered` and `…StateExited` event types.
+fn state_events(state: &State) -> (&'static str, &'static str) {
+    match state {
+        State::Task(_) => ("TaskStateEntered", "TaskStateExited"),
+        State::Choice(_) => ("ChoiceStateEntered", "ChoiceStateExited"),
+        State::Map(_) => ("MapStateEntered", "MapStateExited"),
+        State::Parallel(_) => ("ParallelStateEntered", "ParallelStateExited"),
+        State::Pass(_) => ("PassStateEntered", "PassStateExited"),
+        State::Wait(_) => ("WaitStateEntered", "WaitStateExited"),
+        State::Succeed(_) => ("SucceedStateEntered", "SucceedStateExited"),
+        State::Fail(_) => ("FailStateEntered", "FailStateExited"),
+    }
 }
 
 /// No details object.
@@ -1417,13 +1435,13 @@ async fn run_task(
             ("resource", string(&info.resource_name)),
             (
                 "region",
-                Field::Value(Value::String("us-east-1".to_owned())),
+                Field::Value(Box::new(Value::String("us-east-1".to_owned()))),
             ),
             ("parameters", Field::Payload(params.clone())),
         ]
     };
     if let Some(t) = timeout {
-        scheduled.push(("timeoutInSeconds", Field::Value(json!(t as u64))));
+        scheduled.push(("timeoutInSeconds", Field::Int(t as u64)));
     }
     let names = if lambda_events {
         LAMBDA_EVENTS
@@ -1833,8 +1851,8 @@ async fn run_iterations(
             Some(("mapIterationStartedEventDetails", iteration(&name, index))),
         );
         let outcome = run_scope(
-            run.clone(),
-            processor.clone(),
+            &run,
+            &processor,
             input,
             Vars::child(&outer),
             Some(map_item),
@@ -1998,7 +2016,7 @@ async fn run_parallel(
         set.spawn(async move {
             (
                 index,
-                run_scope(run, branch, input, vars, None, start_prev, true).await,
+                run_scope(&run, &branch, input, vars, None, start_prev, true).await,
             )
         });
     }

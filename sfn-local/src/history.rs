@@ -1,6 +1,7 @@
 //! The execution history, as AWS's GetExecutionHistory returns it: typed events with ids,
 //! the id of the event before, timestamps, and a `…EventDetails` object.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -21,11 +22,12 @@ pub struct HistoryEvent {
     /// When it happened, by the engine's clock.
     pub timestamp: DateTime<Utc>,
     /// The event type as AWS names it: `ExecutionStarted`, `TaskStateEntered`, `TaskScheduled`, …
-    pub event_type: String,
+    pub event_type: &'static str,
     /// The details field name (`executionStartedEventDetails`, …) and its fields, if any.
     details: Option<(&'static str, Details)>,
-    /// The details as JSON, built the first time someone reads them.
-    details_json: OnceLock<Value>,
+    /// The details as JSON, built the first time someone reads them (boxed: most events are
+    /// never read, and a smaller event is cheaper to record).
+    details_json: OnceLock<Box<Value>>,
 }
 
 impl PartialEq for HistoryEvent {
@@ -43,11 +45,10 @@ impl PartialEq for HistoryEvent {
 /// to JSON text only when the history is read.
 // The fields are inline on purpose: most events have two to four, and an allocation per event
 // costs more than the larger size.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum Details {
-    /// Any JSON object.
-    Json(Value),
+    /// Any JSON object (boxed: a `Value` is several times the size of a field).
+    Json(Box<Value>),
     /// Fields in order.
     Fields(Fields),
 }
@@ -55,34 +56,37 @@ pub(crate) enum Details {
 /// The fields of an event's details, inline up to four (most events have two to four).
 pub(crate) type Fields = smallvec::SmallVec<[(&'static str, Field); 4]>;
 
-/// One field of [`Details::Fields`].
+/// One field of [`Details::Fields`], small (a `Value` is boxed) so that events stay small.
 #[derive(Debug, Clone)]
 pub(crate) enum Field {
     /// A JSON value, shown as it is.
-    Value(Value),
+    Value(Box<Value>),
+    /// A number (`index`, `timeoutInSeconds`).
+    Int(u64),
     /// A string shared with the machine (a state name, a resource).
     Str(Arc<str>),
     /// A payload (input, output, parameters), shown as its JSON text, as the service does.
     Payload(Arc<Value>),
     /// A payload already turned into its JSON text, so the engine can take the value itself.
-    Text(String),
+    Text(Box<str>),
     /// `{"truncated": false}`, the `inputDetails`/`outputDetails` of every event.
     NotTruncated,
 }
 
 impl From<Value> for Details {
     fn from(value: Value) -> Self {
-        Details::Json(value)
+        Details::Json(Box::new(value))
     }
 }
 
 impl Field {
     fn to_value(&self) -> Value {
         match self {
-            Field::Value(v) => v.clone(),
+            Field::Value(v) => (**v).clone(),
+            Field::Int(n) => Value::from(*n),
             Field::Str(s) => Value::String(s.as_ref().to_owned()),
             Field::Payload(v) => Value::String(text(v)),
-            Field::Text(t) => Value::String(t.clone()),
+            Field::Text(t) => Value::String(t.as_ref().to_owned()),
             Field::NotTruncated => not_truncated(),
         }
     }
@@ -91,7 +95,7 @@ impl Field {
 impl Details {
     fn to_value(&self) -> Value {
         match self {
-            Details::Json(v) => v.clone(),
+            Details::Json(v) => (**v).clone(),
             Details::Fields(fields) => Value::Object(
                 fields
                     .iter()
@@ -108,7 +112,7 @@ impl HistoryEvent {
     pub fn to_json(&self) -> Value {
         let mut map = Map::new();
         map.insert("timestamp".into(), Value::String(iso(self.timestamp)));
-        map.insert("type".into(), Value::String(self.event_type.clone()));
+        map.insert("type".into(), Value::String(self.event_type.to_owned()));
         map.insert("id".into(), json!(self.id));
         map.insert("previousEventId".into(), json!(self.previous_event_id));
         if let Some((key, value)) = self.details() {
@@ -120,14 +124,18 @@ impl HistoryEvent {
     /// The details field name (`stateEnteredEventDetails`, …) and its object, if any.
     pub fn details(&self) -> Option<(&str, &Value)> {
         let (key, details) = self.details.as_ref()?;
-        Some((*key, self.details_json.get_or_init(|| details.to_value())))
+        Some((
+            *key,
+            self.details_json
+                .get_or_init(|| Box::new(details.to_value())),
+        ))
     }
 
     /// A field of the details object, if present (`name`, `input`, `error`, …).
     pub fn detail(&self, field: &str) -> Option<&Value> {
         if let Some((_, Details::Fields(fields))) = &self.details {
             match fields.iter().find(|(k, _)| *k == field) {
-                Some((_, Field::Value(v))) => return Some(v),
+                Some((_, Field::Value(v))) => return Some(&**v),
                 None => return None,
                 // Rendered with the rest of the details, once.
                 Some(_) => {}
@@ -138,18 +146,44 @@ impl HistoryEvent {
 }
 
 /// Appends events in order, stamps them with the clock, and tells the listener.
+///
+/// Map iterations and Parallel branches append from several threads at once, so the events
+/// are kept in shards, one per thread where it can be: an append locks only its thread's
+/// shard and takes the next id from a counter. Each shard is in id order, and [`History::take`]
+/// merges them. With a listener, appends take turns, so the listener sees events in order.
 pub(crate) struct History {
-    events: Mutex<Vec<HistoryEvent>>,
+    shards: Box<[Mutex<Vec<HistoryEvent>>]>,
+    /// The number of events so far, which is the last event's id.
+    count: AtomicU64,
+    /// Held around an append when there is a listener.
+    ordered: Mutex<()>,
     clock: Arc<dyn Clock>,
     listener: Option<Listener>,
+}
+
+/// The shard this thread appends to, given out in turn the first time a thread appends.
+fn shard_of_thread(shards: usize) -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    SHARD.with(|s| *s) % shards
 }
 
 impl History {
     /// A history with room for `capacity` events (the length of the engine's last one, so a
     /// long history is not copied as it grows).
     pub(crate) fn new(clock: Arc<dyn Clock>, listener: Option<Listener>, capacity: usize) -> Self {
+        // One shard for each thread that may run states: the runtime's workers and the thread
+        // that waits for the execution.
+        let shards = std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
+        let shards = (0..shards)
+            .map(|_| Mutex::new(Vec::with_capacity(capacity / shards)))
+            .collect();
         Self {
-            events: Mutex::new(Vec::with_capacity(capacity)),
+            shards,
+            count: AtomicU64::new(0),
+            ordered: Mutex::new(()),
             clock,
             listener,
         }
@@ -159,17 +193,32 @@ impl History {
     pub(crate) fn append(
         &self,
         previous: u64,
-        event_type: impl Into<String>,
+        event_type: &'static str,
         details: Option<(&'static str, impl Into<Details>)>,
     ) -> u64 {
-        let event_type = event_type.into();
+        self.append_stamped(previous, event_type, details).0
+    }
+
+    /// Appends an event after `previous` and returns its id and timestamp.
+    pub(crate) fn append_stamped(
+        &self,
+        previous: u64,
+        event_type: &'static str,
+        details: Option<(&'static str, impl Into<Details>)>,
+    ) -> (u64, DateTime<Utc>) {
         let details = details.map(|(k, v)| (k, v.into()));
-        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
-        // Read under the lock, so timestamps never go back as ids go up.
+        let _turn = self
+            .listener
+            .as_ref()
+            .map(|_| self.ordered.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut shard = self.shards[shard_of_thread(self.shards.len())]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // The id is taken under the shard's lock, so each shard stays in id order.
+        let id = self.count.fetch_add(1, Ordering::SeqCst) + 1;
         let timestamp = self.clock.now();
-        let id = events.len() as u64 + 1;
         // Built in place: an event is a few hundred bytes, not worth moving around.
-        events.push(HistoryEvent {
+        shard.push(HistoryEvent {
             id,
             previous_event_id: previous,
             timestamp,
@@ -177,13 +226,12 @@ impl History {
             details,
             details_json: OnceLock::new(),
         });
-        if let (Some(listener), Some(event)) = (&self.listener, events.last()) {
+        if let (Some(listener), Some(event)) = (&self.listener, shard.last()) {
             listener(event);
         }
-        id
+        (id, timestamp)
     }
 
-    /// The events, leaving the history empty (at the end of an execution).
     /// Lets the engine take `value` without a copy: when the events `ids` are its only other
     /// holders (as payload fields), those fields keep its JSON text instead, which is what the
     /// events show anyway. Does nothing when others share the value too.
@@ -191,31 +239,69 @@ impl History {
         if Arc::strong_count(value) > ids.len() + 1 {
             return;
         }
-        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
-        let mut json: Option<String> = None;
+        let mut json: Option<Box<str>> = None;
         for id in ids {
-            let index = usize::try_from(*id).ok().and_then(|id| id.checked_sub(1));
-            let Some(event) = index.and_then(|i| events.get_mut(i)) else {
-                continue;
-            };
-            if let Some((_, Details::Fields(fields))) = &mut event.details {
-                for (_, field) in fields.iter_mut() {
-                    if matches!(field, Field::Payload(p) if Arc::ptr_eq(p, value)) {
-                        let json = json.get_or_insert_with(|| text(value));
-                        *field = Field::Text(json.clone());
+            for shard in self.shards.iter() {
+                let mut events = shard.lock().unwrap_or_else(|e| e.into_inner());
+                let Ok(index) = events.binary_search_by_key(id, |e| e.id) else {
+                    continue;
+                };
+                if let Some((_, Details::Fields(fields))) = &mut events[index].details {
+                    for (_, field) in fields.iter_mut() {
+                        if matches!(field, Field::Payload(p) if Arc::ptr_eq(p, value)) {
+                            let json = json.get_or_insert_with(|| text(value).into());
+                            *field = Field::Text(json.clone());
+                        }
                     }
                 }
+                break;
             }
         }
     }
 
+    /// The events in id order, leaving the history empty (at the end of an execution). A
+    /// timestamp is never earlier than the one before it: two threads may read the clock in
+    /// the other order than they took their ids.
     pub(crate) fn take(&self) -> Vec<HistoryEvent> {
-        std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
+        let mut shards: Vec<std::iter::Peekable<std::vec::IntoIter<HistoryEvent>>> = self
+            .shards
+            .iter()
+            .map(|s| std::mem::take(&mut *s.lock().unwrap_or_else(|e| e.into_inner())))
+            .filter(|events| !events.is_empty())
+            .map(|events| events.into_iter().peekable())
+            .collect();
+        let mut events = match shards.len() {
+            0 => Vec::new(),
+            1 => shards.pop().map(Iterator::collect).unwrap_or_default(),
+            _ => {
+                let total = shards.iter().map(ExactSizeIterator::len).sum();
+                let mut merged = Vec::with_capacity(total);
+                loop {
+                    let mut first: Option<(usize, u64)> = None;
+                    for (i, shard) in shards.iter_mut().enumerate() {
+                        if let Some(event) = shard.peek() {
+                            if first.is_none_or(|(_, id)| event.id < id) {
+                                first = Some((i, event.id));
+                            }
+                        }
+                    }
+                    let Some((i, _)) = first else { break };
+                    merged.extend(shards[i].next());
+                }
+                merged
+            }
+        };
+        for i in 1..events.len() {
+            if events[i].timestamp < events[i - 1].timestamp {
+                events[i].timestamp = events[i - 1].timestamp;
+            }
+        }
+        events
     }
 
     /// The id of the last event.
     pub(crate) fn last_id(&self) -> u64 {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
+        self.count.load(Ordering::SeqCst)
     }
 }
 
@@ -239,7 +325,7 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
         let listener: Listener = Arc::new(move |e: &HistoryEvent| {
-            sink.lock().unwrap().push(e.event_type.clone());
+            sink.lock().unwrap().push(e.event_type);
         });
         let history = History::new(Arc::new(ManualClock::fixed()), Some(listener), 0);
         let first = history.append(
@@ -266,6 +352,39 @@ mod tests {
             vec!["ExecutionStarted", "PassStateEntered"]
         );
     }
+
+    #[test]
+    fn events_appended_from_many_threads_come_out_in_id_order_with_timestamps_that_never_go_back()
+    {
+        let history = Arc::new(History::new(Arc::new(crate::clock::SystemClock::new()), None, 0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let history = history.clone();
+                std::thread::spawn(move || {
+                    let mut previous = 0;
+                    for _ in 0..500 {
+                        previous = history.append(previous, "PassStateEntered", NO_DETAILS);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(history.last_id(), 2000);
+        let events = history.take();
+        assert_eq!(events.len(), 2000);
+        for (i, event) in events.iter().enumerate() {
+            assert_eq!(event.id, i as u64 + 1);
+            assert!(event.previous_event_id < event.id);
+            if i > 0 {
+                assert!(event.timestamp >= events[i - 1].timestamp);
+            }
+        }
+        assert!(history.take().is_empty());
+    }
+
+    const NO_DETAILS: Option<(&str, Value)> = None;
 
     #[test]
     fn a_released_payload_shows_the_same_json_and_leaves_the_value_unshared() {

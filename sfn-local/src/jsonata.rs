@@ -36,7 +36,7 @@ pub(crate) struct StatesView<'a> {
     /// `$states.errorOutput`, in a Catcher.
     pub error_output: Option<&'a Value>,
     /// `$states.context`.
-    pub context: Option<&'a Context>,
+    pub context: Option<&'a Context<'a>>,
 }
 
 /// Workflow variables by name.

@@ -21,11 +21,11 @@ async fn run(definition: Value, registry: Registry, input: Value) -> Execution {
         .await
 }
 
-fn types(execution: &Execution) -> Vec<String> {
+fn types(execution: &Execution) -> Vec<&'static str> {
     execution
         .history
         .iter()
-        .map(|e| e.event_type.clone())
+        .map(|e| e.event_type)
         .collect()
 }
 
@@ -152,7 +152,7 @@ async fn react_loop_runs_tools_catches_failures_and_retries_with_a_manual_clock(
     let engine = Engine::new(machine(definition), registry)
         .with_clock(clock.clone())
         .with_listener(Arc::new(move |e: &HistoryEvent| {
-            sink.lock().unwrap().push(e.event_type.clone())
+            sink.lock().unwrap().push(e.event_type)
         }));
     let execution = engine
         .execute(
@@ -188,8 +188,8 @@ async fn react_loop_runs_tools_catches_failures_and_retries_with_a_manual_clock(
     // The listener saw every event as it was appended, in order.
     assert_eq!(*events.lock().unwrap(), types(&execution));
     let t = types(&execution);
-    assert_eq!(t.first().map(String::as_str), Some("ExecutionStarted"));
-    assert_eq!(t.last().map(String::as_str), Some("ExecutionSucceeded"));
+    assert_eq!(t.first().copied(), Some("ExecutionStarted"));
+    assert_eq!(t.last().copied(), Some("ExecutionSucceeded"));
     for expected in [
         "MapStateStarted",
         "MapIterationStarted",
@@ -199,7 +199,7 @@ async fn react_loop_runs_tools_catches_failures_and_retries_with_a_manual_clock(
         "ChoiceStateEntered",
     ] {
         assert!(
-            t.iter().any(|x| x == expected),
+            t.iter().any(|x| *x == expected),
             "missing {expected} in {t:?}"
         );
     }
@@ -367,8 +367,8 @@ async fn jsonpath_map_parallel_context_and_intrinsics() {
         Some(json!({"count": 3, "text": "list has [2,4,6]"}))
     );
     let t = types(&execution);
-    assert!(t.contains(&"LambdaFunctionScheduled".to_owned()));
-    assert!(t.contains(&"ParallelStateSucceeded".to_owned()));
+    assert!(t.contains(&"LambdaFunctionScheduled"));
+    assert!(t.contains(&"ParallelStateSucceeded"));
     let iteration = execution
         .history
         .iter()
@@ -535,7 +535,7 @@ async fn a_task_over_its_timeout_fails_with_states_timeout() {
     .execute(json!({}), ExecutionOptions::default())
     .await;
     assert_eq!(execution.error.as_deref(), Some("States.Timeout"));
-    assert!(types(&execution).contains(&"TaskTimedOut".to_owned()));
+    assert!(types(&execution).contains(&"TaskTimedOut"));
 }
 
 #[tokio::test]
@@ -556,7 +556,7 @@ async fn the_machine_timeout_counts_virtual_time() {
     assert_eq!(execution.status, ExecutionStatus::TimedOut);
     assert_eq!(execution.error.as_deref(), Some("States.Timeout"));
     assert_eq!(
-        types(&execution).last().map(String::as_str),
+        types(&execution).last().copied(),
         Some("ExecutionTimedOut")
     );
 }
@@ -1022,4 +1022,60 @@ async fn a_task_failure_ending_a_branch_is_recorded_as_aborted() {
         vec![0, 0, 2, 3, 4, 5, 6, 7, 7, 9, 10, 11, 12]
     );
     assert_eq!(execution.output.unwrap()["Error"], json!("MyError"));
+}
+
+/// Iterations on several threads record into one history: ids follow each other, and each
+/// iteration's events chain back to its own `MapIterationStarted`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_iterations_on_several_threads_keep_one_ordered_history() {
+    let mut registry = Registry::new();
+    registry.lambda(
+        "double",
+        handler_fn(|v: Value| async move {
+            tokio::task::yield_now().await;
+            Ok(json!(v.as_u64().unwrap_or_default() * 2))
+        }),
+    );
+    let items: Vec<u64> = (0..300).collect();
+    let execution = Engine::new(
+        machine(json!({
+            "StartAt": "Each",
+            "States": {"Each": {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "Keep", "States": {
+                    "Keep": {"Type": "Pass", "Next": "Double"},
+                    "Double": {"Type": "Task", "Resource": "double", "End": true}
+                }},
+                "End": true
+            }}
+        })),
+        registry,
+    )
+    .execute(json!(items), ExecutionOptions::default())
+    .await;
+    assert_eq!(execution.status, ExecutionStatus::Succeeded);
+    let doubled: Vec<u64> = items.iter().map(|i| i * 2).collect();
+    assert_eq!(execution.output, Some(json!(doubled)));
+    let history = &execution.history;
+    for (i, event) in history.iter().enumerate() {
+        assert_eq!(event.id, i as u64 + 1);
+        assert!(event.previous_event_id < event.id, "{:?}", event.to_json());
+        if i > 0 {
+            assert!(event.timestamp >= history[i - 1].timestamp);
+        }
+    }
+    let by_id = |id: u64| &history[id as usize - 1];
+    let succeeded: Vec<&HistoryEvent> = history
+        .iter()
+        .filter(|e| e.event_type == "MapIterationSucceeded")
+        .collect();
+    assert_eq!(succeeded.len(), items.len());
+    for event in succeeded {
+        let index = event.detail("index").cloned();
+        let mut at = by_id(event.previous_event_id);
+        while at.event_type != "MapIterationStarted" {
+            at = by_id(at.previous_event_id);
+        }
+        assert_eq!(at.detail("index").cloned(), index);
+    }
 }
