@@ -199,7 +199,7 @@ async fn react_loop_runs_tools_catches_failures_and_retries_with_a_manual_clock(
         "ChoiceStateEntered",
     ] {
         assert!(
-            t.iter().any(|x| *x == expected),
+            t.contains(&expected),
             "missing {expected} in {t:?}"
         );
     }
