@@ -22,6 +22,7 @@ use crate::history::{
 };
 use crate::jsonata::StatesView;
 use crate::registry::{Registry, Target, lambda_invoke_result};
+use crate::intern::intern;
 use crate::tokens::TaskTokens;
 use crate::{choice, jsonata, jsonpath};
 
@@ -122,7 +123,7 @@ struct Scope {
 }
 
 struct Node {
-    name: Arc<str>,
+    name: &'static str,
     state: State,
     /// A Map's processor, or a Parallel's branches.
     children: Vec<Arc<Scope>>,
@@ -134,10 +135,10 @@ struct Node {
 struct TaskResource {
     kind: TaskKind,
     /// The resource as written.
-    resource: Arc<str>,
+    resource: &'static str,
     /// `resourceType` and `resource` of the task events (`lambda`, `invoke`).
-    resource_type: Arc<str>,
-    resource_name: Arc<str>,
+    resource_type: &'static str,
+    resource_name: &'static str,
     /// The registered Lambda of a [`TaskKind::LambdaArn`] resource, found once.
     lambda: Option<Target>,
 }
@@ -162,9 +163,9 @@ impl TaskResource {
         Self {
             kind,
             lambda,
-            resource: Arc::from(resource),
-            resource_type: Arc::from(resource_type),
-            resource_name: Arc::from(resource_name),
+            resource: intern(resource),
+            resource_type: intern(&resource_type),
+            resource_name: intern(&resource_name),
         }
     }
 }
@@ -189,7 +190,7 @@ impl Scope {
                 (
                     name.clone(),
                     Arc::new(Node {
-                        name: Arc::from(name.as_str()),
+                        name: intern(name),
                         state: state.clone(),
                         children,
                         task: match state {
@@ -216,7 +217,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     listener: Option<Listener>,
     tokens: TaskTokens,
-    /// The length of the last execution's history: the next one reserves that much room.
+    /// The largest history shard of the last execution: the next one reserves that much room.
     history_len: AtomicUsize,
 }
 
@@ -396,8 +397,8 @@ impl Engine {
                 }
             }
         };
-        let history = run.history.take();
-        self.history_len.store(history.len(), Ordering::Relaxed);
+        let (history, largest_shard) = run.history.take();
+        self.history_len.store(largest_shard, Ordering::Relaxed);
         Execution {
             name,
             status,
@@ -566,7 +567,7 @@ fn context<'a>(
         execution: &run.execution,
         input: &run.input,
         state_machine: &run.state_machine,
-        state_name: &node.name,
+        state_name: node.name,
         entered,
         retry,
         token: token.map(str::to_owned),
@@ -808,7 +809,7 @@ async fn run_state(
         Some((
             "stateEnteredEventDetails",
             Details::Fields(smallvec::smallvec![
-                ("name", Field::Str(node.name.clone())),
+                ("name", Field::Str(node.name)),
                 ("input", Field::Payload(raw.clone())),
                 ("inputDetails", Field::NotTruncated),
             ]),
@@ -947,7 +948,7 @@ fn locate(run: &Run, node: &Node, frame: &mut Frame, failure: Failure, entered_i
         {
             details.insert("location".into(), json!(location));
         }
-        details.insert("state".into(), json!(&*node.name));
+        details.insert("state".into(), json!(node.name));
         frame.prev = run.history.append(
             frame.prev,
             "EvaluationFailed",
@@ -962,7 +963,7 @@ fn locate(run: &Run, node: &Node, frame: &mut Frame, failure: Failure, entered_i
 /// them from the outcome afterwards, so they move rather than copy).
 fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &mut Outcome) {
     let mut details: Fields = smallvec::smallvec![
-        ("name", Field::Str(node.name.clone())),
+        ("name", Field::Str(node.name)),
         ("output", Field::Payload(outcome.output.clone())),
         ("outputDetails", Field::NotTruncated),
     ];
@@ -1032,7 +1033,7 @@ async fn attempt_state(
     let jsonata = eval.ql == QueryLanguage::JSONata;
     match &node.state {
         State::Pass(pass) => {
-            let next = next_of(&pass.next, pass.end, &node.name)?;
+            let next = next_of(&pass.next, pass.end, node.name)?;
             if jsonata {
                 let states = eval.states(raw, None, None);
                 let assigned = eval.assign(&pass.assign, &states, raw)?;
@@ -1199,7 +1200,7 @@ async fn attempt_state(
             })
         }
         State::Wait(w) => {
-            let next = next_of(&w.next, w.end, &node.name)?;
+            let next = next_of(&w.next, w.end, node.name)?;
             let states = eval.states(raw, None, None);
             let effective = if jsonata {
                 raw.clone()
@@ -1299,9 +1300,9 @@ const LAMBDA_EVENTS: [(&str, &str); 5] = [
 ];
 
 /// The details of a Map iteration event: `{"name": <Map state>, "index": i}`.
-fn iteration(name: &Arc<str>, index: usize) -> Details {
+fn iteration(name: &'static str, index: usize) -> Details {
     Details::Fields(smallvec::smallvec![
-        ("name", Field::Str(name.clone())),
+        ("name", Field::Str(name)),
         ("index", Field::Int(index as u64)),
     ])
 }
@@ -1357,7 +1358,7 @@ async fn run_task(
     retry: u64,
 ) -> Result<Outcome, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
-    let next = next_of(&task.next, task.end, &node.name)?;
+    let next = next_of(&task.next, task.end, node.name)?;
     let resource = task.resource.as_str();
     let wait_for_token = resource.ends_with(".waitForTaskToken");
     let resolved;
@@ -1422,17 +1423,17 @@ async fn run_task(
         }
     };
     let lambda_events = kind == TaskKind::LambdaArn;
-    let string = |s: &Arc<str>| Field::Str(s.clone());
+    let string = Field::Str;
     let mut scheduled: Fields = if lambda_events {
         smallvec::smallvec![
-            ("resource", string(&info.resource)),
+            ("resource", string(info.resource)),
             ("input", Field::Payload(params.clone())),
             ("inputDetails", Field::NotTruncated),
         ]
     } else {
         smallvec::smallvec![
-            ("resourceType", string(&info.resource_type)),
-            ("resource", string(&info.resource_name)),
+            ("resourceType", string(info.resource_type)),
+            ("resource", string(info.resource_name)),
             (
                 "region",
                 Field::Value(Box::new(Value::String("us-east-1".to_owned()))),
@@ -1458,8 +1459,8 @@ async fn run_task(
     let base = |extra: Value| -> Value {
         let mut m = Map::new();
         if !lambda_events {
-            m.insert("resourceType".into(), json!(&*info.resource_type));
-            m.insert("resource".into(), json!(&*info.resource_name));
+            m.insert("resourceType".into(), json!(info.resource_type));
+            m.insert("resource".into(), json!(info.resource_name));
         }
         if let Value::Object(e) = extra {
             m.extend(e);
@@ -1472,7 +1473,7 @@ async fn run_task(
         (!lambda_events).then(|| ("taskStartedEventDetails", base(json!({})))),
     );
 
-    let registry = run.registry.clone();
+    let registry = &run.registry;
     let (token_value, receiver) = match token {
         Some((t, rx)) => (Some(t), Some(rx)),
         None => (None, None),
@@ -1550,8 +1551,8 @@ async fn run_task(
             let result = Arc::new(result);
             let mut details = Fields::new();
             if !lambda_events {
-                details.push(("resourceType", string(&info.resource_type)));
-                details.push(("resource", string(&info.resource_name)));
+                details.push(("resourceType", string(info.resource_type)));
+                details.push(("resource", string(info.resource_name)));
             }
             details.push(("output", Field::Payload(result.clone())));
             details.push(("outputDetails", Field::NotTruncated));
@@ -1620,7 +1621,7 @@ async fn run_map(
     frame: &mut Frame,
 ) -> Result<Outcome, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
-    let next = next_of(&map.next, map.end, &node.name)?;
+    let next = next_of(&map.next, map.end, node.name)?;
     if map.item_reader.is_some() || map.result_writer.is_some() || map.item_batcher.is_some() {
         return Err(Failure::runtime(format!(
             "The Map state '{}' uses ItemReader, ItemBatcher or ResultWriter (distributed Map), which sfn-local does not support",
@@ -1747,7 +1748,7 @@ async fn run_map(
             run.clone(),
             processor.clone(),
             frame.vars.clone(),
-            node.name.clone(),
+            node.name,
             start_prev,
             shared.clone(),
         ));
@@ -1824,7 +1825,7 @@ async fn run_iterations(
     run: Arc<Run>,
     processor: Arc<Scope>,
     outer: Arc<Vars>,
-    name: Arc<str>,
+    name: &'static str,
     start_prev: u64,
     shared: Arc<Iterations>,
 ) -> WorkerDone {
@@ -1848,7 +1849,7 @@ async fn run_iterations(
         let started = run.history.append(
             start_prev,
             "MapIterationStarted",
-            Some(("mapIterationStartedEventDetails", iteration(&name, index))),
+            Some(("mapIterationStartedEventDetails", iteration(name, index))),
         );
         let outcome = run_scope(
             &run,
@@ -1860,7 +1861,7 @@ async fn run_iterations(
             true,
         )
         .await;
-        let details = iteration(&name, index);
+        let details = iteration(name, index);
         // An iteration's success moves its chain on; its failure is passed by: the Map's own
         // failure follows the iteration's last event. States.Runtime records nothing.
         match outcome {
@@ -1989,7 +1990,7 @@ async fn run_parallel(
     frame: &mut Frame,
 ) -> Result<Outcome, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
-    let next = next_of(&p.next, p.end, &node.name)?;
+    let next = next_of(&p.next, p.end, node.name)?;
     let states = eval.states(raw, None, None);
     let input = if jsonata {
         match &p.arguments {

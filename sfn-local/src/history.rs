@@ -63,8 +63,8 @@ pub(crate) enum Field {
     Value(Box<Value>),
     /// A number (`index`, `timeoutInSeconds`).
     Int(u64),
-    /// A string shared with the machine (a state name, a resource).
-    Str(Arc<str>),
+    /// A state name or a resource (kept once for the process, see `intern`).
+    Str(&'static str),
     /// A payload (input, output, parameters), shown as its JSON text, as the service does.
     Payload(Arc<Value>),
     /// A payload already turned into its JSON text, so the engine can take the value itself.
@@ -84,7 +84,7 @@ impl Field {
         match self {
             Field::Value(v) => (**v).clone(),
             Field::Int(n) => Value::from(*n),
-            Field::Str(s) => Value::String(s.as_ref().to_owned()),
+            Field::Str(s) => Value::String((*s).to_owned()),
             Field::Payload(v) => Value::String(text(v)),
             Field::Text(t) => Value::String(t.as_ref().to_owned()),
             Field::NotTruncated => not_truncated(),
@@ -152,7 +152,9 @@ impl HistoryEvent {
 /// shard and takes the next id from a counter. Each shard is in id order, and [`History::take`]
 /// merges them. With a listener, appends take turns, so the listener sees events in order.
 pub(crate) struct History {
-    shards: Box<[Mutex<Vec<HistoryEvent>>]>,
+    shards: Box<[Shard]>,
+    /// The room a shard takes when it records its first event.
+    capacity: usize,
     /// The number of events so far, which is the last event's id.
     count: AtomicU64,
     /// Held around an append when there is a listener.
@@ -160,6 +162,11 @@ pub(crate) struct History {
     clock: Arc<dyn Clock>,
     listener: Option<Listener>,
 }
+
+/// One thread's events, on cache lines of its own: shards next to each other would make the
+/// threads wait on each other's writes.
+#[repr(align(128))]
+struct Shard(Mutex<Vec<HistoryEvent>>);
 
 /// The shard this thread appends to, given out in turn the first time a thread appends.
 fn shard_of_thread(shards: usize) -> usize {
@@ -171,17 +178,18 @@ fn shard_of_thread(shards: usize) -> usize {
 }
 
 impl History {
-    /// A history with room for `capacity` events (the length of the engine's last one, so a
-    /// long history is not copied as it grows).
+    /// A history with room for `capacity` events in each shard (the engine passes the largest
+    /// shard of its last execution, so a long history is not copied as it grows).
     pub(crate) fn new(clock: Arc<dyn Clock>, listener: Option<Listener>, capacity: usize) -> Self {
         // One shard for each thread that may run states: the runtime's workers and the thread
         // that waits for the execution.
         let shards = std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
         let shards = (0..shards)
-            .map(|_| Mutex::new(Vec::with_capacity(capacity / shards)))
+            .map(|_| Shard(Mutex::new(Vec::new())))
             .collect();
         Self {
             shards,
+            capacity,
             count: AtomicU64::new(0),
             ordered: Mutex::new(()),
             clock,
@@ -212,8 +220,12 @@ impl History {
             .as_ref()
             .map(|_| self.ordered.lock().unwrap_or_else(|e| e.into_inner()));
         let mut shard = self.shards[shard_of_thread(self.shards.len())]
+            .0
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        if shard.capacity() == 0 {
+            shard.reserve(self.capacity);
+        }
         // The id is taken under the shard's lock, so each shard stays in id order.
         let id = self.count.fetch_add(1, Ordering::SeqCst) + 1;
         let timestamp = self.clock.now();
@@ -240,9 +252,13 @@ impl History {
             return;
         }
         let mut json: Option<Box<str>> = None;
+        // The events are most likely this thread's own, in its shard: look there first, so
+        // as not to touch the other threads' shards.
+        let own = shard_of_thread(self.shards.len());
+        let order = std::iter::once(own).chain((0..self.shards.len()).filter(|i| *i != own));
         for id in ids {
-            for shard in self.shards.iter() {
-                let mut events = shard.lock().unwrap_or_else(|e| e.into_inner());
+            for shard in order.clone().map(|i| &self.shards[i]) {
+                let mut events = shard.0.lock().unwrap_or_else(|e| e.into_inner());
                 let Ok(index) = events.binary_search_by_key(id, |e| e.id) else {
                     continue;
                 };
@@ -262,14 +278,17 @@ impl History {
     /// The events in id order, leaving the history empty (at the end of an execution). A
     /// timestamp is never earlier than the one before it: two threads may read the clock in
     /// the other order than they took their ids.
-    pub(crate) fn take(&self) -> Vec<HistoryEvent> {
+    ///
+    /// Returns the events and the length of the largest shard.
+    pub(crate) fn take(&self) -> (Vec<HistoryEvent>, usize) {
         let mut shards: Vec<std::iter::Peekable<std::vec::IntoIter<HistoryEvent>>> = self
             .shards
             .iter()
-            .map(|s| std::mem::take(&mut *s.lock().unwrap_or_else(|e| e.into_inner())))
+            .map(|s| std::mem::take(&mut *s.0.lock().unwrap_or_else(|e| e.into_inner())))
             .filter(|events| !events.is_empty())
             .map(|events| events.into_iter().peekable())
             .collect();
+        let largest = shards.iter().map(ExactSizeIterator::len).max().unwrap_or(0);
         let mut events = match shards.len() {
             0 => Vec::new(),
             1 => shards.pop().map(Iterator::collect).unwrap_or_default(),
@@ -296,7 +315,7 @@ impl History {
                 events[i].timestamp = events[i - 1].timestamp;
             }
         }
-        events
+        (events, largest)
     }
 
     /// The id of the last event.
@@ -335,7 +354,7 @@ mod tests {
         );
         let second = history.append(first, "PassStateEntered", None::<(&str, Value)>);
         assert_eq!((first, second), (1, 2));
-        let events = history.take();
+        let (events, _) = history.take();
         assert_eq!(events[1].previous_event_id, 1);
         assert_eq!(
             events[0].to_json(),
@@ -372,7 +391,7 @@ mod tests {
             thread.join().unwrap();
         }
         assert_eq!(history.last_id(), 2000);
-        let events = history.take();
+        let (events, _) = history.take();
         assert_eq!(events.len(), 2000);
         for (i, event) in events.iter().enumerate() {
             assert_eq!(event.id, i as u64 + 1);
@@ -381,7 +400,7 @@ mod tests {
                 assert!(event.timestamp >= events[i - 1].timestamp);
             }
         }
-        assert!(history.take().is_empty());
+        assert!(history.take().0.is_empty());
     }
 
     const NO_DETAILS: Option<(&str, Value)> = None;
@@ -408,7 +427,7 @@ mod tests {
         drop(other);
         history.release(&[id], &value);
         assert_eq!(Arc::strong_count(&value), 1);
-        let events = history.take();
+        let (events, _) = history.take();
         assert_eq!(
             events[0].to_json()["stateExitedEventDetails"],
             json!({"output": r#"{"a":[1,"x"],"b":{"c":null}}"#, "outputDetails": {"truncated": false}})

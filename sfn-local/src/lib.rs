@@ -42,6 +42,7 @@ mod choice;
 pub mod clock;
 mod context;
 mod engine;
+mod intern;
 pub mod errors;
 pub mod history;
 mod intrinsics;
