@@ -119,7 +119,9 @@ impl Execution {
 /// A set of states (the machine, a Map's processor or a Parallel branch), ready to run.
 struct Scope {
     start_at: String,
-    states: HashMap<String, Arc<Node>>,
+    /// By name; foldhash, as every transition looks its next state up by a name from the
+    /// definition.
+    states: HashMap<String, Arc<Node>, foldhash::fast::RandomState>,
 }
 
 struct Node {
@@ -829,7 +831,11 @@ async fn run_state(
         };
         let attempt = attempt_state(run, node, &raw, &eval, frame, entered, retry_total).await;
         let attempt = attempt.and_then(|o| {
-            check_size(&o.output, "state output")?;
+            // An output that is the state's input itself (a Choice, a Pass with no fields)
+            // was checked already, as the output of the state before.
+            if !Arc::ptr_eq(&o.output, &raw) {
+                check_size(&o.output, "state output")?;
+            }
             Ok(o)
         });
         match attempt {
@@ -1445,9 +1451,9 @@ async fn run_task(
         scheduled.push(("timeoutInSeconds", Field::Int(t as u64)));
     }
     let names = if lambda_events {
-        LAMBDA_EVENTS
+        &LAMBDA_EVENTS
     } else {
-        TASK_EVENTS
+        &TASK_EVENTS
     };
     let (scheduled_type, started_type, succeeded_type, failed_type, timed_out_type) =
         (names[0].0, names[1].0, names[2].0, names[3].0, names[4].0);

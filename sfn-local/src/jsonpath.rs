@@ -216,8 +216,11 @@ impl Path {
     pub(crate) fn cached(text: &str) -> Result<Rc<Path>, String> {
         /// Bound on the cached paths, so generated paths cannot grow the cache without limit.
         const LIMIT: usize = 4096;
+        // foldhash: the keys are the definition's own paths, and SipHash would cost more than
+        // the lookup saves.
+        type Cache = HashMap<String, Rc<Path>, foldhash::fast::RandomState>;
         thread_local! {
-            static CACHE: RefCell<HashMap<String, Rc<Path>>> = RefCell::new(HashMap::new());
+            static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
         }
         if let Some(hit) = CACHE.with(|c| c.borrow().get(text).cloned()) {
             return Ok(hit);

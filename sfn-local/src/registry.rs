@@ -188,7 +188,9 @@ impl Registry {
                 .invoke(payload)
                 .await
                 .map_err(|e| lambda_failure(&e.error, &e.cause)),
-            Some(Target::Url(base)) => self.invoke_url(base, function, payload).await,
+            // Boxed: an HTTP call's future is large, and every in-process call would carry its
+            // size (and copy it) otherwise.
+            Some(Target::Url(base)) => Box::pin(self.invoke_url(base, function, payload)).await,
             None => Err(Failure::new(
                 LAMBDA_RESOURCE_NOT_FOUND,
                 format!(
