@@ -2,18 +2,33 @@
 //! through Pass -> Choice -> Task with an identity-ish Lambda) on `sfn-local`, with the Lambda
 //! as an in-process handler, and on the npm package `aws-local-stepfunctions`, with its Task
 //! states overridden by a local JavaScript function. Prints state transitions per second for
-//! each and their ratio, then the JSONata variant of the machine on `sfn-local` alone.
+//! each and their ratio: sfn-local on tokio's multi-thread runtime (what `sfn-agent` and
+//! `#[tokio::test(flavor = "multi_thread")]` use) and on the current-thread one (one core, like
+//! node, and `#[tokio::test]`'s default). Then the JSONata variant on `sfn-local` alone.
 //!
 //! A state transition is a state entered (the Map state and each state of each iteration),
-//! counted from each engine's own event history.
+//! counted from each engine's own event history. Each engine does `SFN_BENCH_WARMUP` (default
+//! 3) untimed runs, then `SFN_BENCH_RUNS` (default 20) timed ones; the median run's time
+//! gives the figure, so a run slowed down by other work on the machine does not move it.
 //!
 //! Run: `cargo bench -p sfn-local --bench side_by_side`. Environment: `SFN_BENCH_ITEMS`
-//! (default 1000), `SFN_BENCH_RUNS` (timed runs per engine, default 5), `SFN_BENCH_NODE`
-//! (the node binary, default `node`), `SFN_BENCH_ONLY` (`jsonpath`, `node` or `jsonata`: run
-//! that part alone, e.g. under `valgrind --tool=callgrind`), `SFN_BENCH_THREADS=1` (tokio's
-//! current-thread runtime instead of the multi-thread one). The npm side installs itself with
-//! `npm ci` on first use; when node or npm is missing, only the `sfn-local` figures are
-//! printed, with the reason.
+//! (default 1000), `SFN_BENCH_NODE` (the node binary, default `node`), `SFN_BENCH_ONLY`
+//! (`node`, `jsonpath`, `jsonpath-current-thread` or `jsonata`: run that part alone, e.g.
+//! under `valgrind --tool=callgrind`). The npm side installs itself with `npm ci` on first use;
+//! when node or npm is missing, only the `sfn-local` figures are printed, with the reason.
+//! sfn-local allocates with mimalloc, as `sfn-agent` does; `--features bench-system-allocator`
+//! measures it with the system allocator.
+
+// The allocator of the binaries that run the engine (`sfn-agent` uses mimalloc too);
+// `--features bench-system-allocator` measures with the system allocator instead.
+#[cfg(not(feature = "bench-system-allocator"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(not(feature = "bench-system-allocator"))]
+const ALLOCATOR_NAME: &str = "mimalloc";
+#[cfg(feature = "bench-system-allocator")]
+const ALLOCATOR_NAME: &str = "the system allocator";
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,17 +39,27 @@ use sfn_local::{Engine, ExecutionOptions, ExecutionStatus, Registry, handler_fn}
 
 type BenchResult<T> = Result<T, String>;
 
-/// One engine's figures.
+/// One engine's figures: the states entered per run and the time of each timed run.
 struct Figures {
     engine: String,
     states_entered_per_run: u64,
-    runs: u64,
-    seconds: f64,
+    seconds_per_run: Vec<f64>,
 }
 
 impl Figures {
+    /// The median run's time: a run slowed down by the machine's other work does not move it.
+    fn median_seconds(&self) -> f64 {
+        let mut sorted = self.seconds_per_run.clone();
+        sorted.sort_by(f64::total_cmp);
+        match sorted.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => sorted[n / 2],
+            n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        }
+    }
+
     fn transitions_per_second(&self) -> f64 {
-        (self.states_entered_per_run * self.runs) as f64 / self.seconds
+        self.states_entered_per_run as f64 / self.median_seconds()
     }
 }
 
@@ -98,26 +123,30 @@ async fn run_once(engine: &Engine, input: Value, items: u64) -> BenchResult<u64>
         .count() as u64)
 }
 
-async fn bench_sfn_local(file: &str, label: &str, items: u64, runs: u64) -> BenchResult<Figures> {
+async fn bench_sfn_local(file: &str, label: &str, items: u64, runs: Runs) -> BenchResult<Figures> {
     let engine = engine_for(load_machine(file)?);
     let input = bench_input(items);
-    // One untimed run counts the states entered and warms caches up.
-    let states_entered_per_run = run_once(&engine, input.clone(), items).await?;
+    // Untimed runs count the states entered and warm caches up.
+    let mut states_entered_per_run = 0;
+    for _ in 0..runs.warmup.max(1) {
+        states_entered_per_run = run_once(&engine, input.clone(), items).await?;
+    }
     // The inputs are built before the clock starts: the engine takes each by value.
-    let inputs = vec![input; runs as usize];
-    let start = Instant::now();
+    let inputs = vec![input; runs.timed as usize];
+    let mut seconds_per_run = Vec::with_capacity(inputs.len());
     for input in inputs {
+        let start = Instant::now();
         run_once(&engine, input, items).await?;
+        seconds_per_run.push(start.elapsed().as_secs_f64());
     }
     Ok(Figures {
         engine: label.to_string(),
         states_entered_per_run,
-        runs,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds_per_run,
     })
 }
 
-fn bench_node(items: u64, runs: u64) -> BenchResult<Figures> {
+fn bench_node(items: u64, runs: Runs) -> BenchResult<Figures> {
     let dir = bench_dir().join("aws-local-stepfunctions");
     let node = std::env::var("SFN_BENCH_NODE").unwrap_or_else(|_| "node".to_string());
     if !dir.join("node_modules/aws-local-stepfunctions").is_dir() {
@@ -139,7 +168,9 @@ fn bench_node(items: u64, runs: u64) -> BenchResult<Figures> {
         .arg("run.mjs")
         .arg("--machine")
         .arg(&machine)
-        .args(["--items", &items.to_string(), "--runs", &runs.to_string()])
+        .args(["--items", &items.to_string()])
+        .args(["--runs", &runs.timed.to_string()])
+        .args(["--warmup", &runs.warmup.to_string()])
         .current_dir(&dir)
         .output()
         .map_err(|e| format!("cannot run {node} ({e}); install Node.js 20+"))?;
@@ -154,31 +185,73 @@ fn bench_node(items: u64, runs: u64) -> BenchResult<Figures> {
     let line = stdout.lines().last().unwrap_or_default();
     let figures: Value = serde_json::from_str(line)
         .map_err(|e| format!("node run.mjs printed {line:?}, not a JSON line: {e}"))?;
-    let number = |key: &str| {
-        figures[key]
-            .as_f64()
-            .ok_or_else(|| format!("node run.mjs printed no {key:?}: {line}"))
-    };
+    let states = figures["states_entered_per_run"]
+        .as_u64()
+        .ok_or_else(|| format!("node run.mjs printed no states_entered_per_run: {line}"))?;
+    let seconds_per_run = figures["seconds_per_run"]
+        .as_array()
+        .and_then(|runs| runs.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>())
+        .ok_or_else(|| format!("node run.mjs printed no seconds_per_run: {line}"))?;
     Ok(Figures {
         engine: format!(
             "aws-local-stepfunctions {}",
             figures["version"].as_str().unwrap_or("?")
         ),
-        states_entered_per_run: number("states_entered_per_run")? as u64,
-        runs: number("runs")? as u64,
-        seconds: number("seconds")?,
+        states_entered_per_run: states,
+        seconds_per_run,
     })
 }
 
 fn print_row(figures: &Figures) {
     println!(
-        "{:<34} {:>10} {:>6} {:>10.4} {:>16.0}",
+        "{:<44} {:>10} {:>6} {:>12.3} {:>16.0}",
         figures.engine,
         figures.states_entered_per_run,
-        figures.runs,
-        figures.seconds,
+        figures.seconds_per_run.len(),
+        figures.median_seconds() * 1000.0,
         figures.transitions_per_second()
     );
+}
+
+/// How many untimed and timed runs each engine does.
+#[derive(Clone, Copy)]
+struct Runs {
+    warmup: u64,
+    timed: u64,
+}
+
+fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, String> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a tokio runtime: {e}"))
+}
+
+/// Runs one sfn-local variant on its own runtime and prints its row.
+fn sfn_local_row(
+    file: &str,
+    label: &str,
+    multi_thread: bool,
+    items: u64,
+    runs: Runs,
+) -> Option<Figures> {
+    let result =
+        runtime(multi_thread).and_then(|rt| rt.block_on(bench_sfn_local(file, label, items, runs)));
+    match result {
+        Ok(figures) => {
+            print_row(&figures);
+            Some(figures)
+        }
+        Err(why) => {
+            println!("{label}: not measured: {why}");
+            None
+        }
+    }
 }
 
 fn main() {
@@ -189,89 +262,76 @@ fn main() {
         return;
     }
     let items = env_number("SFN_BENCH_ITEMS", 1000);
-    let runs = env_number("SFN_BENCH_RUNS", 5).max(1);
+    let runs = Runs {
+        warmup: env_number("SFN_BENCH_WARMUP", 3),
+        timed: env_number("SFN_BENCH_RUNS", 20).max(1),
+    };
     let only = std::env::var("SFN_BENCH_ONLY").ok();
     let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
-    let mut builder = if std::env::var("SFN_BENCH_THREADS").as_deref() == Ok("1") {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    let runtime = match builder.enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("cannot start a tokio runtime: {e}");
-            std::process::exit(1);
-        }
-    };
 
     println!(
-        "Map over {items} items, each Pass -> Choice -> Task (in-process identity Lambda); {runs} timed runs per engine after one untimed run"
+        "Map over {items} items, each Pass -> Choice -> Task (in-process identity Lambda); per engine {} untimed then {} timed runs; the median run counts. sfn-local allocates with {ALLOCATOR_NAME}.",
+        runs.warmup, runs.timed
     );
     println!(
-        "{:<34} {:>10} {:>6} {:>10} {:>16}",
-        "engine", "states/run", "runs", "seconds", "transitions/s"
+        "{:<44} {:>10} {:>6} {:>12} {:>16}",
+        "engine", "states/run", "runs", "median ms", "transitions/s"
     );
-    if !part("jsonpath") {
-        if part("node") {
-            match bench_node(items, runs) {
-                Ok(theirs) => print_row(&theirs),
-                Err(why) => println!("aws-local-stepfunctions: not measured: {why}"),
+    let theirs = if part("node") {
+        match bench_node(items, runs) {
+            Ok(figures) => {
+                print_row(&figures);
+                Some(figures)
+            }
+            Err(why) => {
+                println!("aws-local-stepfunctions: not measured: {why}");
+                None
             }
         }
-        if part("jsonata") {
-            match runtime.block_on(bench_sfn_local(
-                "map-pass-choice-task.jsonata.asl.json",
-                "sfn-local (JSONata)",
-                items,
-                runs,
-            )) {
-                Ok(figures) => print_row(&figures),
-                Err(why) => println!("sfn-local (JSONata): not measured: {why}"),
-            }
-        }
-        return;
-    }
-    let ours = match runtime.block_on(bench_sfn_local(
-        "map-pass-choice-task.asl.json",
-        "sfn-local (JSONPath)",
-        items,
-        runs,
-    )) {
-        Ok(figures) => figures,
-        Err(why) => {
-            eprintln!("sfn-local: {why}");
-            std::process::exit(1);
-        }
+    } else {
+        None
     };
-    print_row(&ours);
-    if only.is_some() {
-        return;
+    let machine = "map-pass-choice-task.asl.json";
+    let mut ours = Vec::new();
+    if part("jsonpath") {
+        ours.extend(sfn_local_row(
+            machine,
+            "sfn-local (JSONPath, multi-thread runtime)",
+            true,
+            items,
+            runs,
+        ));
     }
-    match bench_node(items, runs) {
-        Ok(theirs) => {
-            print_row(&theirs);
-            if theirs.states_entered_per_run != ours.states_entered_per_run {
-                println!(
-                    "note: the engines entered different numbers of states per run ({} vs {})",
-                    ours.states_entered_per_run, theirs.states_entered_per_run
-                );
-            }
-            let ratio = ours.transitions_per_second() / theirs.transitions_per_second();
+    if part("jsonpath-current-thread") {
+        ours.extend(sfn_local_row(
+            machine,
+            "sfn-local (JSONPath, current-thread runtime)",
+            false,
+            items,
+            runs,
+        ));
+    }
+    if part("jsonata") {
+        sfn_local_row(
+            "map-pass-choice-task.jsonata.asl.json",
+            "sfn-local (JSONata, multi-thread runtime)",
+            true,
+            items,
+            runs,
+        );
+    }
+    let Some(theirs) = theirs else { return };
+    for figures in &ours {
+        if theirs.states_entered_per_run != figures.states_entered_per_run {
             println!(
-                "ratio sfn-local / {}: {ratio:.1}x (goal: at least 20x)",
-                theirs.engine
+                "note: the engines entered different numbers of states per run ({} vs {})",
+                figures.states_entered_per_run, theirs.states_entered_per_run
             );
         }
-        Err(why) => println!("aws-local-stepfunctions: not measured: {why}"),
-    }
-    match runtime.block_on(bench_sfn_local(
-        "map-pass-choice-task.jsonata.asl.json",
-        "sfn-local (JSONata)",
-        items,
-        runs,
-    )) {
-        Ok(figures) => print_row(&figures),
-        Err(why) => println!("sfn-local (JSONata): not measured: {why}"),
+        let ratio = figures.transitions_per_second() / theirs.transitions_per_second();
+        println!(
+            "ratio {} / {}: {ratio:.1}x (goal: at least 20x)",
+            figures.engine, theirs.engine
+        );
     }
 }

@@ -20,9 +20,9 @@ use crate::errors::{self, Failure, check_size};
 use crate::history::{
     Details, Field, Fields, History, HistoryEvent, Listener, not_truncated, text,
 };
+use crate::intern::intern;
 use crate::jsonata::StatesView;
 use crate::registry::{Registry, Target, lambda_invoke_result};
-use crate::intern::intern;
 use crate::tokens::TaskTokens;
 use crate::{choice, jsonata, jsonpath};
 

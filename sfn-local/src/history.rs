@@ -189,9 +189,7 @@ impl History {
         // One shard for each thread that may run states: the runtime's workers and the thread
         // that waits for the execution.
         let shards = std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
-        let shards = (0..shards)
-            .map(|_| Shard(Mutex::new(Vec::new())))
-            .collect();
+        let shards = (0..shards).map(|_| Shard(Mutex::new(Vec::new()))).collect();
         Self {
             shards,
             capacity,
@@ -378,9 +376,12 @@ mod tests {
     }
 
     #[test]
-    fn events_appended_from_many_threads_come_out_in_id_order_with_timestamps_that_never_go_back()
-    {
-        let history = Arc::new(History::new(Arc::new(crate::clock::SystemClock::new()), None, 0));
+    fn events_appended_from_many_threads_come_out_in_id_order_with_timestamps_that_never_go_back() {
+        let history = Arc::new(History::new(
+            Arc::new(crate::clock::SystemClock::new()),
+            None,
+            0,
+        ));
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let history = history.clone();

@@ -22,11 +22,7 @@ async fn run(definition: Value, registry: Registry, input: Value) -> Execution {
 }
 
 fn types(execution: &Execution) -> Vec<&'static str> {
-    execution
-        .history
-        .iter()
-        .map(|e| e.event_type)
-        .collect()
+    execution.history.iter().map(|e| e.event_type).collect()
 }
 
 /// A ReAct-like loop in JSONata, the shape `agent-builder` generates: Call LLM → Choice →
@@ -198,10 +194,7 @@ async fn react_loop_runs_tools_catches_failures_and_retries_with_a_manual_clock(
         "TaskFailed",
         "ChoiceStateEntered",
     ] {
-        assert!(
-            t.contains(&expected),
-            "missing {expected} in {t:?}"
-        );
+        assert!(t.contains(&expected), "missing {expected} in {t:?}");
     }
     // Ids are 1..n and each event follows an earlier one.
     for (i, e) in execution.history.iter().enumerate() {
@@ -555,10 +548,7 @@ async fn the_machine_timeout_counts_virtual_time() {
     .await;
     assert_eq!(execution.status, ExecutionStatus::TimedOut);
     assert_eq!(execution.error.as_deref(), Some("States.Timeout"));
-    assert_eq!(
-        types(&execution).last().copied(),
-        Some("ExecutionTimedOut")
-    );
+    assert_eq!(types(&execution).last().copied(), Some("ExecutionTimedOut"));
 }
 
 #[tokio::test]
