@@ -268,7 +268,7 @@ impl History {
                 if let Some((_, Details::Fields(fields))) = &mut events[index].details {
                     for (_, field) in fields.iter_mut() {
                         if matches!(field, Field::Payload(p) if Arc::ptr_eq(p, value)) {
-                            let json = json.get_or_insert_with(|| text(value).into());
+                            let json = json.get_or_insert_with(|| boxed_text(value));
                             *field = Field::Text(json.clone());
                         }
                     }
@@ -330,6 +330,27 @@ impl History {
 /// JSON text of a value, as history details carry inputs and outputs.
 pub(crate) fn text(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// [`text`], in an allocation of its exact size: written into a buffer the thread keeps, then
+/// copied once (a `String` shrunk to fit would be copied as well, after growing).
+fn boxed_text(value: &Value) -> Box<str> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        buffer.clear();
+        // Writing JSON values to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *buffer, value);
+        let text = std::str::from_utf8(&buffer).unwrap_or_default();
+        let boxed = Box::from(text);
+        // A very large payload does not keep its buffer alive for the thread's lifetime.
+        if buffer.capacity() > 1 << 20 {
+            *buffer = Vec::new();
+        }
+        boxed
+    })
 }
 
 /// `{"truncated": false}`, the `inputDetails`/`outputDetails` of every event.
