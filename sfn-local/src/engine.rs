@@ -1739,7 +1739,8 @@ async fn run_map(
     };
     let start_prev = frame.prev;
     let shared = Arc::new(Iterations {
-        queue: Mutex::new(inputs.into_iter().enumerate()),
+        items: inputs.into_iter().map(|i| Mutex::new(Some(i))).collect(),
+        next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         failed: AtomicUsize::new(0),
         tolerance: Tolerance {
@@ -1804,13 +1805,14 @@ async fn run_map(
 /// How many iterations of an inline Map the service runs at once.
 const INLINE_MAP_CONCURRENCY: usize = 40;
 
-/// A Map's items not started yet: each iteration's input and `$$.Map.Item`, by index.
-type ItemQueue = std::iter::Enumerate<std::vec::IntoIter<(Arc<Value>, MapItem)>>;
-
 /// What a Map's workers share: the items left, and whether the Map has failed.
 struct Iterations {
-    /// The items not started yet, with their indexes.
-    queue: Mutex<ItemQueue>,
+    /// Each iteration's input and `$$.Map.Item`, taken by the worker that runs it (each slot
+    /// has its own lock, which only that worker takes).
+    items: Box<[Mutex<Option<(Arc<Value>, MapItem)>>]>,
+    /// The index of the next item to start: workers take items in order without waiting on
+    /// each other.
+    next: AtomicUsize,
     /// Set when the Map has failed, so no further iteration starts.
     stop: AtomicBool,
     /// Failed iterations so far.
@@ -1844,12 +1846,12 @@ async fn run_iterations(
         if shared.stop.load(Ordering::SeqCst) {
             return done;
         }
-        let next = shared
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .next();
-        let Some((index, (input, map_item))) = next else {
+        let index = shared.next.fetch_add(1, Ordering::Relaxed);
+        let Some(slot) = shared.items.get(index) else {
+            return done;
+        };
+        let Some((input, map_item)) = slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+        else {
             return done;
         };
         let started = run.history.append(
