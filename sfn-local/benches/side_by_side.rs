@@ -8,7 +8,7 @@
 //!
 //! A state transition is a state entered (the Map state and each state of each iteration),
 //! counted from each engine's own event history. Each engine does `SFN_BENCH_WARMUP` (default
-//! 3) untimed runs, then `SFN_BENCH_RUNS` (default 20) timed ones; the median run's time
+//! 10) untimed runs, then `SFN_BENCH_RUNS` (default 20) timed ones; the median run's time
 //! gives the figure, so a run slowed down by other work on the machine does not move it.
 //!
 //! Run: `cargo bench -p sfn-local --bench side_by_side`. Environment: `SFN_BENCH_ITEMS`
@@ -263,7 +263,7 @@ fn main() {
     }
     let items = env_number("SFN_BENCH_ITEMS", 1000);
     let runs = Runs {
-        warmup: env_number("SFN_BENCH_WARMUP", 3),
+        warmup: env_number("SFN_BENCH_WARMUP", 10),
         timed: env_number("SFN_BENCH_RUNS", 20).max(1),
     };
     let only = std::env::var("SFN_BENCH_ONLY").ok();

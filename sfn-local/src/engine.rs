@@ -1850,8 +1850,7 @@ async fn run_iterations(
         let Some(slot) = shared.items.get(index) else {
             return done;
         };
-        let Some((input, map_item)) = slot.lock().unwrap_or_else(|e| e.into_inner()).take()
-        else {
+        let Some((input, map_item)) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return done;
         };
         let started = run.history.append(

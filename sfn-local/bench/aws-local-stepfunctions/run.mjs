@@ -23,7 +23,7 @@ function option(name, fallback) {
 const machinePath = option('machine', join(here, '..', 'map-pass-choice-task.asl.json'));
 const itemCount = Number(option('items', '1000'));
 const runs = Number(option('runs', '20'));
-const warmup = Math.max(1, Number(option('warmup', '3')));
+const warmup = Math.max(1, Number(option('warmup', '10')));
 
 const definition = JSON.parse(readFileSync(machinePath, 'utf8'));
 const input = { items: Array.from({ length: itemCount }, (_, i) => ({ id: i, value: i })) };
