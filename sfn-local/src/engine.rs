@@ -1805,11 +1805,14 @@ async fn run_map(
 /// How many iterations of an inline Map the service runs at once.
 const INLINE_MAP_CONCURRENCY: usize = 40;
 
+/// A Map iteration's input and its `$$.Map.Item`.
+type ItemInput = (Arc<Value>, MapItem);
+
 /// What a Map's workers share: the items left, and whether the Map has failed.
 struct Iterations {
     /// Each iteration's input and `$$.Map.Item`, taken by the worker that runs it (each slot
     /// has its own lock, which only that worker takes).
-    items: Box<[Mutex<Option<(Arc<Value>, MapItem)>>]>,
+    items: Box<[Mutex<Option<ItemInput>>]>,
     /// The index of the next item to start: workers take items in order without waiting on
     /// each other.
     next: AtomicUsize,
