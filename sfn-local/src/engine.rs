@@ -1749,45 +1749,67 @@ async fn run_map(
             total,
         },
     });
-    let mut set = JoinSet::new();
-    for _ in 0..limit.min(total) {
-        set.spawn(run_iterations(
+    // One worker runs on this task, the others are spawned: iterations start at once even
+    // when the runtime's other threads are slow to wake up.
+    let worker = || {
+        run_iterations(
             run.clone(),
             processor.clone(),
             frame.vars.clone(),
             node.name,
             start_prev,
             shared.clone(),
-        ));
+        )
+    };
+    let mut set = JoinSet::new();
+    for _ in 1..limit.min(total) {
+        set.spawn(worker());
     }
+    let mut here = std::pin::pin!(worker());
+    let mut here_done = false;
     let mut results: Vec<Value> = vec![Value::Null; total];
     let mut last = frame.prev;
-    let mut first_failure: Option<Failure> = None;
-    while let Some(joined) = set.join_next().await {
-        let done = joined
-            .map_err(|e| Failure::runtime(format!("A Map iteration stopped unexpectedly: {e}")))?;
+    let mut failure: Option<Failure> = None;
+    while failure.is_none() {
+        let done = tokio::select! {
+            done = &mut here, if !here_done => {
+                here_done = true;
+                done
+            }
+            joined = set.join_next() => match joined {
+                Some(joined) => joined.map_err(|e| {
+                    Failure::runtime(format!("A Map iteration stopped unexpectedly: {e}"))
+                })?,
+                None if here_done => break,
+                None => {
+                    here_done = true;
+                    (&mut here).await
+                }
+            },
+        };
         last = last.max(done.last);
         for (index, value) in done.results {
             results[index] = value;
         }
-        if let Some(f) = done.failure {
-            set.abort_all();
-            let tolerated = tolerated_count.is_some() || tolerated_pct.is_some();
-            first_failure = Some(if tolerated && f.error != errors::RUNTIME {
-                Failure::new(
-                    errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                    format!(
-                        "The Map state '{}' had {} failed item(s), more than it tolerates",
-                        node.name,
-                        shared.failed.load(Ordering::SeqCst)
-                    ),
-                )
-            } else {
-                f
-            });
-            break;
-        }
+        failure = done.failure;
     }
+    let first_failure = failure.map(|f| {
+        // The other workers stop where they are.
+        set.abort_all();
+        let tolerated = tolerated_count.is_some() || tolerated_pct.is_some();
+        if tolerated && f.error != errors::RUNTIME {
+            Failure::new(
+                errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                format!(
+                    "The Map state '{}' had {} failed item(s), more than it tolerates",
+                    node.name,
+                    shared.failed.load(Ordering::SeqCst)
+                ),
+            )
+        } else {
+            f
+        }
+    });
     frame.prev = last;
     if let Some(f) = first_failure {
         if f.error != errors::RUNTIME {
