@@ -1768,6 +1768,7 @@ async fn run_map(
     let mut here = std::pin::pin!(worker());
     let mut here_done = false;
     let mut results: Vec<Value> = vec![Value::Null; total];
+    let mut texts: Vec<Option<u64>> = vec![None; total];
     let mut last = frame.prev;
     let mut failure: Option<Failure> = None;
     while failure.is_none() {
@@ -1788,8 +1789,9 @@ async fn run_map(
             },
         };
         last = last.max(done.last);
-        for (index, value) in done.results {
+        for (index, value, text) in done.results {
             results[index] = value;
+            texts[index] = text;
         }
         failure = done.failure;
     }
@@ -1821,6 +1823,7 @@ async fn run_map(
     run.history
         .append(frame.prev, "MapStateSucceeded", NO_DETAILS);
     let result = Arc::new(Value::Array(results));
+    run.history.note_element_texts(&result, texts);
     finish_collection(map_output(map), raw, result, eval, next)
 }
 
@@ -1848,7 +1851,8 @@ struct Iterations {
 /// What one Map worker ran: the results by index, its last event, and the failure that
 /// stopped the Map, if one did.
 struct WorkerDone {
-    results: Vec<(usize, Value)>,
+    /// Each with the event that keeps the output's text, if one does.
+    results: Vec<(usize, Value, Option<u64>)>,
     last: u64,
     failure: Option<Failure>,
 }
@@ -1900,14 +1904,15 @@ async fn run_iterations(
             Ok((output, last)) => {
                 // The Map's result array takes the output: no copy when the last state's exit
                 // event is its only other holder.
-                run.history.release(&[last], &output);
+                let released = run.history.release(&[last], &output);
                 let id = run.history.append(
                     last,
                     "MapIterationSucceeded",
                     Some(("mapIterationSucceededEventDetails", details)),
                 );
                 done.last = done.last.max(id);
-                done.results.push((index, owned(output)));
+                done.results
+                    .push((index, owned(output), released.then_some(last)));
             }
             Err((f, last)) => {
                 let failures = shared.failed.fetch_add(1, Ordering::SeqCst) + 1;
@@ -1924,7 +1929,7 @@ async fn run_iterations(
                     done.failure = Some(f);
                     return done;
                 }
-                done.results.push((index, f.error_output()));
+                done.results.push((index, f.error_output(), None));
             }
         }
     }

@@ -160,6 +160,9 @@ pub(crate) struct History {
     count: Counter,
     /// Held around an append when there is a listener.
     ordered: Mutex<()>,
+    /// Map result arrays whose elements' texts events keep already (see
+    /// [`History::note_element_texts`]).
+    element_texts: Mutex<Vec<(std::sync::Weak<Value>, Vec<Option<u64>>)>>,
     clock: Arc<dyn Clock>,
     listener: Option<Listener>,
 }
@@ -195,6 +198,7 @@ impl History {
             capacity,
             count: Counter(AtomicU64::new(0)),
             ordered: Mutex::new(()),
+            element_texts: Mutex::new(Vec::new()),
             clock,
             listener,
         }
@@ -250,32 +254,91 @@ impl History {
     /// Lets the engine take `value` without a copy: when the events `ids` are its only other
     /// holders (as payload fields), those fields keep its JSON text instead, which is what the
     /// events show anyway. Does nothing when others share the value too.
-    pub(crate) fn release(&self, ids: &[u64], value: &Arc<Value>) {
+    /// Returns whether it did.
+    pub(crate) fn release(&self, ids: &[u64], value: &Arc<Value>) -> bool {
         if Arc::strong_count(value) > ids.len() + 1 {
-            return;
+            return false;
         }
-        let mut json: Option<Box<str>> = None;
-        // The events are most likely this thread's own, in its shard: look there first, so
-        // as not to touch the other threads' shards.
-        let own = shard_of_thread(self.shards.len());
-        let order = std::iter::once(own).chain((0..self.shards.len()).filter(|i| *i != own));
+        let mut json: Option<Box<str>> = self.array_text(value);
         for id in ids {
-            for shard in order.clone().map(|i| &self.shards[i]) {
-                let mut events = shard.0.lock().unwrap_or_else(|e| e.into_inner());
-                let Ok(index) = events.binary_search_by_key(id, |e| e.id) else {
-                    continue;
-                };
-                if let Some((_, Details::Fields(fields))) = &mut events[index].details {
-                    for (_, field) in fields.iter_mut() {
-                        if matches!(field, Field::Payload(p) if Arc::ptr_eq(p, value)) {
-                            let json = json.get_or_insert_with(|| boxed_text(value));
-                            *field = Field::Text(json.clone());
-                        }
+            self.with_event(*id, |fields| {
+                for (_, field) in fields.iter_mut() {
+                    if matches!(field, Field::Payload(p) if Arc::ptr_eq(p, value)) {
+                        let json = json.get_or_insert_with(|| boxed_text(value));
+                        *field = Field::Text(json.clone());
                     }
                 }
-                break;
+            });
+        }
+        true
+    }
+
+    /// Notes that element `i` of `array` (a Map's result) is the value whose text the event
+    /// `texts[i]` keeps, so that the array's own text can be put together from them.
+    pub(crate) fn note_element_texts(&self, array: &Arc<Value>, texts: Vec<Option<u64>>) {
+        if texts.iter().any(Option::is_some) {
+            let mut noted = self.element_texts.lock().unwrap_or_else(|e| e.into_inner());
+            noted.retain(|(weak, _)| weak.strong_count() > 0);
+            noted.push((Arc::downgrade(array), texts));
+        }
+    }
+
+    /// The text of a noted Map result array, joined from its elements' texts: compact JSON
+    /// writes an array as its elements' texts between brackets, separated by commas.
+    fn array_text(&self, value: &Arc<Value>) -> Option<Box<str>> {
+        let Value::Array(items) = &**value else {
+            return None;
+        };
+        let texts = {
+            let mut noted = self.element_texts.lock().unwrap_or_else(|e| e.into_inner());
+            let at = noted
+                .iter()
+                .position(|(weak, _)| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(value)))?;
+            noted.swap_remove(at).1
+        };
+        let mut out = String::with_capacity(2 + 64 * items.len());
+        out.push('[');
+        for (i, (item, id)) in items.iter().zip(&texts).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let kept = id
+                .and_then(|id| {
+                    self.with_event(id, |fields| {
+                        fields.iter().find_map(|(_, f)| match f {
+                            Field::Text(t) => {
+                                out.push_str(t);
+                                Some(())
+                            }
+                            _ => None,
+                        })
+                    })
+                })
+                .flatten();
+            if kept.is_none() {
+                out.push_str(&text(item));
             }
         }
+        out.push(']');
+        Some(out.into_boxed_str())
+    }
+
+    /// Runs `f` on the fields of the event `id`, looking in this thread's shard first (the
+    /// events a thread asks for are most likely its own).
+    fn with_event<T>(&self, id: u64, f: impl FnOnce(&mut Fields) -> T) -> Option<T> {
+        let own = shard_of_thread(self.shards.len());
+        let order = std::iter::once(own).chain((0..self.shards.len()).filter(|i| *i != own));
+        for shard in order.map(|i| &self.shards[i]) {
+            let mut events = shard.0.lock().unwrap_or_else(|e| e.into_inner());
+            let Ok(index) = events.binary_search_by_key(&id, |e| e.id) else {
+                continue;
+            };
+            return match &mut events[index].details {
+                Some((_, Details::Fields(fields))) => Some(f(fields)),
+                _ => None,
+            };
+        }
+        None
     }
 
     /// The events in id order, leaving the history empty (at the end of an execution). A

@@ -1069,3 +1069,51 @@ async fn map_iterations_on_several_threads_keep_one_ordered_history() {
         assert_eq!(at.detail("index").cloned(), index);
     }
 }
+
+/// The texts of a Map's output in its exit event and in `ExecutionSucceeded` are exactly the
+/// output's JSON, including elements from tolerated failures and strings that need escaping.
+#[tokio::test]
+async fn map_output_texts_are_the_json_of_the_output() {
+    let mut registry = Registry::new();
+    registry.lambda(
+        "echo",
+        handler_fn(|v: Value| async move {
+            if v["fail"] == json!(true) {
+                return Err(TaskError::new("Boom", "it \"failed\"\n"));
+            }
+            Ok(json!({"seen": v, "note": "quote \" and \\ and\ttab", "n": -1.5}))
+        }),
+    );
+    let execution = run(
+        json!({
+            "StartAt": "Each",
+            "States": {"Each": {
+                "Type": "Map",
+                "ToleratedFailureCount": 5,
+                "ItemProcessor": {"StartAt": "Echo", "States": {
+                    "Echo": {"Type": "Task", "Resource": "echo", "ResultPath": "$.echo", "End": true}
+                }},
+                "End": true
+            }}
+        }),
+        registry,
+        json!([{"a": 1}, {"fail": true}, {"b": "é😀\u{1}"}, {}]),
+    )
+    .await;
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
+    let output = execution.output.clone().unwrap();
+    assert_eq!(output[1]["Error"], json!("Boom"));
+    let expected = json!(serde_json::to_string(&output).unwrap());
+    let shown: Vec<&Value> = execution
+        .history
+        .iter()
+        .filter(|e| matches!(e.event_type, "MapStateExited" | "ExecutionSucceeded"))
+        .map(|e| e.detail("output").unwrap())
+        .collect();
+    assert_eq!(shown, vec![&expected, &expected]);
+}
