@@ -162,10 +162,14 @@ pub(crate) struct History {
     ordered: Mutex<()>,
     /// Map result arrays whose elements' texts events keep already (see
     /// [`History::note_element_texts`]).
-    element_texts: Mutex<Vec<(std::sync::Weak<Value>, Vec<Option<u64>>)>>,
+    element_texts: Mutex<Vec<ElementTexts>>,
     clock: Arc<dyn Clock>,
     listener: Option<Listener>,
 }
+
+/// A Map result array (held weakly, so its address cannot be reused while noted) and, for
+/// each element, the event that keeps the element's text.
+type ElementTexts = (std::sync::Weak<Value>, Vec<Option<u64>>);
 
 /// An atomic counter on cache lines of its own.
 #[repr(align(128))]
