@@ -220,7 +220,7 @@ pub struct Engine {
     listener: Option<Listener>,
     tokens: TaskTokens,
     /// The largest history shard of the last execution: the next one reserves that much room.
-    history_len: AtomicUsize,
+    shard_capacity: AtomicUsize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -243,7 +243,7 @@ impl Engine {
             clock: Arc::new(SystemClock::new()),
             listener: None,
             tokens: TaskTokens::new(),
-            history_len: AtomicUsize::new(0),
+            shard_capacity: AtomicUsize::new(0),
         }
     }
 
@@ -286,7 +286,7 @@ impl Engine {
         let history = History::new(
             self.clock.clone(),
             self.listener.clone(),
-            self.history_len.load(Ordering::Relaxed),
+            self.shard_capacity.load(Ordering::Relaxed),
         );
         let run = Arc::new(Run {
             registry: self.registry.clone(),
@@ -400,7 +400,7 @@ impl Engine {
             }
         };
         let (history, largest_shard) = run.history.take();
-        self.history_len.store(largest_shard, Ordering::Relaxed);
+        self.shard_capacity.store(largest_shard, Ordering::Relaxed);
         Execution {
             name,
             status,
@@ -1429,21 +1429,17 @@ async fn run_task(
         }
     };
     let lambda_events = kind == TaskKind::LambdaArn;
-    let string = Field::Str;
     let mut scheduled: Fields = if lambda_events {
         smallvec::smallvec![
-            ("resource", string(info.resource)),
+            ("resource", Field::Str(info.resource)),
             ("input", Field::Payload(params.clone())),
             ("inputDetails", Field::NotTruncated),
         ]
     } else {
         smallvec::smallvec![
-            ("resourceType", string(info.resource_type)),
-            ("resource", string(info.resource_name)),
-            (
-                "region",
-                Field::Value(Box::new(Value::String("us-east-1".to_owned()))),
-            ),
+            ("resourceType", Field::Str(info.resource_type)),
+            ("resource", Field::Str(info.resource_name)),
+            ("region", Field::Str("us-east-1")),
             ("parameters", Field::Payload(params.clone())),
         ]
     };
@@ -1557,8 +1553,8 @@ async fn run_task(
             let result = Arc::new(result);
             let mut details = Fields::new();
             if !lambda_events {
-                details.push(("resourceType", string(info.resource_type)));
-                details.push(("resource", string(info.resource_name)));
+                details.push(("resourceType", Field::Str(info.resource_type)));
+                details.push(("resource", Field::Str(info.resource_name)));
             }
             details.push(("output", Field::Payload(result.clone())));
             details.push(("outputDetails", Field::NotTruncated));

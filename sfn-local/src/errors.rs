@@ -111,21 +111,58 @@ pub fn check_size(value: &Value, what: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// An upper bound of the length of a value's compact JSON text that reads no string's bytes
-/// and no number's digits: a string may take six bytes for each of its bytes (`\u00XX`), a
-/// number at most 24. Stops once past `limit`.
-fn rough_bound(value: &Value, limit: usize) -> usize {
+/// How a size bound counts the leaves of a value; [`bound`] adds the brackets, commas and
+/// colons around them.
+trait Leaves {
+    fn string(s: &str) -> usize;
+    fn number(n: &serde_json::Number) -> usize;
+}
+
+/// Reads no string's bytes and no number's digits: a string may take six bytes for each of its
+/// bytes (`\u00XX`), a number at most 24.
+struct Rough;
+
+impl Leaves for Rough {
+    fn string(s: &str) -> usize {
+        2 + 6 * s.len()
+    }
+    fn number(_: &serde_json::Number) -> usize {
+        24
+    }
+}
+
+/// Exact for strings and integers, the longest text for other numbers, and a byte that needs
+/// escaping counted as `\u00XX`.
+struct Close;
+
+impl Leaves for Close {
+    fn string(s: &str) -> usize {
+        string_bound(s)
+    }
+    fn number(n: &serde_json::Number) -> usize {
+        match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => digits(u),
+            (None, Some(i)) => 1 + digits(i.unsigned_abs()),
+            // A float in its longest form: `-2.2250738585072014e-308`.
+            _ => 24,
+        }
+    }
+}
+
+/// An upper bound of the length of a value's compact JSON text, walking it without formatting
+/// anything, with `L`'s rules for its leaves. Stops once past `limit`.
+fn bound<L: Leaves>(value: &Value, limit: usize) -> usize {
     match value {
         Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => 24,
-        Value::String(s) => 2 + 6 * s.len(),
+        Value::Number(n) => L::number(n),
+        Value::String(s) => L::string(s),
         Value::Array(items) => {
             let mut size = 2 + items.len();
             for item in items {
                 if size > limit {
                     break;
                 }
-                size += rough_bound(item, limit);
+                size += bound::<L>(item, limit);
             }
             size
         }
@@ -135,47 +172,19 @@ fn rough_bound(value: &Value, limit: usize) -> usize {
                 if size > limit {
                     break;
                 }
-                size += 3 + 6 * key.len() + rough_bound(item, limit);
+                size += L::string(key) + 1 + bound::<L>(item, limit);
             }
             size
         }
     }
 }
 
-/// An upper bound of the length of a value's compact JSON text, walking it without formatting
-/// anything: exact for strings and integers, the longest text for other numbers, and a byte
-/// that needs escaping counted as `\u00XX`. Stops once past `limit`.
+fn rough_bound(value: &Value, limit: usize) -> usize {
+    bound::<Rough>(value, limit)
+}
+
 fn size_bound(value: &Value, limit: usize) -> usize {
-    match value {
-        Value::Null | Value::Bool(_) => 5,
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => digits(u),
-            (None, Some(i)) => 1 + digits(i.unsigned_abs()),
-            // A float in its longest form: `-2.2250738585072014e-308`.
-            _ => 24,
-        },
-        Value::String(s) => string_bound(s),
-        Value::Array(items) => {
-            let mut size = 2 + items.len();
-            for item in items {
-                if size > limit {
-                    break;
-                }
-                size += size_bound(item, limit);
-            }
-            size
-        }
-        Value::Object(fields) => {
-            let mut size = 2 + fields.len();
-            for (key, item) in fields {
-                if size > limit {
-                    break;
-                }
-                size += string_bound(key) + 1 + size_bound(item, limit);
-            }
-            size
-        }
-    }
+    bound::<Close>(value, limit)
 }
 
 /// A string's length in JSON: its quotes, and at most six bytes for each byte to escape.

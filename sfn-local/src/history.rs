@@ -263,6 +263,8 @@ impl History {
         if Arc::strong_count(value) > ids.len() + 1 {
             return false;
         }
+        // Before any field is changed: `array_text` reads other events, and `with_event` holds
+        // a shard's lock while it changes one.
         let mut json: Option<Box<str>> = self.array_text(value);
         for id in ids {
             self.with_event(*id, |fields| {
