@@ -348,7 +348,7 @@ impl Engine {
                             r = body => r,
                             _ = self.clock.timeout(Duration::from_secs(seconds)) => {
                                 run.timed_out.store(true, Ordering::SeqCst);
-                                let last = run.history.last_id().max(started);
+                                let last = run.history.last().max(started);
                                 Err((execution_timeout(), last))
                             }
                         }
@@ -938,8 +938,10 @@ fn locate(run: &Run, node: &Node, frame: &mut Frame, failure: Failure, entered_i
     let located = Failure::new(
         failure.error.clone(),
         format!(
-            "{CAUSE_PREFIX} '{}' (entered at the event id #{entered_id}). {}",
-            node.name, failure.cause
+            "{CAUSE_PREFIX} '{}' (entered at the event id #{}). {}",
+            node.name,
+            run.history.final_id(entered_id),
+            failure.cause
         ),
     );
     if failure.error == errors::QUERY_EVALUATION_ERROR {

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -149,15 +150,27 @@ impl HistoryEvent {
 ///
 /// Map iterations and Parallel branches append from several threads at once, so the events
 /// are kept in shards, one per thread where it can be: an append locks only its thread's
-/// shard and takes the next id from a counter. Each shard is in id order, and [`History::take`]
-/// merges them. With a listener, appends take turns, so the listener sees events in order.
+/// shard. A counter shared by the threads would order the events, but every append writing
+/// one cache line from two cores costs as much as the second core brings, so while the
+/// execution runs an event is known by a *key* instead: the monotonic clock's nanoseconds
+/// since the history began, above the shard's number. Keys follow the order events happened
+/// in (an event's key is above its previous event's and its shard's last), each shard is in
+/// key order, and [`History::take`] merges the shards and numbers the events 1, 2, … in key
+/// order, as the service does. [`History::final_id`] gives an event's number before then.
+///
+/// With a listener, appends take turns and go to one shard, so the listener sees events in
+/// order with their final ids; the key is then the id itself.
 pub(crate) struct History {
     shards: Box<[Shard]>,
     /// The room a shard takes when it records its first event.
     capacity: usize,
-    /// The number of events so far, which is the last event's id. Every append writes it, so
-    /// it has a cache line of its own, away from the fields that are only read.
-    count: Counter,
+    /// What keys count from.
+    start: Instant,
+    /// The least key an event may have from now on (see [`History::final_id`]).
+    floor: AtomicU64,
+    /// With a listener: the number of events so far, which is the last event's id (appends
+    /// take turns, so nothing contends for it).
+    count: AtomicU64,
     /// Held around an append when there is a listener.
     ordered: Mutex<()>,
     /// Map result arrays whose elements' texts events keep already (see
@@ -167,13 +180,13 @@ pub(crate) struct History {
     listener: Option<Listener>,
 }
 
+/// The low bits of a key that hold its shard's number.
+const SHARD_BITS: u32 = 6;
+const SHARD_MASK: u64 = (1 << SHARD_BITS) - 1;
+
 /// A Map result array (held weakly, so its address cannot be reused while noted) and, for
 /// each element, the event that keeps the element's text.
 type ElementTexts = (std::sync::Weak<Value>, Vec<Option<u64>>);
-
-/// An atomic counter on cache lines of its own.
-#[repr(align(128))]
-struct Counter(AtomicU64);
 
 /// One thread's events, on cache lines of its own: shards next to each other would make the
 /// threads wait on each other's writes.
@@ -195,12 +208,20 @@ impl History {
     pub(crate) fn new(clock: Arc<dyn Clock>, listener: Option<Listener>, capacity: usize) -> Self {
         // One shard for each thread that may run states: the runtime's workers and the thread
         // that waits for the execution.
-        let shards = std::thread::available_parallelism().map_or(1, |n| n.get()) + 1;
-        let shards = (0..shards).map(|_| Shard(Mutex::new(Vec::new()))).collect();
+        // With a listener, appends take turns: one shard is enough.
+        let shards = match listener {
+            Some(_) => 1,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()) + 1,
+        };
+        let shards = (0..shards.min(1 << SHARD_BITS))
+            .map(|_| Shard(Mutex::new(Vec::new())))
+            .collect();
         Self {
             shards,
             capacity,
-            count: Counter(AtomicU64::new(0)),
+            start: clock.now_and_instant().1,
+            floor: AtomicU64::new(0),
+            count: AtomicU64::new(0),
             ordered: Mutex::new(()),
             element_texts: Mutex::new(Vec::new()),
             clock,
@@ -208,7 +229,7 @@ impl History {
         }
     }
 
-    /// Appends an event after `previous` and returns its id.
+    /// Appends an event after `previous` (a key, 0 for none) and returns its key.
     pub(crate) fn append(
         &self,
         previous: u64,
@@ -218,7 +239,8 @@ impl History {
         self.append_stamped(previous, event_type, details).0
     }
 
-    /// Appends an event after `previous` and returns its id and timestamp.
+    /// Appends an event after `previous` (a key, 0 for none) and returns its key and
+    /// timestamp.
     pub(crate) fn append_stamped(
         &self,
         previous: u64,
@@ -230,19 +252,38 @@ impl History {
             .listener
             .as_ref()
             .map(|_| self.ordered.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut shard = self.shards[shard_of_thread(self.shards.len())]
+        let index = shard_of_thread(self.shards.len());
+        let mut shard = self.shards[index]
             .0
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if shard.capacity() == 0 {
             shard.reserve(self.capacity);
         }
-        // The id is taken under the shard's lock, so each shard stays in id order.
-        let id = self.count.0.fetch_add(1, Ordering::SeqCst) + 1;
-        let timestamp = self.clock.now();
-        // Built in place: an event is a few hundred bytes, not worth moving around.
+        // The time and the key are taken under the shard's lock, so each shard stays in key
+        // order.
+        let (timestamp, instant) = self.clock.now_and_instant();
+        let key = match self.listener {
+            Some(_) => self.count.fetch_add(1, Ordering::Relaxed) + 1,
+            None => {
+                let nanos = instant.saturating_duration_since(self.start).as_nanos();
+                let nanos = u64::try_from(nanos).unwrap_or(u64::MAX) >> SHARD_BITS << SHARD_BITS;
+                // Above the previous event's, the shard's last one's (should the clock read the
+                // same for them: a coarse clock, tokio's paused time) and the floor.
+                let last = shard.last().map_or(0, |e| e.id | SHARD_MASK);
+                let floor = self.floor.load(Ordering::Relaxed);
+                (nanos
+                    .max(last + 1)
+                    .max((previous | SHARD_MASK) + 1)
+                    .max(floor)
+                    & !SHARD_MASK)
+                    | index as u64
+            }
+        };
+        // Built in place: an event is a few hundred bytes, not worth moving around. Until
+        // `take`, `id` and `previous_event_id` hold keys (without a listener).
         shard.push(HistoryEvent {
-            id,
+            id: key,
             previous_event_id: previous,
             timestamp,
             event_type,
@@ -252,7 +293,37 @@ impl History {
         if let (Some(listener), Some(event)) = (&self.listener, shard.last()) {
             listener(event);
         }
-        (id, timestamp)
+        (key, timestamp)
+    }
+
+    /// The shard that holds the event `key`.
+    fn shard_of_key(&self, key: u64) -> &Shard {
+        match self.listener {
+            Some(_) => &self.shards[0],
+            None => &self.shards[(key & SHARD_MASK) as usize % self.shards.len()],
+        }
+    }
+
+    /// The id the event `key` will have in the history: one more than the number of events
+    /// before it.
+    pub(crate) fn final_id(&self, key: u64) -> u64 {
+        if self.listener.is_some() {
+            return key;
+        }
+        // Events appended from now on must come after this one. The shards' locks order this
+        // with their appends: one that takes its shard's lock after this counts it sees the
+        // floor, and one that took it before is counted if it came first.
+        self.floor
+            .fetch_max((key | SHARD_MASK) + 1, Ordering::Relaxed);
+        let before: usize = self
+            .shards
+            .iter()
+            .map(|s| {
+                let events = s.0.lock().unwrap_or_else(|e| e.into_inner());
+                events.partition_point(|e| e.id < key)
+            })
+            .sum();
+        before as u64 + 1
     }
 
     /// Lets the engine take `value` without a copy: when the events `ids` are its only other
@@ -329,58 +400,36 @@ impl History {
         Some(out.into_boxed_str())
     }
 
-    /// Runs `f` on the fields of the event `id`, looking in this thread's shard first (the
-    /// events a thread asks for are most likely its own).
-    fn with_event<T>(&self, id: u64, f: impl FnOnce(&mut Fields) -> T) -> Option<T> {
-        let own = shard_of_thread(self.shards.len());
-        let order = std::iter::once(own).chain((0..self.shards.len()).filter(|i| *i != own));
-        for shard in order.map(|i| &self.shards[i]) {
-            let mut events = shard.0.lock().unwrap_or_else(|e| e.into_inner());
-            let Ok(index) = events.binary_search_by_key(&id, |e| e.id) else {
-                continue;
-            };
-            return match &mut events[index].details {
-                Some((_, Details::Fields(fields))) => Some(f(fields)),
-                _ => None,
-            };
+    /// Runs `f` on the fields of the event `key`.
+    fn with_event<T>(&self, key: u64, f: impl FnOnce(&mut Fields) -> T) -> Option<T> {
+        let mut events = self
+            .shard_of_key(key)
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let index = events.binary_search_by_key(&key, |e| e.id).ok()?;
+        match &mut events[index].details {
+            Some((_, Details::Fields(fields))) => Some(f(fields)),
+            _ => None,
         }
-        None
     }
 
-    /// The events in id order, leaving the history empty (at the end of an execution). A
-    /// timestamp is never earlier than the one before it: two threads may read the clock in
-    /// the other order than they took their ids.
+    /// The events in the order they happened, numbered from 1, leaving the history empty (at
+    /// the end of an execution). A timestamp is never earlier than the one before it: two
+    /// threads may read the engine's clock in the other order than they took their keys.
     ///
     /// Returns the events and the length of the largest shard.
     pub(crate) fn take(&self) -> (Vec<HistoryEvent>, usize) {
-        let mut shards: Vec<std::iter::Peekable<std::vec::IntoIter<HistoryEvent>>> = self
+        let mut shards: Vec<Vec<HistoryEvent>> = self
             .shards
             .iter()
             .map(|s| std::mem::take(&mut *s.0.lock().unwrap_or_else(|e| e.into_inner())))
-            .filter(|events| !events.is_empty())
-            .map(|events| events.into_iter().peekable())
             .collect();
-        let largest = shards.iter().map(ExactSizeIterator::len).max().unwrap_or(0);
-        let mut events = match shards.len() {
-            0 => Vec::new(),
-            1 => shards.pop().map(Iterator::collect).unwrap_or_default(),
-            _ => {
-                let total = shards.iter().map(ExactSizeIterator::len).sum();
-                let mut merged = Vec::with_capacity(total);
-                loop {
-                    let mut first: Option<(usize, u64)> = None;
-                    for (i, shard) in shards.iter_mut().enumerate() {
-                        if let Some(event) = shard.peek() {
-                            if first.is_none_or(|(_, id)| event.id < id) {
-                                first = Some((i, event.id));
-                            }
-                        }
-                    }
-                    let Some((i, _)) = first else { break };
-                    merged.extend(shards[i].next());
-                }
-                merged
-            }
+        let largest = shards.iter().map(Vec::len).max().unwrap_or(0);
+        let mut events = match self.listener {
+            // The keys are the ids already.
+            Some(_) => shards.pop().unwrap_or_default(),
+            None => number(shards),
         };
         for i in 1..events.len() {
             if events[i].timestamp < events[i - 1].timestamp {
@@ -390,10 +439,79 @@ impl History {
         (events, largest)
     }
 
-    /// The id of the last event.
-    pub(crate) fn last_id(&self) -> u64 {
-        self.count.0.load(Ordering::SeqCst)
+    /// The key of the last event so far.
+    pub(crate) fn last(&self) -> u64 {
+        self.shards
+            .iter()
+            .filter_map(|s| {
+                s.0.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .last()
+                    .map(|e| e.id)
+            })
+            .max()
+            .unwrap_or(0)
     }
+}
+
+/// Merges shards of events (each in key order, `id` and `previous_event_id` holding keys) into
+/// one list in key order, with ids 1, 2, … and previous ids to match.
+fn number(mut shards: Vec<Vec<HistoryEvent>>) -> Vec<HistoryEvent> {
+    let mut filled = (0..shards.len()).filter(|s| !shards[*s].is_empty());
+    if let (Some(s), None) = (filled.next(), filled.next()) {
+        // One thread's events (a current-thread runtime): no merge, nor a copy.
+        let mut events = std::mem::take(&mut shards[s]);
+        for i in 0..events.len() {
+            let previous = events[i].previous_event_id;
+            events[i].previous_event_id = match previous {
+                0 => 0,
+                _ if i > 0 && events[i - 1].id == previous => i as u64,
+                _ => events[..i]
+                    .binary_search_by_key(&previous, |e| e.id)
+                    .map_or(0, |at| at as u64 + 1),
+            };
+        }
+        for (i, event) in events.iter_mut().enumerate() {
+            event.id = i as u64 + 1;
+        }
+        return events;
+    }
+    let keys: Vec<Vec<u64>> = shards
+        .iter()
+        .map(|events| events.iter().map(|e| e.id).collect())
+        .collect();
+    let total = keys.iter().map(Vec::len).sum();
+    // For each shard, how many of its events are numbered, and their ids.
+    let mut numbered = vec![0; shards.len()];
+    let mut ids: Vec<Vec<u64>> = keys.iter().map(|k| Vec::with_capacity(k.len())).collect();
+    let mut order = Vec::with_capacity(total);
+    for id in 1..=total as u64 {
+        let Some(s) = (0..shards.len())
+            .filter(|s| numbered[*s] < keys[*s].len())
+            .min_by_key(|s| keys[*s][numbered[*s]])
+        else {
+            break;
+        };
+        let event = &mut shards[s][numbered[s]];
+        let previous = event.previous_event_id;
+        if previous != 0 {
+            // An event's previous one happened before it, so it is numbered already; most
+            // often it is the last one numbered in its shard.
+            let p = (previous & SHARD_MASK) as usize % keys.len();
+            let done = &keys[p][..numbered[p]];
+            let at = match done.last() {
+                Some(last) if *last == previous => Some(done.len() - 1),
+                _ => done.binary_search(&previous).ok(),
+            };
+            event.previous_event_id = at.map_or(0, |at| ids[p][at]);
+        }
+        event.id = id;
+        ids[s].push(id);
+        numbered[s] += 1;
+        order.push(s);
+    }
+    let mut shards: Vec<_> = shards.into_iter().map(Vec::into_iter).collect();
+    order.into_iter().filter_map(|s| shards[s].next()).collect()
 }
 
 /// JSON text of a value, as history details carry inputs and outputs.
@@ -486,7 +604,7 @@ mod tests {
         for thread in threads {
             thread.join().unwrap();
         }
-        assert_eq!(history.last_id(), 2000);
+        assert_eq!(history.final_id(history.last()), 2000);
         let (events, _) = history.take();
         assert_eq!(events.len(), 2000);
         for (i, event) in events.iter().enumerate() {
@@ -500,6 +618,47 @@ mod tests {
     }
 
     const NO_DETAILS: Option<(&str, Value)> = None;
+
+    #[test]
+    fn an_event_id_known_while_other_threads_append_is_the_id_it_ends_with() {
+        let history = Arc::new(History::new(
+            Arc::new(crate::clock::SystemClock::new()),
+            None,
+            0,
+        ));
+        let others: Vec<_> = (0..3)
+            .map(|_| {
+                let history = history.clone();
+                std::thread::spawn(move || {
+                    let mut previous = 0;
+                    for _ in 0..2000 {
+                        previous = history.append(previous, "PassStateEntered", NO_DETAILS);
+                    }
+                })
+            })
+            .collect();
+        // This thread's events are the Choice ones; it asks for each one's id as it goes.
+        let mut known = Vec::new();
+        let mut previous = 0;
+        for _ in 0..500 {
+            previous = history.append(previous, "ChoiceStateEntered", NO_DETAILS);
+            known.push(history.final_id(previous));
+        }
+        for thread in others {
+            thread.join().unwrap();
+        }
+        let (events, _) = history.take();
+        let ids: Vec<u64> = events
+            .iter()
+            .filter(|e| e.event_type == "ChoiceStateEntered")
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, known);
+        // Each Choice event follows the one before it.
+        for pair in ids.windows(2) {
+            assert_eq!(events[pair[1] as usize - 1].previous_event_id, pair[0]);
+        }
+    }
 
     #[test]
     fn a_released_payload_shows_the_same_json_and_leaves_the_value_unshared() {
