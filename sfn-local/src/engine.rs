@@ -18,7 +18,7 @@ use crate::clock::{Clock, SystemClock, iso};
 use crate::context::{Context, MapItem};
 use crate::errors::{self, Failure, check_size};
 use crate::history::{
-    Details, Field, Fields, History, HistoryEvent, Listener, not_truncated, text,
+    Details, Field, Fields, History, HistoryEvent, Listener, Moment, not_truncated, text,
 };
 use crate::intern::intern;
 use crate::jsonata::StatesView;
@@ -340,6 +340,7 @@ impl Engine {
                     None,
                     // The service chains the first state to no event, not to ExecutionStarted.
                     0,
+                    None,
                     false,
                 );
                 match self.timeout {
@@ -493,6 +494,9 @@ struct Frame {
     vars: Arc<Vars>,
     map_item: Option<MapItem>,
     prev: u64,
+    /// When the last event happened, while nothing has happened since (see
+    /// [`History::append_at`]).
+    moment: Option<Moment>,
     /// Inside a Map iteration or a Parallel branch.
     nested: bool,
 }
@@ -516,6 +520,7 @@ fn run_scope<'a>(
     vars: Arc<Vars>,
     map_item: Option<MapItem>,
     prev: u64,
+    moment: Option<Moment>,
     nested: bool,
 ) -> BoxFuture<'a, ScopeResult> {
     Box::pin(async move {
@@ -523,6 +528,7 @@ fn run_scope<'a>(
             vars,
             map_item,
             prev,
+            moment,
             nested,
         };
         let mut current = scope.start_at.clone();
@@ -805,7 +811,8 @@ async fn run_state(
     frame: &mut Frame,
 ) -> Result<Outcome, Failure> {
     // `$$.State.EnteredTime` is the time of the state's entered event.
-    let (entered_id, entered) = run.history.append_stamped(
+    let (entered_id, moment) = run.history.append_at(
+        frame.moment.take(),
         frame.prev,
         state_events(&node.state).0,
         Some((
@@ -818,6 +825,7 @@ async fn run_state(
         )),
     );
     frame.prev = entered_id;
+    let entered = moment.0;
     let retriers = node.state.retriers();
     let catchers = node.state.catchers();
     let mut counts = vec![0u64; retriers.len()];
@@ -988,11 +996,15 @@ fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &mut Outcome) {
         details.push(("assignedVariablesDetails", Field::NotTruncated));
     }
     if !matches!(node.state, State::Fail(_)) {
-        frame.prev = run.history.append(
+        // The next state's entry (if any) comes right after.
+        let (exited, moment) = run.history.append_at(
+            None,
             frame.prev,
             state_events(&node.state).1,
             Some(("stateExitedEventDetails", Details::Fields(details))),
         );
+        frame.prev = exited;
+        frame.moment = Some(moment);
     }
 }
 
@@ -1455,7 +1467,8 @@ async fn run_task(
     };
     let (scheduled_type, started_type, succeeded_type, failed_type, timed_out_type) =
         (names[0].0, names[1].0, names[2].0, names[3].0, names[4].0);
-    frame.prev = run.history.append(
+    let (scheduled, moment) = run.history.append_at(
+        None,
         frame.prev,
         scheduled_type,
         Some((names[0].1, Details::Fields(scheduled))),
@@ -1471,11 +1484,16 @@ async fn run_task(
         }
         Value::Object(m)
     };
-    frame.prev = run.history.append(
-        frame.prev,
-        started_type,
-        (!lambda_events).then(|| ("taskStartedEventDetails", base(json!({})))),
-    );
+    // Started comes right after Scheduled.
+    frame.prev = run
+        .history
+        .append_at(
+            Some(moment),
+            scheduled,
+            started_type,
+            (!lambda_events).then(|| ("taskStartedEventDetails", base(json!({})))),
+        )
+        .0;
 
     let registry = &run.registry;
     let (token_value, receiver) = match token {
@@ -1880,11 +1898,13 @@ async fn run_iterations(
         let Some((input, map_item)) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return done;
         };
-        let started = run.history.append(
+        let (started, moment) = run.history.append_at(
+            None,
             start_prev,
             "MapIterationStarted",
             Some(("mapIterationStartedEventDetails", iteration(name, index))),
         );
+        // The iteration's first state enters right after it starts.
         let outcome = run_scope(
             &run,
             &processor,
@@ -1892,6 +1912,7 @@ async fn run_iterations(
             Vars::child(&outer),
             Some(map_item),
             started,
+            Some(moment),
             true,
         )
         .await;
@@ -2052,7 +2073,7 @@ async fn run_parallel(
         set.spawn(async move {
             (
                 index,
-                run_scope(&run, &branch, input, vars, None, start_prev, true).await,
+                run_scope(&run, &branch, input, vars, None, start_prev, None, true).await,
             )
         });
     }

@@ -180,6 +180,16 @@ pub(crate) struct History {
     listener: Option<Listener>,
 }
 
+/// When an event happened: the engine's clock's time, and the monotonic instant that orders it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Moment(pub(crate) DateTime<Utc>, Instant);
+
+impl From<(DateTime<Utc>, Instant)> for Moment {
+    fn from((time, instant): (DateTime<Utc>, Instant)) -> Self {
+        Moment(time, instant)
+    }
+}
+
 /// The low bits of a key that hold its shard's number.
 const SHARD_BITS: u32 = 6;
 const SHARD_MASK: u64 = (1 << SHARD_BITS) - 1;
@@ -236,17 +246,20 @@ impl History {
         event_type: &'static str,
         details: Option<(&'static str, impl Into<Details>)>,
     ) -> u64 {
-        self.append_stamped(previous, event_type, details).0
+        self.append_at(None, previous, event_type, details).0
     }
 
-    /// Appends an event after `previous` (a key, 0 for none) and returns its key and
-    /// timestamp.
-    pub(crate) fn append_stamped(
+    /// Appends an event after `previous` (a key, 0 for none) and returns its key and when it
+    /// happened. `at` is the moment of an event just before that nothing came between (a
+    /// state's exit and the next state's entry): the clock is read once for both, as it would
+    /// show the same time for them anyway.
+    pub(crate) fn append_at(
         &self,
+        at: Option<Moment>,
         previous: u64,
         event_type: &'static str,
         details: Option<(&'static str, impl Into<Details>)>,
-    ) -> (u64, DateTime<Utc>) {
+    ) -> (u64, Moment) {
         let details = details.map(|(k, v)| (k, v.into()));
         let _turn = self
             .listener
@@ -262,7 +275,8 @@ impl History {
         }
         // The time and the key are taken under the shard's lock, so each shard stays in key
         // order.
-        let (timestamp, instant) = self.clock.now_and_instant();
+        let Moment(timestamp, instant) =
+            at.unwrap_or_else(|| Moment::from(self.clock.now_and_instant()));
         let key = match self.listener {
             Some(_) => self.count.fetch_add(1, Ordering::Relaxed) + 1,
             None => {
@@ -293,7 +307,7 @@ impl History {
         if let (Some(listener), Some(event)) = (&self.listener, shard.last()) {
             listener(event);
         }
-        (key, timestamp)
+        (key, Moment(timestamp, instant))
     }
 
     /// The shard that holds the event `key`.
@@ -407,7 +421,12 @@ impl History {
             .0
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let index = events.binary_search_by_key(&key, |e| e.id).ok()?;
+        // The events asked for are most often among the last few of their shard.
+        let recent = events.len().saturating_sub(8);
+        let index = match events[recent..].iter().rposition(|e| e.id == key) {
+            Some(at) => recent + at,
+            None => events[..recent].binary_search_by_key(&key, |e| e.id).ok()?,
+        };
         match &mut events[index].details {
             Some((_, Details::Fields(fields))) => Some(f(fields)),
             _ => None,
