@@ -336,12 +336,15 @@ impl Engine {
                     &run,
                     &self.root,
                     input,
-                    Vars::root(),
-                    None,
-                    // The service chains the first state to no event, not to ExecutionStarted.
-                    0,
-                    None,
-                    false,
+                    Frame {
+                        vars: Vars::root(),
+                        map_item: None,
+                        // The service chains the first state to no event, not to
+                        // ExecutionStarted.
+                        prev: 0,
+                        moment: None,
+                        nested: false,
+                    },
                 );
                 match self.timeout {
                     Some(seconds) => {
@@ -501,6 +504,19 @@ struct Frame {
     nested: bool,
 }
 
+impl Frame {
+    /// The frame of a Parallel branch's states.
+    fn nested(vars: Arc<Vars>, prev: u64) -> Self {
+        Frame {
+            vars,
+            map_item: None,
+            prev,
+            moment: None,
+            nested: true,
+        }
+    }
+}
+
 /// What a state decided: its output, where to go, and the variables it assigns.
 struct Outcome {
     output: Arc<Value>,
@@ -517,20 +533,9 @@ fn run_scope<'a>(
     run: &'a Arc<Run>,
     scope: &'a Scope,
     input: Arc<Value>,
-    vars: Arc<Vars>,
-    map_item: Option<MapItem>,
-    prev: u64,
-    moment: Option<Moment>,
-    nested: bool,
+    mut frame: Frame,
 ) -> BoxFuture<'a, ScopeResult> {
     Box::pin(async move {
-        let mut frame = Frame {
-            vars,
-            map_item,
-            prev,
-            moment,
-            nested,
-        };
         let mut current = scope.start_at.clone();
         let mut input = input;
         loop {
@@ -1905,17 +1910,14 @@ async fn run_iterations(
             Some(("mapIterationStartedEventDetails", iteration(name, index))),
         );
         // The iteration's first state enters right after it starts.
-        let outcome = run_scope(
-            &run,
-            &processor,
-            input,
-            Vars::child(&outer),
-            Some(map_item),
-            started,
-            Some(moment),
-            true,
-        )
-        .await;
+        let frame = Frame {
+            vars: Vars::child(&outer),
+            map_item: Some(map_item),
+            prev: started,
+            moment: Some(moment),
+            nested: true,
+        };
+        let outcome = run_scope(&run, &processor, input, frame).await;
         let details = iteration(name, index);
         // An iteration's success moves its chain on; its failure is passed by: the Map's own
         // failure follows the iteration's last event. States.Runtime records nothing.
@@ -2073,7 +2075,7 @@ async fn run_parallel(
         set.spawn(async move {
             (
                 index,
-                run_scope(&run, &branch, input, vars, None, start_prev, None, true).await,
+                run_scope(&run, &branch, input, Frame::nested(vars, start_prev)).await,
             )
         });
     }
