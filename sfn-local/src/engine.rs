@@ -816,7 +816,7 @@ async fn run_state(
     frame: &mut Frame,
 ) -> Result<Outcome, Failure> {
     // `$$.State.EnteredTime` is the time of the state's entered event.
-    let (entered_id, moment) = run.history.append_at(
+    let (entered_key, moment) = run.history.append_at(
         frame.moment.take(),
         frame.prev,
         state_events(&node.state).0,
@@ -829,7 +829,7 @@ async fn run_state(
             ]),
         )),
     );
-    frame.prev = entered_id;
+    frame.prev = entered_key;
     let entered = moment.0;
     let retriers = node.state.retriers();
     let catchers = node.state.catchers();
@@ -857,7 +857,7 @@ async fn run_state(
                 return Ok(outcome);
             }
             Err(failure) => {
-                let failure = locate(run, node, frame, failure, entered_id);
+                let failure = locate(run, node, frame, failure, entered_key);
                 if run.timed_out.load(Ordering::SeqCst) {
                     // The execution's time is up: no Retry, no Catch.
                     return Err(failure);
@@ -940,7 +940,13 @@ const CAUSE_PREFIX: &str = "An error occurred while executing the state";
 /// expression), as the service does, and records an `EvaluationFailed` event for a failed
 /// JSONata expression. Errors a task or a Fail state raised, and errors already located by an
 /// inner state, pass unchanged.
-fn locate(run: &Run, node: &Node, frame: &mut Frame, failure: Failure, entered_id: u64) -> Failure {
+fn locate(
+    run: &Run,
+    node: &Node,
+    frame: &mut Frame,
+    failure: Failure,
+    entered_key: u64,
+) -> Failure {
     let engine_error = matches!(
         failure.error.as_str(),
         errors::RUNTIME | errors::QUERY_EVALUATION_ERROR | errors::INTRINSIC_FAILURE
@@ -953,7 +959,7 @@ fn locate(run: &Run, node: &Node, frame: &mut Frame, failure: Failure, entered_i
         format!(
             "{CAUSE_PREFIX} '{}' (entered at the event id #{}). {}",
             node.name,
-            run.history.final_id(entered_id),
+            run.history.final_id(entered_key),
             failure.cause
         ),
     );

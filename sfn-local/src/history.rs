@@ -184,12 +184,6 @@ pub(crate) struct History {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Moment(pub(crate) DateTime<Utc>, Instant);
 
-impl From<(DateTime<Utc>, Instant)> for Moment {
-    fn from((time, instant): (DateTime<Utc>, Instant)) -> Self {
-        Moment(time, instant)
-    }
-}
-
 /// The low bits of a key that hold its shard's number.
 const SHARD_BITS: u32 = 6;
 const SHARD_MASK: u64 = (1 << SHARD_BITS) - 1;
@@ -275,8 +269,10 @@ impl History {
         }
         // The time and the key are taken under the shard's lock, so each shard stays in key
         // order.
-        let Moment(timestamp, instant) =
-            at.unwrap_or_else(|| Moment::from(self.clock.now_and_instant()));
+        let (timestamp, instant) = match at {
+            Some(Moment(timestamp, instant)) => (timestamp, instant),
+            None => self.clock.now_and_instant(),
+        };
         let key = match self.listener {
             Some(_) => self.count.fetch_add(1, Ordering::Relaxed) + 1,
             None => {
@@ -312,10 +308,8 @@ impl History {
 
     /// The shard that holds the event `key`.
     fn shard_of_key(&self, key: u64) -> &Shard {
-        match self.listener {
-            Some(_) => &self.shards[0],
-            None => &self.shards[(key & SHARD_MASK) as usize % self.shards.len()],
-        }
+        // With a listener there is one shard, whatever a key's low bits.
+        &self.shards[(key & SHARD_MASK) as usize % self.shards.len()]
     }
 
     /// The id the event `key` will have in the history: one more than the number of events
@@ -478,17 +472,13 @@ impl History {
 fn number(mut shards: Vec<Vec<HistoryEvent>>) -> Vec<HistoryEvent> {
     let mut filled = (0..shards.len()).filter(|s| !shards[*s].is_empty());
     if let (Some(s), None) = (filled.next(), filled.next()) {
-        // One thread's events (a current-thread runtime): no merge, nor a copy.
+        // One thread's events (a current-thread runtime) are in order already: no merge, no
+        // copy, and an event's position is its id.
         let mut events = std::mem::take(&mut shards[s]);
         for i in 0..events.len() {
             let previous = events[i].previous_event_id;
-            events[i].previous_event_id = match previous {
-                0 => 0,
-                _ if i > 0 && events[i - 1].id == previous => i as u64,
-                _ => events[..i]
-                    .binary_search_by_key(&previous, |e| e.id)
-                    .map_or(0, |at| at as u64 + 1),
-            };
+            events[i].previous_event_id =
+                position(&events[..i], previous, |e| e.id).map_or(0, |at| at as u64 + 1);
         }
         for (i, event) in events.iter_mut().enumerate() {
             event.id = i as u64 + 1;
@@ -512,18 +502,11 @@ fn number(mut shards: Vec<Vec<HistoryEvent>>) -> Vec<HistoryEvent> {
             break;
         };
         let event = &mut shards[s][numbered[s]];
+        // An event's previous one happened before it, so it is numbered already.
         let previous = event.previous_event_id;
-        if previous != 0 {
-            // An event's previous one happened before it, so it is numbered already; most
-            // often it is the last one numbered in its shard.
-            let p = (previous & SHARD_MASK) as usize % keys.len();
-            let done = &keys[p][..numbered[p]];
-            let at = match done.last() {
-                Some(last) if *last == previous => Some(done.len() - 1),
-                _ => done.binary_search(&previous).ok(),
-            };
-            event.previous_event_id = at.map_or(0, |at| ids[p][at]);
-        }
+        let p = (previous & SHARD_MASK) as usize % keys.len();
+        event.previous_event_id =
+            position(&keys[p][..numbered[p]], previous, |k| *k).map_or(0, |at| ids[p][at]);
         event.id = id;
         ids[s].push(id);
         numbered[s] += 1;
@@ -531,6 +514,16 @@ fn number(mut shards: Vec<Vec<HistoryEvent>>) -> Vec<HistoryEvent> {
     }
     let mut shards: Vec<_> = shards.into_iter().map(Vec::into_iter).collect();
     order.into_iter().filter_map(|s| shards[s].next()).collect()
+}
+
+/// Where the key `key` (not 0) is among `done`, which are in key order: most often the last
+/// one, an event's previous event being the one just before it in its thread.
+fn position<T>(done: &[T], key: u64, key_of: impl Fn(&T) -> u64) -> Option<usize> {
+    match done.last().map(&key_of) {
+        _ if key == 0 => None,
+        Some(last) if last == key => Some(done.len() - 1),
+        _ => done.binary_search_by_key(&key, key_of).ok(),
+    }
 }
 
 /// JSON text of a value, as history details carry inputs and outputs.
