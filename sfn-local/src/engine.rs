@@ -847,7 +847,7 @@ async fn run_state(
             // An output that is the state's input itself (a Choice, a Pass with no fields)
             // was checked already, as the output of the state before.
             if !Arc::ptr_eq(&o.output, &raw) {
-                check_size(&o.output, "state output")?;
+                check_output(run, &o.output)?;
             }
             Ok(o)
         });
@@ -903,7 +903,7 @@ async fn run_state(
                             }
                         }
                     };
-                    check_size(&outcome.output, "state output")?;
+                    check_output(run, &outcome.output)?;
                     finish(run, node, frame, &mut outcome);
                     return Ok(outcome);
                 }
@@ -918,6 +918,15 @@ async fn run_state(
                 return Err(failure);
             }
         }
+    }
+}
+
+/// The 256 KB check of a state's output. A Map's result array is counted from its
+/// iterations' texts, which the history keeps already, rather than walked.
+fn check_output(run: &Run, output: &Arc<Value>) -> Result<(), Failure> {
+    match run.history.text_len(output) {
+        Some(len) => errors::check_length(len, "state output"),
+        None => check_size(output, "state output"),
     }
 }
 

@@ -99,7 +99,12 @@ pub fn check_size(value: &Value, what: &str) -> Result<(), Failure> {
     {
         return Ok(());
     }
-    let size = serialized_len(value);
+    check_length(serialized_len(value), what)
+}
+
+/// Fails with `States.DataLimitExceeded` when `size`, a payload's length in compact JSON, is
+/// over 256 KB.
+pub(crate) fn check_length(size: usize, what: &str) -> Result<(), Failure> {
     if size > MAX_PAYLOAD_BYTES {
         return Err(Failure::new(
             DATA_LIMIT_EXCEEDED,

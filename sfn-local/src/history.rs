@@ -368,44 +368,66 @@ impl History {
         }
     }
 
+    /// The length of a noted Map result array's JSON text, counted from its elements' texts
+    /// (so a large result is not walked to check its size).
+    pub(crate) fn text_len(&self, value: &Arc<Value>) -> Option<usize> {
+        let Value::Array(items) = &**value else {
+            return None;
+        };
+        let texts = self.noted(value, false)?;
+        let mut len = 2 + items.len().saturating_sub(1);
+        for (item, id) in items.iter().zip(&texts) {
+            len += id
+                .and_then(|id| self.kept_text(id, str::len))
+                .unwrap_or_else(|| crate::errors::serialized_len(item));
+        }
+        Some(len)
+    }
+
     /// The text of a noted Map result array, joined from its elements' texts: compact JSON
     /// writes an array as its elements' texts between brackets, separated by commas.
     fn array_text(&self, value: &Arc<Value>) -> Option<Box<str>> {
         let Value::Array(items) = &**value else {
             return None;
         };
-        let texts = {
-            let mut noted = self.element_texts.lock().unwrap_or_else(|e| e.into_inner());
-            let at = noted
-                .iter()
-                .position(|(weak, _)| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(value)))?;
-            noted.swap_remove(at).1
-        };
+        let texts = self.noted(value, true)?;
         let mut out = String::with_capacity(2 + 64 * items.len());
         out.push('[');
         for (i, (item, id)) in items.iter().zip(&texts).enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            let kept = id
-                .and_then(|id| {
-                    self.with_event(id, |fields| {
-                        fields.iter().find_map(|(_, f)| match f {
-                            Field::Text(t) => {
-                                out.push_str(t);
-                                Some(())
-                            }
-                            _ => None,
-                        })
-                    })
-                })
-                .flatten();
+            let kept = id.and_then(|id| self.kept_text(id, |t| out.push_str(t)));
             if kept.is_none() {
                 out.push_str(&text(item));
             }
         }
         out.push(']');
         Some(out.into_boxed_str())
+    }
+
+    /// The events that keep the texts of a noted array's elements; `forget` removes the note.
+    fn noted(&self, value: &Arc<Value>, forget: bool) -> Option<Vec<Option<u64>>> {
+        let mut noted = self.element_texts.lock().unwrap_or_else(|e| e.into_inner());
+        let at = noted
+            .iter()
+            .position(|(weak, _)| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(value)))?;
+        Some(match forget {
+            true => noted.swap_remove(at).1,
+            false => noted[at].1.clone(),
+        })
+    }
+
+    /// `f` of the payload text the event `key` keeps.
+    fn kept_text<T>(&self, key: u64, f: impl FnOnce(&str) -> T) -> Option<T> {
+        self.with_event(key, |fields| {
+            fields.iter().find_map(|(_, field)| match field {
+                Field::Text(t) => Some(&**t),
+                _ => None,
+            })
+            .map(f)
+        })
+        .flatten()
     }
 
     /// Runs `f` on the fields of the event `key`.

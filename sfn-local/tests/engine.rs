@@ -777,6 +777,64 @@ async fn service_errors_for_bad_data() {
     assert_eq!(intrinsic.error.as_deref(), Some("States.IntrinsicFailure"));
 }
 
+/// A Map whose items and iteration outputs are each small but whose result array is over 256 KB fails with
+/// `States.DataLimitExceeded`, naming the array's exact size (its compact JSON text's length),
+/// whether an element's text was kept by the history (a Pass output) or not (a tolerated
+/// failure's error output). One item fewer fits.
+#[tokio::test]
+async fn a_map_result_over_256_kb_fails_with_its_exact_size() {
+    let long = "x".repeat(1000);
+    let machine = json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ToleratedFailureCount": 1,
+            "ItemProcessor": {
+                "StartAt": "Check",
+                "States": {
+                    "Check": {"Type": "Choice", "Choices": [{"Variable": "$.fail", "IsPresent": true, "Next": "Boom"}], "Default": "Copy"},
+                    "Boom": {"Type": "Fail", "Error": "Boom", "Cause": "bad"},
+                    "Copy": {"Type": "Pass", "Result": {"s": long}, "End": true}
+                }
+            },
+            "End": true
+        }}
+    });
+    let items = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| match i {
+                3 => json!({"fail": true}),
+                _ => json!({}),
+            })
+            .collect()
+    };
+    let results = |n: usize| -> Value {
+        Value::Array(
+            (0..n)
+                .map(|i| match i {
+                    3 => json!({"Error": "Boom", "Cause": "bad"}),
+                    _ => json!({"s": long}),
+                })
+                .collect(),
+        )
+    };
+    let over = run(machine.clone(), Registry::new(), Value::Array(items(262))).await;
+    let size = serde_json::to_string(&results(262)).unwrap().len();
+    assert!(size > 256 * 1024);
+    assert_eq!(over.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert!(
+        over.cause
+            .as_deref()
+            .is_some_and(|c| c.contains(&format!("has a size of {size} bytes"))),
+        "{:?}",
+        over.cause
+    );
+    let fits = run(machine, Registry::new(), Value::Array(items(260))).await;
+    assert!(serde_json::to_string(&results(260)).unwrap().len() <= 256 * 1024);
+    assert_eq!(fits.status, ExecutionStatus::Succeeded, "{:?}", fits.cause);
+    assert_eq!(fits.output, Some(results(260)));
+}
+
 #[tokio::test]
 async fn context_object_fields() {
     let execution = Engine::new(
