@@ -338,6 +338,7 @@ impl Engine {
                     input,
                     Frame {
                         vars: Vars::root(),
+                        own_vars: true,
                         map_item: None,
                         // The service chains the first state to no event, not to
                         // ExecutionStarted.
@@ -494,7 +495,10 @@ impl Vars {
 
 /// Where a state runs: its variables, its Map item (if any), and the last event of its path.
 struct Frame {
+    /// The scope's variables; until its first assignment, its parent's (see [`Frame::assign`]).
     vars: Arc<Vars>,
+    /// Whether `vars` is the scope's own.
+    own_vars: bool,
     map_item: Option<MapItem>,
     prev: u64,
     /// When the last event happened, while nothing has happened since (see
@@ -505,22 +509,36 @@ struct Frame {
 }
 
 impl Frame {
-    /// The frame of a Parallel branch's states.
-    fn nested(vars: Arc<Vars>, prev: u64) -> Self {
+    /// The frame of a Parallel branch's states, or (with its item) a Map iteration's: they
+    /// read the outer variables.
+    fn nested(outer: &Arc<Vars>, prev: u64) -> Self {
         Frame {
-            vars,
+            vars: outer.clone(),
+            own_vars: false,
             map_item: None,
             prev,
             moment: None,
             nested: true,
         }
     }
+
+    /// Sets assigned variables in the scope's own variables, made now if this is its first
+    /// assignment: a Map iteration or Parallel branch sees the outer variables, and what it
+    /// assigns does not leak out. Most iterations assign nothing and share the outer ones.
+    fn assign(&mut self, assigned: Map<String, Value>) {
+        if !self.own_vars {
+            self.vars = Vars::child(&self.vars);
+            self.own_vars = true;
+        }
+        self.vars.set(assigned);
+    }
 }
 
 /// What a state decided: its output, where to go, and the variables it assigns.
-struct Outcome {
+struct Outcome<'n> {
     output: Arc<Value>,
-    next: Option<String>,
+    /// The next state's name, borrowed from the state's definition.
+    next: Option<&'n str>,
     assigned: Option<Map<String, Value>>,
 }
 
@@ -536,7 +554,7 @@ fn run_scope<'a>(
     mut frame: Frame,
 ) -> BoxFuture<'a, ScopeResult> {
     Box::pin(async move {
-        let mut current = scope.start_at.clone();
+        let mut current: &str = &scope.start_at;
         let mut input = input;
         loop {
             if let Some(deadline) = run.deadline {
@@ -545,7 +563,7 @@ fn run_scope<'a>(
                     return Err((execution_timeout(), frame.prev));
                 }
             }
-            let Some(node) = scope.states.get(&current) else {
+            let Some(node) = scope.states.get(current) else {
                 return Err((
                     Failure::runtime(format!(
                         "The state '{current}' does not exist in this scope"
@@ -809,12 +827,12 @@ fn state_ql(run: &Run, state: &State) -> QueryLanguage {
     state.query_language().unwrap_or(run.default_ql)
 }
 
-async fn run_state(
+async fn run_state<'n>(
     run: &Arc<Run>,
-    node: &Arc<Node>,
+    node: &'n Arc<Node>,
     raw: Arc<Value>,
     frame: &mut Frame,
-) -> Result<Outcome, Failure> {
+) -> Result<Outcome<'n>, Failure> {
     // `$$.State.EnteredTime` is the time of the state's entered event.
     let (entered_key, moment) = run.history.append_at(
         frame.moment.take(),
@@ -887,7 +905,7 @@ async fn run_state(
                             let assigned = eval.assign(&catcher.assign, &states, &error_output)?;
                             Outcome {
                                 output,
-                                next: Some(catcher.next.clone()),
+                                next: Some(&catcher.next),
                                 assigned,
                             }
                         }
@@ -898,7 +916,7 @@ async fn run_state(
                                 result_path(&raw, &catcher.result_path, Arc::new(error_output))?;
                             Outcome {
                                 output,
-                                next: Some(catcher.next.clone()),
+                                next: Some(&catcher.next),
                                 assigned,
                             }
                         }
@@ -997,7 +1015,7 @@ fn locate(
 /// Applies assigned variables and records the state's exit.
 /// Records the state's exit and hands its assigned variables over to the scope (nothing reads
 /// them from the outcome afterwards, so they move rather than copy).
-fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &mut Outcome) {
+fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &mut Outcome<'_>) {
     let mut details: Fields = smallvec::smallvec![
         ("name", Field::Str(node.name)),
         ("output", Field::Payload(outcome.output.clone())),
@@ -1008,7 +1026,7 @@ fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &mut Outcome) {
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(text(v))))
             .collect();
-        frame.vars.set(assigned);
+        frame.assign(assigned);
         details.push((
             "assignedVariables",
             Field::Value(Box::new(Value::Object(shown))),
@@ -1047,13 +1065,13 @@ pub(crate) fn backoff(r: &asl::Retrier, count: u64) -> Duration {
     Duration::from_secs_f64(delay.clamp(0.0, 1.0e9))
 }
 
-fn next_of(
-    next: &Option<String>,
+fn next_of<'n>(
+    next: &'n Option<String>,
     end: Option<bool>,
     name: &str,
-) -> Result<Option<String>, Failure> {
+) -> Result<Option<&'n str>, Failure> {
     match (next, end) {
-        (Some(n), _) => Ok(Some(n.clone())),
+        (Some(n), _) => Ok(Some(n)),
         (None, Some(true)) => Ok(None),
         _ => Err(Failure::runtime(format!(
             "The state '{name}' has neither Next nor End: true"
@@ -1061,15 +1079,15 @@ fn next_of(
     }
 }
 
-async fn attempt_state(
+async fn attempt_state<'n>(
     run: &Arc<Run>,
-    node: &Arc<Node>,
+    node: &'n Arc<Node>,
     raw: &Arc<Value>,
     eval: &Eval<'_>,
     frame: &mut Frame,
     entered: DateTime<Utc>,
     retry: u64,
-) -> Result<Outcome, Failure> {
+) -> Result<Outcome<'n>, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
     match &node.state {
         State::Pass(pass) => {
@@ -1202,14 +1220,14 @@ async fn attempt_state(
                     choice::matches(rule, &roots)?
                 };
                 if matched {
-                    chosen = Some((rule.next.clone(), &rule.output, &rule.assign));
+                    chosen = Some((rule.next.as_deref(), &rule.output, &rule.assign));
                     break;
                 }
             }
             let (next, output_field, assign) = match chosen {
                 Some((next, output, assign)) => (next, output, assign),
                 None => match &c.default {
-                    Some(d) => (Some(d.clone()), &c.output, &c.assign),
+                    Some(d) => (Some(d.as_str()), &c.output, &c.assign),
                     None => {
                         // The service reports States.Runtime here, not States.NoChoiceMatched.
                         return Err(Failure::runtime(
@@ -1387,16 +1405,16 @@ fn resource_type(resource: &str) -> (String, String) {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_task(
+async fn run_task<'n>(
     run: &Arc<Run>,
-    node: &Arc<Node>,
-    task: &asl::Task,
+    node: &'n Arc<Node>,
+    task: &'n asl::Task,
     raw: &Arc<Value>,
     eval: &Eval<'_>,
     frame: &mut Frame,
     entered: DateTime<Utc>,
     retry: u64,
-) -> Result<Outcome, Failure> {
+) -> Result<Outcome<'n>, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
     let next = next_of(&task.next, task.end, node.name)?;
     let resource = task.resource.as_str();
@@ -1654,14 +1672,14 @@ async fn run_task(
     })
 }
 
-async fn run_map(
+async fn run_map<'n>(
     run: &Arc<Run>,
-    node: &Arc<Node>,
-    map: &asl::Map,
+    node: &'n Arc<Node>,
+    map: &'n asl::Map,
     raw: &Arc<Value>,
     eval: &Eval<'_>,
     frame: &mut Frame,
-) -> Result<Outcome, Failure> {
+) -> Result<Outcome<'n>, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
     let next = next_of(&map.next, map.end, node.name)?;
     if map.item_reader.is_some() || map.result_writer.is_some() || map.item_batcher.is_some() {
@@ -1926,11 +1944,9 @@ async fn run_iterations(
         );
         // The iteration's first state enters right after it starts.
         let frame = Frame {
-            vars: Vars::child(&outer),
             map_item: Some(map_item),
-            prev: started,
             moment: Some(moment),
-            nested: true,
+            ..Frame::nested(&outer, started)
         };
         let outcome = run_scope(&run, &processor, input, frame).await;
         let details = iteration(name, index);
@@ -2016,13 +2032,13 @@ fn map_output(map: &asl::Map) -> CollectionFields<'_> {
     }
 }
 
-fn finish_collection(
+fn finish_collection<'n>(
     fields: CollectionFields<'_>,
     raw: &Arc<Value>,
     result: Arc<Value>,
     eval: &Eval<'_>,
-    next: Option<String>,
-) -> Result<Outcome, Failure> {
+    next: Option<&'n str>,
+) -> Result<Outcome<'n>, Failure> {
     if eval.ql == QueryLanguage::JSONata {
         let states = eval.states(raw, Some(&result), None);
         let assigned = eval.assign(fields.assign, &states, &result)?;
@@ -2054,14 +2070,14 @@ fn finish_collection(
     })
 }
 
-async fn run_parallel(
+async fn run_parallel<'n>(
     run: &Arc<Run>,
-    node: &Arc<Node>,
-    p: &asl::Parallel,
+    node: &'n Arc<Node>,
+    p: &'n asl::Parallel,
     raw: &Arc<Value>,
     eval: &Eval<'_>,
     frame: &mut Frame,
-) -> Result<Outcome, Failure> {
+) -> Result<Outcome<'n>, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
     let next = next_of(&p.next, p.end, node.name)?;
     let states = eval.states(raw, None, None);
@@ -2085,12 +2101,12 @@ async fn run_parallel(
     for (index, branch) in node.children.iter().enumerate() {
         let run = run.clone();
         let branch = branch.clone();
-        let vars = Vars::child(&frame.vars);
+        let branch_frame = Frame::nested(&frame.vars, start_prev);
         let input = input.clone();
         set.spawn(async move {
             (
                 index,
-                run_scope(&run, &branch, input, Frame::nested(vars, start_prev)).await,
+                run_scope(&run, &branch, input, branch_frame).await,
             )
         });
     }

@@ -68,8 +68,9 @@ pub(crate) enum Field {
     Str(&'static str),
     /// A payload (input, output, parameters), shown as its JSON text, as the service does.
     Payload(Arc<Value>),
-    /// A payload already turned into its JSON text, so the engine can take the value itself.
-    Text(Box<str>),
+    /// A payload already turned into its JSON text, so the engine can take the value itself
+    /// (shared: the events that showed the value all keep the one text).
+    Text(Arc<str>),
     /// `{"truncated": false}`, the `inputDetails`/`outputDetails` of every event.
     NotTruncated,
 }
@@ -344,12 +345,12 @@ impl History {
         }
         // Before any field is changed: `array_text` reads other events, and `with_event` holds
         // a shard's lock while it changes one.
-        let mut json: Option<Box<str>> = self.array_text(value);
+        let mut json: Option<Arc<str>> = self.array_text(value);
         for id in ids {
             self.with_event(*id, |fields| {
                 for (_, field) in fields.iter_mut() {
                     if matches!(field, Field::Payload(p) if Arc::ptr_eq(p, value)) {
-                        let json = json.get_or_insert_with(|| boxed_text(value));
+                        let json = json.get_or_insert_with(|| shared_text(value));
                         *field = Field::Text(json.clone());
                     }
                 }
@@ -386,7 +387,7 @@ impl History {
 
     /// The text of a noted Map result array, joined from its elements' texts: compact JSON
     /// writes an array as its elements' texts between brackets, separated by commas.
-    fn array_text(&self, value: &Arc<Value>) -> Option<Box<str>> {
+    fn array_text(&self, value: &Arc<Value>) -> Option<Arc<str>> {
         let Value::Array(items) = &**value else {
             return None;
         };
@@ -403,7 +404,7 @@ impl History {
             }
         }
         out.push(']');
-        Some(out.into_boxed_str())
+        Some(Arc::from(out))
     }
 
     /// The events that keep the texts of a noted array's elements; `forget` removes the note.
@@ -555,7 +556,7 @@ pub(crate) fn text(value: &Value) -> String {
 
 /// [`text`], in an allocation of its exact size: written into a buffer the thread keeps, then
 /// copied once (a `String` shrunk to fit would be copied as well, after growing).
-fn boxed_text(value: &Value) -> Box<str> {
+fn shared_text(value: &Value) -> Arc<str> {
     thread_local! {
         static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
@@ -565,12 +566,12 @@ fn boxed_text(value: &Value) -> Box<str> {
         // Writing JSON values to a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *buffer, value);
         let text = std::str::from_utf8(&buffer).unwrap_or_default();
-        let boxed = Box::from(text);
+        let shared = Arc::from(text);
         // A very large payload does not keep its buffer alive for the thread's lifetime.
         if buffer.capacity() > 1 << 20 {
             *buffer = Vec::new();
         }
-        boxed
+        shared
     })
 }
 
