@@ -353,11 +353,20 @@ fn select_segments(segments: &[Segment], start: &Value, root: &Value) -> Option<
 
 /// The value at a definite path (only names and indexes), found without collecting matches;
 /// `None` when the path is not definite, `Some(None)` when it matches nothing.
+/// The field `name` of an object. A payload's objects are mostly small, and comparing a few
+/// short keys costs less than hashing the name (serde_json's maps hash with SipHash).
+fn field<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    match object.len() {
+        0..=8 => object.iter().find_map(|(k, v)| (k == name).then_some(v)),
+        _ => object.get(name),
+    }
+}
+
 fn select_definite<'v>(segments: &[Segment], start: &'v Value) -> Option<Option<&'v Value>> {
     let mut current = Some(start);
     for segment in segments {
         current = match segment {
-            Segment::Child(name) => current.and_then(|v| v.as_object()?.get(name)),
+            Segment::Child(name) => current.and_then(|v| field(v.as_object()?, name)),
             Segment::Index(i) => current.and_then(|v| {
                 let a = v.as_array()?;
                 let idx = if *i < 0 { a.len() as i64 + i } else { *i };
@@ -372,7 +381,7 @@ fn select_definite<'v>(segments: &[Segment], start: &'v Value) -> Option<Option<
 fn apply<'v>(segment: &Segment, value: &'v Value, root: &Value, out: &mut Vec<&'v Value>) {
     match segment {
         Segment::Child(name) => {
-            if let Some(v) = value.as_object().and_then(|o| o.get(name)) {
+            if let Some(v) = value.as_object().and_then(|o| field(o, name)) {
                 out.push(v);
             }
         }
