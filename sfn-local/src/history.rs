@@ -724,10 +724,3 @@ mod tests {
         );
     }
 }
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn sizes() {
-        eprintln!("event {} details {} field {} fields {} opt {}", std::mem::size_of::<super::HistoryEvent>(), std::mem::size_of::<super::Details>(), std::mem::size_of::<super::Field>(), std::mem::size_of::<super::Fields>(), std::mem::size_of::<Option<(&'static str, super::Details)>>());
-    }
-}
