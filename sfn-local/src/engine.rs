@@ -2103,12 +2103,7 @@ async fn run_parallel<'n>(
         let branch = branch.clone();
         let branch_frame = Frame::nested(&frame.vars, start_prev);
         let input = input.clone();
-        set.spawn(async move {
-            (
-                index,
-                run_scope(&run, &branch, input, branch_frame).await,
-            )
-        });
+        set.spawn(async move { (index, run_scope(&run, &branch, input, branch_frame).await) });
     }
     let mut results = vec![Value::Null; node.children.len()];
     let mut last = frame.prev;

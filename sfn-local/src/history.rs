@@ -422,11 +422,13 @@ impl History {
     /// `f` of the payload text the event `key` keeps.
     fn kept_text<T>(&self, key: u64, f: impl FnOnce(&str) -> T) -> Option<T> {
         self.with_event(key, |fields| {
-            fields.iter().find_map(|(_, field)| match field {
-                Field::Text(t) => Some(&**t),
-                _ => None,
-            })
-            .map(f)
+            fields
+                .iter()
+                .find_map(|(_, field)| match field {
+                    Field::Text(t) => Some(&**t),
+                    _ => None,
+                })
+                .map(f)
         })
         .flatten()
     }
