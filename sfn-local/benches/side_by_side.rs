@@ -35,7 +35,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use sfn_local::{Engine, ExecutionOptions, ExecutionStatus, Registry, handler_fn};
+use sfn_local::{Engine, Execution, ExecutionOptions, ExecutionStatus, Registry, handler_fn};
 
 type BenchResult<T> = Result<T, String>;
 
@@ -98,9 +98,8 @@ fn engine_for(machine: asl::StateMachine) -> Engine {
     Engine::new(machine, registry)
 }
 
-/// Runs one execution, checking it succeeded, and returns the number of states entered when
-/// `count` (untimed runs only, as the node script counts them).
-async fn run_once(engine: &Engine, input: Value, items: u64, count: bool) -> BenchResult<u64> {
+/// Runs one execution, checking it succeeded with one result per item.
+async fn run_once(engine: &Engine, input: Value, items: u64) -> BenchResult<Execution> {
     let execution = engine.execute(input, ExecutionOptions::default()).await;
     if execution.status != ExecutionStatus::Succeeded {
         return Err(format!(
@@ -117,14 +116,17 @@ async fn run_once(engine: &Engine, input: Value, items: u64, count: bool) -> Ben
     if results as u64 != items {
         return Err(format!("expected {items} Map results, got {results}"));
     }
-    if !count {
-        return Ok(0);
-    }
-    Ok(execution
+    Ok(execution)
+}
+
+/// The states an execution entered, from its history (counted in untimed runs only, as the
+/// node script counts them).
+fn states_entered(execution: &Execution) -> u64 {
+    execution
         .history
         .iter()
         .filter(|event| event.event_type.ends_with("StateEntered"))
-        .count() as u64)
+        .count() as u64
 }
 
 async fn bench_sfn_local(file: &str, label: &str, items: u64, runs: Runs) -> BenchResult<Figures> {
@@ -133,7 +135,7 @@ async fn bench_sfn_local(file: &str, label: &str, items: u64, runs: Runs) -> Ben
     // Untimed runs count the states entered and warm caches up.
     let mut states_entered_per_run = 0;
     for _ in 0..runs.warmup.max(1) {
-        states_entered_per_run = run_once(&engine, input.clone(), items, true).await?;
+        states_entered_per_run = states_entered(&run_once(&engine, input.clone(), items).await?);
     }
     let mut seconds_per_run = Vec::with_capacity(runs.timed as usize);
     for _ in 0..runs.timed {
@@ -141,7 +143,7 @@ async fn bench_sfn_local(file: &str, label: &str, items: u64, runs: Runs) -> Ben
         // at a time, so memory is reused between runs as it would be in a test suite).
         let input = input.clone();
         let start = Instant::now();
-        run_once(&engine, input, items, false).await?;
+        run_once(&engine, input, items).await?;
         seconds_per_run.push(start.elapsed().as_secs_f64());
     }
     Ok(Figures {

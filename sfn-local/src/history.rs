@@ -372,39 +372,55 @@ impl History {
     /// The length of a noted Map result array's JSON text, counted from its elements' texts
     /// (so a large result is not walked to check its size).
     pub(crate) fn text_len(&self, value: &Arc<Value>) -> Option<usize> {
-        let Value::Array(items) = &**value else {
-            return None;
-        };
-        let texts = self.noted(value, false)?;
-        let mut len = 2 + items.len().saturating_sub(1);
-        for (item, id) in items.iter().zip(&texts) {
-            len += id
-                .and_then(|id| self.kept_text(id, str::len))
-                .unwrap_or_else(|| crate::errors::serialized_len(item));
-        }
-        Some(len)
+        let (mut len, mut count) = (2, 0usize);
+        self.each_element_text(value, false, |item, kept| {
+            len += kept.map_or_else(|| crate::errors::serialized_len(item), str::len);
+            count += 1;
+        })?;
+        // The commas between the elements.
+        Some(len + count.saturating_sub(1))
     }
 
     /// The text of a noted Map result array, joined from its elements' texts: compact JSON
     /// writes an array as its elements' texts between brackets, separated by commas.
     fn array_text(&self, value: &Arc<Value>) -> Option<Arc<str>> {
+        let items = value.as_array().map_or(0, Vec::len);
+        let mut out = String::with_capacity(2 + 64 * items);
+        out.push('[');
+        self.each_element_text(value, true, |item, kept| {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            match kept {
+                Some(t) => out.push_str(t),
+                None => out.push_str(&text(item)),
+            }
+        })?;
+        out.push(']');
+        Some(Arc::from(out))
+    }
+
+    /// Calls `f` with each element of a noted Map result array and the text an event keeps
+    /// for it, if one does; `forget` removes the note. None when the array is not noted.
+    fn each_element_text(
+        &self,
+        value: &Arc<Value>,
+        forget: bool,
+        mut f: impl FnMut(&Value, Option<&str>),
+    ) -> Option<()> {
         let Value::Array(items) = &**value else {
             return None;
         };
-        let texts = self.noted(value, true)?;
-        let mut out = String::with_capacity(2 + 64 * items.len());
-        out.push('[');
-        for (i, (item, id)) in items.iter().zip(&texts).enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let kept = id.and_then(|id| self.kept_text(id, |t| out.push_str(t)));
-            if kept.is_none() {
-                out.push_str(&text(item));
+        let texts = self.noted(value, forget)?;
+        for (item, id) in items.iter().zip(&texts) {
+            if id
+                .and_then(|id| self.kept_text(id, |t| f(item, Some(t))))
+                .is_none()
+            {
+                f(item, None);
             }
         }
-        out.push(']');
-        Some(Arc::from(out))
+        Some(())
     }
 
     /// The events that keep the texts of a noted array's elements; `forget` removes the note.
