@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use agent_builder::{Agent, LlmRequest, LlmResponse, ToolCall, ToolResult};
 use llm_lambdas::{ChatModel, ConversationStore, Handler};
+use serde::Deserialize;
 use serde_json::Value;
 use sfn_local::{
     Clock, Engine, Execution, ExecutionOptions, HistoryEvent, Registry, TaskError, handler_fn,
@@ -106,11 +107,11 @@ impl LocalAgent {
         let progress = self.progress.clone();
         registry.lambda(
             &format!("${{{}}}", self.agent.llm_placeholder()),
-            handler_fn(move |payload: Value| {
+            handler_fn(move |payload: Arc<Value>| {
                 let handler = Arc::clone(&handler);
                 let progress = progress.clone();
                 async move {
-                    let request: LlmRequest = serde_json::from_value(payload).map_err(|e| {
+                    let request = LlmRequest::deserialize(&*payload).map_err(|e| {
                         TaskError::new(
                             "Runtime.UnmarshalError",
                             format!("the LLM request does not match the wire protocol: {e}"),
@@ -143,11 +144,11 @@ impl LocalAgent {
             let progress = self.progress.clone();
             registry.lambda(
                 &tool.function,
-                handler_fn(move |payload: Value| {
+                handler_fn(move |payload: Arc<Value>| {
                     let toolbox = Arc::clone(&toolbox);
                     let progress = progress.clone();
                     async move {
-                        let call: ToolCall = serde_json::from_value(payload).map_err(|e| {
+                        let call = ToolCall::deserialize(&*payload).map_err(|e| {
                             TaskError::new(
                                 "Runtime.UnmarshalError",
                                 format!("the tool call does not match the wire protocol: {e}"),

@@ -32,6 +32,7 @@ const ALLOCATOR_NAME: &str = "the system allocator";
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -91,7 +92,7 @@ fn engine_for(machine: asl::StateMachine) -> Engine {
     // The same identity-ish function as the node script's local handler.
     registry.lambda(
         "BenchFunction",
-        handler_fn(|payload: Value| async move {
+        handler_fn(|payload: Arc<Value>| async move {
             Ok(json!({"id": payload["id"], "value": payload["value"], "processed": true}))
         }),
     );

@@ -1552,19 +1552,15 @@ async fn run_task<'n>(
                         ))
                     })?;
                 let payload = params.get("Payload").cloned().unwrap_or_else(|| json!({}));
-                let out = registry.invoke_lambda(function, payload).await?;
+                let out = registry.invoke_lambda(function, Arc::new(payload)).await?;
                 lambda_invoke_result(out)
             }
             TaskKind::LambdaArn => {
                 registry
-                    .invoke_target(info.lambda.as_ref(), resource, (*params).clone())
+                    .invoke_target(info.lambda.as_ref(), resource, params.clone())
                     .await?
             }
-            TaskKind::Resource => {
-                registry
-                    .invoke_resource(resource, (*params).clone())
-                    .await?
-            }
+            TaskKind::Resource => registry.invoke_resource(resource, params.clone()).await?,
         };
         match receiver {
             Some(rx) => {

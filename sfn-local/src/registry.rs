@@ -43,10 +43,15 @@ impl std::fmt::Display for TaskError {
 impl std::error::Error for TaskError {}
 
 /// The code behind a Task: a Lambda function's handler, or any resource's.
+///
+/// The payload is shared with the execution, whose history shows it: a handler that only
+/// reads it (`payload["id"]`, `T::deserialize(&*payload)`) costs no copy, and one that needs
+/// to own it takes one with `Arc::unwrap_or_clone(payload)`. A real Lambda gets its own copy
+/// of the payload too, so nothing a handler does can change the execution's data.
 #[async_trait::async_trait]
 pub trait LambdaHandler: Send + Sync {
     /// Runs with the task's payload and returns its result or its error.
-    async fn invoke(&self, payload: Value) -> Result<Value, TaskError>;
+    async fn invoke(&self, payload: Arc<Value>) -> Result<Value, TaskError>;
 }
 
 struct FnHandler<F>(F);
@@ -54,18 +59,19 @@ struct FnHandler<F>(F);
 #[async_trait::async_trait]
 impl<F, Fut> LambdaHandler for FnHandler<F>
 where
-    F: Fn(Value) -> Fut + Send + Sync,
+    F: Fn(Arc<Value>) -> Fut + Send + Sync,
     Fut: Future<Output = Result<Value, TaskError>> + Send,
 {
-    async fn invoke(&self, payload: Value) -> Result<Value, TaskError> {
+    async fn invoke(&self, payload: Arc<Value>) -> Result<Value, TaskError> {
         (self.0)(payload).await
     }
 }
 
-/// Makes a handler of an async closure: `handler_fn(|payload| async move { Ok(payload) })`.
+/// Makes a handler of an async closure:
+/// `handler_fn(|payload| async move { Ok(json!({"id": payload["id"]})) })`.
 pub fn handler_fn<F, Fut>(f: F) -> impl LambdaHandler
 where
-    F: Fn(Value) -> Fut + Send + Sync,
+    F: Fn(Arc<Value>) -> Fut + Send + Sync,
     Fut: Future<Output = Result<Value, TaskError>> + Send,
 {
     FnHandler(f)
@@ -165,7 +171,7 @@ impl Registry {
     pub(crate) async fn invoke_lambda(
         &self,
         function: &str,
-        payload: Value,
+        payload: Arc<Value>,
     ) -> Result<Value, Failure> {
         let target = self.find_lambda(function).cloned();
         self.invoke_target(target.as_ref(), function, payload).await
@@ -181,7 +187,7 @@ impl Registry {
         &self,
         target: Option<&Target>,
         function: &str,
-        payload: Value,
+        payload: Arc<Value>,
     ) -> Result<Value, Failure> {
         match target {
             Some(Target::Handler(handler)) => handler
@@ -190,7 +196,7 @@ impl Registry {
                 .map_err(|e| lambda_failure(&e.error, &e.cause)),
             // Boxed: an HTTP call's future is large, and every in-process call would carry its
             // size (and copy it) otherwise.
-            Some(Target::Url(base)) => Box::pin(self.invoke_url(base, function, payload)).await,
+            Some(Target::Url(base)) => Box::pin(self.invoke_url(base, function, &payload)).await,
             None => Err(Failure::new(
                 LAMBDA_RESOURCE_NOT_FOUND,
                 format!(
@@ -209,7 +215,7 @@ impl Registry {
         &self,
         base: &str,
         function: &str,
-        payload: Value,
+        payload: &Value,
     ) -> Result<Value, Failure> {
         let client = match self.http.get() {
             Some(c) => c.clone(),
@@ -228,7 +234,7 @@ impl Registry {
             "{base}/2015-03-31/functions/{}/invocations",
             function_name(function)
         );
-        let response = client.post(&url).json(&payload).send().await.map_err(|e| {
+        let response = client.post(&url).json(payload).send().await.map_err(|e| {
             Failure::new(
                 LAMBDA_SERVICE_EXCEPTION,
                 format!("The Lambda emulator at {url} could not be reached: {e}"),
@@ -287,7 +293,7 @@ impl Registry {
     pub(crate) async fn invoke_resource(
         &self,
         resource: &str,
-        payload: Value,
+        payload: Arc<Value>,
     ) -> Result<Value, Failure> {
         match self.find_resource(resource) {
             Some(handler) => handler.invoke(payload).await.map_err(Failure::from),
@@ -392,18 +398,24 @@ mod tests {
     #[tokio::test]
     async fn lambdas_resolve_by_name_or_arn_and_errors_take_the_lambda_shape() {
         let mut registry = Registry::new();
-        registry.lambda("echo", handler_fn(|p| async move { Ok(p) }));
+        registry.lambda(
+            "echo",
+            handler_fn(|p| async move { Ok(Arc::unwrap_or_clone(p)) }),
+        );
         registry.lambda(
             "fails",
             handler_fn(|_| async move { Err(TaskError::new("ValueError", "bad input")) }),
         );
         let out = registry
-            .invoke_lambda("arn:aws:lambda:us-east-1:1:function:echo", json!({"a": 1}))
+            .invoke_lambda(
+                "arn:aws:lambda:us-east-1:1:function:echo",
+                Arc::new(json!({"a": 1})),
+            )
             .await
             .unwrap();
         assert_eq!(out, json!({"a": 1}));
         let err = registry
-            .invoke_lambda("fails", json!({}))
+            .invoke_lambda("fails", Arc::new(json!({})))
             .await
             .unwrap_err();
         assert_eq!(err.error, "ValueError");
@@ -412,7 +424,10 @@ mod tests {
             cause,
             json!({"errorType": "ValueError", "errorMessage": "bad input", "trace": []})
         );
-        let missing = registry.invoke_lambda("nope", json!({})).await.unwrap_err();
+        let missing = registry
+            .invoke_lambda("nope", Arc::new(json!({})))
+            .await
+            .unwrap_err();
         assert_eq!(missing.error, LAMBDA_RESOURCE_NOT_FOUND);
         assert!(missing.cause.contains("'nope'"));
     }
@@ -443,10 +458,16 @@ mod tests {
         registry.lambda_url("ok", &server.uri());
         registry.lambda_url("bad", &server.uri());
         assert_eq!(
-            registry.invoke_lambda("ok", json!({})).await.unwrap(),
+            registry
+                .invoke_lambda("ok", Arc::new(json!({})))
+                .await
+                .unwrap(),
             json!({"answer": 42})
         );
-        let err = registry.invoke_lambda("bad", json!({})).await.unwrap_err();
+        let err = registry
+            .invoke_lambda("bad", Arc::new(json!({})))
+            .await
+            .unwrap_err();
         assert_eq!(err.error, "MyError");
         assert!(err.cause.contains("boom"));
     }

@@ -40,7 +40,7 @@ struct ScriptedHandler {
 
 #[async_trait::async_trait]
 impl LambdaHandler for ScriptedHandler {
-    async fn invoke(&self, payload: Value) -> Result<Value, TaskError> {
+    async fn invoke(&self, payload: Arc<Value>) -> Result<Value, TaskError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         let Some(step) = self.steps.get(call).or_else(|| self.steps.last()).cloned() else {
             return Err(TaskError {
@@ -54,7 +54,7 @@ impl LambdaHandler for ScriptedHandler {
         match step.response {
             Response::Output(value) => Ok(value),
             Response::Error { error, cause } => Err(TaskError { error, cause }),
-            Response::Echo => Ok(payload),
+            Response::Echo => Ok(Arc::unwrap_or_clone(payload)),
         }
     }
 }

@@ -106,11 +106,11 @@ async fn react_loop_runs_tools_catches_failures_and_retries_with_a_manual_clock(
         let seen = seen_payloads.clone();
         registry.lambda(
             "${CallLlmArn}",
-            handler_fn(move |payload: Value| {
+            handler_fn(move |payload: Arc<Value>| {
                 let calls = calls.clone();
                 let seen = seen.clone();
                 async move {
-                    seen.lock().unwrap().push(payload.clone());
+                    seen.lock().unwrap().push((*payload).clone());
                     match calls.fetch_add(1, Ordering::SeqCst) {
                         0 => Ok(json!({"tool_calls": [
                             {"id": "t1", "name": "weather", "input": {"city": "Paris"}},
@@ -125,9 +125,9 @@ async fn react_loop_runs_tools_catches_failures_and_retries_with_a_manual_clock(
     }
     registry.lambda(
         "weather",
-        handler_fn(
-            |p: Value| async move { Ok(json!({"city": p["input"]["city"], "sky": "sunny"})) },
-        ),
+        handler_fn(|p: Arc<Value>| async move {
+            Ok(json!({"city": p["input"]["city"], "sky": "sunny"}))
+        }),
     );
     registry.lambda(
         "broken",
@@ -206,7 +206,10 @@ async fn react_loop_runs_tools_catches_failures_and_retries_with_a_manual_clock(
 #[tokio::test]
 async fn lambda_invoke_wraps_the_payload_and_history_has_the_service_fields() {
     let mut registry = Registry::new();
-    registry.lambda("echo", handler_fn(|p| async move { Ok(p) }));
+    registry.lambda(
+        "echo",
+        handler_fn(|p| async move { Ok(Arc::unwrap_or_clone(p)) }),
+    );
     let execution = run(
         json!({
             "StartAt": "Call",
@@ -311,7 +314,7 @@ async fn jsonpath_map_parallel_context_and_intrinsics() {
     let mut registry = Registry::new();
     registry.lambda(
         "arn:aws:lambda:us-east-1:123456789012:function:double",
-        handler_fn(|p: Value| async move { Ok(json!(p["value"].as_i64().unwrap_or(0) * 2)) }),
+        handler_fn(|p: Arc<Value>| async move { Ok(json!(p["value"].as_i64().unwrap_or(0) * 2)) }),
     );
     let execution = run(
         json!({
@@ -588,7 +591,7 @@ async fn wait_for_task_token_completes_from_outside() {
     let handle = tokens.clone();
     registry.lambda(
         "ask-human",
-        handler_fn(move |p: Value| {
+        handler_fn(move |p: Arc<Value>| {
             let handle = handle.clone();
             async move {
                 let token = p["token"].as_str().unwrap_or_default().to_owned();
@@ -654,7 +657,7 @@ async fn map_runs_items_concurrently_up_to_max_concurrency() {
                     p.fetch_max(now, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     r.fetch_sub(1, Ordering::SeqCst);
-                    Ok(v)
+                    Ok(Arc::unwrap_or_clone(v))
                 }
             }),
         );
@@ -1079,7 +1082,7 @@ async fn map_iterations_on_several_threads_keep_one_ordered_history() {
     let mut registry = Registry::new();
     registry.lambda(
         "double",
-        handler_fn(|v: Value| async move {
+        handler_fn(|v: Arc<Value>| async move {
             tokio::task::yield_now().await;
             Ok(json!(v.as_u64().unwrap_or_default() * 2))
         }),
@@ -1135,11 +1138,11 @@ async fn map_output_texts_are_the_json_of_the_output() {
     let mut registry = Registry::new();
     registry.lambda(
         "echo",
-        handler_fn(|v: Value| async move {
+        handler_fn(|v: Arc<Value>| async move {
             if v["fail"] == json!(true) {
                 return Err(TaskError::new("Boom", "it \"failed\"\n"));
             }
-            Ok(json!({"seen": v, "note": "quote \" and \\ and\ttab", "n": -1.5}))
+            Ok(json!({"seen": *v, "note": "quote \" and \\ and\ttab", "n": -1.5}))
         }),
     );
     let execution = run(
