@@ -364,7 +364,7 @@ impl Engine {
         };
         let (status, output, error, cause) = match outcome {
             // No size check here: the output is the last state's, checked as its output.
-            Ok((output, last)) => {
+            Ok((output, last, _)) => {
                 let succeeded = run.history.append(
                     last,
                     "ExecutionSucceeded",
@@ -540,10 +540,14 @@ struct Outcome<'n> {
     /// The next state's name, borrowed from the state's definition.
     next: Option<&'n str>,
     assigned: Option<Map<String, Value>>,
+    /// When the state's last event happened, if nothing has waited since: its exit is recorded
+    /// at the same moment (see [`History::append_at`]).
+    moment: Option<Moment>,
 }
 
-/// What a scope ends with: its output and its last event, or its failure and its last event.
-type ScopeResult = Result<(Arc<Value>, u64), (Failure, u64)>;
+/// What a scope ends with: its output, its last event and when that happened (if nothing has
+/// waited since), or its failure and its last event.
+type ScopeResult = Result<(Arc<Value>, u64, Option<Moment>), (Failure, u64)>;
 
 /// Runs a scope's states from its `StartAt` to the end. It borrows the execution and the
 /// scope: Map iterations on several threads would otherwise contend for their counts.
@@ -577,7 +581,7 @@ fn run_scope<'a>(
                         input = output;
                         current = next;
                     }
-                    None => return Ok((output, frame.prev)),
+                    None => return Ok((output, frame.prev, frame.moment)),
                 },
                 Err(f) => return Err((f, frame.prev)),
             }
@@ -848,7 +852,7 @@ async fn run_state<'n>(
         )),
     );
     frame.prev = entered_key;
-    let entered = moment.0;
+    let entered = moment;
     let retriers = node.state.retriers();
     let catchers = node.state.catchers();
     let mut counts = vec![0u64; retriers.len()];
@@ -858,7 +862,7 @@ async fn run_state<'n>(
         let eval = Eval {
             ql: state_ql(run, &node.state),
             vars: &vars,
-            context: context(run, node, entered, retry_total, frame, None),
+            context: context(run, node, entered.0, retry_total, frame, None),
         };
         let attempt = attempt_state(run, node, &raw, &eval, frame, entered, retry_total).await;
         let attempt = attempt.and_then(|o| {
@@ -871,6 +875,14 @@ async fn run_state<'n>(
         });
         match attempt {
             Ok(mut outcome) => {
+                // A Pass, Choice or Succeed state waits for nothing: it exits at the moment it
+                // entered.
+                if matches!(
+                    node.state,
+                    State::Pass(_) | State::Choice(_) | State::Succeed(_)
+                ) {
+                    outcome.moment = Some(entered);
+                }
                 finish(run, node, frame, &mut outcome);
                 return Ok(outcome);
             }
@@ -907,6 +919,7 @@ async fn run_state<'n>(
                                 output,
                                 next: Some(&catcher.next),
                                 assigned,
+                                moment: None,
                             }
                         }
                         QueryLanguage::JSONPath => {
@@ -918,6 +931,7 @@ async fn run_state<'n>(
                                 output,
                                 next: Some(&catcher.next),
                                 assigned,
+                                moment: None,
                             }
                         }
                     };
@@ -1036,7 +1050,7 @@ fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &mut Outcome<'_>) 
     if !matches!(node.state, State::Fail(_)) {
         // The next state's entry (if any) comes right after.
         let (exited, moment) = run.history.append_at(
-            None,
+            outcome.moment.take(),
             frame.prev,
             state_events(&node.state).1,
             Some(("stateExitedEventDetails", Details::Fields(details))),
@@ -1085,7 +1099,7 @@ async fn attempt_state<'n>(
     raw: &Arc<Value>,
     eval: &Eval<'_>,
     frame: &mut Frame,
-    entered: DateTime<Utc>,
+    entered: Moment,
     retry: u64,
 ) -> Result<Outcome<'n>, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
@@ -1103,6 +1117,7 @@ async fn attempt_state<'n>(
                     output,
                     next,
                     assigned,
+                    moment: None,
                 });
             }
             let effective = eval.input_shared(&pass.input_path, raw)?;
@@ -1118,6 +1133,7 @@ async fn attempt_state<'n>(
                 output,
                 next,
                 assigned,
+                moment: None,
             })
         }
         State::Succeed(succeed) => {
@@ -1131,6 +1147,7 @@ async fn attempt_state<'n>(
                     output,
                     next: None,
                     assigned: None,
+                    moment: None,
                 });
             }
             let effective = eval.input_shared(&succeed.input_path, raw)?;
@@ -1139,6 +1156,7 @@ async fn attempt_state<'n>(
                 output,
                 next: None,
                 assigned: None,
+                moment: None,
             })
         }
         State::Fail(fail) => {
@@ -1255,6 +1273,7 @@ async fn attempt_state<'n>(
                 output,
                 next: Some(next),
                 assigned,
+                moment: None,
             })
         }
         State::Wait(w) => {
@@ -1319,6 +1338,7 @@ async fn attempt_state<'n>(
                 output,
                 next,
                 assigned,
+                moment: None,
             })
         }
         // Boxed, so the future of every other state stays small.
@@ -1412,7 +1432,7 @@ async fn run_task<'n>(
     raw: &Arc<Value>,
     eval: &Eval<'_>,
     frame: &mut Frame,
-    entered: DateTime<Utc>,
+    entered: Moment,
     retry: u64,
 ) -> Result<Outcome<'n>, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
@@ -1432,7 +1452,7 @@ async fn run_task<'n>(
     let context = context(
         run,
         node,
-        entered,
+        entered.0,
         retry,
         frame,
         token.as_ref().map(|(t, _)| t.as_str()),
@@ -1505,8 +1525,10 @@ async fn run_task<'n>(
     };
     let (scheduled_type, started_type, succeeded_type, failed_type, timed_out_type) =
         (names[0].0, names[1].0, names[2].0, names[3].0, names[4].0);
+    // A first attempt is scheduled with no wait after the state's entry; a retry, after its
+    // back-off.
     let (scheduled, moment) = run.history.append_at(
-        None,
+        (retry == 0).then_some(entered),
         frame.prev,
         scheduled_type,
         Some((names[0].1, Details::Fields(scheduled))),
@@ -1602,7 +1624,7 @@ async fn run_task<'n>(
         check_size(&r, "task result")?;
         Ok(r)
     });
-    let result = match outcome {
+    let (result, succeeded_at) = match outcome {
         Ok(result) => {
             let result = Arc::new(result);
             let mut details = Fields::new();
@@ -1613,10 +1635,14 @@ async fn run_task<'n>(
             details.push(("output", Field::Payload(result.clone())));
             details.push(("outputDetails", Field::NotTruncated));
             let details = Details::Fields(details);
-            frame.prev =
-                run.history
-                    .append(frame.prev, succeeded_type, Some((names[2].1, details)));
-            result
+            let (succeeded, moment) = run.history.append_at(
+                None,
+                frame.prev,
+                succeeded_type,
+                Some((names[2].1, details)),
+            );
+            frame.prev = succeeded;
+            (result, moment)
         }
         Err(f) => {
             let (event, key) = if f.error == errors::TIMEOUT {
@@ -1644,6 +1670,8 @@ async fn run_task<'n>(
             output,
             next,
             assigned,
+            // The exit follows the result with no wait.
+            moment: Some(succeeded_at),
         });
     }
     let selected = match &task.result_selector {
@@ -1665,6 +1693,7 @@ async fn run_task<'n>(
         output,
         next,
         assigned,
+        moment: Some(succeeded_at),
     })
 }
 
@@ -1949,11 +1978,13 @@ async fn run_iterations(
         // An iteration's success moves its chain on; its failure is passed by: the Map's own
         // failure follows the iteration's last event. States.Runtime records nothing.
         match outcome {
-            Ok((output, last)) => {
+            Ok((output, last, moment)) => {
                 // The Map's result array takes the output: no copy when the last state's exit
                 // event is its only other holder.
                 let released = run.history.release(&[last], &output);
-                let id = run.history.append(
+                // The iteration succeeds as its last state exits.
+                let (id, _) = run.history.append_at(
+                    moment,
                     last,
                     "MapIterationSucceeded",
                     Some(("mapIterationSucceededEventDetails", details)),
@@ -2046,6 +2077,7 @@ fn finish_collection<'n>(
             output,
             next,
             assigned,
+            moment: None,
         });
     }
     let selected = match fields.result_selector {
@@ -2063,6 +2095,7 @@ fn finish_collection<'n>(
         output,
         next,
         assigned,
+        moment: None,
     })
 }
 
@@ -2108,7 +2141,7 @@ async fn run_parallel<'n>(
             Failure::runtime(format!("A Parallel branch stopped unexpectedly: {e}"))
         })?;
         match outcome {
-            Ok((v, id)) => {
+            Ok((v, id, _)) => {
                 results[index] = owned(v);
                 last = last.max(id);
             }

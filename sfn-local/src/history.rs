@@ -245,9 +245,11 @@ impl History {
     }
 
     /// Appends an event after `previous` (a key, 0 for none) and returns its key and when it
-    /// happened. `at` is the moment of an event just before that nothing came between (a
-    /// state's exit and the next state's entry): the clock is read once for both, as it would
-    /// show the same time for them anyway.
+    /// happened. `at` is the moment of an earlier event with nothing waited for since (a
+    /// state's exit and the next state's entry, a Pass state's entry and exit, a task's result
+    /// and its exit): the clock is read once for them, as the work between takes microseconds
+    /// and the service's timestamps are milliseconds. Anything after a wait (a task's answer, a
+    /// back-off, a Wait state, a Map's iterations) reads the clock again.
     pub(crate) fn append_at(
         &self,
         at: Option<Moment>,

@@ -1178,3 +1178,98 @@ async fn map_output_texts_are_the_json_of_the_output() {
         .collect();
     assert_eq!(shown, vec![&expected, &expected]);
 }
+
+/// A clock one millisecond further on at every reading, so a test sees which events read it.
+struct TickingClock {
+    readings: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl sfn_local::Clock for TickingClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let n = self.readings.fetch_add(1, Ordering::SeqCst) as i64;
+        chrono::DateTime::from_timestamp_millis(1_704_067_200_000 + n).unwrap_or_default()
+    }
+    async fn sleep(&self, _: Duration) {}
+}
+
+/// Events that follow one another with nothing waited for between them share one clock
+/// reading: a Pass state's entry and exit, a task's entry and its first scheduling, a task's
+/// result and its exit, an iteration's last exit and its success. Anything after a wait (a
+/// Lambda's answer, a retry's back-off, a Wait state) reads the clock again.
+#[tokio::test]
+async fn events_with_no_wait_between_them_share_a_clock_reading() {
+    let mut registry = Registry::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    registry.lambda(
+        "flaky",
+        handler_fn(move |p| {
+            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                match first {
+                    true => Err(TaskError::new("Busy", "try again")),
+                    false => Ok(Arc::unwrap_or_clone(p)),
+                }
+            }
+        }),
+    );
+    let definition = json!({
+        "StartAt": "Prepare",
+        "States": {
+            "Prepare": {"Type": "Pass", "Parameters": {"n.$": "$.n", "items.$": "$.items"}, "Next": "Call"},
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky",
+                "Retry": [{"ErrorEquals": ["Busy"], "IntervalSeconds": 1}],
+                "Next": "Each"
+            },
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "StartAt": "Item",
+                    "States": {"Item": {"Type": "Pass", "End": true}}
+                },
+                "ResultPath": "$.each",
+                "Next": "Pause"
+            },
+            "Pause": {"Type": "Wait", "Seconds": 0, "End": true}
+        }
+    });
+    let execution = Engine::new(machine(definition), registry)
+        .with_clock(Arc::new(TickingClock {
+            readings: AtomicUsize::new(0),
+        }))
+        .execute(json!({"n": 1, "items": [1]}), ExecutionOptions::default())
+        .await;
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{execution:?}"
+    );
+    let at = |event_type: &str, nth: usize| -> chrono::DateTime<chrono::Utc> {
+        execution
+            .history
+            .iter()
+            .filter(|e| e.event_type == event_type)
+            .nth(nth)
+            .unwrap_or_else(|| panic!("no {event_type} #{nth} in {:?}", types(&execution)))
+            .timestamp
+    };
+    // No wait between them: one reading.
+    assert_eq!(at("PassStateEntered", 0), at("PassStateExited", 0));
+    assert_eq!(at("PassStateExited", 0), at("TaskStateEntered", 0));
+    assert_eq!(at("TaskStateEntered", 0), at("LambdaFunctionScheduled", 0));
+    assert_eq!(
+        at("LambdaFunctionScheduled", 0),
+        at("LambdaFunctionStarted", 0)
+    );
+    assert_eq!(at("LambdaFunctionSucceeded", 0), at("TaskStateExited", 0));
+    assert_eq!(at("PassStateExited", 1), at("MapIterationSucceeded", 0));
+    // After a wait: a new reading.
+    assert!(at("LambdaFunctionFailed", 0) > at("LambdaFunctionStarted", 0));
+    assert!(at("LambdaFunctionScheduled", 1) > at("LambdaFunctionFailed", 0));
+    assert!(at("LambdaFunctionSucceeded", 0) > at("LambdaFunctionStarted", 1));
+    assert!(at("WaitStateExited", 0) > at("WaitStateEntered", 0));
+}
