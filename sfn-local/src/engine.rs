@@ -875,14 +875,6 @@ async fn run_state<'n>(
         });
         match attempt {
             Ok(mut outcome) => {
-                // A Pass, Choice or Succeed state waits for nothing: it exits at the moment it
-                // entered.
-                if matches!(
-                    node.state,
-                    State::Pass(_) | State::Choice(_) | State::Succeed(_)
-                ) {
-                    outcome.moment = Some(entered);
-                }
                 finish(run, node, frame, &mut outcome);
                 return Ok(outcome);
             }
@@ -1026,7 +1018,6 @@ fn locate(
     located
 }
 
-/// Applies assigned variables and records the state's exit.
 /// Records the state's exit and hands its assigned variables over to the scope (nothing reads
 /// them from the outcome afterwards, so they move rather than copy).
 fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &mut Outcome<'_>) {
@@ -1103,6 +1094,8 @@ async fn attempt_state<'n>(
     retry: u64,
 ) -> Result<Outcome<'n>, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
+    // A Pass, Choice or Succeed state waits for nothing: it exits at the moment it entered.
+    let at_entry = Some(entered);
     match &node.state {
         State::Pass(pass) => {
             let next = next_of(&pass.next, pass.end, node.name)?;
@@ -1117,7 +1110,7 @@ async fn attempt_state<'n>(
                     output,
                     next,
                     assigned,
-                    moment: None,
+                    moment: at_entry,
                 });
             }
             let effective = eval.input_shared(&pass.input_path, raw)?;
@@ -1133,7 +1126,7 @@ async fn attempt_state<'n>(
                 output,
                 next,
                 assigned,
-                moment: None,
+                moment: at_entry,
             })
         }
         State::Succeed(succeed) => {
@@ -1147,7 +1140,7 @@ async fn attempt_state<'n>(
                     output,
                     next: None,
                     assigned: None,
-                    moment: None,
+                    moment: at_entry,
                 });
             }
             let effective = eval.input_shared(&succeed.input_path, raw)?;
@@ -1156,7 +1149,7 @@ async fn attempt_state<'n>(
                 output,
                 next: None,
                 assigned: None,
-                moment: None,
+                moment: at_entry,
             })
         }
         State::Fail(fail) => {
@@ -1273,7 +1266,7 @@ async fn attempt_state<'n>(
                 output,
                 next: Some(next),
                 assigned,
-                moment: None,
+                moment: at_entry,
             })
         }
         State::Wait(w) => {

@@ -293,8 +293,7 @@ impl History {
                     | index as u64
             }
         };
-        // Built in place: an event is a few hundred bytes, not worth moving around. Until
-        // `take`, `id` and `previous_event_id` hold keys (without a listener).
+        // Until `take`, `id` and `previous_event_id` hold keys (without a listener).
         shard.push(HistoryEvent {
             id: key,
             previous_event_id: previous,
@@ -638,25 +637,38 @@ mod tests {
         );
     }
 
-    #[test]
-    fn events_appended_from_many_threads_come_out_in_id_order_with_timestamps_that_never_go_back() {
-        let history = Arc::new(History::new(
+    /// A history on the real clock, with no listener (so sharded).
+    fn sharded() -> Arc<History> {
+        Arc::new(History::new(
             Arc::new(crate::clock::SystemClock::new()),
             None,
             0,
-        ));
-        let threads: Vec<_> = (0..4)
+        ))
+    }
+
+    /// `threads` threads, each appending a chain of `events` events to `history`.
+    fn append_from_threads(
+        history: &Arc<History>,
+        threads: usize,
+        events: usize,
+    ) -> Vec<std::thread::JoinHandle<()>> {
+        (0..threads)
             .map(|_| {
                 let history = history.clone();
                 std::thread::spawn(move || {
                     let mut previous = 0;
-                    for _ in 0..500 {
+                    for _ in 0..events {
                         previous = history.append(previous, "PassStateEntered", NO_DETAILS);
                     }
                 })
             })
-            .collect();
-        for thread in threads {
+            .collect()
+    }
+
+    #[test]
+    fn events_appended_from_many_threads_come_out_in_id_order_with_timestamps_that_never_go_back() {
+        let history = sharded();
+        for thread in append_from_threads(&history, 4, 500) {
             thread.join().unwrap();
         }
         assert_eq!(history.final_id(history.last()), 2000);
@@ -676,22 +688,8 @@ mod tests {
 
     #[test]
     fn an_event_id_known_while_other_threads_append_is_the_id_it_ends_with() {
-        let history = Arc::new(History::new(
-            Arc::new(crate::clock::SystemClock::new()),
-            None,
-            0,
-        ));
-        let others: Vec<_> = (0..3)
-            .map(|_| {
-                let history = history.clone();
-                std::thread::spawn(move || {
-                    let mut previous = 0;
-                    for _ in 0..2000 {
-                        previous = history.append(previous, "PassStateEntered", NO_DETAILS);
-                    }
-                })
-            })
-            .collect();
+        let history = sharded();
+        let others = append_from_threads(&history, 3, 2000);
         // This thread's events are the Choice ones; it asks for each one's id as it goes.
         let mut known = Vec::new();
         let mut previous = 0;

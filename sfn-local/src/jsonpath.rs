@@ -351,8 +351,6 @@ fn select_segments(segments: &[Segment], start: &Value, root: &Value) -> Option<
     }
 }
 
-/// The value at a definite path (only names and indexes), found without collecting matches;
-/// `None` when the path is not definite, `Some(None)` when it matches nothing.
 /// The field `name` of an object. A payload's objects are mostly small, and comparing a few
 /// short keys costs less than hashing the name (serde_json's maps hash with SipHash).
 fn field<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
@@ -362,6 +360,8 @@ fn field<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
     }
 }
 
+/// The value at a definite path (only names and indexes), found without collecting matches;
+/// `None` when the path is not definite, `Some(None)` when it matches nothing.
 fn select_definite<'v>(segments: &[Segment], start: &'v Value) -> Option<Option<&'v Value>> {
     let mut current = Some(start);
     for segment in segments {

@@ -173,7 +173,7 @@ impl Registry {
         function: &str,
         payload: Arc<Value>,
     ) -> Result<Value, Failure> {
-        let target = self.find_lambda(function).cloned();
+        let target = self.lambda_target(function);
         self.invoke_target(target.as_ref(), function, payload).await
     }
 

@@ -780,10 +780,10 @@ async fn service_errors_for_bad_data() {
     assert_eq!(intrinsic.error.as_deref(), Some("States.IntrinsicFailure"));
 }
 
-/// A Map whose items and iteration outputs are each small but whose result array is over 256 KB fails with
-/// `States.DataLimitExceeded`, naming the array's exact size (its compact JSON text's length),
-/// whether an element's text was kept by the history (a Pass output) or not (a tolerated
-/// failure's error output). One item fewer fits.
+/// A Map whose items and iteration outputs are each small but whose result array is over
+/// 256 KB fails with `States.DataLimitExceeded`, naming the array's exact size (its compact JSON
+/// text's length), whether an element's text was kept by the history (a Pass output) or not (a
+/// tolerated failure's error output). One item fewer fits.
 #[tokio::test]
 async fn a_map_result_over_256_kb_fails_with_its_exact_size() {
     let long = "x".repeat(1000);

@@ -2,7 +2,8 @@
 //!
 //! [`agents`] lists them; [`generate`] renders each one's ASL and the manifest CDK reads. The
 //! rendered files are committed in this folder, and [`stale_files`] and [`orphan_files`] tell
-//! when they differ from what the builder makes now (`sfn-agent check` and this crate's tests fail then).
+//! when they differ from what the builder makes now (`sfn-agent check` and this crate's tests
+//! fail then).
 //!
 //! ```
 //! let weather = state_machines::agent("weather").unwrap();

@@ -94,9 +94,10 @@ pub trait ConversationStore: Send + Sync {
     async fn append(&self, conversation_id: &str, turn: &Turn) -> Result<(), StoreError>;
 }
 
-/// Shortens the biggest tool results of `messages` until `excess` bytes of content are gone, marking each shortened one with `[truncated: N bytes]`. Returns how many
-/// bytes were removed. Text and tool calls are never touched: only tool results can grow without
-/// bound (a tool may return a whole web page), and the model can ask again for less.
+/// Shortens the biggest tool results of `messages` until `excess` bytes of content are gone,
+/// marking each shortened one with `[truncated: N bytes]`. Returns how many bytes were removed.
+/// Text and tool calls are never touched: only tool results can grow without bound (a tool may
+/// return a whole web page), and the model can ask again for less.
 pub fn truncate_tool_results(messages: &mut [Message], excess: usize) -> usize {
     let mut removed = 0usize;
     while removed < excess {
