@@ -1,5 +1,6 @@
 //! `sfn-agent check`: the committed state machines are valid and current.
 
+use crate::out::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map(|s| format!("{}: {s}", dir.display())),
     );
     if failures.is_empty() {
-        println!(
+        outln!(
             "ok: {} state machines valid and current in {}",
             state_machines::agents().len(),
             dir.display()

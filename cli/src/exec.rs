@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::out::outln;
 use anyhow::{Context, bail};
 use serde_json::Value;
 use sfn_local::{Engine, ExecutionOptions, ManualClock, Registry};
@@ -81,7 +82,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         role_arn: None,
     };
     let execution = engine.execute(input, options).await;
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&execution.to_json(args.history))?
     );

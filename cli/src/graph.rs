@@ -12,6 +12,9 @@ pub struct Args {
 /// Prints the Mermaid graph of the agent's machine.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let agent = crate::paths::find_agent(&args.agent)?;
-    print!("{}", asl::mermaid::render(&agent.state_machine()));
+    crate::out::print(format_args!(
+        "{}",
+        asl::mermaid::render(&agent.state_machine())
+    ));
     Ok(ExitCode::SUCCESS)
 }

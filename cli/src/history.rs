@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use crate::aws::{self, AwsArgs};
+use crate::out::outln;
 use crate::trace;
 
 /// Print the events of an execution on AWS.
@@ -38,9 +39,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let events = aws::execution_history(&sfn.client, &args.execution_arn).await?;
     for event in &events {
         if args.json {
-            println!("{event}");
+            outln!("{event}");
         } else if let Some(line) = trace::format_event(event) {
-            println!("{line}");
+            outln!("{line}");
         }
     }
     eprintln!("{}", aws::console_link(&sfn.region, &args.execution_arn));

@@ -16,6 +16,7 @@ use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType, SyncExecutionStatus}
 use serde_json::Value;
 
 use crate::aws::{self, AwsArgs, STATE_MACHINE_ARN_ENV};
+use crate::out::outln;
 
 /// Ask a deployed agent a question.
 #[derive(Debug, clap::Args)]
@@ -119,7 +120,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     eprintln!("started {execution}");
     eprintln!("{link}");
     if !args.wait {
-        println!("{execution}");
+        outln!("{execution}");
         eprintln!("follow it with: sfn-agent history {execution}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -198,9 +199,9 @@ fn report(outcome: Outcome) -> ExitCode {
         Outcome::Succeeded(output) => {
             match serde_json::from_str::<AgentOutput>(&output) {
                 Ok(answer) => {
-                    println!("{}", answer.answer);
+                    outln!("{}", answer.answer);
                     if let Some(result) = &answer.result {
-                        println!("{result:#}");
+                        outln!("{result:#}");
                     }
                     eprintln!(
                         "conversation {} · {} turn{} · {} tokens in, {} out · ~${:.4}",
@@ -217,7 +218,7 @@ fn report(outcome: Outcome) -> ExitCode {
                     );
                 }
                 // Not an agent's output (another machine, or a server's stand-in): show it as is.
-                Err(_) => println!("{output}"),
+                Err(_) => outln!("{output}"),
             }
             ExitCode::SUCCESS
         }

@@ -17,6 +17,7 @@ mod exec;
 mod graph;
 mod history;
 mod invoke;
+mod out;
 mod paths;
 mod run;
 mod synth;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::out::outln;
 use agent_builder::{AgentOutput, Provider};
 use anyhow::{Context, bail};
 use llm_lambdas::{ChatModel, LocalStore};
@@ -86,7 +87,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut result = execution.to_json(false);
         result["state_transitions"] = json!(execution.state_transitions());
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        outln!("{}", serde_json::to_string_pretty(&result)?);
         return Ok(exit_code(execution.status));
     }
     match (&execution.status, &execution.output) {
@@ -216,26 +217,26 @@ fn readable_cause(cause: Option<&str>) -> String {
 
 fn print_answer(agent: &str, output: &Value, transitions: usize, can_continue: bool) {
     let Ok(output) = serde_json::from_value::<AgentOutput>(output.clone()) else {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(output).unwrap_or_default()
         );
         return;
     };
-    println!();
+    outln!();
     match &output.result {
         // A structured answer: the JSON is the answer; its text form would say it twice.
         Some(result) => {
             let same = serde_json::from_str::<Value>(&output.answer).is_ok_and(|v| &v == result);
             if !same && !output.answer.trim().is_empty() {
-                println!("{}", output.answer.trim());
+                outln!("{}", output.answer.trim());
             }
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(result).unwrap_or_default()
             );
         }
-        None => println!("{}", output.answer.trim()),
+        None => outln!("{}", output.answer.trim()),
     }
     eprintln!();
     eprintln!(

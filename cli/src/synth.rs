@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::out::outln;
 use anyhow::Context;
 
 /// Arguments of `synth`.
@@ -26,15 +27,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let path = dir.join(&file.name);
         let unchanged = std::fs::read_to_string(&path).is_ok_and(|old| old == file.contents);
         if unchanged {
-            println!("  unchanged  {}", path.display());
+            outln!("  unchanged  {}", path.display());
         } else {
             std::fs::write(&path, &file.contents)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("  wrote      {}", path.display());
+            outln!("  wrote      {}", path.display());
         }
     }
     for orphan in state_machines::orphan_files(&dir, &files) {
-        println!("  note: {orphan} belongs to no agent any more; delete it if the agent is gone");
+        outln!("  note: {orphan} belongs to no agent any more; delete it if the agent is gone");
     }
     Ok(ExitCode::SUCCESS)
 }

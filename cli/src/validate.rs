@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::out::outln;
 use anyhow::Context;
 
 /// Arguments of `validate`.
@@ -23,7 +24,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_err(|e| e.to_string())
             .and_then(|machine| asl::validate(&machine).map_err(|e| e.to_string()));
         match result {
-            Ok(()) => println!("{}: valid", path.display()),
+            Ok(()) => outln!("{}: valid", path.display()),
             Err(problems) => {
                 all_valid = false;
                 eprintln!("{}: {problems}", path.display());

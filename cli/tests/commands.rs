@@ -161,3 +161,41 @@ fn exec_and_history_refuse_malformed_arguments_up_front() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("Express execution"));
 }
+
+/// A reader that stops early (`sfn-agent exec … | head`) ends the command quietly: exit 0 and
+/// no panic, as a command killed by SIGPIPE would end. The history of a 2,000-item Map is far
+/// larger than a pipe's buffer, so the command is still writing when the reader has gone.
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::process::Stdio;
+    let dir = temp_dir("broken-pipe");
+    let machine = dir.join("map.asl.json");
+    std::fs::write(
+        &machine,
+        r#"{"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.items",
+            "ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": true}}},
+            "End": true}}}"#,
+    )
+    .expect("machine");
+    let items: Vec<u32> = (0..2000).collect();
+    let input = format!("{{\"items\": {items:?}}}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sfn-agent"))
+        .current_dir(root())
+        .args([
+            "exec",
+            machine.to_str().expect("utf-8"),
+            "--history",
+            "--input",
+            &input,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // The reader goes away before reading anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("waits");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+}
