@@ -9,15 +9,15 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 LAMBDAS=(
-  tool-lambdas:tool-get-weather
-  tool-lambdas:tool-calculate
-  tool-lambdas:tool-convert-currency
-  tool-lambdas:tool-current-time
-  llm-lambdas:llm-anthropic
-  llm-lambdas:llm-openai
-  llm-lambdas:llm-gemini
-  llm-lambdas:llm-bedrock
-  triggers:sqs-trigger
+  sfn-agent-stock-tools:tool-get-weather
+  sfn-agent-stock-tools:tool-calculate
+  sfn-agent-stock-tools:tool-convert-currency
+  sfn-agent-stock-tools:tool-current-time
+  sfn-agent-llm:llm-anthropic
+  sfn-agent-llm:llm-openai
+  sfn-agent-llm:llm-gemini
+  sfn-agent-llm:llm-bedrock
+  sfn-agent-triggers:sqs-trigger
 )
 
 # Everything runs from main, so bash has read the whole script before it starts: editing the

@@ -19,7 +19,7 @@ step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "generated state machines are current and valid (sfn-agent check)"
-cargo run --quiet -p sfn-agent -- check
+cargo run --quiet -p sfn-agent-demo -- check
 
 step "asl-validator (npm) over every generated state machine"
 scripts/validate-asl.sh state-machines/*.asl.json asl/tests/fixtures/corpus/*.json

@@ -13,32 +13,75 @@ pub const DEFAULT_MAX_ITERATIONS: u32 = 10;
 pub const DEFAULT_TOOL_CONCURRENCY: u32 = 10;
 
 /// A tool an agent may call: what the model sees, and the Lambda that runs it.
+///
+/// Three kinds, by where the Lambda comes from:
+/// - [`AgentTool::new`] (or any [`ToolSpec`] given to [`AgentBuilder::tool`]): a Rust tool whose
+///   Lambda is the cargo binary named after it (`tool-get-weather`), built and deployed by the
+///   CDK construct;
+/// - [`AgentTool::existing_lambda`]: a Lambda that already exists, written in any language,
+///   given by name or ARN; the deployment calls it and builds nothing;
+/// - [`AgentTool::with_function`]: the definition names the function itself (an ARN, a name, or
+///   a `${Placeholder}` of your own) and the manifest leaves it out.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tool {
+pub struct AgentTool {
     /// Name, description and input schema.
     pub spec: ToolSpec,
     /// The Lambda's reference in the definition: a `${Placeholder}` (the default, filled by CDK),
     /// a function name or an ARN.
     pub function: String,
+    /// Where the Lambda behind the placeholder comes from.
+    pub lambda: ToolLambda,
 }
 
-impl Tool {
-    /// A tool run by the Lambda the manifest names after it (`${ToolGetWeatherFunctionArn}`).
+/// Where a tool's Lambda comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolLambda {
+    /// A cargo binary of the team's workspace (`tool-get-weather`).
+    Binary(String),
+    /// An existing function, by name or ARN.
+    Existing(String),
+    /// Named in the definition itself; the manifest says nothing of it.
+    InDefinition,
+}
+
+impl AgentTool {
+    /// A Rust tool, run by the cargo binary named after it (`get_weather` → `tool-get-weather`)
+    /// behind `${ToolGetWeatherFunctionArn}`.
     pub fn new(spec: ToolSpec) -> Self {
         let function = format!("${{{}}}", manifest::tool_placeholder(&spec.name));
-        Self { spec, function }
+        let lambda = ToolLambda::Binary(manifest::tool_binary(&spec.name));
+        Self {
+            spec,
+            function,
+            lambda,
+        }
     }
 
-    /// The same tool, run by another Lambda (a name, an ARN or a `${Placeholder}`).
+    /// A tool served by a Lambda that already exists (any language), by function name or ARN.
+    /// The model sees `spec`; the definition calls `${Tool<Name>FunctionArn}`, which the
+    /// deployment fills with this function's ARN; nothing is built for it. The function gets
+    /// the tool call (`{"id", "name", "input"}`) and answers a tool result
+    /// (`{"tool_use_id", "content", "is_error"}`).
+    pub fn existing_lambda(spec: ToolSpec, function: impl Into<String>) -> Self {
+        let function_name = function.into();
+        Self {
+            lambda: ToolLambda::Existing(function_name),
+            ..Self::new(spec)
+        }
+    }
+
+    /// The same tool, with the definition naming its Lambda directly (a name, an ARN or a
+    /// `${Placeholder}` of your own); the manifest leaves it out.
     pub fn with_function(mut self, function: impl Into<String>) -> Self {
         self.function = function.into();
+        self.lambda = ToolLambda::InDefinition;
         self
     }
 }
 
-impl From<ToolSpec> for Tool {
+impl From<ToolSpec> for AgentTool {
     fn from(spec: ToolSpec) -> Self {
-        Tool::new(spec)
+        AgentTool::new(spec)
     }
 }
 
@@ -52,7 +95,7 @@ pub struct Agent {
     pub(crate) description: Option<String>,
     pub(crate) system_prompt: String,
     pub(crate) model: ModelSpec,
-    pub(crate) tools: Vec<Tool>,
+    pub(crate) tools: Vec<AgentTool>,
     pub(crate) max_iterations: u32,
     pub(crate) tool_concurrency: u32,
     pub(crate) output_schema: Option<Value>,
@@ -91,7 +134,7 @@ impl Agent {
     }
 
     /// The tools.
-    pub fn tools(&self) -> &[Tool] {
+    pub fn tools(&self) -> &[AgentTool] {
         &self.tools
     }
 
@@ -142,10 +185,16 @@ impl Agent {
                 .iter()
                 .filter_map(|t| {
                     let placeholder = t.function.strip_prefix("${")?.strip_suffix('}')?;
+                    let (binary, function) = match &t.lambda {
+                        ToolLambda::Binary(binary) => (Some(binary.clone()), None),
+                        ToolLambda::Existing(function) => (None, Some(function.clone())),
+                        ToolLambda::InDefinition => return None,
+                    };
                     Some(ToolFunctionRef {
                         tool: t.spec.name.clone(),
                         placeholder: placeholder.to_owned(),
-                        binary: manifest::tool_binary(&t.spec.name),
+                        binary,
+                        function,
                     })
                 })
                 .collect(),
@@ -162,7 +211,7 @@ pub struct AgentBuilder {
     description: Option<String>,
     system_prompt: Option<String>,
     model: Option<ModelSpec>,
-    tools: Vec<Tool>,
+    tools: Vec<AgentTool>,
     max_iterations: u32,
     tool_concurrency: u32,
     output_schema: Option<Value>,
@@ -189,7 +238,7 @@ impl AgentBuilder {
     }
 
     /// Adds a tool.
-    pub fn tool(mut self, tool: impl Into<Tool>) -> Self {
+    pub fn tool(mut self, tool: impl Into<AgentTool>) -> Self {
         self.tools.push(tool.into());
         self
     }
@@ -244,11 +293,10 @@ impl AgentBuilder {
                 if model.max_tokens == 0 {
                     problems.push("max_tokens must be at least 1".to_owned());
                 }
-                if let Some(t) = model.temperature {
-                    if !(0.0..=2.0).contains(&t) {
+                if let Some(t) = model.temperature
+                    && !(0.0..=2.0).contains(&t) {
                         problems.push(format!("temperature {t} is outside 0.0 to 2.0"));
                     }
-                }
             }
         }
         if self.max_iterations == 0 {
@@ -280,11 +328,19 @@ impl AgentBuilder {
             if tool.function.trim().is_empty() {
                 problems.push(format!("tool `{name}` has no Lambda function"));
             }
-        }
-        if let Some(schema) = &self.output_schema {
-            if !schema.is_object() {
-                problems.push("the output schema must be a JSON Schema object".to_owned());
+            if let ToolLambda::Existing(function) = &tool.lambda
+                && !valid_function_reference(function)
+            {
+                problems.push(format!(
+                    "tool `{name}`'s existing Lambda `{function}` is not a function name or ARN \
+                         (1 to 140 letters, digits, `-`, `_`, or an `arn:…:lambda:…:function:…`)"
+                ));
             }
+        }
+        if let Some(schema) = &self.output_schema
+            && !schema.is_object()
+        {
+            problems.push("the output schema must be a JSON Schema object".to_owned());
         }
         // A missing model is among the problems already.
         let model = match self.model {
@@ -313,6 +369,19 @@ impl AgentBuilder {
 /// The longest agent or tool name: the providers' limit for tool names, and short enough for a
 /// state machine name with the stack's prefix.
 const MAX_NAME_LEN: usize = 64;
+
+/// A Lambda function name (`orders`), partial ARN or ARN, as Step Functions' Lambda integration
+/// takes it.
+fn valid_function_reference(function: &str) -> bool {
+    if let Some(rest) = function.strip_prefix("arn:") {
+        return rest.contains(":lambda:") && rest.contains(":function:") && !rest.contains(' ');
+    }
+    !function.is_empty()
+        && function.len() <= 140
+        && function
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ':')
+}
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()

@@ -34,8 +34,9 @@ pub mod manifest;
 pub mod protocol;
 pub mod react;
 pub mod schema;
+pub mod synth;
 
-pub use agent::{Agent, AgentBuilder, Model, Tool};
+pub use agent::{Agent, AgentBuilder, AgentTool, Model, ToolLambda};
 pub use error::BuildError;
 pub use protocol::*;
 pub use schema::schema_for;

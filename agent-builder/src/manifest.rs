@@ -59,15 +59,27 @@ pub struct FunctionRef {
     pub provider: Option<Provider>,
 }
 
-/// A tool Lambda.
+/// A tool Lambda: a cargo binary to build, or a function that already exists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolFunctionRef {
     /// The tool's name as the model calls it (`get_weather`).
     pub tool: String,
     /// The DefinitionSubstitutions key, without `${}` (`ToolGetWeatherFunctionArn`).
     pub placeholder: String,
-    /// The cargo binary that implements it (`tool-get-weather`).
-    pub binary: String,
+    /// The cargo binary that implements it (`tool-get-weather`), for a Rust tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<String>,
+    /// The existing function (name or ARN) that implements it, for a tool in any language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+}
+
+/// The manifest of `agents`, which must be sorted by name: what `sfn-agent synth` writes.
+pub fn manifest_of(agents: &[crate::Agent]) -> Manifest {
+    Manifest {
+        version: 1,
+        agents: agents.iter().map(crate::Agent::manifest_entry).collect(),
+    }
 }
 
 /// The placeholder of a provider's LLM Lambda: `LlmAnthropicFunctionArn`.

@@ -71,13 +71,13 @@ pub fn problems(machine: &StateMachine) -> Vec<Problem> {
         default_language: machine.query_language.unwrap_or(QueryLanguage::JSONPath),
     };
     let top = "StateMachine";
-    if let Some(version) = &machine.version {
-        if version != "1.0" {
-            checker.report(
-                top,
-                format!("`Version` is \"{version}\"; the only version is \"1.0\""),
-            );
-        }
+    if let Some(version) = &machine.version
+        && version != "1.0"
+    {
+        checker.report(
+            top,
+            format!("`Version` is \"{version}\"; the only version is \"1.0\""),
+        );
     }
     if machine.timeout_seconds == Some(0) {
         checker.report(top, "`TimeoutSeconds` must be greater than 0");
@@ -329,34 +329,33 @@ impl Checker {
             State::Fail(f) => {
                 // ErrorPath and CausePath also take an intrinsic function.
                 for (field, value) in [("ErrorPath", &f.error_path), ("CausePath", &f.cause_path)] {
-                    if let Some(value) = value {
-                        if !is_path(value) && !value.starts_with("States.") {
-                            self.report(path, format!("`{field}` \"{value}\" must be a path starting with `$` or an intrinsic function"));
-                        }
+                    if let Some(value) = value
+                        && !is_path(value)
+                        && !value.starts_with("States.")
+                    {
+                        self.report(path, format!("`{field}` \"{value}\" must be a path starting with `$` or an intrinsic function"));
                     }
                 }
             }
         }
         for (field, value) in paths {
-            if let Some(value) = value {
-                if !is_path(value) {
-                    self.report(
-                        path,
-                        format!("`{field}` \"{value}\" must be a path starting with `$`"),
-                    );
-                }
+            if let Some(value) = value
+                && !is_path(value)
+            {
+                self.report(
+                    path,
+                    format!("`{field}` \"{value}\" must be a path starting with `$`"),
+                );
             }
         }
         for (i, catcher) in state.catchers().iter().enumerate() {
-            if let Some(Some(value)) = &catcher.result_path {
-                if !is_path(value) {
-                    self.report(
-                        path,
-                        format!(
-                            "`Catch[{i}].ResultPath` \"{value}\" must be a path starting with `$`"
-                        ),
-                    );
-                }
+            if let Some(Some(value)) = &catcher.result_path
+                && !is_path(value)
+            {
+                self.report(
+                    path,
+                    format!("`Catch[{i}].ResultPath` \"{value}\" must be a path starting with `$`"),
+                );
             }
         }
         for (field, template) in templates {
@@ -505,15 +504,13 @@ impl Checker {
             Some(NumberOrExpression::Number(timeout)),
             Some(NumberOrExpression::Number(heartbeat)),
         ) = (&task.timeout_seconds, &task.heartbeat_seconds)
+            && let (Some(t), Some(h)) = (timeout.as_f64(), heartbeat.as_f64())
+            && h >= t
         {
-            if let (Some(t), Some(h)) = (timeout.as_f64(), heartbeat.as_f64()) {
-                if h >= t {
-                    self.report(
-                        path,
-                        "`HeartbeatSeconds` must be smaller than `TimeoutSeconds`",
-                    );
-                }
-            }
+            self.report(
+                path,
+                "`HeartbeatSeconds` must be smaller than `TimeoutSeconds`",
+            );
         }
     }
 
@@ -746,10 +743,10 @@ impl Checker {
             &map.tolerated_failure_count,
             0.0,
         );
-        if let Some(NumberOrExpression::Number(n)) = &map.tolerated_failure_percentage {
-            if n.as_f64().is_some_and(|n| n > 100.0) {
-                self.report(path, "`ToleratedFailurePercentage` must be at most 100");
-            }
+        if let Some(NumberOrExpression::Number(n)) = &map.tolerated_failure_percentage
+            && n.as_f64().is_some_and(|n| n > 100.0)
+        {
+            self.report(path, "`ToleratedFailurePercentage` must be at most 100");
         }
         let distributed = map
             .item_processor
@@ -815,15 +812,15 @@ impl Checker {
                 1.0,
             );
         }
-        if let Some(reader) = &map.item_reader {
-            if reader.resource.is_empty() {
-                self.report(path, "`ItemReader.Resource` must not be empty");
-            }
+        if let Some(reader) = &map.item_reader
+            && reader.resource.is_empty()
+        {
+            self.report(path, "`ItemReader.Resource` must not be empty");
         }
-        if let Some(label) = &map.label {
-            if label.chars().count() > 40 {
-                self.report(path, "`Label` must be at most 40 characters");
-            }
+        if let Some(label) = &map.label
+            && label.chars().count() > 40
+        {
+            self.report(path, "`Label` must be at most 40 characters");
         }
     }
 
@@ -951,10 +948,10 @@ impl Checker {
                     format!("`{place}.MaxDelaySeconds` must be at least 1"),
                 );
             }
-            if let Some(rate) = retrier.backoff_rate.as_ref().and_then(|r| r.as_f64()) {
-                if rate < 1.0 {
-                    self.report(path, format!("`{place}.BackoffRate` must be at least 1.0"));
-                }
+            if let Some(rate) = retrier.backoff_rate.as_ref().and_then(|r| r.as_f64())
+                && rate < 1.0
+            {
+                self.report(path, format!("`{place}.BackoffRate` must be at least 1.0"));
             }
         }
     }

@@ -1,21 +1,25 @@
 //! `sfn-agent check`: the committed state machines are valid and current.
 
-use crate::out::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use agent_builder::synth::{generate, orphan_files, stale_files};
+
+use crate::out::outln;
+use crate::project::Project;
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The folder to check (default: the repository's `state-machines/`).
+    /// The folder to check (default: `state-machines/` in the project's root).
     #[arg(long)]
     dir: Option<PathBuf>,
 }
 
 /// Validates every committed definition and compares the folder with what the builder makes.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dir = crate::paths::state_machines_dir(args.dir)?;
-    let files = state_machines::generate();
+pub fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
+    let dir = project.state_machines_dir(args.dir, false)?;
+    let files = generate(project.agents());
     let mut failures = Vec::new();
     for file in files.iter().filter(|f| f.name.ends_with(".asl.json")) {
         let path = dir.join(&file.name);
@@ -31,8 +35,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let stale = state_machines::stale_files(&dir, &files);
-    let orphans = state_machines::orphan_files(&dir, &files)
+    let stale = stale_files(&dir, &files);
+    let orphans = orphan_files(&dir, &files)
         .into_iter()
         .map(|name| format!("{name} belongs to no agent any more"));
     failures.extend(
@@ -44,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if failures.is_empty() {
         outln!(
             "ok: {} state machines valid and current in {}",
-            state_machines::agents().len(),
+            project.agents().len(),
             dir.display()
         );
         return Ok(ExitCode::SUCCESS);
@@ -52,6 +56,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for failure in &failures {
         eprintln!("{failure}");
     }
-    eprintln!("run `sfn-agent synth` to regenerate the state machines");
+    eprintln!(
+        "run `{} synth` to regenerate the state machines",
+        project.name
+    );
     Ok(ExitCode::FAILURE)
 }

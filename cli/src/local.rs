@@ -10,10 +10,10 @@ use agent_builder::{Agent, LlmRequest, LlmResponse, ToolCall, ToolResult};
 use llm_lambdas::{ChatModel, ConversationStore, Handler};
 use serde::Deserialize;
 use serde_json::Value;
+use sfn_agent_tool::Toolbox;
 use sfn_local::{
     Clock, Engine, Execution, ExecutionOptions, HistoryEvent, Registry, TaskError, handler_fn,
 };
-use tool_lambdas::Toolbox;
 
 /// What happens during a run, for progress output.
 #[derive(Debug, Clone)]

@@ -1,21 +1,22 @@
-//! `sfn-agent run`: one of our agents answers a question end to end on the local engine.
+//! `sfn-agent run`: one of the project's agents answers a question end to end on the local engine.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::local::{LocalAgent, Progress};
 use crate::out::outln;
+use crate::project::Project;
 use agent_builder::{AgentOutput, Provider};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use llm_lambdas::{ChatModel, LocalStore};
 use serde_json::{Value, json};
-use sfn_agent::local::{LocalAgent, Progress};
 use sfn_local::ExecutionStatus;
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The agent (see `sfn-agent graph`): assistant, calculator, weather, weather-brief.
+    /// The agent (`sfn-agent agents` lists them).
     agent: String,
     /// The question.
     question: String,
@@ -44,29 +45,31 @@ pub struct Args {
 }
 
 /// Runs the agent and prints progress on stderr, then the answer.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let agent = crate::paths::find_agent(&args.agent)?;
+pub async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
+    let agent = project.find_agent(&args.agent)?;
     if args.question.trim().is_empty() {
         bail!(
-            "the question is empty: sfn-agent run {} \"<question>\"",
+            "the question is empty: {} run {} \"<question>\"",
+            project.name,
             args.agent
         );
     }
     let own = agent.model().provider;
     let scripted = args.script.is_some() || args.provider.as_deref() == Some("scripted");
     let (model, label, model_override) =
-        choose_model(&args, scripted, own, &agent.model().model).await?;
+        choose_model(project, &args, scripted, own, &agent.model().model).await?;
     let store = Arc::new(LocalStore::new(&args.conversations_dir));
-    if let Some(id) = &args.conversation {
-        if !store.path_of(id).exists() {
-            eprintln!(
-                "note: no conversation `{id}` in {}; starting it new",
-                args.conversations_dir.display()
-            );
-        }
+    if let Some(id) = &args.conversation
+        && !store.path_of(id).exists()
+    {
+        eprintln!(
+            "note: no conversation `{id}` in {}; starting it new",
+            args.conversations_dir.display()
+        );
     }
     let handler = LocalAgent::handler(model, store, model_override);
-    let toolbox = tool_lambdas::Toolbox::from_env().context("the tools' configuration")?;
+    let toolbox = project.toolbox()?;
+    warn_of_missing_tools(agent, &toolbox);
 
     eprintln!("▶ {} · {label}", agent.name());
     let mut local =
@@ -92,6 +95,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     match (&execution.status, &execution.output) {
         (ExecutionStatus::Succeeded, Some(output)) => print_answer(
+            &project.name,
             agent.name(),
             output,
             execution.state_transitions(),
@@ -122,6 +126,7 @@ fn exit_code(status: ExecutionStatus) -> ExitCode {
 
 /// The model to answer with: the script, or the provider's adapter from the environment.
 async fn choose_model(
+    project: &Project,
     args: &Args,
     scripted: bool,
     own: Provider,
@@ -129,7 +134,10 @@ async fn choose_model(
 ) -> anyhow::Result<(Arc<dyn ChatModel>, String, Option<String>)> {
     if scripted {
         let Some(script) = &args.script else {
-            bail!("--provider scripted needs --script FILE (see examples/scripts/)");
+            bail!(
+                "--provider scripted needs --script FILE (see {}/)",
+                project.scripts_dir.display()
+            );
         };
         let model = llm_lambdas::providers::scripted_from_file(script, own)?;
         return Ok((model, format!("scripted ({})", script.display()), None));
@@ -148,14 +156,38 @@ async fn choose_model(
     let model = match llm_lambdas::providers::for_provider_from_env(provider).await {
         Ok(model) => model,
         Err(error) => bail!(
-            "{error}\n\nTo run without a model, play a scripted conversation:\n  sfn-agent run {} \"{}\" --provider scripted --script examples/scripts/{}.json",
+            "{error}\n\nTo run without a model, play a scripted conversation:\n  {} run {} \"{}\" --script {}",
+            project.name,
             args.agent,
             args.question.replace('"', "\\\""),
-            args.agent
+            project
+                .scripts_dir
+                .join(format!("{}.json", args.agent))
+                .display()
         ),
     };
     let shown = args.model.as_deref().unwrap_or(own_model);
     Ok((model, format!("{provider} {shown}"), args.model.clone()))
+}
+
+/// Says which of the agent's tools no in-process tool answers for (their calls will come back
+/// as error results), so a missing `App::tool` is seen before the model calls it.
+fn warn_of_missing_tools(agent: &agent_builder::Agent, toolbox: &sfn_agent_tool::Toolbox) {
+    for tool in agent.tools() {
+        if !toolbox.contains(&tool.spec.name) {
+            let why = match &tool.lambda {
+                agent_builder::ToolLambda::Existing(function) => {
+                    format!("it is the existing Lambda `{function}`")
+                }
+                _ => "no tool of that name was given to the app".to_owned(),
+            };
+            eprintln!(
+                "note: `{}` does not run locally ({why}); its calls come back as errors. \
+                 Give the app a Rust tool of that name (App::tool) to stand in for it.",
+                tool.spec.name
+            );
+        }
+    }
 }
 
 fn print_progress(progress: &Progress) {
@@ -215,7 +247,13 @@ fn readable_cause(cause: Option<&str>) -> String {
         .unwrap_or_else(|| cause.to_owned())
 }
 
-fn print_answer(agent: &str, output: &Value, transitions: usize, can_continue: bool) {
+fn print_answer(
+    command: &str,
+    agent: &str,
+    output: &Value,
+    transitions: usize,
+    can_continue: bool,
+) {
     let Ok(output) = serde_json::from_value::<AgentOutput>(output.clone()) else {
         outln!(
             "{}",
@@ -251,7 +289,7 @@ fn print_answer(agent: &str, output: &Value, transitions: usize, can_continue: b
     }
     if can_continue {
         eprintln!(
-            "continue: sfn-agent run {agent} \"…\" --conversation {}",
+            "continue: {command} run {agent} \"…\" --conversation {}",
             output.conversation_id
         );
     } else {

@@ -1,7 +1,7 @@
 //! The handler's own work per call, excluding the network, for each provider at 10 and 100
 //! turns; and the size of each Lambda zip.
 //!
-//! `cargo bench -p llm-lambdas --bench handler`
+//! `cargo bench -p sfn-agent-llm --bench handler`
 //!
 //! One measured call = parse the Lambda payload (`LlmRequest` JSON) → load the conversation
 //! from an in-memory store holding each turn as JSON (as the DynamoDB item does) → convert the

@@ -19,8 +19,8 @@ use agent_builder::{
     AgentConfig, ContentBlock, LlmRequest, LlmResponse, Message, Role, StopReason, ToolCall,
     ToolResult, ToolSpec, Usage, errors,
 };
-use jsonschema::Validator;
 use serde_json::Value;
+use sfn_agent_tool::validation::{InputValidator, invalid_input_text};
 
 use crate::error::LlmError;
 use crate::metrics::{CallMetrics, MetricsSink};
@@ -32,9 +32,6 @@ use crate::store::{ConversationStore, StoreError, Turn};
 /// The tool the handler adds for an agent with an output schema: its input schema is the output
 /// schema, and the model's call to it is the final answer.
 pub const FINAL_ANSWER_TOOL: &str = "final_answer";
-
-/// The most schema errors quoted back to the model for one call.
-const MAX_QUOTED_ERRORS: usize = 8;
 
 /// A failure of a turn, named for the state machine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -80,7 +77,7 @@ pub struct Handler {
     model_override: Option<String>,
     metrics: MetricsSink,
     prices: &'static PriceTable,
-    validators: Mutex<HashMap<String, Arc<Validator>>>,
+    validators: Mutex<HashMap<String, Arc<InputValidator>>>,
 }
 
 impl std::fmt::Debug for Handler {
@@ -324,14 +321,14 @@ impl Handler {
         &self,
         schema: &Value,
         what: impl FnOnce() -> String,
-    ) -> Result<Arc<Validator>, HandlerError> {
+    ) -> Result<Arc<InputValidator>, HandlerError> {
         let key = schema.to_string();
-        if let Ok(cache) = self.validators.lock() {
-            if let Some(v) = cache.get(&key) {
-                return Ok(v.clone());
-            }
+        if let Ok(cache) = self.validators.lock()
+            && let Some(v) = cache.get(&key)
+        {
+            return Ok(v.clone());
         }
-        let validator = jsonschema::validator_for(schema).map_err(|e| {
+        let validator = InputValidator::try_new(schema.clone()).map_err(|e| {
             HandlerError::InvalidConfig(format!(
                 "{} is not a valid JSON Schema: {e}; fix the agent definition",
                 what()
@@ -348,7 +345,7 @@ impl Handler {
 /// A declared tool and its compiled input schema.
 struct CheckedTool {
     spec: ToolSpec,
-    validator: Arc<Validator>,
+    validator: Arc<InputValidator>,
 }
 
 /// The content the request adds: the tool results (including last turn's rejected calls), then
@@ -360,12 +357,12 @@ fn new_user_blocks(request: &LlmRequest) -> Result<Vec<ContentBlock>, HandlerErr
         .cloned()
         .map(ContentBlock::from)
         .collect();
-    if let Some(question) = &request.question {
-        if !question.trim().is_empty() {
-            blocks.push(ContentBlock::Text {
-                text: question.clone(),
-            });
-        }
+    if let Some(question) = &request.question
+        && !question.trim().is_empty()
+    {
+        blocks.push(ContentBlock::Text {
+            text: question.clone(),
+        });
     }
     if blocks.is_empty() {
         return Err(HandlerError::InvalidInput(format!(
@@ -463,7 +460,11 @@ fn evaluate(reply: &ChatResponse, tools: &[CheckedTool], structured: bool) -> Ou
             };
             return match check_input(tool, &final_call.input) {
                 Ok(()) => Outcome::Final(final_call.input.clone()),
-                Err(why) => {
+                Err(problems) => {
+                    let why = format!(
+                        "the final answer does not match the output schema: {}",
+                        problems.join("; ")
+                    );
                     let content: Vec<ContentBlock> = calls
                         .iter()
                         .map(|c| {
@@ -494,7 +495,10 @@ fn evaluate(reply: &ChatResponse, tools: &[CheckedTool], structured: bool) -> Ou
             ) {
                 (Some(value), Some(tool)) => match check_input(tool, &value) {
                     Ok(()) => return Outcome::Final(value),
-                    Err(why) => why,
+                    Err(problems) => format!(
+                        "the final answer does not match the output schema: {}",
+                        problems.join("; ")
+                    ),
                 },
                 _ => "the answer was plain text, not a call to the final-answer tool".to_string(),
             };
@@ -523,9 +527,9 @@ fn evaluate(reply: &ChatResponse, tools: &[CheckedTool], structured: bool) -> Ou
             )),
             Some(tool) => match check_input(tool, &call.input) {
                 Ok(()) => tool_calls.push(call),
-                Err(why) => rejected.push(ToolResult::error(
+                Err(problems) => rejected.push(ToolResult::error(
                     call.id.clone(),
-                    format!("{why}; the tool was not run. Call `{}` again with a JSON object matching its input schema.", call.name),
+                    invalid_input_text(&call.name, &problems, None),
                 )),
             },
         }
@@ -545,44 +549,26 @@ fn evaluate(reply: &ChatResponse, tools: &[CheckedTool], structured: bool) -> Ou
     }
 }
 
-/// Checks a tool input: a JSON object valid against the tool's schema.
-fn check_input(tool: &CheckedTool, input: &Value) -> Result<(), String> {
-    match input {
-        Value::Object(_) => {}
-        Value::String(raw) => {
-            return Err(format!(
-                "the arguments were not valid JSON: {}",
-                excerpt(raw, 200)
-            ));
-        }
-        other => {
-            return Err(format!(
-                "the input must be a JSON object, not {}",
-                kind_of(other)
-            ));
-        }
+/// Checks a tool input: a JSON object valid against the tool's schema. The problems are worded
+/// by the one tool-input validator, as the tool itself would word them.
+fn check_input(tool: &CheckedTool, input: &Value) -> Result<(), Vec<String>> {
+    if let Value::String(raw) = input {
+        return Err(vec![format!(
+            "the arguments were not valid JSON: {}",
+            excerpt(raw, 200)
+        )]);
     }
-    let errors: Vec<String> = tool
-        .validator
-        .iter_errors(input)
-        .take(MAX_QUOTED_ERRORS)
-        .map(|e| {
-            let path = e.instance_path().to_string();
-            if path.is_empty() {
-                e.to_string()
-            } else {
-                format!("at {path}: {e}")
-            }
-        })
-        .collect();
-    if errors.is_empty() {
+    if !input.is_object() {
+        return Err(vec![format!(
+            "the input must be a JSON object, not {}",
+            kind_of(input)
+        )]);
+    }
+    let problems = tool.validator.problems(input);
+    if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "the input does not match the schema of `{}`: {}",
-            tool.spec.name,
-            errors.join("; ")
-        ))
+        Err(problems)
     }
 }
 

@@ -54,13 +54,12 @@ impl PriceTable {
     pub fn price(&self, provider: Provider, model: &str) -> Option<Price> {
         let table = self.models.get(provider.as_str())?;
         let mut id = model;
-        if provider == Provider::Bedrock {
-            if let Some(rest) = BEDROCK_REGION_PREFIXES
+        if provider == Provider::Bedrock
+            && let Some(rest) = BEDROCK_REGION_PREFIXES
                 .iter()
                 .find_map(|p| id.strip_prefix(p))
-            {
-                id = rest;
-            }
+        {
+            id = rest;
         }
         // Ids seen through an OpenAI-compatible router may carry an owner (`deepseek/deepseek-chat`).
         let id = id.rsplit('/').next().unwrap_or(id);

@@ -2,16 +2,17 @@
 //! schemas derived from the tools' Rust types.
 
 use agent_builder::manifest::Manifest;
+use agent_builder::synth::{generate, orphan_files, stale_files};
 
 #[test]
 fn committed_files_are_current() {
     let dir = state_machines::default_dir();
-    let files = state_machines::generate();
-    let mut stale = state_machines::stale_files(&dir, &files);
-    stale.extend(state_machines::orphan_files(&dir, &files));
+    let files = generate(&state_machines::agents());
+    let mut stale = stale_files(&dir, &files);
+    stale.extend(orphan_files(&dir, &files));
     assert!(
         stale.is_empty(),
-        "the committed state machines are stale; run `cargo run -p sfn-agent -- synth`:\n{}",
+        "the committed state machines are stale; run `cargo run -p sfn-agent-demo -- synth`:\n{}",
         stale.join("\n")
     );
 }
@@ -31,24 +32,24 @@ fn every_machine_validates() {
 
 #[test]
 fn machines_carry_the_schemas_derived_from_the_tool_types() {
-    for file in state_machines::generate()
+    for file in generate(&state_machines::agents())
         .iter()
         .filter(|f| f.name.ends_with(".asl.json"))
     {
         let document: serde_json::Value = serde_json::from_str(&file.contents).expect("json");
         assert!(
-            tool_lambdas::catalog::count_specs(&document) > 0,
+            stock_tools::catalog::count_specs(&document) > 0,
             "{} carries tool specs",
             file.name
         );
-        let stale = tool_lambdas::catalog::stale_specs(&document);
+        let stale = stock_tools::catalog::stale_specs(&document);
         assert!(stale.is_empty(), "{}: {}", file.name, stale.join("; "));
     }
 }
 
 #[test]
 fn the_manifest_names_every_placeholder_in_the_definitions() {
-    let files = state_machines::generate();
+    let files = generate(&state_machines::agents());
     let manifest_file = files
         .iter()
         .find(|f| f.name == "manifest.json")

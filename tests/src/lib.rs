@@ -124,9 +124,9 @@ pub async fn run_agent(
 
 /// The standard tools with their default upstreams, whatever the caller's environment says: the
 /// offline tools (calculate, current_time) never reach them.
-pub fn offline_toolbox() -> tool_lambdas::Toolbox {
-    let config = tool_lambdas::ToolsConfig::from_lookup(|_| None).expect("default tools config");
-    tool_lambdas::Toolbox::standard(&config).expect("tools")
+pub fn offline_toolbox() -> sfn_agent_tool::Toolbox {
+    let config = stock_tools::ToolsConfig::from_lookup(|_| None).expect("default tools config");
+    stock_tools::toolbox(&config).expect("tools")
 }
 
 /// Like [`run_agent`], with a toolbox and a hook to change the task registry (to make a tool
@@ -135,7 +135,7 @@ pub async fn run_with(
     agent: &Agent,
     model: Arc<dyn ChatModel>,
     store: Arc<MemoryStore>,
-    toolbox: tool_lambdas::Toolbox,
+    toolbox: sfn_agent_tool::Toolbox,
     input: Value,
     change_registry: impl FnOnce(&mut sfn_local::Registry),
 ) -> Run {

@@ -7,13 +7,14 @@ use agent_builder::Provider;
 use e2e_tests::{question, run_with, scripted, turn};
 use llm_lambdas::MemoryStore;
 use serde_json::{Value, json};
-use tool_lambdas::{Toolbox, ToolsConfig};
+use sfn_agent_tool::Toolbox;
+use stock_tools::ToolsConfig;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn fixture(name: &str) -> Value {
     let file = format!(
-        "{}/../tool-lambdas/tests/fixtures/open-meteo/{name}",
+        "{}/../stock-tools/tests/fixtures/open-meteo/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(&file).expect("fixture")).expect("json")
@@ -48,7 +49,7 @@ fn toolbox(uri: &str) -> Toolbox {
         _ => None,
     })
     .expect("config");
-    Toolbox::standard(&config).expect("toolbox")
+    stock_tools::toolbox(&config).expect("toolbox")
 }
 
 #[tokio::test]

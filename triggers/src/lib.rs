@@ -247,6 +247,21 @@ fn execution_prefix(state_machine: &str) -> String {
     state_machine.replacen(":stateMachine:", ":execution:", 1)
 }
 
+/// Runs the SQS trigger as a Lambda function until the runtime stops it: the whole `sqs-trigger`
+/// binary, so a team's copy of it is one line. `AWS_ENDPOINT_URL` points it at a local Step
+/// Functions API.
+pub async fn serve() -> Result<(), lambda_runtime::Error> {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let trigger = Trigger::from_env(Client::new(&config))?;
+    let trigger = &trigger;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
+            Ok::<_, lambda_runtime::Error>(trigger.handle(event.payload).await)
+        },
+    ))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -432,10 +432,10 @@ pub fn error_from_converse_status(
     timeout: Duration,
 ) -> LlmError {
     let provider = Provider::Bedrock.to_string();
-    if error.code().is_none() {
-        if let Some(status) = status {
-            return error_from_unnamed_status(&error, status);
-        }
+    if error.code().is_none()
+        && let Some(status) = status
+    {
+        return error_from_unnamed_status(&error, status);
     }
     let code = error.code().unwrap_or("UnknownError").to_string();
     let message = format!("{code}: {}", error.message().unwrap_or("no message"));

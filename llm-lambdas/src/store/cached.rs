@@ -53,10 +53,10 @@ impl<S: ConversationStore> ConversationStore for CachedStore<S> {
             .and_then(|m| m.get(conversation_id).cloned());
         let after = known.as_ref().and_then(|t| t.last()).map_or(0, |t| t.turn);
         let newer = self.inner.load_after(conversation_id, after).await?;
-        if newer.is_empty() {
-            if let Some(known) = known {
-                return Ok(known.as_ref().clone());
-            }
+        if newer.is_empty()
+            && let Some(known) = known
+        {
+            return Ok(known.as_ref().clone());
         }
         let mut turns = known.map(|k| k.as_ref().clone()).unwrap_or_default();
         turns.extend(newer);

@@ -1,6 +1,5 @@
 use agent_builder::{Agent, Model};
-use tool_lambdas::spec;
-use tool_lambdas::tools::{Calculate, ConvertCurrency, CurrentTime, GetWeather};
+use stock_tools::specs;
 
 /// A general assistant with every standard tool.
 pub(crate) fn assistant() -> Agent {
@@ -14,10 +13,10 @@ pub(crate) fn assistant() -> Agent {
                  tools in the same turn. Answer concisely.",
             )
             .model(Model::anthropic("claude-sonnet-4-5").max_tokens(2048))
-            .tool(spec::<GetWeather>())
-            .tool(spec::<Calculate>())
-            .tool(spec::<ConvertCurrency>())
-            .tool(spec::<CurrentTime>())
+            .tool(specs::get_weather::spec())
+            .tool(specs::calculate::spec())
+            .tool(specs::convert_currency::spec())
+            .tool(specs::current_time::spec())
             .max_iterations(10),
     )
 }

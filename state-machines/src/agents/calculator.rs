@@ -1,6 +1,5 @@
 use agent_builder::{Agent, Model};
-use tool_lambdas::spec;
-use tool_lambdas::tools::Calculate;
+use stock_tools::specs;
 
 /// Does arithmetic exactly, through the calculator rather than in its head.
 pub(crate) fn calculator() -> Agent {
@@ -17,7 +16,7 @@ pub(crate) fn calculator() -> Agent {
                     .max_tokens(1024)
                     .temperature(0.0),
             )
-            .tool(spec::<Calculate>())
+            .tool(specs::calculate::spec())
             .max_iterations(8),
     )
 }

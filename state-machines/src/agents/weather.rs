@@ -1,6 +1,5 @@
 use agent_builder::{Agent, Model};
-use tool_lambdas::spec;
-use tool_lambdas::tools::GetWeather;
+use stock_tools::specs;
 
 /// Answers weather questions for one or several places.
 pub(crate) fn weather() -> Agent {
@@ -14,7 +13,7 @@ pub(crate) fn weather() -> Agent {
                  umbrella), and say which place each figure is for.",
             )
             .model(Model::anthropic("claude-sonnet-4-5").max_tokens(1024))
-            .tool(spec::<GetWeather>())
+            .tool(specs::get_weather::spec())
             .max_iterations(6),
     )
 }

@@ -1,8 +1,7 @@
 use agent_builder::manifest::WorkflowType;
 use agent_builder::{Agent, Model};
 use serde_json::json;
-use tool_lambdas::spec;
-use tool_lambdas::tools::GetWeather;
+use stock_tools::specs;
 
 /// A synchronous (Express) agent that returns a structured weather brief for one place.
 pub(crate) fn weather_brief() -> Agent {
@@ -15,7 +14,7 @@ pub(crate) fn weather_brief() -> Agent {
                  structure.",
             )
             .model(Model::anthropic("claude-haiku-4-5").max_tokens(1024))
-            .tool(spec::<GetWeather>())
+            .tool(specs::get_weather::spec())
             .max_iterations(4)
             .workflow_type(WorkflowType::Express)
             .output_schema(json!({

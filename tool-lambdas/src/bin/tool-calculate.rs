@@ -1,8 +1,0 @@
-//! The `calculate` tool as a Lambda function: payload a tool call, answer a tool result.
-
-use tool_lambdas::tools::Calculate;
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    tool_lambdas::lambda::serve(Calculate).await
-}
