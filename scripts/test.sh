@@ -18,13 +18,16 @@ cargo fmt --all --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+step "docs build without warnings (cargo doc)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
 step "generated state machines are current and valid (sfn-agent check)"
 cargo run --quiet -p sfn-agent-demo -- check
 
 step "asl-validator (npm) over every generated state machine"
 scripts/validate-asl.sh state-machines/*.asl.json asl/tests/fixtures/corpus/*.json
 
-step "CDK: assertions, offline synth, cdk-nag, cfn-lint"
+step "CDK: the construct and the demo app (assertions, offline synth, cdk-nag, cfn-lint)"
 scripts/cdk-test.sh
 
 step "local AWS API server (moto) for the DynamoDB, Secrets Manager and Step Functions tests"
@@ -36,6 +39,9 @@ fi
 
 step "cargo test (unit, integration, doc tests, end-to-end agent runs)"
 cargo test --workspace --quiet
+
+step "team projects: examples/custom-agent, sfn-agent new, the README's tutorial"
+scripts/projects-test.sh
 
 echo
 echo "==> all checks passed in $((SECONDS - started))s"

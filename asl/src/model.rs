@@ -308,7 +308,7 @@ pub struct Comparison {
 ///
 /// JSONPath rules have a `Variable` and one comparison, or a boolean combination. JSONata rules
 /// have a `Condition`. Serialization keeps a malformed rule (two operators, say) as written, so
-/// [`crate::validate`] can report it instead of the parser refusing the whole document.
+/// [`crate::validate()`] can report it instead of the parser refusing the whole document.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChoiceRule {
     /// A description.

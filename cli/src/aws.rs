@@ -72,7 +72,8 @@ pub fn console_link(region: &str, execution_arn: &str) -> String {
 }
 
 /// The CloudFormation output that holds an agent's state machine ARN: `weather` →
-/// `StateMachineArnWeather`, `quick-math` → `StateMachineArnQuickMath` (as `cdk/lib` names it).
+/// `StateMachineArnWeather`, `quick-math` → `StateMachineArnQuickMath` (as the construct names
+/// it; inside a team's stack CDK puts the construct's path before it and a hash after it).
 pub fn output_key(agent: &str) -> String {
     let pascal = agent_builder::manifest::pascal_case(agent);
     format!("StateMachineArn{pascal}")
@@ -93,7 +94,10 @@ pub fn arn_from_outputs(path: &Path, agent: &str) -> anyhow::Result<String> {
     let key = output_key(agent);
     let stacks = outputs.as_object().into_iter().flat_map(|o| o.values());
     let found: Vec<&str> = stacks
-        .filter_map(|stack| stack.get(&key).and_then(Value::as_str))
+        .filter_map(Value::as_object)
+        .flat_map(|stack| stack.iter())
+        .filter(|(name, _)| names_output(name, &key))
+        .filter_map(|(_, arn)| arn.as_str())
         .collect();
     match found.as_slice() {
         [arn] => Ok((*arn).to_owned()),
@@ -104,8 +108,8 @@ pub fn arn_from_outputs(path: &Path, agent: &str) -> anyhow::Result<String> {
                 .flat_map(|o| o.values())
                 .filter_map(Value::as_object)
                 .flat_map(|stack| stack.keys())
-                .filter_map(|k| k.strip_prefix("StateMachineArn"))
-                .map(str::to_owned)
+                .filter_map(|k| k.split_once("StateMachineArn").map(|(_, rest)| rest))
+                .map(|rest| strip_hash(rest).to_owned())
                 .collect();
             bail!(
                 "no output {key} in {}: is \"{agent}\" deployed? The outputs name these agents: {}",
@@ -121,6 +125,32 @@ pub fn arn_from_outputs(path: &Path, agent: &str) -> anyhow::Result<String> {
             "{} has {key} in more than one stack: pass --state-machine-arn",
             path.display()
         ),
+    }
+}
+
+/// Whether the output `name` is `key`, as the construct names it at a stack's top level
+/// (`StateMachineArnWeather`) or inside another construct (`AgentsStateMachineArnWeather1A2B3C4D`:
+/// the construct's path before it, CDK's 8-digit hash after it).
+fn names_output(name: &str, key: &str) -> bool {
+    name.strip_suffix(key).is_some()
+        || name
+            .find(key)
+            .is_some_and(|at| is_cdk_hash(&name[at + key.len()..]))
+}
+
+/// The 8 upper-case hex digits CDK appends to a nested construct's logical id.
+fn is_cdk_hash(text: &str) -> bool {
+    text.len() == 8
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}
+
+/// `Weather1A2B3C4D` → `Weather`.
+fn strip_hash(text: &str) -> &str {
+    match text.len().checked_sub(8) {
+        Some(at) if text.is_char_boundary(at) && is_cdk_hash(&text[at..]) => &text[..at],
+        _ => text,
     }
 }
 
@@ -324,6 +354,20 @@ mod tests {
                 "no output StateMachineArnTravel in {}: is \"travel\" deployed? The outputs name these agents: Weather",
                 file.display()
             ))
+        );
+        // Inside a team's stack: the construct's path before the key and CDK's hash after it.
+        std::fs::write(
+            &file,
+            r#"{"Team": {"AgentsStateMachineArnWeatherBriefA1B2C3D4": "arn:b", "AgentsStateMachineArnWeather0F1E2D3C": "arn:w"}}"#,
+        )?;
+        assert_eq!(arn_from_outputs(&file, "weather")?, "arn:w");
+        assert_eq!(arn_from_outputs(&file, "weather-brief")?, "arn:b");
+        let missing = arn_from_outputs(&file, "travel").map_err(|e| e.to_string());
+        assert!(
+            missing
+                .as_ref()
+                .is_err_and(|e| e.ends_with("The outputs name these agents: WeatherBrief, Weather")),
+            "{missing:?}"
         );
         std::fs::remove_dir_all(&dir)?;
         Ok(())

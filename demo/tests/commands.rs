@@ -1,4 +1,4 @@
-//! `synth`, `check`, `validate` and `graph`, as a user runs them.
+//! `agents`, `synth`, `check`, `validate`, `graph`, `new`, and argument errors, as a user runs them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -203,4 +203,116 @@ fn a_reader_that_stops_early_ends_the_command_quietly() {
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
+}
+
+#[test]
+fn agents_lists_one_name_per_line() {
+    let out = sfn_agent(&["agents"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "assistant\ncalculator\nweather\nweather-brief\n"
+    );
+    let out = sfn_agent(&["agents", "--long"]);
+    let long = text(&out.stdout);
+    let weather = long
+        .lines()
+        .find(|l| l.starts_with("weather\t"))
+        .expect("a weather line");
+    assert_eq!(
+        weather,
+        "weather\tStandard\tanthropic claude-sonnet-4-5\tget_weather"
+    );
+}
+
+#[test]
+fn graph_takes_an_agent_or_any_asl_file() {
+    let by_agent = sfn_agent(&["graph", "weather"]);
+    assert!(by_agent.status.success(), "{}", text(&by_agent.stderr));
+    let by_file = sfn_agent(&["graph", "state-machines/weather.asl.json"]);
+    assert!(by_file.status.success(), "{}", text(&by_file.stderr));
+    assert_eq!(text(&by_agent.stdout), text(&by_file.stdout));
+    assert!(text(&by_file.stdout).starts_with("flowchart TD"));
+
+    let neither = sfn_agent(&["graph", "nothing-here"]);
+    assert!(!neither.status.success());
+    let stderr = text(&neither.stderr);
+    assert!(
+        stderr.contains("`nothing-here` is neither an agent nor a file")
+            && stderr.contains("the agents are: assistant, calculator, weather, weather-brief"),
+        "{stderr}"
+    );
+    let not_asl = sfn_agent(&["graph", "Cargo.toml"]);
+    assert!(!not_asl.status.success());
+    assert!(
+        text(&not_asl.stderr).contains("Cargo.toml is not an ASL document"),
+        "{}",
+        text(&not_asl.stderr)
+    );
+}
+
+#[test]
+fn new_writes_a_project_named_after_its_folder_and_refuses_a_full_one() {
+    let parent = temp_dir("new");
+    let dir = parent.join("Word Helper");
+    let out = sfn_agent(&["new", dir.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
+    assert!(cargo.contains("name = \"word-helper\""), "{cargo}");
+    let framework = root().canonicalize().expect("root");
+    assert!(
+        cargo.contains(&format!(
+            "sfn-agent = {{ path = \"{}/sfn-agent\"",
+            framework.display()
+        )),
+        "{cargo}"
+    );
+    for file in [
+        "src/main.rs",
+        "src/agents.rs",
+        "src/tools.rs",
+        "src/bin/tool-word-count.rs",
+        "src/bin/llm-anthropic.rs",
+        "src/bin/sqs-trigger.rs",
+        "scripts/word-helper.json",
+        "cdk/bin/app.ts",
+        "cdk/package.json",
+        "Cargo.lock",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} is written");
+    }
+    let agents = std::fs::read_to_string(dir.join("src/agents.rs")).expect("agents.rs");
+    assert!(
+        agents.contains("Agent::builder(\"word-helper\")"),
+        "{agents}"
+    );
+    assert!(
+        text(&out.stdout).contains("cargo run -- run word-helper"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let again = sfn_agent(&["new", dir.to_str().expect("utf-8")]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("already exists and is not empty"),
+        "{}",
+        text(&again.stderr)
+    );
+    let bad = sfn_agent(&["new", parent.join("9lives").to_str().expect("utf-8")]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("cannot name a project after `9lives`"));
+    let nowhere = sfn_agent(&[
+        "new",
+        parent.join("x").to_str().expect("utf-8"),
+        "--framework",
+        parent.to_str().expect("utf-8"),
+    ]);
+    assert!(!nowhere.status.success());
+    assert!(
+        text(&nowhere.stderr).contains("is not an sfn-agent repository"),
+        "{}",
+        text(&nowhere.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&parent);
 }

@@ -325,7 +325,7 @@ fn options_list(options: &Value) -> String {
     }
 }
 
-/// At most [`MAX_ECHO_CHARS`] characters of `text`, so a huge input is not sent back whole.
+/// At most 60 characters of `text`, so a huge input is not sent back whole.
 pub fn echo(text: &str) -> String {
     if text.chars().count() <= MAX_ECHO_CHARS {
         text.to_string()
