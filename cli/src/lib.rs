@@ -24,6 +24,7 @@
 mod agents;
 mod app;
 mod aws;
+mod binaries;
 mod check;
 mod exec;
 mod graph;

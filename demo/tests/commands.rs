@@ -316,3 +316,45 @@ fn new_writes_a_project_named_after_its_folder_and_refuses_a_full_one() {
     );
     let _ = std::fs::remove_dir_all(&parent);
 }
+
+/// `check` in a Cargo workspace that lacks a Lambda binary the manifest names says which one and
+/// the line that makes it; this repository's workspace has them all.
+#[test]
+fn check_names_a_missing_lambda_binary() {
+    let out = sfn_agent(&["check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let dir = temp_dir("bins");
+    std::fs::create_dir_all(dir.join("src/bin")).expect("dirs");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"team\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .expect("Cargo.toml");
+    std::fs::write(dir.join("src/bin/llm-anthropic.rs"), "fn main() {}\n").expect("bin");
+    let machines = dir.join("state-machines");
+    let out = sfn_agent(&["synth", "--dir", machines.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_sfn-agent"))
+        .current_dir(&dir)
+        .arg("check")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    for binary in ["llm-openai", "tool-get-weather", "sqs-trigger"] {
+        assert!(
+            stderr.contains(&format!(
+                "the Lambda binary `{binary}`, which is not a [[bin]]"
+            )),
+            "{binary} in:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("`llm-anthropic`"), "{stderr}");
+    assert!(
+        stderr.contains("add src/bin/llm-openai.rs running the openai LLM Lambda: `sfn_agent::llm::handler::lambda::run(sfn_agent::Provider::OpenAi)`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("synth` to regenerate"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
