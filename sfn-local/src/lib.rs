@@ -50,6 +50,7 @@ mod jsonata;
 mod jsonata_fast;
 mod jsonata_functions;
 mod jsonpath;
+pub mod limits;
 mod registry;
 mod tokens;
 
