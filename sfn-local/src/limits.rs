@@ -32,11 +32,13 @@ pub const MAX_INTRINSIC_DEPTH: usize = 64;
 pub const MAX_FILTER_TERMS: usize = 256;
 
 /// The deepest a JSON payload (a state's input or output, the execution's input) may nest.
-/// Values are walked, copied, printed and dropped recursively, so a loop that wraps its input
-/// in one more object each time would overflow the stack. Jackson, the JSON library of the
-/// JVM, refuses documents nested more than 1,000 deep by default (`StreamReadConstraints`);
-/// the service's own number is not documented, so the local engine takes Jackson's.
-pub const MAX_PAYLOAD_DEPTH: usize = 1_000;
+/// Values are walked, copied, converted for JSONata, printed and dropped recursively, so a
+/// loop that wraps its input in one more object each time overflowed the stack (a debug
+/// build's conversion for JSONata takes 2 KB a level, and a Map iteration's thread has 2 MiB).
+/// The service's own number is not documented (Jackson, the JVM's JSON library, refuses more
+/// than 1,000 by default); serde_json, which reads the execution input and the Lambdas'
+/// answers here, refuses more than 128 by default, and states may build twice that.
+pub const MAX_PAYLOAD_DEPTH: usize = 256;
 
 /// How deep a JSONata expression may be, counted by [`crate::jsonata`]'s pre-scan: each
 /// operator, unary minus and opening bracket counts one (an upper bound of the depth of the

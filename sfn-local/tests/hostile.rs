@@ -209,3 +209,181 @@ async fn a_map_iterating_without_end_fails_at_the_history_quota() {
     let execution = run(definition, json!([1, 2, 3, 0])).await;
     assert_ended_at_the_history_quota(&execution);
 }
+
+/// A JSONata machine whose Pass state outputs `expression`.
+fn jsonata_pass(expression: &str) -> Value {
+    json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Compute",
+        "States": {"Compute": {"Type": "Pass", "Output": format!("{{% {expression} %}}"), "End": true}}
+    })
+}
+
+/// `term` joined by `operator`, `count` times.
+fn chain(term: &str, operator: &str, count: usize) -> String {
+    vec![term; count].join(operator)
+}
+
+#[tokio::test]
+async fn a_jsonata_operator_chain_of_2000_terms_fails_the_state() {
+    for expression in [
+        chain("1", "+", 2_000),
+        chain("'a'", " & ", 2_000),
+        chain("$states.input.n", " * ", 2_000),
+        chain("true", " and ", 2_000),
+        format!("{}1", "-".repeat(1_000)),
+        format!("{}1", "- ".repeat(1_000)),
+    ] {
+        let execution = run(jsonata_pass(&expression), json!({"n": 1})).await;
+        assert_failed(
+            &execution,
+            "States.QueryEvaluationError",
+            "operators and brackets in a row",
+        );
+    }
+}
+
+#[tokio::test]
+async fn long_jsonata_expressions_below_the_limit_still_evaluate() {
+    for (expression, expected) in [
+        (chain("1", "+", 300), json!(300)),
+        (chain("'a'", " & ", 200), json!("a".repeat(200))),
+        (format!("{}1", "-".repeat(300)), json!(1)),
+        (chain("$states.input.n", " + ", 40), json!(40)),
+    ] {
+        let execution = run(jsonata_pass(&expression), json!({"n": 1})).await;
+        assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+        assert_eq!(execution.output, Some(expected));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonata_chains_in_map_iterations_on_worker_threads_end_cleanly() {
+    // A Map iteration runs on a tokio worker thread (2 MiB of stack).
+    let map = |expression: String| {
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "Items": "{% [1, 2, 3, 4, 5, 6, 7, 8] %}",
+                    "ItemProcessor": {
+                        "StartAt": "Compute",
+                        "States": {"Compute": {"Type": "Pass", "Output": format!("{{% {expression} %}}"), "End": true}}
+                    },
+                    "End": true
+                }
+            }
+        })
+    };
+    let execution = run(map(chain("1", "+", 600)), json!({})).await;
+    assert_failed(
+        &execution,
+        "States.QueryEvaluationError",
+        "operators and brackets in a row",
+    );
+    let execution = run(map(chain("1", "+", 390)), json!({})).await;
+    assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+    assert_eq!(execution.output, Some(json!(vec![390; 8])));
+    // A function that recurses as deep as the library allows (its limit is 500 calls).
+    let recursion = "($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100))";
+    let execution = run(map(recursion.into()), json!({})).await;
+    assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+    assert_eq!(execution.output, Some(json!(vec![100; 8])));
+    let endless = "($f := function($n) { $f($n + 1) }; $f(0))";
+    let execution = run(map(endless.into()), json!({})).await;
+    assert_failed(&execution, "States.QueryEvaluationError", "");
+}
+
+#[tokio::test]
+async fn format_number_of_an_infinite_number_fails_the_state() {
+    let execution = run(
+        jsonata_pass("$formatNumber(1e308 * 10, '0.0e0')"),
+        json!({}),
+    )
+    .await;
+    assert_failed(&execution, "States.QueryEvaluationError", "");
+    let execution = run(
+        jsonata_pass("[$formatNumber(1e300, '#,##0.00'), $formatNumber(1e-300, '0.00')]"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(execution.output, Some(json!(["1e+,300.00", "0.00"])));
+}
+
+#[tokio::test]
+async fn intrinsics_nested_3000_deep_fail_the_state() {
+    let nested = format!("{}1{}", "States.Array(".repeat(3_000), ")".repeat(3_000));
+    let definition = json!({
+        "StartAt": "Build",
+        "States": {"Build": {"Type": "Pass", "Parameters": {"deep.$": nested}, "End": true}}
+    });
+    let execution = run(definition, json!({})).await;
+    assert_failed(&execution, "States.IntrinsicFailure", "nest more than 64 deep");
+    // Nesting within the limit evaluates.
+    let nested = format!("{}1{}", "States.Array(".repeat(60), ")".repeat(60));
+    let definition = json!({
+        "StartAt": "Build",
+        "States": {"Build": {"Type": "Pass", "Parameters": {"deep.$": nested}, "OutputPath": "$.deep", "End": true}}
+    });
+    let execution = run(definition, json!({})).await;
+    assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+}
+
+#[tokio::test]
+async fn a_jsonpath_filter_with_10000_nested_parentheses_fails_the_state() {
+    let filter = format!("$.items[?({}@.a == 1{})]", "(".repeat(10_000), ")".repeat(10_000));
+    let chained = format!("$.items[?({})]", chain("@.a == 1", " && ", 5_000));
+    let negated = format!("$.items[?({}@.a)]", "!".repeat(10_000));
+    for path in [filter, chained, negated] {
+        let definition = json!({
+            "StartAt": "Pick",
+            "States": {"Pick": {"Type": "Pass", "InputPath": path, "End": true}}
+        });
+        let execution = run(definition, json!({"items": [{"a": 1}]})).await;
+        assert_failed(&execution, "States.Runtime", "parentheses and operators");
+    }
+}
+
+#[tokio::test]
+async fn a_catastrophic_regex_in_a_filter_answers_at_once() {
+    let definition = json!({
+        "StartAt": "Pick",
+        "States": {"Pick": {"Type": "Pass", "InputPath": "$.items[?(@.s =~ /(a+)+$/)]", "End": true}}
+    });
+    let input = json!({"items": [{"s": format!("{}!", "a".repeat(40))}, {"s": "a".repeat(41)}]});
+    let execution = run(definition, input).await;
+    assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+    assert_eq!(execution.output, Some(json!([{"s": "a".repeat(41)}])));
+}
+
+#[tokio::test]
+async fn a_loop_that_wraps_its_input_fails_before_it_nests_too_deep() {
+    // Each round wraps the payload in one more object: 20,000 rounds would nest it 20,000
+    // deep, and the history would keep every size of it.
+    let definition = json!({
+        "StartAt": "Wrap",
+        "States": {
+            "Wrap": {"Type": "Pass", "Parameters": {"inner.$": "$", "go": true}, "Next": "Again?"},
+            "Again?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.go", "BooleanEquals": true, "Next": "Wrap"}],
+                "Default": "Done"
+            },
+            "Done": {"Type": "Succeed"}
+        }
+    });
+    let execution = run(definition, json!({})).await;
+    assert_failed(&execution, "States.Runtime", "nested more than 256 levels deep");
+    // In JSONata likewise.
+    let definition = json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Wrap",
+        "States": {
+            "Wrap": {"Type": "Pass", "Output": {"inner": "{% $states.input %}"}, "Next": "Wrap"}
+        }
+    });
+    let execution = run(definition, json!({})).await;
+    assert_failed(&execution, "States.Runtime", "nested more than 256 levels deep");
+}
