@@ -416,8 +416,7 @@ impl Engine {
         };
         let (mut history, largest_shard) = run.history.take();
         self.shard_capacity.store(largest_shard, Ordering::Relaxed);
-        if let (Some(end), Some(listener)) = (history::end_at_quota(&mut history), &self.listener)
-        {
+        if let (Some(end), Some(listener)) = (history::end_at_quota(&mut history), &self.listener) {
             listener(end);
         }
         Execution {

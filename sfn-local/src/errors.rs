@@ -130,7 +130,10 @@ fn nested_deeper_than(value: &Value, depth: usize) -> bool {
         Value::Object(fields) => Box::new(fields.values()),
         _ => return false,
     };
-    depth == 0 || children.into_iter().any(|c| nested_deeper_than(c, depth - 1))
+    depth == 0
+        || children
+            .into_iter()
+            .any(|c| nested_deeper_than(c, depth - 1))
 }
 
 /// Fails with `States.DataLimitExceeded` when `size`, a payload's length in compact JSON, is

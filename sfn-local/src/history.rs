@@ -566,7 +566,9 @@ pub(crate) fn end_at_quota(events: &mut Vec<HistoryEvent>) -> Option<&HistoryEve
         return None;
     }
     // The execution's end is its last event but for a straggler of a cancelled iteration.
-    let end = events.iter().rposition(|e| is_execution_end(e.event_type))?;
+    let end = events
+        .iter()
+        .rposition(|e| is_execution_end(e.event_type))?;
     let mut last = events.remove(end);
     events.truncate(quota - 1);
     last.id = MAX_HISTORY_EVENTS;

@@ -1487,14 +1487,31 @@ mod tests {
             ("\\s*x\\s*", ""),
         ];
         let texts = [
-            "", "a", "abc", "Hello world", "123", "12-3", "٣", "bob@example.com", "é1", "!a",
-            "a word here", "aworda", "abab", "cdcdcd", "xyz", "Colour", "color", "a/b",
-            "line1\nline2", " x ", "\u{a0}x",
+            "",
+            "a",
+            "abc",
+            "Hello world",
+            "123",
+            "12-3",
+            "٣",
+            "bob@example.com",
+            "é1",
+            "!a",
+            "a word here",
+            "aworda",
+            "abab",
+            "cdcdcd",
+            "xyz",
+            "Colour",
+            "color",
+            "a/b",
+            "line1\nline2",
+            " x ",
+            "\u{a0}x",
         ];
         for (pattern, flags) in patterns {
             let ours = FilterRegex::new(pattern, flags).unwrap();
-            let theirs =
-                regress::Regex::with_flags(&format!("^(?:{pattern})$"), flags).unwrap();
+            let theirs = regress::Regex::with_flags(&format!("^(?:{pattern})$"), flags).unwrap();
             for text in texts {
                 assert_eq!(
                     ours.0.is_match(text),

@@ -43,7 +43,12 @@ fn assert_failed(execution: &Execution, error: &str, cause_has: &str) {
         "{:?}",
         execution.output
     );
-    assert_eq!(execution.error.as_deref(), Some(error), "{:?}", execution.cause);
+    assert_eq!(
+        execution.error.as_deref(),
+        Some(error),
+        "{:?}",
+        execution.cause
+    );
     let cause = execution.cause.as_deref().unwrap_or_default();
     assert!(cause.contains(cause_has), "{cause}");
 }
@@ -89,9 +94,10 @@ async fn an_endless_pass_choice_loop_fails_at_the_history_quota() {
     // With a listener too: it sees the events the history keeps, in order, and the last one.
     let seen = Arc::new(Mutex::new(Vec::new()));
     let listened = seen.clone();
-    let engine = engine(definition, Registry::new()).with_listener(Arc::new(
-        move |event: &HistoryEvent| listened.lock().unwrap().push(event.id),
-    ));
+    let engine =
+        engine(definition, Registry::new()).with_listener(Arc::new(move |event: &HistoryEvent| {
+            listened.lock().unwrap().push(event.id)
+        }));
     let execution = run_with(engine, json!({"go": true})).await;
     assert_ended_at_the_history_quota(&execution);
     let seen = seen.lock().unwrap().clone();
@@ -147,7 +153,12 @@ async fn an_execution_whose_event_25000_is_its_success_succeeds() {
     // ExecutionStarted, 6,249 × (Pass entered/exited, Choice entered/exited), Succeed
     // entered/exited, ExecutionSucceeded: 25,000 events.
     let execution = run(counting_loop(6_249), json!({"i": 0})).await;
-    assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
     assert_eq!(execution.history.len() as u64, MAX_HISTORY_EVENTS);
     assert_eq!(execution.history[24_999].event_type, "ExecutionSucceeded");
     // One round more and event 25,000 is not the success.
@@ -252,7 +263,12 @@ async fn long_jsonata_expressions_below_the_limit_still_evaluate() {
         (chain("$states.input.n", " + ", 40), json!(40)),
     ] {
         let execution = run(jsonata_pass(&expression), json!({"n": 1})).await;
-        assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+        assert_eq!(
+            execution.status,
+            ExecutionStatus::Succeeded,
+            "{:?}",
+            execution.cause
+        );
         assert_eq!(execution.output, Some(expected));
     }
 }
@@ -284,12 +300,22 @@ async fn jsonata_chains_in_map_iterations_on_worker_threads_end_cleanly() {
         "operators and brackets in a row",
     );
     let execution = run(map(chain("1", "+", 390)), json!({})).await;
-    assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
     assert_eq!(execution.output, Some(json!(vec![390; 8])));
     // A function that recurses as deep as the library allows (its limit is 500 calls).
     let recursion = "($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100))";
     let execution = run(map(recursion.into()), json!({})).await;
-    assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
     assert_eq!(execution.output, Some(json!(vec![100; 8])));
     let endless = "($f := function($n) { $f($n + 1) }; $f(0))";
     let execution = run(map(endless.into()), json!({})).await;
@@ -320,7 +346,11 @@ async fn intrinsics_nested_3000_deep_fail_the_state() {
         "States": {"Build": {"Type": "Pass", "Parameters": {"deep.$": nested}, "End": true}}
     });
     let execution = run(definition, json!({})).await;
-    assert_failed(&execution, "States.IntrinsicFailure", "nest more than 64 deep");
+    assert_failed(
+        &execution,
+        "States.IntrinsicFailure",
+        "nest more than 64 deep",
+    );
     // Nesting within the limit evaluates.
     let nested = format!("{}1{}", "States.Array(".repeat(60), ")".repeat(60));
     let definition = json!({
@@ -328,12 +358,21 @@ async fn intrinsics_nested_3000_deep_fail_the_state() {
         "States": {"Build": {"Type": "Pass", "Parameters": {"deep.$": nested}, "OutputPath": "$.deep", "End": true}}
     });
     let execution = run(definition, json!({})).await;
-    assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
 }
 
 #[tokio::test]
 async fn a_jsonpath_filter_with_10000_nested_parentheses_fails_the_state() {
-    let filter = format!("$.items[?({}@.a == 1{})]", "(".repeat(10_000), ")".repeat(10_000));
+    let filter = format!(
+        "$.items[?({}@.a == 1{})]",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
     let chained = format!("$.items[?({})]", chain("@.a == 1", " && ", 5_000));
     let negated = format!("$.items[?({}@.a)]", "!".repeat(10_000));
     for path in [filter, chained, negated] {
@@ -354,7 +393,12 @@ async fn a_catastrophic_regex_in_a_filter_answers_at_once() {
     });
     let input = json!({"items": [{"s": format!("{}!", "a".repeat(40))}, {"s": "a".repeat(41)}]});
     let execution = run(definition, input).await;
-    assert_eq!(execution.status, ExecutionStatus::Succeeded, "{:?}", execution.cause);
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
     assert_eq!(execution.output, Some(json!([{"s": "a".repeat(41)}])));
 }
 
@@ -375,7 +419,11 @@ async fn a_loop_that_wraps_its_input_fails_before_it_nests_too_deep() {
         }
     });
     let execution = run(definition, json!({})).await;
-    assert_failed(&execution, "States.Runtime", "nested more than 256 levels deep");
+    assert_failed(
+        &execution,
+        "States.Runtime",
+        "nested more than 256 levels deep",
+    );
     // In JSONata likewise.
     let definition = json!({
         "QueryLanguage": "JSONata",
@@ -385,5 +433,9 @@ async fn a_loop_that_wraps_its_input_fails_before_it_nests_too_deep() {
         }
     });
     let execution = run(definition, json!({})).await;
-    assert_failed(&execution, "States.Runtime", "nested more than 256 levels deep");
+    assert_failed(
+        &execution,
+        "States.Runtime",
+        "nested more than 256 levels deep",
+    );
 }
