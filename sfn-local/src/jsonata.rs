@@ -16,7 +16,9 @@ use serde_json::{Map, Number, Value};
 
 use crate::context::{Context, jsonata_wants_input};
 use crate::errors::Failure;
-use crate::limits::{JSONATA_DEEP_STACK_BYTES, JSONATA_INLINE_DEPTH, MAX_JSONATA_DEPTH};
+use crate::limits::{
+    JSONATA_DEEP_STACK_BYTES, JSONATA_INLINE_DEPTH, MAX_JSONATA_DEPTH, MAX_JSONATA_NESTING,
+};
 
 /// Deepest expression nesting allowed, so a runaway recursion fails cleanly.
 const MAX_DEPTH: usize = 500;
@@ -59,10 +61,10 @@ pub(crate) fn evaluate(
     // jsonata-rs parses, evaluates and drops expressions recursively: an expression nested or
     // chained some hundreds deep would overflow the stack and kill the process instead of
     // failing the state.
-    if nesting_depth(expr) > MAX_NESTING {
+    if nesting_depth(expr) > MAX_JSONATA_NESTING {
         return Err(Failure::query(format!(
             "The JSONata expression specified for the field '{field}' nests parentheses, brackets \
-             or braces more than {MAX_NESTING} deep; the local engine refuses it rather than \
+             or braces more than {MAX_JSONATA_NESTING} deep; the local engine refuses it rather than \
              overflow its stack"
         )));
     }
@@ -108,9 +110,6 @@ pub(crate) fn evaluate(
         _ => f,
     })
 }
-
-/// The deepest nesting of `(`, `[` and `{` the local parser is given (outside string literals).
-const MAX_NESTING: usize = 128;
 
 /// How deep `(`, `[` and `{` nest in an expression, ignoring string literals.
 fn nesting_depth(expr: &str) -> usize {

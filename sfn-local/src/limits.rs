@@ -49,9 +49,13 @@ pub const MAX_PAYLOAD_DEPTH: usize = 256;
 /// `States.QueryEvaluationError`. Real expressions have a few dozen operators.
 pub const MAX_JSONATA_DEPTH: usize = 400;
 
-/// The deepest a JSONata expression may be, by the same count, to run on the caller's stack:
-/// a Map iteration runs on a worker thread of tokio (2 MiB of stack), where `jsonata-rs` in a
-/// debug build needs some kilobytes a level.
+/// The deepest `(`, `[` and `{` may nest in a JSONata expression (outside string literals):
+/// the library's parser recursed into a stack overflow some hundreds deep.
+pub const MAX_JSONATA_NESTING: usize = 128;
+
+/// The deepest a JSONata expression may be, by [`MAX_JSONATA_DEPTH`]'s count, to run on the
+/// caller's stack: a Map iteration runs on a worker thread of tokio (2 MiB of stack), where
+/// `jsonata-rs` in a debug build needs some kilobytes a level.
 pub const JSONATA_INLINE_DEPTH: usize = 48;
 
 /// The stack of the thread that evaluates a JSONata expression deeper than
