@@ -178,7 +178,8 @@ pub(crate) struct History {
     /// Events counted towards the quota ([`MAX_HISTORY_EVENTS`]): a shard adds its events here
     /// by `chunk` at a time, so the threads seldom write this line and it never overcounts.
     counted: AtomicU64,
-    /// How many events a shard adds to `counted` at once (1 with a single shard: exact).
+    /// How many events a shard adds to `counted` at once, a power of two (1 with a single
+    /// shard: exact).
     chunk: usize,
     /// Set once `counted` reaches the quota's last event: the execution stops at its next
     /// state (see [`History::is_full`]).
@@ -314,7 +315,8 @@ impl History {
             details,
             details_json: OnceLock::new(),
         });
-        if shard.len() % self.chunk == 0 {
+        // `chunk` is a power of two: a mask, not a division, on every append.
+        if shard.len() & (self.chunk - 1) == 0 {
             let counted = self.counted.fetch_add(self.chunk as u64, Ordering::Relaxed);
             if counted + self.chunk as u64 >= MAX_HISTORY_EVENTS - 1 {
                 self.full.store(true, Ordering::Relaxed);
