@@ -24,7 +24,7 @@ use crate::intern::intern;
 use crate::jsonata::StatesView;
 use crate::registry::{Registry, Target, lambda_invoke_result};
 use crate::tokens::TaskTokens;
-use crate::{choice, jsonata, jsonpath};
+use crate::{choice, history, jsonata, jsonpath, limits};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -362,6 +362,16 @@ impl Engine {
                 }
             }
         };
+        // The service's history quota: when the end of the execution would not be among its
+        // first 25,000 events, the execution fails instead (see `limits::MAX_HISTORY_EVENTS`).
+        let over_quota = run.history.len() >= limits::MAX_HISTORY_EVENTS;
+        let outcome = match outcome {
+            Ok((_, last, _)) | Err((_, last)) if over_quota => {
+                run.timed_out.store(false, Ordering::SeqCst);
+                Err((history_quota_reached(), last))
+            }
+            outcome => outcome,
+        };
         let (status, output, error, cause) = match outcome {
             // No size check here: the output is the last state's, checked as its output.
             Ok((output, last, _)) => {
@@ -404,8 +414,11 @@ impl Engine {
                 }
             }
         };
-        let (history, largest_shard) = run.history.take();
+        let (mut history, largest_shard) = run.history.take();
         self.shard_capacity.store(largest_shard, Ordering::Relaxed);
+        if let (Some(end), Some(listener)) = (history::end_at_quota(&mut history), &self.listener) {
+            listener(end);
+        }
         Execution {
             name,
             status,
@@ -429,6 +442,11 @@ struct Run {
     state_machine: Value,
     deadline: Option<DateTime<Utc>>,
     timed_out: AtomicBool,
+}
+
+/// The failure of an execution whose history reached the service's quota of events.
+fn history_quota_reached() -> Failure {
+    Failure::runtime(limits::HISTORY_LIMIT_CAUSE)
 }
 
 /// The failure of an execution that ran past the machine's `TimeoutSeconds`.
@@ -837,6 +855,9 @@ async fn run_state<'n>(
     raw: Arc<Value>,
     frame: &mut Frame,
 ) -> Result<Outcome<'n>, Failure> {
+    if run.history.is_full() {
+        return Err(history_quota_reached());
+    }
     // `$$.State.EnteredTime` is the time of the state's entered event.
     let (entered_key, moment) = run.history.append_at(
         frame.moment.take(),
@@ -894,6 +915,9 @@ async fn run_state<'n>(
                         counts[i] += 1;
                         retry_total += 1;
                         run.sleep(delay).await?;
+                        if run.history.is_full() {
+                            return Err(history_quota_reached());
+                        }
                         continue;
                     }
                 }

@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+use crate::limits::MAX_PAYLOAD_DEPTH;
+
 /// Matches every error name in Retry and Catch (except [`RUNTIME`] and [`DATA_LIMIT_EXCEEDED`]).
 pub const ALL: &str = "States.ALL";
 /// A task failed; in Retry and Catch it matches every error but [`TIMEOUT`].
@@ -94,12 +96,44 @@ pub fn check_size(value: &Value, what: &str) -> Result<(), Failure> {
     // A rough bound (six bytes for every byte of a string, the longest number) settles almost
     // every payload; a closer bound, and then the exact length (serde_json's compact text), are
     // counted only for payloads that may be too large.
-    if rough_bound(value, MAX_PAYLOAD_BYTES) <= MAX_PAYLOAD_BYTES
-        || size_bound(value, MAX_PAYLOAD_BYTES) <= MAX_PAYLOAD_BYTES
-    {
-        return Ok(());
+    // The bounds walk the value and so check its depth too (see [`TOO_DEEP`]).
+    for bound in [rough_bound, size_bound] {
+        match bound(value, MAX_PAYLOAD_BYTES) {
+            TOO_DEEP.. => return Err(too_deep(what)),
+            size if size <= MAX_PAYLOAD_BYTES => return Ok(()),
+            _ => {}
+        }
+    }
+    // Near the limit the walks may have stopped before a deep part.
+    if nested_deeper_than(value, MAX_PAYLOAD_DEPTH) {
+        return Err(too_deep(what));
     }
     check_length(serialized_len(value), what)
+}
+
+/// The failure of a payload nested deeper than [`MAX_PAYLOAD_DEPTH`].
+fn too_deep(what: &str) -> Failure {
+    Failure::runtime(format!(
+        "The {what} is nested more than {MAX_PAYLOAD_DEPTH} levels deep, the most the local \
+         engine accepts."
+    ))
+}
+
+/// What a size bound gives for a value nested deeper than [`MAX_PAYLOAD_DEPTH`]: past any
+/// limit, and far enough from `usize::MAX` that the sums above it do not overflow.
+const TOO_DEEP: usize = usize::MAX / 4;
+
+/// Whether a value nests arrays and objects deeper than `depth`.
+fn nested_deeper_than(value: &Value, depth: usize) -> bool {
+    let children: Box<dyn Iterator<Item = &Value>> = match value {
+        Value::Array(items) => Box::new(items.iter()),
+        Value::Object(fields) => Box::new(fields.values()),
+        _ => return false,
+    };
+    depth == 0
+        || children
+            .into_iter()
+            .any(|c| nested_deeper_than(c, depth - 1))
 }
 
 /// Fails with `States.DataLimitExceeded` when `size`, a payload's length in compact JSON, is
@@ -155,19 +189,21 @@ impl Leaves for Close {
 }
 
 /// An upper bound of the length of a value's compact JSON text, walking it without formatting
-/// anything, with `L`'s rules for its leaves. Stops once past `limit`.
-fn bound<L: Leaves>(value: &Value, limit: usize) -> usize {
+/// anything, with `L`'s rules for its leaves. Stops once past `limit`; [`TOO_DEEP`] for a
+/// value whose arrays and objects nest more than `depth` deep.
+fn bound<L: Leaves>(value: &Value, limit: usize, depth: usize) -> usize {
     match value {
         Value::Null | Value::Bool(_) => 5,
         Value::Number(n) => L::number(n),
         Value::String(s) => L::string(s),
+        Value::Array(_) | Value::Object(_) if depth == 0 => TOO_DEEP,
         Value::Array(items) => {
             let mut size = 2 + items.len();
             for item in items {
                 if size > limit {
                     break;
                 }
-                size += bound::<L>(item, limit);
+                size += bound::<L>(item, limit, depth - 1);
             }
             size
         }
@@ -177,7 +213,7 @@ fn bound<L: Leaves>(value: &Value, limit: usize) -> usize {
                 if size > limit {
                     break;
                 }
-                size += L::string(key) + 1 + bound::<L>(item, limit);
+                size += L::string(key) + 1 + bound::<L>(item, limit, depth - 1);
             }
             size
         }
@@ -185,11 +221,11 @@ fn bound<L: Leaves>(value: &Value, limit: usize) -> usize {
 }
 
 fn rough_bound(value: &Value, limit: usize) -> usize {
-    bound::<Rough>(value, limit)
+    bound::<Rough>(value, limit, MAX_PAYLOAD_DEPTH)
 }
 
 fn size_bound(value: &Value, limit: usize) -> usize {
-    bound::<Close>(value, limit)
+    bound::<Close>(value, limit, MAX_PAYLOAD_DEPTH)
 }
 
 /// A string's length in JSON: its quotes, and at most six bytes for each byte to escape.

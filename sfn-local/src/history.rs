@@ -1,7 +1,7 @@
 //! The execution history, as AWS's GetExecutionHistory returns it: typed events with ids,
 //! the id of the event before, timestamps, and a `…EventDetails` object.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::clock::{Clock, iso};
+use crate::limits::MAX_HISTORY_EVENTS;
 
 /// A listener that sees each event as it is appended (live progress).
 pub type Listener = Arc<dyn Fn(&HistoryEvent) + Send + Sync>;
@@ -174,6 +175,15 @@ pub(crate) struct History {
     count: AtomicU64,
     /// Held around an append when there is a listener.
     ordered: Mutex<()>,
+    /// Events counted towards the quota ([`MAX_HISTORY_EVENTS`]): a shard adds its events here
+    /// by `chunk` at a time, so the threads seldom write this line and it never overcounts.
+    counted: AtomicU64,
+    /// How many events a shard adds to `counted` at once, a power of two (1 with a single
+    /// shard: exact).
+    chunk: usize,
+    /// Set once `counted` reaches the quota's last event: the execution stops at its next
+    /// state (see [`History::is_full`]).
+    full: AtomicBool,
     /// Map result arrays whose elements' texts events keep already (see
     /// [`History::note_element_texts`]).
     element_texts: Mutex<Vec<ElementTexts>>,
@@ -218,10 +228,13 @@ impl History {
             Some(_) => 1,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()) + 1,
         };
-        let shards = (0..shards.min(1 << SHARD_BITS))
+        let shards: Box<[Shard]> = (0..shards.min(1 << SHARD_BITS))
             .map(|_| Shard(Mutex::new(Vec::new())))
             .collect();
         Self {
+            chunk: if shards.len() == 1 { 1 } else { 256 },
+            counted: AtomicU64::new(0),
+            full: AtomicBool::new(false),
             shards,
             capacity,
             start: clock.now_and_instant().1,
@@ -302,8 +315,21 @@ impl History {
             details,
             details_json: OnceLock::new(),
         });
+        // `chunk` is a power of two: a mask, not a division, on every append.
+        if shard.len() & (self.chunk - 1) == 0 {
+            let counted = self.counted.fetch_add(self.chunk as u64, Ordering::Relaxed);
+            if counted + self.chunk as u64 >= MAX_HISTORY_EVENTS - 1 {
+                self.full.store(true, Ordering::Relaxed);
+            }
+        }
         if let (Some(listener), Some(event)) = (&self.listener, shard.last()) {
-            listener(event);
+            // With a listener the key is the id: events past the quota are dropped at the
+            // end (see [`end_at_quota`]), so the listener does not see them.
+            if key < MAX_HISTORY_EVENTS
+                || (key == MAX_HISTORY_EVENTS && is_execution_end(event_type))
+            {
+                listener(event);
+            }
         }
         (key, Moment(timestamp, instant))
     }
@@ -494,6 +520,21 @@ impl History {
         (events, largest)
     }
 
+    /// Whether the history holds the quota's 24,999 events, or about as many: the execution
+    /// stops at its next state or retry. Reading a flag that is written once costs a state
+    /// nothing (the exact count is [`History::len`]).
+    pub(crate) fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
+    /// The number of events so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.0.lock().unwrap_or_else(|e| e.into_inner()).len() as u64)
+            .sum()
+    }
+
     /// The key of the last event so far.
     pub(crate) fn last(&self) -> u64 {
         self.shards
@@ -507,6 +548,35 @@ impl History {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// Whether an event type ends the execution.
+fn is_execution_end(event_type: &str) -> bool {
+    matches!(
+        event_type,
+        "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted"
+    )
+}
+
+/// Ends a history that went past the service's quota as the service does: its first 24,999
+/// events, then the execution's last event (its `ExecutionFailed`) as event 25,000, following
+/// the event it followed, or the last one kept when that one is gone. Returns the last event
+/// when the history was cut.
+pub(crate) fn end_at_quota(events: &mut Vec<HistoryEvent>) -> Option<&HistoryEvent> {
+    let quota = MAX_HISTORY_EVENTS as usize;
+    if events.len() <= quota {
+        return None;
+    }
+    // The execution's end is its last event but for a straggler of a cancelled iteration.
+    let end = events
+        .iter()
+        .rposition(|e| is_execution_end(e.event_type))?;
+    let mut last = events.remove(end);
+    events.truncate(quota - 1);
+    last.id = MAX_HISTORY_EVENTS;
+    last.previous_event_id = last.previous_event_id.min(MAX_HISTORY_EVENTS - 1);
+    events.push(last);
+    events.last()
 }
 
 /// Merges shards of events (each in key order, `id` and `previous_event_id` holding keys) into

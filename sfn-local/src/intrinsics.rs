@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::errors::Failure;
 use crate::jsonpath::{self, Roots};
+use crate::limits::MAX_INTRINSIC_DEPTH;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Arg {
@@ -18,7 +19,7 @@ enum Arg {
 /// Evaluates an intrinsic function call such as `States.Format('{} {}', $.a, $$.Execution.Name)`.
 pub(crate) fn evaluate(expr: &str, roots: &Roots<'_>) -> Result<Value, Failure> {
     let chars: Vec<char> = expr.chars().collect();
-    let (call, end) = parse_call(&chars, 0).map_err(|e| {
+    let (call, end) = parse_call(&chars, 0, 0).map_err(|e| {
         Failure::intrinsic(format!(
             "Invalid intrinsic function expression '{expr}': {e}"
         ))
@@ -38,7 +39,14 @@ fn skip_ws(chars: &[char], mut i: usize) -> usize {
     i
 }
 
-fn parse_call(chars: &[char], start: usize) -> Result<(Arg, usize), String> {
+/// Parses a call at `start`, `depth` calls deep: the parser and the evaluator recurse once per
+/// level, so the depth is bounded ([`MAX_INTRINSIC_DEPTH`]).
+fn parse_call(chars: &[char], start: usize, depth: usize) -> Result<(Arg, usize), String> {
+    if depth >= MAX_INTRINSIC_DEPTH {
+        return Err(format!(
+            "the calls nest more than {MAX_INTRINSIC_DEPTH} deep, the most the local engine accepts"
+        ));
+    }
     let mut i = start;
     while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '.') {
         i += 1;
@@ -56,7 +64,7 @@ fn parse_call(chars: &[char], start: usize) -> Result<(Arg, usize), String> {
     }
     loop {
         i = skip_ws(chars, i);
-        let (arg, next) = parse_arg(chars, i)?;
+        let (arg, next) = parse_arg(chars, i, depth)?;
         args.push(arg);
         i = skip_ws(chars, next);
         match chars.get(i) {
@@ -68,7 +76,7 @@ fn parse_call(chars: &[char], start: usize) -> Result<(Arg, usize), String> {
     }
 }
 
-fn parse_arg(chars: &[char], start: usize) -> Result<(Arg, usize), String> {
+fn parse_arg(chars: &[char], start: usize, depth: usize) -> Result<(Arg, usize), String> {
     match chars.get(start) {
         Some('\'') => {
             let mut out = String::new();
@@ -131,7 +139,7 @@ fn parse_arg(chars: &[char], start: usize) -> Result<(Arg, usize), String> {
                     return Ok((Arg::Literal(value), start + word.len()));
                 }
             }
-            parse_call(chars, start)
+            parse_call(chars, start, depth + 1)
         }
         Some(c) if c.is_ascii_digit() || *c == '-' => {
             let mut i = start + 1;

@@ -7,6 +7,7 @@
 //! functions (for example `$formatNumber`, `$eval`) are missing. An expression that needs them
 //! fails with `States.QueryEvaluationError` naming the library's error.
 
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 
 use bumpalo::Bump;
@@ -15,6 +16,9 @@ use serde_json::{Map, Number, Value};
 
 use crate::context::{Context, jsonata_wants_input};
 use crate::errors::Failure;
+use crate::limits::{
+    JSONATA_DEEP_STACK_BYTES, JSONATA_INLINE_DEPTH, MAX_JSONATA_DEPTH, MAX_JSONATA_NESTING,
+};
 
 /// Deepest expression nesting allowed, so a runaway recursion fails cleanly.
 const MAX_DEPTH: usize = 500;
@@ -54,16 +58,42 @@ pub(crate) fn evaluate(
     if let Some(value) = crate::jsonata_fast::evaluate(expr, states, vars) {
         return Ok(value);
     }
-    // jsonata-rs parses recursively: an expression nested some hundreds deep would overflow the
-    // stack and kill the process instead of failing the state.
-    if nesting_depth(expr) > MAX_NESTING {
+    // jsonata-rs parses, evaluates and drops expressions recursively: an expression nested or
+    // chained some hundreds deep would overflow the stack and kill the process instead of
+    // failing the state.
+    if nesting_depth(expr) > MAX_JSONATA_NESTING {
         return Err(Failure::query(format!(
             "The JSONata expression specified for the field '{field}' nests parentheses, brackets \
-             or braces more than {MAX_NESTING} deep; the local engine refuses it rather than \
+             or braces more than {MAX_JSONATA_NESTING} deep; the local engine refuses it rather than \
              overflow its stack"
         )));
     }
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| evaluate_inner(expr, states, vars)));
+    let depth = depth_bound(expr);
+    if depth > MAX_JSONATA_DEPTH {
+        return Err(Failure::query(format!(
+            "The JSONata expression specified for the field '{field}' has more than \
+             {MAX_JSONATA_DEPTH} operators and brackets in a row; the local engine refuses it \
+             rather than overflow its stack"
+        )));
+    }
+    let prepared = prepare(expr, states, vars);
+    let run = || std::panic::catch_unwind(AssertUnwindSafe(|| run(&prepared)));
+    // A deep expression, or one that defines functions (which may recurse), runs on a thread
+    // with a stack large enough for the library's own limits.
+    let outcome = if depth <= JSONATA_INLINE_DEPTH && !defines_function(expr) {
+        run()
+    } else {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("sfn-local-jsonata".into())
+                .stack_size(JSONATA_DEEP_STACK_BYTES)
+                .spawn_scoped(scope, run)
+                .map_or_else(
+                    |e| Ok(Err(format!("could not start a thread to evaluate it: {e}"))),
+                    |thread| thread.join().unwrap_or_else(Err),
+                )
+        })
+    };
     match outcome {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(message)) => Err(Failure::query(format!(
@@ -80,9 +110,6 @@ pub(crate) fn evaluate(
         _ => f,
     })
 }
-
-/// The deepest nesting of `(`, `[` and `{` the local parser is given (outside string literals).
-const MAX_NESTING: usize = 128;
 
 /// How deep `(`, `[` and `{` nest in an expression, ignoring string literals.
 fn nesting_depth(expr: &str) -> usize {
@@ -105,6 +132,48 @@ fn nesting_depth(expr: &str) -> usize {
         }
     }
     deepest
+}
+
+/// An upper bound of how deep the library's tree of an expression is, outside string
+/// literals: its operators (a chain `1+1+…` is a tree as deep as it is long, and so is a run
+/// of unary minuses), its opening brackets and its path steps each count one.
+fn depth_bound(expr: &str) -> usize {
+    let (mut count, mut quote, mut previous) = (0, None, ' ');
+    let mut chars = expr.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'' | '`') => quote = Some(c),
+            (None, '+' | '-' | '*' | '/' | '%' | '&' | '=' | '<' | '>' | '!' | '~' | '?' | ':')
+            | (None, '.' | '(' | '[' | '{' | '^' | '|' | '@' | '#') => count += 1,
+            // The word operators `and`, `or` and `in`.
+            (None, 'a' | 'o' | 'i') if !previous.is_alphanumeric() && previous != '$' => {
+                let word: String = std::iter::once(c)
+                    .chain(std::iter::from_fn(|| {
+                        chars.next_if(|n| n.is_alphanumeric() || *n == '_')
+                    }))
+                    .collect();
+                if matches!(word.as_str(), "and" | "or" | "in") {
+                    count += 1;
+                }
+                previous = word.chars().last().unwrap_or(c);
+                continue;
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    count
+}
+
+/// Whether an expression defines a function (which may call itself, as deep as the library's
+/// own limit allows).
+fn defines_function(expr: &str) -> bool {
+    expr.contains("function") || expr.contains('λ')
 }
 
 /// JSONata 2.0 functions that neither `jsonata-rs` nor this module implements.
@@ -258,15 +327,65 @@ fn rewrite(expr: &str, vars: Lookup<'_>) -> (String, Vec<(String, Value)>) {
     (out, bound)
 }
 
+/// Evaluates an expression with the library (no pre-scan, on this thread).
+#[cfg(test)]
 pub(crate) fn evaluate_inner(
     expr: &str,
     states: &StatesView<'_>,
     vars: Lookup<'_>,
 ) -> Result<Option<Value>, String> {
-    let arena = Bump::new();
+    run(&prepare(expr, states, vars))
+}
+
+/// What an evaluation needs, gathered on the caller's thread (the variables' lookup and the
+/// context object are not `Sync`), so that it can run on another one.
+struct Prepared<'a> {
+    /// The expression as `jsonata-rs` sees it (see [`rewrite`]).
+    expr: String,
+    /// The workflow variables it reads.
+    bound: Vec<(String, Value)>,
+    /// The fields of `$states` it reads, if it reads `$states`.
+    states: Option<Vec<(&'static str, Cow<'a, Value>)>>,
+}
+
+fn prepare<'a>(expr: &str, states: &StatesView<'a>, vars: Lookup<'_>) -> Prepared<'a> {
     let (rewritten, bound) = rewrite(expr, vars);
-    let jsonata = JsonAta::new(&rewritten, &arena).map_err(|e| e.to_string())?;
-    for (name, value) in &bound {
+    let fields = expr.contains("$states").then(|| {
+        let whole = expr
+            .match_indices("$states")
+            .any(|(i, m)| !expr[i + m.len()..].starts_with('.'));
+        let mut fields = Vec::with_capacity(4);
+        if whole || expr.contains("input") {
+            fields.push(("input", Cow::Borrowed(states.input)));
+        }
+        if let Some(result) = states.result.filter(|_| whole || expr.contains("result")) {
+            fields.push(("result", Cow::Borrowed(result)));
+        }
+        if let Some(error) = states
+            .error_output
+            .filter(|_| whole || expr.contains("errorOutput"))
+        {
+            fields.push(("errorOutput", Cow::Borrowed(error)));
+        }
+        if let Some(context) = states.context.filter(|_| whole || expr.contains("context")) {
+            let with_input = whole || jsonata_wants_input(expr);
+            fields.push(("context", Cow::Owned(context.to_value(with_input))));
+        }
+        fields
+    });
+    Prepared {
+        expr: rewritten,
+        bound,
+        states: fields,
+    }
+}
+
+/// Evaluates a prepared expression with the library.
+fn run(prepared: &Prepared<'_>) -> Result<Option<Value>, String> {
+    let arena = Bump::new();
+    let rewritten = &prepared.expr;
+    let jsonata = JsonAta::new(rewritten, &arena).map_err(|e| e.to_string())?;
+    for (name, value) in &prepared.bound {
         jsonata.assign_var(name, to_jvalue(&arena, value));
     }
     if rewritten.contains("$__sfn_now") || rewritten.contains("$__sfn_millis") {
@@ -279,26 +398,10 @@ pub(crate) fn evaluate_inner(
             JValue::number(&arena, millis),
         );
     }
-    if expr.contains("$states") {
-        let whole = expr
-            .match_indices("$states")
-            .any(|(i, m)| !expr[i + m.len()..].starts_with('.'));
+    if let Some(fields) = &prepared.states {
         let object = JValue::object_with_capacity(&arena, 4);
-        if whole || expr.contains("input") {
-            object.insert("input", to_jvalue(&arena, states.input));
-        }
-        if let Some(result) = states.result.filter(|_| whole || expr.contains("result")) {
-            object.insert("result", to_jvalue(&arena, result));
-        }
-        if let Some(error) = states
-            .error_output
-            .filter(|_| whole || expr.contains("errorOutput"))
-        {
-            object.insert("errorOutput", to_jvalue(&arena, error));
-        }
-        if let Some(context) = states.context.filter(|_| whole || expr.contains("context")) {
-            let with_input = whole || jsonata_wants_input(expr);
-            object.insert("context", to_jvalue(&arena, &context.to_value(with_input)));
+        for (name, value) in fields {
+            object.insert(name, to_jvalue(&arena, value));
         }
         jsonata.assign_var("states", object);
     }
@@ -306,7 +409,7 @@ pub(crate) fn evaluate_inner(
     // ---- function added to jsonata-rs. Only the functions the expression names are bound. ----
     let jsonata = Registrar {
         jsonata: &jsonata,
-        expr: &rewritten,
+        expr: rewritten,
     };
     jsonata.register_function("partition", 2, fn_partition);
     jsonata.register_function("range", 3, fn_range);

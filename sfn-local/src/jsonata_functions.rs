@@ -70,9 +70,15 @@ pub(crate) fn round_half_even(x: f64, precision: i32) -> f64 {
     if result == 0.0 { 0.0 } else { result }
 }
 
-/// JavaScript's `Number.prototype.toFixed` for the magnitudes JSON numbers take.
+/// JavaScript's `Number.prototype.toFixed`: fixed-point below 1e21, and from there on the
+/// number's own text (`(1e300).toFixed(2)` is `"1e+300"`), which `$formatNumber` then formats
+/// as jsonata-js does.
 fn to_fixed(x: f64, digits: usize) -> String {
-    format!("{:.*}", digits, x)
+    if x.abs() >= 1e21 {
+        integer_text(x)
+    } else {
+        format!("{:.*}", digits, x)
+    }
 }
 
 /// JavaScript's `String(n)` for an integer-valued number.
@@ -1162,8 +1168,15 @@ pub(crate) fn fn_format_number<'a>(
         }
         Some(_) => return Err(signature_error(name, 3)),
     }
-    let text =
-        format_number(value.as_f64(), &picture, &format).map_err(|e| to_jsonata_error(name, e))?;
+    let number = value.as_f64();
+    if !number.is_finite() {
+        // jsonata-js 2.0.6 (run with node) prints `$formatNumber(1/0, '0')` as "Infinity",
+        // with '#,##0.00' as "NaN.00", and with an exponent picture never returns (its
+        // mantissa loop divides infinity by ten). The engine fails instead, with the error
+        // `$string` raises for such numbers (D3001).
+        return Err(jsonata_rs::Error::D3001StringNotFinite(ctx.char_index));
+    }
+    let text = format_number(number, &picture, &format).map_err(|e| to_jsonata_error(name, e))?;
     Ok(JValue::string(ctx.arena, &text))
 }
 
@@ -1526,6 +1539,53 @@ mod tests {
     }
 
     /// Cases from jsonata-js `test/test-suite/groups/function-formatNumber/`.
+    #[test]
+    fn format_number_takes_huge_and_tiny_numbers_as_jsonata_js_does() {
+        // What jsonata-js 2.0.6 returns for each (run with node). It formats the text of
+        // `Math.abs(n).toFixed(dp)`, and toFixed gives the number's exponent form from 1e21
+        // on: "1e+300" gets a decimal separator, two fractional zeros and a grouping separator
+        // three places left of it. Its mantissa loop multiplies by ten 300 times, and so
+        // lands on 9.99…: "10.0e-301".
+        assert_eq!(fmt(1e300, "#,##0.00").as_deref(), Ok("1e+,300.00"));
+        assert_eq!(fmt(-1e300, "0").as_deref(), Ok("-1e+300"));
+        assert_eq!(fmt(1e21, "#,##0").as_deref(), Ok("1e,+21"));
+        assert_eq!(fmt(1e-300, "#,##0.00").as_deref(), Ok("0.00"));
+        assert_eq!(fmt(1e-300, "0.0e0").as_deref(), Ok("10.0e-301"));
+        assert_eq!(fmt(1e300, "0.0e0").as_deref(), Ok("1.0e300"));
+        assert_eq!(fmt(5e-324, "0.00e0").as_deref(), Ok("4.94e-324"));
+        // Nothing panics or loops for the extreme numbers and pictures, whatever they give.
+        let values = [
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            5e-324,
+            -5e-324,
+            1e21,
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let long = "0".repeat(400);
+        let pictures = [
+            "#,##0.00",
+            "0.000e000",
+            "#%",
+            "0‰",
+            "#.#e9",
+            long.as_str(),
+            &format!("0.{long}"),
+            &format!("{long}e0"),
+            "#,##0.00;(#,##0.00)",
+        ];
+        for value in values {
+            for picture in pictures {
+                let _ = fmt(value, picture);
+            }
+        }
+    }
+
     #[test]
     fn format_number_test_suite() {
         let cases: &[(f64, &str, &str)] = &[

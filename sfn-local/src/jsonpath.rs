@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::errors::Failure;
 use crate::intrinsics;
+use crate::limits::{MAX_FILTER_TERMS, MAX_REGEX_COMPILED_BYTES, MAX_REGEX_PATTERN_BYTES};
 
 /// What a path can start from.
 pub(crate) struct Roots<'a> {
@@ -154,7 +155,7 @@ enum Operand {
     Root(Vec<Segment>),
     Literal(Value),
     /// `/pattern/flags`, matched against the whole string as Jayway's `=~` does.
-    Regex(String, String),
+    Regex(FilterRegex),
 }
 
 /// The relational operators of Jayway filters.
@@ -483,11 +484,10 @@ fn filter_matches(filter: &FilterExpr, item: &Value, root: &Value) -> bool {
         FilterExpr::Compare(left, relation, right) => {
             let l = operand_value(left, item, root);
             if *relation == Relation::Matches {
-                let (Some(Value::String(text)), Operand::Regex(pattern, flags)) = (&l, right)
-                else {
+                let (Some(Value::String(text)), Operand::Regex(regex)) = (&l, right) else {
                     return false;
                 };
-                return regex_full_match(pattern, flags, text);
+                return regex.0.is_match(text);
             }
             let r = operand_value(right, item, root);
             relate(l.as_ref(), *relation, r.as_ref())
@@ -499,12 +499,83 @@ fn truthy_literal(v: &Value) -> bool {
     !matches!(v, Value::Bool(false) | Value::Null)
 }
 
-/// Jayway's `=~`: the whole string must match.
-fn regex_full_match(pattern: &str, flags: &str, text: &str) -> bool {
-    let flags: String = flags.chars().filter(|c| "imsu".contains(*c)).collect();
-    regress::Regex::with_flags(&format!("^(?:{pattern})$"), flags.as_str())
-        .map(|re| re.find(text).is_some())
-        .unwrap_or(false)
+/// The regular expression of a `=~` comparison, compiled once with the path, anchored at
+/// both ends (Jayway's `=~` matches the whole string).
+///
+/// It is matched by the `regex` crate, in time linear in the text: a backtracking engine (the
+/// engine used `regress`, as JavaScript does) took minutes on `/(a+)+$/` and 41 characters.
+/// The syntax is the common one of JavaScript, Java and `regex`; `\d`, `\w` and `\b` keep
+/// their ASCII meaning as in JavaScript and Java. Backreferences and lookaround need a
+/// backtracking engine: a filter that uses them fails to parse, naming them.
+#[derive(Debug, Clone)]
+pub(crate) struct FilterRegex(regex::Regex);
+
+impl PartialEq for FilterRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl FilterRegex {
+    /// Compiles `/pattern/flags` (flags `i`, `m`, `s`; others are ignored as before).
+    fn new(pattern: &str, flags: &str) -> Result<Self, String> {
+        if pattern.len() > MAX_REGEX_PATTERN_BYTES {
+            return Err(format!(
+                "the regular expression is longer than {MAX_REGEX_PATTERN_BYTES} bytes, the \
+                 most the local engine accepts"
+            ));
+        }
+        regex::RegexBuilder::new(&format!("^(?:{})$", ascii_classes(pattern)))
+            .case_insensitive(flags.contains('i'))
+            .multi_line(flags.contains('m'))
+            .dot_matches_new_line(flags.contains('s'))
+            .size_limit(MAX_REGEX_COMPILED_BYTES)
+            .nest_limit(MAX_FILTER_TERMS as u32)
+            .build()
+            .map(FilterRegex)
+            .map_err(|e| {
+                format!(
+                    "the regular expression /{pattern}/ is not supported by the local engine's \
+                     linear-time matcher (backreferences and lookaround are not): {e}"
+                )
+            })
+    }
+}
+
+/// `\d`, `\w` and `\b` (and their negations) as JavaScript and Java read them, ASCII only:
+/// the `regex` crate reads them as Unicode classes.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let (mut chars, mut in_class) = (pattern.chars(), false);
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('d') if in_class => out.push_str("0-9"),
+                Some('w') if in_class => out.push_str("0-9A-Za-z_"),
+                Some('d') => out.push_str("[0-9]"),
+                Some('D') if !in_class => out.push_str("[^0-9]"),
+                Some('w') => out.push_str("[0-9A-Za-z_]"),
+                Some('W') if !in_class => out.push_str("[^0-9A-Za-z_]"),
+                Some('b') if !in_class => out.push_str("(?-u:\\b)"),
+                Some('B') if !in_class => out.push_str("(?-u:\\B)"),
+                Some(next) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                None => out.push('\\'),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Jayway's equality: numbers by value (a number equals a string holding it), JSON values
@@ -761,6 +832,12 @@ fn parse_filter(text: &str) -> Result<FilterExpr, String> {
         .strip_prefix('(')
         .and_then(|t| t.strip_suffix(')'))
         .ok_or_else(|| format!("a filter must be '?(...)', found '?{text}'"))?;
+    if filter_terms(body) > MAX_FILTER_TERMS {
+        return Err(format!(
+            "the filter has more than {MAX_FILTER_TERMS} parentheses and operators, the most \
+             the local engine accepts"
+        ));
+    }
     let mut parser = FilterParser {
         chars: body.chars().collect(),
         pos: 0,
@@ -774,6 +851,25 @@ fn parse_filter(text: &str) -> Result<FilterExpr, String> {
         ));
     }
     Ok(expr)
+}
+
+/// The parentheses, `!`, `&&` and `||` of a filter outside its string literals (those of the
+/// filters nested in it too): a bound of how deep its parser and evaluator recurse.
+fn filter_terms(body: &str) -> usize {
+    let (mut terms, mut quote, mut chars) = (0, None, body.chars());
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(' | '!' | '&' | '|') => terms += 1,
+            _ => {}
+        }
+    }
+    terms
 }
 
 /// A recursive-descent parser for Jayway filter expressions.
@@ -932,7 +1028,7 @@ impl FilterParser {
                     i += 1;
                 }
                 self.pos = i;
-                Ok(Operand::Regex(pattern, flags))
+                Ok(Operand::Regex(FilterRegex::new(&pattern, &flags)?))
             }
             _ => Ok(Operand::Literal(self.literal()?)),
         }
@@ -1370,5 +1466,68 @@ mod tests {
         );
         let missing = template(&json!({"x.$": "$.nope"}), &roots).unwrap_err();
         assert_eq!(missing.error, crate::errors::RUNTIME);
+    }
+
+    #[test]
+    fn filter_regexes_match_as_the_backtracking_engine_did_in_linear_time() {
+        // Side by side with `regress` (JavaScript's reading, what the engine used before).
+        let patterns = [
+            ("a.*", ""),
+            ("hello.*", "i"),
+            ("\\d+", ""),
+            ("[\\d-]+", ""),
+            ("\\w+@\\w+\\.com", ""),
+            ("\\W\\D", ""),
+            (".*\\bword\\b.*", ""),
+            ("(ab|cd){2,3}", ""),
+            ("[^a-c]*", ""),
+            ("colou?r", "i"),
+            ("a\\/b", ""),
+            ("line1.line2", "s"),
+            ("\\s*x\\s*", ""),
+        ];
+        let texts = [
+            "",
+            "a",
+            "abc",
+            "Hello world",
+            "123",
+            "12-3",
+            "٣",
+            "bob@example.com",
+            "é1",
+            "!a",
+            "a word here",
+            "aworda",
+            "abab",
+            "cdcdcd",
+            "xyz",
+            "Colour",
+            "color",
+            "a/b",
+            "line1\nline2",
+            " x ",
+            "\u{a0}x",
+        ];
+        for (pattern, flags) in patterns {
+            let ours = FilterRegex::new(pattern, flags).unwrap();
+            let theirs = regress::Regex::with_flags(&format!("^(?:{pattern})$"), flags).unwrap();
+            for text in texts {
+                assert_eq!(
+                    ours.0.is_match(text),
+                    theirs.find(text).is_some(),
+                    "/{pattern}/{flags} on {text:?}"
+                );
+            }
+        }
+        // Catastrophic backtracking for a backtracking engine; at once here.
+        let started = std::time::Instant::now();
+        let nested = FilterRegex::new("(a+)+$", "").unwrap();
+        assert!(!nested.0.is_match(&format!("{}!", "a".repeat(40))));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // What only a backtracking engine can do is refused by name.
+        let err = FilterRegex::new("(a)\\1", "").unwrap_err();
+        assert!(err.contains("backreferences and lookaround"), "{err}");
+        assert!(FilterRegex::new("a(?=b)", "").is_err());
     }
 }

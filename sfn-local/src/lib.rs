@@ -4,7 +4,8 @@
 //! the context object, the eighteen intrinsic functions) and JSONata (`Arguments`, `Output`,
 //! `Assign`, `Condition`, `Items`, `$states`, workflow variables), Retry and Catch, Map and
 //! Parallel run concurrently, Wait, `.waitForTaskToken`, timeouts, the service's error names,
-//! and the 256 KB payload limit. Task resources resolve through a [`Registry`] to in-process
+//! the 256 KB payload limit and the 25,000-event history quota; no definition or input
+//! crashes it (see [`limits`]). Task resources resolve through a [`Registry`] to in-process
 //! handlers or to a Lambda emulator; time comes from an injectable [`Clock`]; the history has
 //! the shape of GetExecutionHistory.
 //!
@@ -50,6 +51,7 @@ mod jsonata;
 mod jsonata_fast;
 mod jsonata_functions;
 mod jsonpath;
+pub mod limits;
 mod registry;
 mod tokens;
 
