@@ -11,7 +11,7 @@
 //! 10) untimed runs, then `SFN_BENCH_RUNS` (default 20) timed ones; the median run's time
 //! gives the figure, so a run slowed down by other work on the machine does not move it.
 //!
-//! Run: `cargo bench -p sfn-local --bench side_by_side`. Environment: `SFN_BENCH_ITEMS`
+//! Run: `cargo bench -p sfn-agent-local --bench side_by_side`. Environment: `SFN_BENCH_ITEMS`
 //! (default 1000), `SFN_BENCH_NODE` (the node binary, default `node`), `SFN_BENCH_ONLY`
 //! (`node`, `jsonpath`, `jsonpath-current-thread` or `jsonata`: run that part alone, e.g.
 //! under `valgrind --tool=callgrind`). The npm side installs itself with `npm ci` on first use;
@@ -266,7 +266,7 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass other flags: this
     // binary only measures when run as a benchmark.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("side_by_side: run with `cargo bench -p sfn-local --bench side_by_side`");
+        println!("side_by_side: run with `cargo bench -p sfn-agent-local --bench side_by_side`");
         return;
     }
     let items = env_number("SFN_BENCH_ITEMS", 1000);

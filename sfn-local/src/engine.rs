@@ -579,11 +579,11 @@ fn run_scope<'a>(
         let mut current: &str = &scope.start_at;
         let mut input = input;
         loop {
-            if let Some(deadline) = run.deadline {
-                if run.clock.now() >= deadline {
-                    run.timed_out.store(true, Ordering::SeqCst);
-                    return Err((execution_timeout(), frame.prev));
-                }
+            if let Some(deadline) = run.deadline
+                && run.clock.now() >= deadline
+            {
+                run.timed_out.store(true, Ordering::SeqCst);
+                return Err((execution_timeout(), frame.prev));
             }
             let Some(node) = scope.states.get(current) else {
                 return Err((
@@ -1430,10 +1430,10 @@ enum TaskKind {
 }
 
 fn resource_type(resource: &str) -> (String, String) {
-    if let Some(rest) = resource.split(":::").nth(1) {
-        if let Some((kind, name)) = rest.split_once(':') {
-            return (kind.to_owned(), name.to_owned());
-        }
+    if let Some(rest) = resource.split(":::").nth(1)
+        && let Some((kind, name)) = rest.split_once(':')
+    {
+        return (kind.to_owned(), name.to_owned());
     }
     if resource.contains(":activity:") {
         return ("activity".into(), resource.to_owned());

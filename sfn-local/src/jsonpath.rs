@@ -321,10 +321,10 @@ fn select_segments(segments: &[Segment], start: &Value, root: &Value) -> Option<
         Some((Segment::Function(f), rest)) => (rest, Some(*f)),
         _ => (segments, None),
     };
-    if function.is_none() {
-        if let Some(found) = select_definite(segments, start) {
-            return found.cloned();
-        }
+    if function.is_none()
+        && let Some(found) = select_definite(segments, start)
+    {
+        return found.cloned();
     }
     let mut current: Vec<&Value> = vec![start];
     for segment in segments {
@@ -389,10 +389,10 @@ fn apply<'v>(segment: &Segment, value: &'v Value, root: &Value, out: &mut Vec<&'
         Segment::Index(i) => {
             if let Some(a) = value.as_array() {
                 let idx = if *i < 0 { a.len() as i64 + i } else { *i };
-                if idx >= 0 {
-                    if let Some(v) = a.get(idx as usize) {
-                        out.push(v);
-                    }
+                if idx >= 0
+                    && let Some(v) = a.get(idx as usize)
+                {
+                    out.push(v);
                 }
             }
         }

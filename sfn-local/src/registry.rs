@@ -144,10 +144,11 @@ impl Registry {
         }
         let name = function_name(function);
         // Most often registered under its plain name: found without scanning every entry.
-        if name != function && function_name(name) == name {
-            if let Some(t) = self.lambdas.get(name) {
-                return Some(t);
-            }
+        if name != function
+            && function_name(name) == name
+            && let Some(t) = self.lambdas.get(name)
+        {
+            return Some(t);
         }
         self.lambdas
             .iter()
