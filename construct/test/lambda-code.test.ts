@@ -73,6 +73,21 @@ function stagedZips(directory: string): string[] {
   );
 });
 
+(hasCargo ? test : test.skip)("a team's project: its own tool and a stock one, the LLM and the trigger, from its own workspace", () => {
+  const { root, cargoLambda } = fakeWorkspace();
+  const app = new App({ outdir: tmp('sfn-agent-cdkout-') });
+  const agents = new SfnAgents(new Stack(app, 'WordHelper'), 'Agents', {
+    stateMachinesDir: path.join(__dirname, 'fixtures', 'custom-agent'),
+    cargoWorkspace: root,
+    cargoLambda,
+  });
+  app.synth();
+  expect(fs.readFileSync(path.join(root, 'runs'), 'utf8')).toBe(
+    'lambda build --release --arm64 --output-format zip --bin llm-anthropic --bin sqs-trigger --bin tool-calculate --bin tool-word-count\n',
+  );
+  expect([...agents.functions.keys()].sort()).toEqual(['llm-anthropic', 'sqs-trigger', 'tool-calculate', 'tool-word-count']);
+});
+
 (hasCargo ? test : test.skip)('a binary the build did not produce fails the synth naming the binary and the workspace', () => {
   const { root, cargoLambda } = fakeWorkspace(['tool-word-count']);
   const build = new CargoLambdaBuild({ workspace: root, binaries: ['tool-word-count'], cargoLambda });
