@@ -13,7 +13,7 @@ import * as path from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { applySkipBundlingContext, SfnAgents } from 'sfn-agent-cdk';
+import { applySkipBundlingContext, SfnAgents, SfnAgentsError } from 'sfn-agent-cdk';
 
 /** The Cargo workspace: this repository. */
 const WORKSPACE_ROOT = path.resolve(__dirname, '..', '..');
@@ -52,7 +52,7 @@ function truthy(v: unknown): boolean {
 function numberOr(v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`sfnAgent:conversationTtlDays must be a whole number of days, got ${String(v)}`);
+  if (!Number.isInteger(n) || n < 1) throw new SfnAgentsError(`sfnAgent:conversationTtlDays must be a whole number of days, got ${String(v)}`);
   return n;
 }
 
@@ -65,6 +65,6 @@ function logLevel(v: unknown): sfn.LogLevel | undefined {
     OFF: sfn.LogLevel.OFF,
   };
   const level = levels[String(v).toUpperCase()];
-  if (!level) throw new Error(`sfnAgent:logLevel must be ALL, ERROR, FATAL or OFF, got ${String(v)}`);
+  if (!level) throw new SfnAgentsError(`sfnAgent:logLevel must be ALL, ERROR, FATAL or OFF, got ${String(v)}`);
   return level;
 }

@@ -1,6 +1,6 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.prebuiltCode = exports.applySkipBundlingContext = exports.CargoLambdaBuild = exports.parseManifest = exports.loadStateMachines = exports.bedrockModels = exports.pascal = exports.SQS_TRIGGER_BINARY = exports.QUESTION_DETAIL_TYPE = exports.SfnAgents = void 0;
+exports.prebuiltCode = exports.applySkipBundlingContext = exports.CargoLambdaBuild = exports.parseManifest = exports.loadStateMachines = exports.bedrockModels = exports.pascal = exports.SQS_TRIGGER_BINARY = exports.QUESTION_DETAIL_TYPE = exports.SfnAgents = exports.SfnAgentsError = void 0;
 /**
  * sfn-agent-cdk: deploys the agents of an sfn-agent `state-machines/` folder (the ASL and
  * `manifest.json` that `sfn-agent synth` writes) into a team's own Stack.
@@ -9,6 +9,8 @@ exports.prebuiltCode = exports.applySkipBundlingContext = exports.CargoLambdaBui
  * new SfnAgents(stack, 'Agents', { stateMachinesDir: '../state-machines', cargoWorkspace: '..' });
  * ```
  */
+var errors_1 = require("./errors");
+Object.defineProperty(exports, "SfnAgentsError", { enumerable: true, get: function () { return errors_1.SfnAgentsError; } });
 var sfn_agents_1 = require("./sfn-agents");
 Object.defineProperty(exports, "SfnAgents", { enumerable: true, get: function () { return sfn_agents_1.SfnAgents; } });
 Object.defineProperty(exports, "QUESTION_DETAIL_TYPE", { enumerable: true, get: function () { return sfn_agents_1.QUESTION_DETAIL_TYPE; } });

@@ -21,6 +21,7 @@ const fs = require("fs");
 const path = require("path");
 const aws_cdk_lib_1 = require("aws-cdk-lib");
 const lambda = require("aws-cdk-lib/aws-lambda");
+const errors_1 = require("./errors");
 /** Binaries already built in this process, by workspace and cargo-lambda. */
 const builtBinaries = new Map();
 /** One workspace's Lambdas, built together on the first bundling of any of them. */
@@ -48,7 +49,7 @@ class CargoLambdaBuild {
                         this.build(binary);
                         const zip = path.join(targetDir(this.workspace), 'lambda', binary, 'bootstrap.zip');
                         if (!fs.existsSync(zip)) {
-                            throw new Error(`binary \`${binary}\` is not a [[bin]] of the workspace at ${this.workspace}: ` +
+                            throw new errors_1.SfnAgentsError(`binary \`${binary}\` is not a [[bin]] of the workspace at ${this.workspace}: ` +
                                 `add src/bin/${binary}.rs (cargo lambda build wrote no ${zip})`);
                         }
                         // A single archive in the output directory is used as the asset as-is.
@@ -70,7 +71,7 @@ class CargoLambdaBuild {
         const args = ['lambda', 'build', '--release', '--arm64', '--output-format', 'zip', ...wanted.flatMap((b) => ['--bin', b])];
         const [command, argv] = this.cargoLambda ? [this.cargoLambda, args] : ['cargo', args];
         if (!this.cargoLambda && (0, child_process_1.spawnSync)('cargo', ['lambda', '--version'], { stdio: 'ignore' }).status !== 0) {
-            throw new Error('cargo-lambda is not installed: `pip install cargo-lambda` (it brings zig) or `cargo install cargo-lambda`, ' +
+            throw new errors_1.SfnAgentsError('cargo-lambda is not installed: `pip install cargo-lambda` (it brings zig) or `cargo install cargo-lambda`, ' +
                 'or give the cargoLambda prop the path of its executable');
         }
         process.stderr.write(`sfn-agent: ${command} ${argv.join(' ')} (in ${this.workspace})\n`);
@@ -78,7 +79,7 @@ class CargoLambdaBuild {
         const run = (0, child_process_1.spawnSync)(command, argv, { cwd: this.workspace, stdio: ['ignore', process.stderr, 'inherit'] });
         if (run.error || run.status !== 0) {
             const why = run.error ? run.error.message : `exit ${run.status}`;
-            throw new Error(`cargo lambda build failed in ${this.workspace} for ${wanted.join(', ')} (${why}); see its output above. ` +
+            throw new errors_1.SfnAgentsError(`cargo lambda build failed in ${this.workspace} for ${wanted.join(', ')} (${why}); see its output above. ` +
                 'Each binary the manifest names must be a [[bin]] of that workspace.');
         }
         for (const b of wanted)
@@ -90,7 +91,7 @@ exports.CargoLambdaBuild = CargoLambdaBuild;
 function prebuiltCode(dir, binary) {
     const zip = path.resolve(dir, binary, 'bootstrap.zip');
     if (!fs.existsSync(zip)) {
-        throw new Error(`no ${zip}: prebuiltDir must hold <binary>/bootstrap.zip for every binary the manifest names (here \`${binary}\`)`);
+        throw new errors_1.SfnAgentsError(`no ${zip}: prebuiltDir must hold <binary>/bootstrap.zip for every binary the manifest names (here \`${binary}\`)`);
     }
     return lambda.Code.fromAsset(zip);
 }

@@ -11,6 +11,7 @@ exports.bedrockModels = bedrockModels;
  */
 const fs = require("fs");
 const path = require("path");
+const errors_1 = require("./errors");
 const PROVIDERS = ['anthropic', 'openai', 'gemini', 'bedrock'];
 const PLACEHOLDER = /^[A-Za-z][A-Za-z0-9]*$/;
 const BINARY = /^[a-z][a-z0-9-]*$/;
@@ -22,14 +23,14 @@ const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 function loadStateMachines(dir, options = {}) {
     const manifestPath = path.join(dir, 'manifest.json');
     if (!fs.existsSync(manifestPath)) {
-        throw new Error(`no manifest at ${manifestPath}: run your sfn-agent synth (here \`cargo run -p sfn-agent -- synth\`) ` +
+        throw new errors_1.SfnAgentsError(`no manifest at ${manifestPath}: run your sfn-agent synth (here \`cargo run -p sfn-agent -- synth\`) ` +
             'to generate it, or point stateMachinesDir at the folder that has it');
     }
     const manifest = parseManifest(readJson(manifestPath), manifestPath, options);
     return manifest.agents.map((agent) => {
         const file = path.join(dir, agent.definition);
         if (!fs.existsSync(file)) {
-            throw new Error(`${manifestPath}: agent "${agent.name}" names definition ${agent.definition}, which does not exist`);
+            throw new errors_1.SfnAgentsError(`${manifestPath}: agent "${agent.name}" names definition ${agent.definition}, which does not exist`);
         }
         const definitionText = fs.readFileSync(file, 'utf8');
         const definition = readJson(file, definitionText);
@@ -41,7 +42,7 @@ function loadStateMachines(dir, options = {}) {
 function parseManifest(value, source, options = {}) {
     const given = new Set(options.toolFunctions ?? []);
     const fail = (what) => {
-        throw new Error(`${source}: ${what}`);
+        throw new errors_1.SfnAgentsError(`${source}: ${what}`);
     };
     if (!isObject(value))
         return fail('the manifest is not a JSON object');
@@ -111,12 +112,12 @@ function checkPlaceholders(agent, text, file) {
     const used = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
     for (const p of used) {
         if (!known.has(p)) {
-            throw new Error(`${file}: placeholder \${${p}} is not in the manifest's entry for agent "${agent.name}"`);
+            throw new errors_1.SfnAgentsError(`${file}: placeholder \${${p}} is not in the manifest's entry for agent "${agent.name}"`);
         }
     }
     for (const p of known) {
         if (!used.has(p)) {
-            throw new Error(`${file}: the manifest gives agent "${agent.name}" \${${p}}, but the definition never uses it`);
+            throw new errors_1.SfnAgentsError(`${file}: the manifest gives agent "${agent.name}" \${${p}}, but the definition never uses it`);
         }
     }
 }
@@ -158,7 +159,7 @@ function readJson(file, text = fs.readFileSync(file, 'utf8')) {
         return JSON.parse(text);
     }
     catch (e) {
-        throw new Error(`${file} is not valid JSON: ${e.message}`);
+        throw new errors_1.SfnAgentsError(`${file} is not valid JSON: ${e.message}`);
     }
 }
 function ident(v, at, pattern, fail) {

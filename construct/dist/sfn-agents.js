@@ -24,6 +24,7 @@ const secretsmanager = require("aws-cdk-lib/aws-secretsmanager");
 const sfn = require("aws-cdk-lib/aws-stepfunctions");
 const sqs = require("aws-cdk-lib/aws-sqs");
 const constructs_1 = require("constructs");
+const errors_1 = require("./errors");
 const lambda_code_1 = require("./lambda-code");
 const manifest_1 = require("./manifest");
 /** The EventBridge `detail-type` that asks an agent a question. */
@@ -71,17 +72,17 @@ class SfnAgents extends constructs_1.Construct {
         const toolFunctions = props.toolFunctions ?? {};
         this.agents = (0, manifest_1.loadStateMachines)(dir, { toolFunctions: Object.keys(toolFunctions) });
         if (this.agents.length === 0)
-            throw new Error(`${dir}/manifest.json lists no agents: nothing to deploy`);
+            throw new errors_1.SfnAgentsError(`${dir}/manifest.json lists no agents: nothing to deploy`);
         const usedTools = new Set(this.agents.flatMap((a) => a.tools.map((t) => t.tool)));
         for (const tool of Object.keys(toolFunctions)) {
             if (!usedTools.has(tool)) {
-                throw new Error(`toolFunctions gives "${tool}", which no agent in ${dir} uses (their tools: ${[...usedTools].sort().join(', ')})`);
+                throw new errors_1.SfnAgentsError(`toolFunctions gives "${tool}", which no agent in ${dir} uses (their tools: ${[...usedTools].sort().join(', ')})`);
             }
         }
         const triggerBinary = props.sqsTriggerBinary ?? exports.SQS_TRIGGER_BINARY;
         const binaries = builtBinaries(this.agents, toolFunctions);
         if (binaries.includes(triggerBinary)) {
-            throw new Error(`the SQS trigger's binary \`${triggerBinary}\` is also an LLM or tool Lambda in the manifest: set sqsTriggerBinary`);
+            throw new errors_1.SfnAgentsError(`the SQS trigger's binary \`${triggerBinary}\` is also an LLM or tool Lambda in the manifest: set sqsTriggerBinary`);
         }
         const lambdaCode = codeSource(props, [...binaries, triggerBinary]);
         this.importExternalTools(toolFunctions);
@@ -226,7 +227,7 @@ class SfnAgents extends constructs_1.Construct {
         if (bedrockModels === undefined)
             return;
         if (bedrockModels.length === 0) {
-            throw new Error('a bedrock LLM Lambda is in the manifest, but no definition names a bedrock model');
+            throw new errors_1.SfnAgentsError('a bedrock LLM Lambda is in the manifest, but no definition names a bedrock model');
         }
         const resources = bedrockModels.flatMap((model) => bedrockModelArns(this.stack, model));
         fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'InvokeAgentModels', actions: ['bedrock:InvokeModel'], resources }));
@@ -378,10 +379,10 @@ function toolKey(tool) {
 function codeSource(props, binaries) {
     const given = ['cargoWorkspace', 'prebuiltDir', 'lambdaCode'].filter((k) => props[k] !== undefined);
     if (given.length !== 1) {
-        throw new Error(`SfnAgents needs exactly one of cargoWorkspace, prebuiltDir and lambdaCode for the Lambda code; got ${given.length === 0 ? 'none' : given.join(' and ')}`);
+        throw new errors_1.SfnAgentsError(`SfnAgents needs exactly one of cargoWorkspace, prebuiltDir and lambdaCode for the Lambda code; got ${given.length === 0 ? 'none' : given.join(' and ')}`);
     }
     if (props.cargoLambda !== undefined && props.cargoWorkspace === undefined) {
-        throw new Error('cargoLambda is for building a cargoWorkspace; it does nothing with prebuiltDir or lambdaCode');
+        throw new errors_1.SfnAgentsError('cargoLambda is for building a cargoWorkspace; it does nothing with prebuiltDir or lambdaCode');
     }
     if (props.cargoWorkspace !== undefined) {
         const build = new lambda_code_1.CargoLambdaBuild({ workspace: props.cargoWorkspace, binaries, cargoLambda: props.cargoLambda });
@@ -428,7 +429,7 @@ function baseUrlEnvironment(urls, provider) {
     if (!url)
         return {};
     if (!/^https?:\/\/[^\s/]+/.test(url)) {
-        throw new Error(`the ${provider} base URL \`${url}\` is not an http(s) URL`);
+        throw new errors_1.SfnAgentsError(`the ${provider} base URL \`${url}\` is not an http(s) URL`);
     }
     return { [`${provider.toUpperCase()}_BASE_URL`]: url };
 }

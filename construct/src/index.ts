@@ -6,6 +6,7 @@
  * new SfnAgents(stack, 'Agents', { stateMachinesDir: '../state-machines', cargoWorkspace: '..' });
  * ```
  */
+export { SfnAgentsError } from './errors';
 export { SfnAgents, QUESTION_DETAIL_TYPE, SQS_TRIGGER_BINARY, pascal } from './sfn-agents';
 export type { SfnAgentsProps } from './sfn-agents';
 export { bedrockModels, loadStateMachines, parseManifest } from './manifest';

@@ -16,6 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SfnAgentsError } from './errors';
 
 /** Where cargo-lambda comes from, and which binaries one build makes. */
 export interface CargoLambdaBuildOptions {
@@ -56,7 +57,7 @@ export class CargoLambdaBuild {
             this.build(binary);
             const zip = path.join(targetDir(this.workspace), 'lambda', binary, 'bootstrap.zip');
             if (!fs.existsSync(zip)) {
-              throw new Error(
+              throw new SfnAgentsError(
                 `binary \`${binary}\` is not a [[bin]] of the workspace at ${this.workspace}: ` +
                   `add src/bin/${binary}.rs (cargo lambda build wrote no ${zip})`,
               );
@@ -80,7 +81,7 @@ export class CargoLambdaBuild {
     const args = ['lambda', 'build', '--release', '--arm64', '--output-format', 'zip', ...wanted.flatMap((b) => ['--bin', b])];
     const [command, argv] = this.cargoLambda ? [this.cargoLambda, args] : ['cargo', args];
     if (!this.cargoLambda && spawnSync('cargo', ['lambda', '--version'], { stdio: 'ignore' }).status !== 0) {
-      throw new Error(
+      throw new SfnAgentsError(
         'cargo-lambda is not installed: `pip install cargo-lambda` (it brings zig) or `cargo install cargo-lambda`, ' +
           'or give the cargoLambda prop the path of its executable',
       );
@@ -90,7 +91,7 @@ export class CargoLambdaBuild {
     const run = spawnSync(command, argv, { cwd: this.workspace, stdio: ['ignore', process.stderr, 'inherit'] });
     if (run.error || run.status !== 0) {
       const why = run.error ? run.error.message : `exit ${run.status}`;
-      throw new Error(
+      throw new SfnAgentsError(
         `cargo lambda build failed in ${this.workspace} for ${wanted.join(', ')} (${why}); see its output above. ` +
           'Each binary the manifest names must be a [[bin]] of that workspace.',
       );
@@ -103,7 +104,7 @@ export class CargoLambdaBuild {
 export function prebuiltCode(dir: string, binary: string): lambda.Code {
   const zip = path.resolve(dir, binary, 'bootstrap.zip');
   if (!fs.existsSync(zip)) {
-    throw new Error(`no ${zip}: prebuiltDir must hold <binary>/bootstrap.zip for every binary the manifest names (here \`${binary}\`)`);
+    throw new SfnAgentsError(`no ${zip}: prebuiltDir must hold <binary>/bootstrap.zip for every binary the manifest names (here \`${binary}\`)`);
   }
   return lambda.Code.fromAsset(zip);
 }

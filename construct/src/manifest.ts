@@ -6,6 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { SfnAgentsError } from './errors';
 
 /** Standard (the default) or Express, as `WorkflowType` serializes it. */
 export type WorkflowType = 'STANDARD' | 'EXPRESS';
@@ -84,7 +85,7 @@ const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export function loadStateMachines(dir: string, options: LoadOptions = {}): LoadedAgent[] {
   const manifestPath = path.join(dir, 'manifest.json');
   if (!fs.existsSync(manifestPath)) {
-    throw new Error(
+    throw new SfnAgentsError(
       `no manifest at ${manifestPath}: run your sfn-agent synth (here \`cargo run -p sfn-agent -- synth\`) ` +
         'to generate it, or point stateMachinesDir at the folder that has it',
     );
@@ -93,7 +94,7 @@ export function loadStateMachines(dir: string, options: LoadOptions = {}): Loade
   return manifest.agents.map((agent) => {
     const file = path.join(dir, agent.definition);
     if (!fs.existsSync(file)) {
-      throw new Error(`${manifestPath}: agent "${agent.name}" names definition ${agent.definition}, which does not exist`);
+      throw new SfnAgentsError(`${manifestPath}: agent "${agent.name}" names definition ${agent.definition}, which does not exist`);
     }
     const definitionText = fs.readFileSync(file, 'utf8');
     const definition = readJson(file, definitionText);
@@ -106,7 +107,7 @@ export function loadStateMachines(dir: string, options: LoadOptions = {}): Loade
 export function parseManifest(value: unknown, source: string, options: LoadOptions = {}): Manifest {
   const given = new Set(options.toolFunctions ?? []);
   const fail = (what: string): never => {
-    throw new Error(`${source}: ${what}`);
+    throw new SfnAgentsError(`${source}: ${what}`);
   };
   if (!isObject(value)) return fail('the manifest is not a JSON object');
   if (typeof value.version !== 'number') fail('"version" must be a number');
@@ -168,12 +169,12 @@ function checkPlaceholders(agent: AgentEntry, text: string, file: string): void 
   const used = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
   for (const p of used) {
     if (!known.has(p)) {
-      throw new Error(`${file}: placeholder \${${p}} is not in the manifest's entry for agent "${agent.name}"`);
+      throw new SfnAgentsError(`${file}: placeholder \${${p}} is not in the manifest's entry for agent "${agent.name}"`);
     }
   }
   for (const p of known) {
     if (!used.has(p)) {
-      throw new Error(`${file}: the manifest gives agent "${agent.name}" \${${p}}, but the definition never uses it`);
+      throw new SfnAgentsError(`${file}: the manifest gives agent "${agent.name}" \${${p}}, but the definition never uses it`);
     }
   }
 }
@@ -216,7 +217,7 @@ function readJson(file: string, text = fs.readFileSync(file, 'utf8')): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
+    throw new SfnAgentsError(`${file} is not valid JSON: ${(e as Error).message}`);
   }
 }
 

@@ -20,6 +20,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SfnAgentsError } from './errors';
 import { CargoLambdaBuild, prebuiltCode } from './lambda-code';
 import { LoadedAgent, loadStateMachines, ToolFunctionRef } from './manifest';
 
@@ -115,17 +116,17 @@ export class SfnAgents extends Construct {
     const dir = path.resolve(props.stateMachinesDir);
     const toolFunctions = props.toolFunctions ?? {};
     this.agents = loadStateMachines(dir, { toolFunctions: Object.keys(toolFunctions) });
-    if (this.agents.length === 0) throw new Error(`${dir}/manifest.json lists no agents: nothing to deploy`);
+    if (this.agents.length === 0) throw new SfnAgentsError(`${dir}/manifest.json lists no agents: nothing to deploy`);
     const usedTools = new Set(this.agents.flatMap((a) => a.tools.map((t) => t.tool)));
     for (const tool of Object.keys(toolFunctions)) {
       if (!usedTools.has(tool)) {
-        throw new Error(`toolFunctions gives "${tool}", which no agent in ${dir} uses (their tools: ${[...usedTools].sort().join(', ')})`);
+        throw new SfnAgentsError(`toolFunctions gives "${tool}", which no agent in ${dir} uses (their tools: ${[...usedTools].sort().join(', ')})`);
       }
     }
     const triggerBinary = props.sqsTriggerBinary ?? SQS_TRIGGER_BINARY;
     const binaries = builtBinaries(this.agents, toolFunctions);
     if (binaries.includes(triggerBinary)) {
-      throw new Error(`the SQS trigger's binary \`${triggerBinary}\` is also an LLM or tool Lambda in the manifest: set sqsTriggerBinary`);
+      throw new SfnAgentsError(`the SQS trigger's binary \`${triggerBinary}\` is also an LLM or tool Lambda in the manifest: set sqsTriggerBinary`);
     }
     const lambdaCode = codeSource(props, [...binaries, triggerBinary]);
     this.importExternalTools(toolFunctions);
@@ -289,7 +290,7 @@ export class SfnAgents extends Construct {
     );
     if (bedrockModels === undefined) return;
     if (bedrockModels.length === 0) {
-      throw new Error('a bedrock LLM Lambda is in the manifest, but no definition names a bedrock model');
+      throw new SfnAgentsError('a bedrock LLM Lambda is in the manifest, but no definition names a bedrock model');
     }
     const resources = bedrockModels.flatMap((model) => bedrockModelArns(this.stack, model));
     fn.addToRolePolicy(
@@ -457,12 +458,12 @@ function toolKey(tool: ToolFunctionRef): string {
 function codeSource(props: SfnAgentsProps, binaries: string[]): (binary: string) => lambda.Code {
   const given = (['cargoWorkspace', 'prebuiltDir', 'lambdaCode'] as const).filter((k) => props[k] !== undefined);
   if (given.length !== 1) {
-    throw new Error(
+    throw new SfnAgentsError(
       `SfnAgents needs exactly one of cargoWorkspace, prebuiltDir and lambdaCode for the Lambda code; got ${given.length === 0 ? 'none' : given.join(' and ')}`,
     );
   }
   if (props.cargoLambda !== undefined && props.cargoWorkspace === undefined) {
-    throw new Error('cargoLambda is for building a cargoWorkspace; it does nothing with prebuiltDir or lambdaCode');
+    throw new SfnAgentsError('cargoLambda is for building a cargoWorkspace; it does nothing with prebuiltDir or lambdaCode');
   }
   if (props.cargoWorkspace !== undefined) {
     const build = new CargoLambdaBuild({ workspace: props.cargoWorkspace, binaries, cargoLambda: props.cargoLambda });
@@ -517,7 +518,7 @@ function baseUrlEnvironment(
   const url = provider ? urls?.[provider as keyof NonNullable<typeof urls>] : undefined;
   if (!url) return {};
   if (!/^https?:\/\/[^\s/]+/.test(url)) {
-    throw new Error(`the ${provider} base URL \`${url}\` is not an http(s) URL`);
+    throw new SfnAgentsError(`the ${provider} base URL \`${url}\` is not an http(s) URL`);
   }
   return { [`${provider!.toUpperCase()}_BASE_URL`]: url };
 }
