@@ -69,13 +69,14 @@ export declare class SfnAgents extends Construct {
     readonly functions: Map<string, lambda.Function>;
     /** The agents as the manifest gives them, with their definitions. */
     readonly agents: LoadedAgent[];
-    /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
-    private readonly externalTools;
-    private readonly stack;
     /** The queue whose messages start executions. */
     readonly queue: sqs.Queue;
     /** Where messages and events that could not start an execution end up. */
     readonly deadLetterQueue: sqs.Queue;
+    /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
+    private readonly externalTools;
+    /** The stack the construct is in: its name prefixes the state machines' names. */
+    private readonly stack;
     constructor(scope: Construct, id: string, props: SfnAgentsProps);
     /**
      * Imports each tool Lambda that is not built here, once per function: `toolFunctions` first,

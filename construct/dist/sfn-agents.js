@@ -58,13 +58,14 @@ class SfnAgents extends constructs_1.Construct {
     functions = new Map();
     /** The agents as the manifest gives them, with their definitions. */
     agents;
-    /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
-    externalTools = new Map();
-    stack;
     /** The queue whose messages start executions. */
     queue;
     /** Where messages and events that could not start an execution end up. */
     deadLetterQueue;
+    /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
+    externalTools = new Map();
+    /** The stack the construct is in: its name prefixes the state machines' names. */
+    stack;
     constructor(scope, id, props) {
         super(scope, id);
         this.stack = aws_cdk_lib_1.Stack.of(this);

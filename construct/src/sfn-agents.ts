@@ -102,13 +102,14 @@ export class SfnAgents extends Construct {
   readonly functions = new Map<string, lambda.Function>();
   /** The agents as the manifest gives them, with their definitions. */
   readonly agents: LoadedAgent[];
-  /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
-  private readonly externalTools = new Map<string, lambda.IFunction>();
-  private readonly stack: Stack;
   /** The queue whose messages start executions. */
   readonly queue: sqs.Queue;
   /** Where messages and events that could not start an execution end up. */
   readonly deadLetterQueue: sqs.Queue;
+  /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
+  private readonly externalTools = new Map<string, lambda.IFunction>();
+  /** The stack the construct is in: its name prefixes the state machines' names. */
+  private readonly stack: Stack;
 
   constructor(scope: Construct, id: string, props: SfnAgentsProps) {
     super(scope, id);
