@@ -1,44 +1,56 @@
 #!/usr/bin/env bash
-# The CDK app's checks, offline and with no AWS credentials:
-#   1. `npm ci` in cdk/ when node_modules is older than the lockfile (quiet);
-#   2. the type check (tsc) and the jest tests (CDK assertions, cdk-nag);
-#   3. `cdk synth` of the real state-machines/ with bundling skipped (cdk-nag fails it on any
-#      unacknowledged finding);
-#   4. cfn-lint (PyPI, pinned, installed into .local/cfn-lint) on the synthesized template.
+# The CDK checks, offline and with no AWS credentials:
+#   construct/ (the sfn-agent-cdk package): `npm ci` when needed, the type check (tsc), the
+#     committed dist/ is what src/ compiles to, and the jest tests (CDK assertions, cdk-nag);
+#   cdk/ (this repo's app): `npm ci` when needed (also when construct/ changed), tsc, its jest
+#     test, then scripts/cdk-synth-app.sh: `cdk synth` of the real state-machines/ with bundling
+#     skipped (cdk-nag fails it on any unacknowledged finding), cfn-lint, a Lambda per binary;
+#   examples/custom-agent/cdk (a team's app using the construct by file: dependency): the same
+#     synth checks, from the hand-written fixture construct/test/fixtures/custom-agent.
 # Usage: scripts/cdk-test.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cfn_lint_version="1.58.0"
-cd "$root/cdk"
+source "$root/scripts/cdk-lib.sh"
+offline_aws
 
-# No credentials and no account lookups: the synth must not need AWS.
-unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
-export CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true
-
-echo "== npm ci" >&2
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
-fi
-
-echo "== tsc" >&2
+cd "$root/construct"
+step "construct: npm ci"
+npm_deps .
+step "construct: tsc"
 npx --no-install tsc --noEmit
-
-echo "== jest" >&2
+step "construct: dist/ is current"
+built="$(mktemp -d)"
+trap 'rm -rf "$built"' EXIT
+npx --no-install tsc -p tsconfig.build.json --outDir "$built"
+if ! diff -r "$built" dist >/dev/null; then
+  echo "construct/dist/ is not what construct/src/ compiles to: run \`npm run build\` in construct/ and commit dist/" >&2
+  exit 1
+fi
+step "construct: jest"
 npx --no-install jest --silent
 
-echo "== cdk synth (bundling skipped)" >&2
-rm -rf cdk.out
-npx --no-install cdk synth --quiet --no-notices --no-version-reporting \
-  --context sfnAgent:skipBundling=true >/dev/null
+cd "$root/cdk"
+step "cdk: npm ci"
+npm_deps .
+step "cdk: tsc"
+npx --no-install tsc --noEmit
+step "cdk: jest"
+npx --no-install jest --silent
+# Every Lambda the real manifest names, and the SQS trigger.
+binaries="$(node -e '
+  const m = require(process.argv[1]);
+  const all = m.agents.flatMap((a) => [a.llm.binary, ...a.tools.map((t) => t.binary).filter(Boolean)]);
+  console.log([...new Set([...all, "sqs-trigger"])].sort().join("\n"));' "$root/state-machines/manifest.json")"
+expect=()
+for b in $binaries; do expect+=(--expect-function-binary "$b"); done
+"$root/scripts/cdk-synth-app.sh" "$root/cdk" "${expect[@]}"
 
-echo "== cfn-lint $cfn_lint_version" >&2
-venv="$root/.local/cfn-lint"
-if ! "$venv/bin/cfn-lint" --version 2>/dev/null | grep -q "$cfn_lint_version"; then
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$cfn_lint_version" >&2
-fi
-# W3005 ("dependency already enforced by a GetAtt"): CDK adds an explicit DependsOn from each
-# Lambda and state machine to its role next to the role's GetAtt. Redundant, harmless, not ours.
-"$venv/bin/cfn-lint" --ignore-checks W3005 -- cdk.out/*.template.json
-echo "cdk: all checks passed" >&2
+# The example's cdk.json runs its Rust synth first (`synth --dir ../state-machines`); here the app
+# alone runs, on a copy of the fixture, so this needs no Rust build.
+machines="$built/custom-agent-state-machines"
+cp -r "$root/construct/test/fixtures/custom-agent" "$machines"
+"$root/scripts/cdk-synth-app.sh" "$root/examples/custom-agent/cdk" \
+  --app 'npx ts-node --prefer-ts-exts bin/app.ts' --context "stateMachinesDir=$machines" \
+  --expect-function-binary llm-anthropic --expect-function-binary tool-word-count \
+  --expect-function-binary tool-calculate --expect-function-binary sqs-trigger
+echo "cdk: all checks passed in $((SECONDS - started))s" >&2

@@ -1,11 +1,12 @@
 /**
  * The manifest that `sfn-agent synth` writes into `state-machines/manifest.json`, read and checked.
  *
- * The shapes mirror `agent-builder/src/manifest.rs` (the Rust side owns them). Everything the stack
- * deploys comes from here, so a new agent or tool needs no edit in this app.
+ * The shapes mirror `agent-builder/src/manifest.rs` (the Rust side owns them). Everything the
+ * construct deploys comes from here, so a new agent or tool needs no edit in a team's stack.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { SfnAgentsError } from './errors';
 
 /** Standard (the default) or Express, as `WorkflowType` serializes it. */
 export type WorkflowType = 'STANDARD' | 'EXPRESS';
@@ -23,14 +24,29 @@ export interface FunctionRef {
   readonly provider?: Provider;
 }
 
-/** A tool Lambda. */
+/**
+ * A tool Lambda: one the construct builds from a cargo `binary`, or an existing `function` (any
+ * language, deployed elsewhere). The manifest gives exactly one of them, unless the construct's
+ * `toolFunctions` prop gives the tool.
+ */
 export interface ToolFunctionRef {
   /** The tool's name as the model calls it (`get_weather`). */
   readonly tool: string;
   /** The DefinitionSubstitutions key (`ToolGetWeatherFunctionArn`). */
   readonly placeholder: string;
-  /** The cargo binary (`tool-get-weather`). */
-  readonly binary: string;
+  /** The cargo binary to build (`tool-get-weather`). */
+  readonly binary?: string;
+  /** An existing Lambda's ARN (`arn:aws:lambda:…:function:lookup-order`) or name (`lookup-order`). */
+  readonly function?: string;
+}
+
+/** What the manifest's reader needs to know from outside the manifest. */
+export interface LoadOptions {
+  /**
+   * Tools whose Lambda the caller gives (the construct's `toolFunctions`): such a tool may have
+   * neither `binary` nor `function` in the manifest, or both.
+   */
+  readonly toolFunctions?: Iterable<string>;
 }
 
 /** One agent's state machine and what it needs. */
@@ -61,33 +77,37 @@ const PROVIDERS: readonly Provider[] = ['anthropic', 'openai', 'gemini', 'bedroc
 const PLACEHOLDER = /^[A-Za-z][A-Za-z0-9]*$/;
 const BINARY = /^[a-z][a-z0-9-]*$/;
 const AGENT_NAME = /^[a-z][a-z0-9_-]*$/;
+/** A Lambda function ARN, optionally qualified by a version or alias. */
+const FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$/;
+const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Reads `manifest.json` and every definition it names, failing with what to fix. */
-export function loadStateMachines(dir: string): LoadedAgent[] {
+export function loadStateMachines(dir: string, options: LoadOptions = {}): LoadedAgent[] {
   const manifestPath = path.join(dir, 'manifest.json');
   if (!fs.existsSync(manifestPath)) {
-    throw new Error(
-      `no manifest at ${manifestPath}: run \`cargo run -p sfn-agent -- synth\` to generate state-machines/, ` +
-        'or pass -c stateMachinesDir=<dir>',
+    throw new SfnAgentsError(
+      `no manifest at ${manifestPath}: run your sfn-agent synth (here \`cargo run -p sfn-agent -- synth\`) ` +
+        'to generate it, or point stateMachinesDir at the folder that has it',
     );
   }
-  const manifest = parseManifest(JSON.parse(fs.readFileSync(manifestPath, 'utf8')), manifestPath);
+  const manifest = parseManifest(readJson(manifestPath), manifestPath, options);
   return manifest.agents.map((agent) => {
     const file = path.join(dir, agent.definition);
     if (!fs.existsSync(file)) {
-      throw new Error(`${manifestPath}: agent "${agent.name}" names definition ${agent.definition}, which does not exist`);
+      throw new SfnAgentsError(`${manifestPath}: agent "${agent.name}" names definition ${agent.definition}, which does not exist`);
     }
     const definitionText = fs.readFileSync(file, 'utf8');
-    const definition: unknown = JSON.parse(definitionText);
+    const definition = readJson(file, definitionText);
     checkPlaceholders(agent, definitionText, file);
     return { ...agent, definitionText, bedrockModels: bedrockModels(definition) };
   });
 }
 
 /** Checks the manifest's shape, so a typo fails the synth instead of a deploy. */
-export function parseManifest(value: unknown, source: string): Manifest {
+export function parseManifest(value: unknown, source: string, options: LoadOptions = {}): Manifest {
+  const given = new Set(options.toolFunctions ?? []);
   const fail = (what: string): never => {
-    throw new Error(`${source}: ${what}`);
+    throw new SfnAgentsError(`${source}: ${what}`);
   };
   if (!isObject(value)) return fail('the manifest is not a JSON object');
   if (typeof value.version !== 'number') fail('"version" must be a number');
@@ -119,12 +139,20 @@ export function parseManifest(value: unknown, source: string): Manifest {
         provider: provider as Provider,
       },
       tools: raw.tools.map((t: unknown, j: number): ToolFunctionRef => {
-        if (!isObject(t)) return fail(`${at}.tools[${j}] is not an object`);
-        return {
-          tool: str(t.tool, `${at}.tools[${j}].tool`, fail),
-          placeholder: ident(t.placeholder, `${at}.tools[${j}].placeholder`, PLACEHOLDER, fail),
-          binary: ident(t.binary, `${at}.tools[${j}].binary`, BINARY, fail),
-        };
+        const tat = `${at}.tools[${j}]`;
+        if (!isObject(t)) return fail(`${tat} is not an object`);
+        const tool = str(t.tool, `${tat}.tool`, fail);
+        const placeholder = ident(t.placeholder, `${tat}.placeholder`, PLACEHOLDER, fail);
+        const binary = t.binary === undefined ? undefined : ident(t.binary, `${tat}.binary`, BINARY, fail);
+        const fn = t.function === undefined ? undefined : functionRef(t.function, `${tat}.function`, fail);
+        if (!given.has(tool) && (binary === undefined) === (fn === undefined)) {
+          fail(
+            `${tat} (tool "${tool}") has ${binary === undefined ? 'neither "binary" nor' : 'both "binary" and'} "function": ` +
+              'give exactly one (a cargo binary to build, or an existing Lambda\'s ARN or name), ' +
+              'or give the tool\'s Lambda with the toolFunctions prop',
+          );
+        }
+        return { tool, placeholder, ...(binary && { binary }), ...(fn && { function: fn }) };
       }),
       conversation_table: raw.conversation_table !== false,
     };
@@ -141,12 +169,12 @@ function checkPlaceholders(agent: AgentEntry, text: string, file: string): void 
   const used = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
   for (const p of used) {
     if (!known.has(p)) {
-      throw new Error(`${file}: placeholder \${${p}} is not in the manifest's entry for agent "${agent.name}"`);
+      throw new SfnAgentsError(`${file}: placeholder \${${p}} is not in the manifest's entry for agent "${agent.name}"`);
     }
   }
   for (const p of known) {
     if (!used.has(p)) {
-      throw new Error(`${file}: the manifest gives agent "${agent.name}" \${${p}}, but the definition never uses it`);
+      throw new SfnAgentsError(`${file}: the manifest gives agent "${agent.name}" \${${p}}, but the definition never uses it`);
     }
   }
 }
@@ -173,6 +201,24 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function str(v: unknown, at: string, fail: (what: string) => never): string {
   if (typeof v !== 'string' || v.length === 0) return fail(`${at} must be a non-empty string`);
   return v;
+}
+
+/** An existing Lambda: a function ARN (qualified or not) or a function name. */
+function functionRef(v: unknown, at: string, fail: (what: string) => never): string {
+  const s = str(v, at, fail);
+  if (s.startsWith('arn:') ? !FUNCTION_ARN.test(s) : !FUNCTION_NAME.test(s)) {
+    fail(`${at} "${s}" is neither a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>) nor a function name`);
+  }
+  return s;
+}
+
+/** Parses JSON, naming the file when it is not JSON (a hand edit gone wrong). */
+function readJson(file: string, text = fs.readFileSync(file, 'utf8')): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SfnAgentsError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
 }
 
 function ident(v: unknown, at: string, pattern: RegExp, fail: (what: string) => never): string {

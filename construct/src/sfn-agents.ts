@@ -1,12 +1,14 @@
 /**
- * The stack: every agent's state machine from `state-machines/`, the Rust Lambdas they call, the
- * conversation table, the API-key secret, and the SQS and EventBridge triggers.
+ * The construct: every agent's state machine from a `state-machines/` folder, the Rust Lambdas
+ * they call, the conversation table, the API-key secret, and the SQS and EventBridge triggers,
+ * in whatever Stack a team puts it.
  *
  * Nothing here names an agent or a tool: the manifest does. Every IAM statement is written out by
  * hand (no `grant*` helper that adds more than the job needs), so the tests can pin each role's
  * actions and resources exactly.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import * as path from 'path';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -18,14 +20,36 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { LoadedAgent } from './manifest';
+import { SfnAgentsError } from './errors';
+import { CargoLambdaBuild, prebuiltCode } from './lambda-code';
+import { LoadedAgent, loadStateMachines, ToolFunctionRef } from './manifest';
 
-/** The knobs of the stack; `bin/app.ts` reads them from CDK context. */
-export interface SfnAgentStackProps extends StackProps {
-  /** The agents, from `loadStateMachines`. */
-  readonly agents: LoadedAgent[];
-  /** Makes the code of one cargo binary (the real build, or a stand-in in tests). */
-  readonly lambdaCode: (binary: string) => lambda.Code;
+/**
+ * What to deploy and how. The Lambda code comes from exactly one of `cargoWorkspace`,
+ * `prebuiltDir` and `lambdaCode`.
+ */
+export interface SfnAgentsProps {
+  /** The folder with `manifest.json` and the `<agent>.asl.json` files it names. */
+  readonly stateMachinesDir: string;
+  /**
+   * The Cargo workspace that has a `[[bin]]` for every binary the manifest names (and the SQS
+   * trigger's): built with one `cargo lambda build --release --arm64 --output-format zip` on
+   * deploy, skipped with CDK's bundling switch.
+   */
+  readonly cargoWorkspace?: string;
+  /** The cargo-lambda executable for `cargoWorkspace`. Default: `cargo lambda` through PATH. */
+  readonly cargoLambda?: string;
+  /** A folder with `<binary>/bootstrap.zip` for every binary, used as they are. */
+  readonly prebuiltDir?: string;
+  /** Makes the code of one binary, for anything the other two do not cover. */
+  readonly lambdaCode?: (binary: string) => lambda.Code;
+  /**
+   * Existing Lambdas for tools, by the tool's model-facing name (`lookup_order`): such a tool gets
+   * no built Lambda, whatever the manifest says, and the state machine may invoke this function.
+   */
+  readonly toolFunctions?: Record<string, lambda.IFunction>;
+  /** The cargo binary of the SQS trigger Lambda. Default `sqs-trigger`. */
+  readonly sqsTriggerBinary?: string;
   /** The state machines' log level. Default ALL (what the console's execution view needs). */
   readonly logLevel?: sfn.LogLevel;
   /** Whether state inputs and outputs go to the logs. Default true. */
@@ -47,7 +71,7 @@ export interface SfnAgentStackProps extends StackProps {
 
 /** The EventBridge `detail-type` that asks an agent a question. */
 export const QUESTION_DETAIL_TYPE = 'Agent Question';
-/** The cargo binary of the SQS trigger Lambda (crate `triggers`). */
+/** The default cargo binary of the SQS trigger Lambda (crate `triggers` in sfn-agent). */
 export const SQS_TRIGGER_BINARY = 'sqs-trigger';
 
 /** LLM calls can be long (big contexts, slow models); the ASL's task timeout is 330 s above it. */
@@ -63,24 +87,50 @@ const TRIGGER_MEMORY_MB = 128;
 /** An SQS message that failed this many times goes to the dead-letter queue. */
 const MAX_RECEIVE_COUNT = 5;
 
-/** The stack. Its outputs name every state machine, so `sfn-agent invoke` finds them. */
-export class SfnAgentStack extends Stack {
+/**
+ * The agents of one manifest with everything they need. Its outputs name every state machine
+ * (`StateMachineArn<Agent>`, with CDK's prefix and hash), so `sfn-agent invoke` finds them.
+ */
+export class SfnAgents extends Construct {
   /** The conversation table. */
   readonly table: dynamodb.Table;
   /** The provider API keys, a JSON object `{anthropic, openai, gemini}`. */
   readonly apiKeys: secretsmanager.Secret;
   /** One state machine per agent, by agent name. */
   readonly stateMachines = new Map<string, sfn.StateMachine>();
-  /** One Lambda per cargo binary, by binary name. */
+  /** One Lambda per cargo binary, by binary name (external tool Lambdas are not here). */
   readonly functions = new Map<string, lambda.Function>();
+  /** The agents as the manifest gives them, with their definitions. */
+  readonly agents: LoadedAgent[];
   /** The queue whose messages start executions. */
   readonly queue: sqs.Queue;
   /** Where messages and events that could not start an execution end up. */
   readonly deadLetterQueue: sqs.Queue;
+  /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
+  private readonly externalTools = new Map<string, lambda.IFunction>();
+  /** The stack the construct is in: its name prefixes the state machines' names. */
+  private readonly stack: Stack;
 
-  constructor(scope: Construct, id: string, props: SfnAgentStackProps) {
-    super(scope, id, props);
-    if (props.agents.length === 0) throw new Error('the manifest lists no agents: nothing to deploy');
+  constructor(scope: Construct, id: string, props: SfnAgentsProps) {
+    super(scope, id);
+    this.stack = Stack.of(this);
+    const dir = path.resolve(props.stateMachinesDir);
+    const toolFunctions = props.toolFunctions ?? {};
+    this.agents = loadStateMachines(dir, { toolFunctions: Object.keys(toolFunctions) });
+    if (this.agents.length === 0) throw new SfnAgentsError(`${dir}/manifest.json lists no agents: nothing to deploy`);
+    const usedTools = new Set(this.agents.flatMap((a) => a.tools.map((t) => t.tool)));
+    for (const tool of Object.keys(toolFunctions)) {
+      if (!usedTools.has(tool)) {
+        throw new SfnAgentsError(`toolFunctions gives "${tool}", which no agent in ${dir} uses (their tools: ${[...usedTools].sort().join(', ')})`);
+      }
+    }
+    const triggerBinary = props.sqsTriggerBinary ?? SQS_TRIGGER_BINARY;
+    const binaries = builtBinaries(this.agents, toolFunctions);
+    if (binaries.includes(triggerBinary)) {
+      throw new SfnAgentsError(`the SQS trigger's binary \`${triggerBinary}\` is also an LLM or tool Lambda in the manifest: set sqsTriggerBinary`);
+    }
+    const lambdaCode = codeSource(props, [...binaries, triggerBinary]);
+    this.importExternalTools(toolFunctions);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
     this.table = new dynamodb.Table(this, 'ConversationTable', {
@@ -112,9 +162,9 @@ export class SfnAgentStack extends Stack {
     });
 
     const ttlDays = props.conversationTtlDays ?? 30;
-    for (const binary of uniqueBinaries(props.agents)) {
-      const llm = props.agents.find((a) => a.llm.binary === binary)?.llm;
-      const fn = this.rustFunction(binary, props.lambdaCode(binary), logRetention, llm
+    for (const binary of binaries) {
+      const llm = this.agents.find((a) => a.llm.binary === binary)?.llm;
+      const fn = this.rustFunction(binary, lambdaCode(binary), logRetention, llm
         ? {
             timeout: LLM_TIMEOUT,
             memorySize: LLM_MEMORY_MB,
@@ -126,11 +176,11 @@ export class SfnAgentStack extends Stack {
             },
           }
         : { timeout: TOOL_TIMEOUT, memorySize: TOOL_MEMORY_MB, environment: {} });
-      if (llm) this.grantLlm(fn, llm.provider === 'bedrock' ? bedrockModelsOf(props.agents, binary) : undefined);
+      if (llm) this.grantLlm(fn, llm.provider === 'bedrock' ? bedrockModelsOf(this.agents, binary) : undefined);
       this.functions.set(binary, fn);
     }
 
-    for (const agent of props.agents) {
+    for (const agent of this.agents) {
       this.stateMachines.set(agent.name, this.agentStateMachine(agent, props, logRetention));
     }
 
@@ -147,7 +197,7 @@ export class SfnAgentStack extends Stack {
       visibilityTimeout: Duration.seconds(TRIGGER_TIMEOUT.toSeconds() * 6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
-    this.sqsTrigger(props.lambdaCode(SQS_TRIGGER_BINARY), logRetention);
+    this.sqsTrigger(triggerBinary, lambdaCode(triggerBinary), logRetention);
     this.eventRules(props.eventSource ?? 'sfn-agent');
 
     new CfnOutput(this, 'TriggerQueueUrl', { value: this.queue.queueUrl, description: 'Send {"agent", "question"} here' });
@@ -157,6 +207,35 @@ export class SfnAgentStack extends Stack {
       value: this.apiKeys.secretArn,
       description: 'aws secretsmanager put-secret-value --secret-id <this> --secret-string file://keys.json',
     });
+  }
+
+  /**
+   * Imports each tool Lambda that is not built here, once per function: `toolFunctions` first,
+   * then the manifest's `function` (an ARN, or a name in this stack's account and region).
+   */
+  private importExternalTools(toolFunctions: Record<string, lambda.IFunction>): void {
+    const imported = new Map<string, lambda.IFunction>();
+    for (const tool of this.agents.flatMap((a) => a.tools)) {
+      const key = toolKey(tool);
+      if (toolFunctions[tool.tool]) {
+        this.externalTools.set(key, toolFunctions[tool.tool]);
+      } else if (tool.function) {
+        let fn = imported.get(tool.function);
+        if (!fn) {
+          const id = `ExternalTool${imported.size + 1}`;
+          fn = tool.function.startsWith('arn:')
+            ? lambda.Function.fromFunctionArn(this, id, tool.function)
+            : lambda.Function.fromFunctionName(this, id, tool.function);
+          imported.set(tool.function, fn);
+        }
+        this.externalTools.set(key, fn);
+      }
+    }
+  }
+
+  /** The Lambda a tool entry calls: external when given so, else the one built from its binary. */
+  private toolFunction(tool: ToolFunctionRef): lambda.IFunction {
+    return this.externalTools.get(toolKey(tool)) ?? this.fn(tool.binary!);
   }
 
   /** A Rust Lambda with its own role and log group, and nothing else in the role yet. */
@@ -212,16 +291,16 @@ export class SfnAgentStack extends Stack {
     );
     if (bedrockModels === undefined) return;
     if (bedrockModels.length === 0) {
-      throw new Error('a bedrock LLM Lambda is in the manifest, but no definition names a bedrock model');
+      throw new SfnAgentsError('a bedrock LLM Lambda is in the manifest, but no definition names a bedrock model');
     }
-    const resources = bedrockModels.flatMap((model) => bedrockModelArns(this, model));
+    const resources = bedrockModels.flatMap((model) => bedrockModelArns(this.stack, model));
     fn.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'InvokeAgentModels', actions: ['bedrock:InvokeModel'], resources }),
     );
     const crossRegion = bedrockModels.filter(isInferenceProfile);
     // cdk-nag names the finding after the resource as it renders it: the partition is a literal
     // when the stack's region is known, and `<AWS::Partition>` otherwise.
-    const partition = Token.isUnresolved(this.partition) ? '<AWS::Partition>' : this.partition;
+    const partition = Token.isUnresolved(this.stack.partition) ? '<AWS::Partition>' : this.stack.partition;
     for (const model of crossRegion) {
       Validations.of(fn.role as iam.Role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:${partition}:bedrock:*::foundation-model/${foundationModelOf(model)}]`,
@@ -233,11 +312,15 @@ export class SfnAgentStack extends Stack {
     }
   }
 
-  private agentStateMachine(agent: LoadedAgent, props: SfnAgentStackProps, retention: logs.RetentionDays): sfn.StateMachine {
+  private agentStateMachine(agent: LoadedAgent, props: SfnAgentsProps, retention: logs.RetentionDays): sfn.StateMachine {
     const id = pascal(agent.name);
-    const own = [agent.llm, ...agent.tools];
-    const substitutions: Record<string, string> = {};
-    for (const ref of own) substitutions[ref.placeholder] = this.fn(ref.binary).functionArn;
+    const substitutions: Record<string, string> = { [agent.llm.placeholder]: this.fn(agent.llm.binary).functionArn };
+    const own: lambda.IFunction[] = [this.fn(agent.llm.binary)];
+    for (const tool of agent.tools) {
+      const fn = this.toolFunction(tool);
+      substitutions[tool.placeholder] = fn.functionArn;
+      own.push(fn);
+    }
 
     const role = new iam.Role(this, `${id}StateMachineRole`, {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
@@ -248,19 +331,19 @@ export class SfnAgentStack extends Stack {
         sid: 'InvokeOwnLambdas',
         actions: ['lambda:InvokeFunction'],
         // The definition calls unqualified ARNs, so no `:*` for versions and aliases.
-        resources: [...new Set(own.map((ref) => ref.binary))].map((b) => this.fn(b).functionArn),
+        resources: [...new Set(own)].map((fn) => fn.functionArn),
       }),
     );
     // Vended-logs prefix: Step Functions' log delivery needs a resource policy per log group, and
     // this prefix keeps that policy from growing with each machine.
     const logGroup = new logs.LogGroup(this, `${id}StateMachineLogs`, {
-      logGroupName: `/aws/vendedlogs/states/${this.stackName}-${agent.name}`,
+      logGroupName: `/aws/vendedlogs/states/${this.stack.stackName}-${agent.name}`,
       retention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const level = props.logLevel ?? sfn.LogLevel.ALL;
     const machine = new sfn.StateMachine(this, `${id}StateMachine`, {
-      stateMachineName: `${this.stackName}-${agent.name}`,
+      stateMachineName: `${this.stack.stackName}-${agent.name}`,
       stateMachineType: agent.workflow_type === 'EXPRESS' ? sfn.StateMachineType.EXPRESS : sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(agent.definitionText),
       definitionSubstitutions: substitutions,
@@ -293,13 +376,13 @@ export class SfnAgentStack extends Stack {
    * The SQS trigger: a Rust Lambda that starts one execution per message, named after the
    * message id, so a redelivered message starts no second Standard execution.
    */
-  private sqsTrigger(code: lambda.Code, retention: logs.RetentionDays): void {
+  private sqsTrigger(binary: string, code: lambda.Code, retention: logs.RetentionDays): void {
     const machines: Record<string, string> = {};
     for (const [name, machine] of this.stateMachines) machines[name] = machine.stateMachineArn;
-    const fn = this.rustFunction(SQS_TRIGGER_BINARY, code, retention, {
+    const fn = this.rustFunction(binary, code, retention, {
       timeout: TRIGGER_TIMEOUT,
       memorySize: TRIGGER_MEMORY_MB,
-      environment: { AGENT_STATE_MACHINES: this.toJsonString(machines) },
+      environment: { AGENT_STATE_MACHINES: this.stack.toJsonString(machines) },
     });
     fn.addToRolePolicy(
       new iam.PolicyStatement({
@@ -313,7 +396,7 @@ export class SfnAgentStack extends Stack {
     fn.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }),
     );
-    this.functions.set(SQS_TRIGGER_BINARY, fn);
+    this.functions.set(binary, fn);
   }
 
   /**
@@ -360,9 +443,38 @@ export class SfnAgentStack extends Stack {
   }
 }
 
-function uniqueBinaries(agents: LoadedAgent[]): string[] {
-  const all = agents.flatMap((a) => [a.llm.binary, ...a.tools.map((t) => t.binary)]);
+/** The binaries to build: every LLM, and every tool given neither by `toolFunctions` nor as a function. */
+function builtBinaries(agents: LoadedAgent[], toolFunctions: Record<string, lambda.IFunction>): string[] {
+  const tools = agents.flatMap((a) => a.tools).filter((t) => !toolFunctions[t.tool] && !t.function);
+  const all = [...agents.map((a) => a.llm.binary), ...tools.map((t) => t.binary!)];
   return [...new Set(all)].sort();
+}
+
+/** One tool entry's identity: the same tool name may have different Lambdas in two agents. */
+function toolKey(tool: ToolFunctionRef): string {
+  return JSON.stringify([tool.tool, tool.binary ?? null, tool.function ?? null]);
+}
+
+/** The one Lambda code source the props give, as a function of the binary. */
+function codeSource(props: SfnAgentsProps, binaries: string[]): (binary: string) => lambda.Code {
+  const given = (['cargoWorkspace', 'prebuiltDir', 'lambdaCode'] as const).filter((k) => props[k] !== undefined);
+  if (given.length !== 1) {
+    throw new SfnAgentsError(
+      `SfnAgents needs exactly one of cargoWorkspace, prebuiltDir and lambdaCode for the Lambda code; got ${given.length === 0 ? 'none' : given.join(' and ')}`,
+    );
+  }
+  if (props.cargoLambda !== undefined && props.cargoWorkspace === undefined) {
+    throw new SfnAgentsError('cargoLambda is for building a cargoWorkspace; it does nothing with prebuiltDir or lambdaCode');
+  }
+  if (props.cargoWorkspace !== undefined) {
+    const build = new CargoLambdaBuild({ workspace: props.cargoWorkspace, binaries, cargoLambda: props.cargoLambda });
+    return (binary) => build.code(binary);
+  }
+  if (props.prebuiltDir !== undefined) {
+    const dir = props.prebuiltDir;
+    return (binary) => prebuiltCode(dir, binary);
+  }
+  return props.lambdaCode!;
 }
 
 function bedrockModelsOf(agents: LoadedAgent[], binary: string): string[] {
@@ -401,13 +513,13 @@ export function pascal(name: string): string {
 
 /** `OPENAI_BASE_URL` (or the provider's) for one LLM Lambda, when one is configured. */
 function baseUrlEnvironment(
-  urls: SfnAgentStackProps['providerBaseUrls'],
+  urls: SfnAgentsProps['providerBaseUrls'],
   provider: string | undefined,
 ): Record<string, string> {
   const url = provider ? urls?.[provider as keyof NonNullable<typeof urls>] : undefined;
   if (!url) return {};
   if (!/^https?:\/\/[^\s/]+/.test(url)) {
-    throw new Error(`the ${provider} base URL \`${url}\` is not an http(s) URL`);
+    throw new SfnAgentsError(`the ${provider} base URL \`${url}\` is not an http(s) URL`);
   }
   return { [`${provider!.toUpperCase()}_BASE_URL`]: url };
 }

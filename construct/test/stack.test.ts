@@ -1,16 +1,16 @@
 /**
- * The stack, built from the fixture `state-machines/` and from the real one the lead's
- * `sfn-agent synth` writes: resources, substitutions, IAM (exactly), triggers, no secret value,
- * and cdk-nag's AwsSolutions checks with no unacknowledged finding.
+ * The construct in a stack, built from the fixture `state-machines/` and from the repo's real one
+ * that `sfn-agent synth` writes: resources, substitutions, IAM (exactly), triggers, no secret
+ * value, and cdk-nag's AwsSolutions checks with no unacknowledged finding.
  */
 import * as fs from 'fs';
-import { Validations } from 'aws-cdk-lib';
+import { CfnOutput, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { LoadedAgent, loadStateMachines } from '../lib/manifest';
-import { pascal, SQS_TRIGGER_BINARY } from '../lib/sfn-agent-stack';
+import { LoadedAgent, loadStateMachines } from '../src/manifest';
+import { pascal, SQS_TRIGGER_BINARY } from '../src/sfn-agents';
 import { build, Built, FIXTURE_DIR, normalize, REAL_DIR, statementsOf, Stmt } from './helpers';
 
 const realExists = fs.existsSync(`${REAL_DIR}/manifest.json`);
@@ -29,9 +29,9 @@ describe.each(sources)('from %s', (_label, dir) => {
     built = build(dir);
   });
   const roleRef = (role: iam.IRole | undefined) => built.stack.resolve((role as iam.Role).roleName);
-  const arnOf = (binary: string) => built.stack.resolve(built.stack.functions.get(binary)!.functionArn);
-  const logsOf = (binary: string) => built.stack.resolve(built.stack.functions.get(binary)!.logGroup.logGroupArn);
-  const binaries = [...new Set(agents.flatMap((a) => [a.llm.binary, ...a.tools.map((t) => t.binary)]))];
+  const arnOf = (binary: string) => built.stack.resolve(built.agents.functions.get(binary)!.functionArn);
+  const logsOf = (binary: string) => built.stack.resolve(built.agents.functions.get(binary)!.logGroup.logGroupArn);
+  const binaries = [...new Set(agents.flatMap((a) => [a.llm.binary, ...a.tools.map((t) => t.binary!)]))];
 
   test('cdk-nag AwsSolutions passes with every finding acknowledged', () => {
     expect(() => built.app.synth()).not.toThrow();
@@ -51,8 +51,9 @@ describe.each(sources)('from %s', (_label, dir) => {
           Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
         },
       });
-      built.template.hasOutput(`StateMachineArn${pascal(agent.name)}`, {
-        Value: built.stack.resolve(built.stack.stateMachines.get(agent.name)!.stateMachineArn),
+      const output = built.agents.node.findChild(`StateMachineArn${pascal(agent.name)}`) as CfnOutput;
+      built.template.hasOutput(built.stack.getLogicalId(output), {
+        Value: built.stack.resolve(built.agents.stateMachines.get(agent.name)!.stateMachineArn),
       });
     }
   });
@@ -60,13 +61,13 @@ describe.each(sources)('from %s', (_label, dir) => {
   test('every ${Placeholder} is filled by DefinitionSubstitutions with its own Lambda, definition inline', () => {
     for (const agent of agents) {
       const logicalId = built.stack.getLogicalId(
-        built.stack.stateMachines.get(agent.name)!.node.defaultChild as sfn.CfnStateMachine,
+        built.agents.stateMachines.get(agent.name)!.node.defaultChild as sfn.CfnStateMachine,
       );
       const props = built.template.toJSON().Resources[logicalId].Properties;
       expect(typeof props.DefinitionString).toBe('string');
       expect(props.DefinitionS3Location).toBeUndefined();
       const expected: Record<string, unknown> = { [agent.llm.placeholder]: arnOf(agent.llm.binary) };
-      for (const tool of agent.tools) expected[tool.placeholder] = arnOf(tool.binary);
+      for (const tool of agent.tools) expected[tool.placeholder] = arnOf(tool.binary!);
       expect(props.DefinitionSubstitutions).toEqual(expected);
       // What CloudFormation will do at deploy: replace each ${Key}; nothing may be left.
       let text: string = props.DefinitionString;
@@ -92,8 +93,8 @@ describe.each(sources)('from %s', (_label, dir) => {
         Environment: {
           Variables: {
             RUST_LOG: 'info',
-            CONVERSATION_TABLE: built.stack.resolve(built.stack.table.tableName),
-            API_KEYS_SECRET_ID: built.stack.resolve(built.stack.apiKeys.secretArn),
+            CONVERSATION_TABLE: built.stack.resolve(built.agents.table.tableName),
+            API_KEYS_SECRET_ID: built.stack.resolve(built.agents.apiKeys.secretArn),
             CONVERSATION_TTL_DAYS: '30',
           },
         },
@@ -149,8 +150,8 @@ describe.each(sources)('from %s', (_label, dir) => {
 
   test('IAM: a state machine may invoke only its own Lambdas (plus log delivery and X-Ray)', () => {
     for (const agent of agents) {
-      const machine = built.stack.stateMachines.get(agent.name)!;
-      const own = [...new Set([agent.llm.binary, ...agent.tools.map((t) => t.binary)])].map(arnOf);
+      const machine = built.agents.stateMachines.get(agent.name)!;
+      const own = [...new Set([agent.llm.binary, ...agent.tools.map((t) => t.binary!)])].map(arnOf);
       const expected: Stmt[] = [
         normalize({ Sid: 'InvokeOwnLambdas', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: own }),
         normalize({
@@ -178,11 +179,11 @@ describe.each(sources)('from %s', (_label, dir) => {
 
   test('IAM: an LLM Lambda reads only the secret and the table (Bedrock: and its models)', () => {
     for (const binary of new Set(agents.map((a) => a.llm.binary))) {
-      const fn = built.stack.functions.get(binary)!;
+      const fn = built.agents.functions.get(binary)!;
       const expected: Stmt[] = [
         normalize({ Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logsOf(binary) }),
-        normalize({ Sid: 'ReadApiKeys', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: built.stack.resolve(built.stack.apiKeys.secretArn) }),
-        normalize({ Sid: 'ConversationStore', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:PutItem'], Resource: built.stack.resolve(built.stack.table.tableArn) }),
+        normalize({ Sid: 'ReadApiKeys', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: built.stack.resolve(built.agents.apiKeys.secretArn) }),
+        normalize({ Sid: 'ConversationStore', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:PutItem'], Resource: built.stack.resolve(built.agents.table.tableArn) }),
       ];
       const models = [...new Set(agents.filter((a) => a.llm.binary === binary).flatMap((a) => a.bedrockModels))];
       if (binary === 'llm-bedrock') {
@@ -203,8 +204,8 @@ describe.each(sources)('from %s', (_label, dir) => {
   });
 
   test('IAM: a tool Lambda may only write its own logs', () => {
-    for (const binary of new Set(agents.flatMap((a) => a.tools.map((t) => t.binary)))) {
-      const fn = built.stack.functions.get(binary)!;
+    for (const binary of new Set(agents.flatMap((a) => a.tools.map((t) => t.binary!)))) {
+      const fn = built.agents.functions.get(binary)!;
       expect(statementsOf(built.template, roleRef(fn.role))).toEqual([
         normalize({ Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logsOf(binary) }),
       ]);
@@ -212,15 +213,15 @@ describe.each(sources)('from %s', (_label, dir) => {
   });
 
   test('the SQS trigger: queue with DLQ and SSL only, batch failures reported, starts only agent machines', () => {
-    const queueArn = built.stack.resolve(built.stack.queue.queueArn);
-    const dlqArn = built.stack.resolve(built.stack.deadLetterQueue.queueArn);
+    const queueArn = built.stack.resolve(built.agents.queue.queueArn);
+    const dlqArn = built.stack.resolve(built.agents.deadLetterQueue.queueArn);
     built.template.resourceCountIs('AWS::SQS::Queue', 2);
     built.template.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
       VisibilityTimeout: 180,
       RedrivePolicy: { deadLetterTargetArn: dlqArn, maxReceiveCount: 5 },
     });
-    for (const queue of [built.stack.queue, built.stack.deadLetterQueue]) {
+    for (const queue of [built.agents.queue, built.agents.deadLetterQueue]) {
       built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [built.stack.resolve(queue.queueUrl)],
         PolicyDocument: {
@@ -235,14 +236,14 @@ describe.each(sources)('from %s', (_label, dir) => {
         },
       });
     }
-    const trigger = built.stack.functions.get(SQS_TRIGGER_BINARY)!;
+    const trigger = built.agents.functions.get(SQS_TRIGGER_BINARY)!;
     built.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: queueArn,
       FunctionName: built.stack.resolve(trigger.functionName),
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
-    const machines = agents.map((a) => built.stack.resolve(built.stack.stateMachines.get(a.name)!.stateMachineArn));
+    const machines = agents.map((a) => built.stack.resolve(built.agents.stateMachines.get(a.name)!.stateMachineArn));
     expect(statementsOf(built.template, roleRef(trigger.role))).toEqual(
       [
         normalize({ Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logsOf(SQS_TRIGGER_BINARY) }),
@@ -265,7 +266,7 @@ describe.each(sources)('from %s', (_label, dir) => {
     const parsed = JSON.parse(rendered);
     expect(Object.keys(parsed).sort()).toEqual(agents.map((a) => a.name).sort());
     for (const agent of agents) {
-      expect({ Ref: parsed[agent.name] }).toEqual(built.stack.resolve(built.stack.stateMachines.get(agent.name)!.stateMachineArn));
+      expect({ Ref: parsed[agent.name] }).toEqual(built.stack.resolve(built.agents.stateMachines.get(agent.name)!.stateMachineArn));
     }
   });
 
@@ -273,13 +274,13 @@ describe.each(sources)('from %s', (_label, dir) => {
     built.template.resourceCountIs('AWS::Events::Rule', 2 * agents.length);
     const rules = Object.values(built.template.findResources('AWS::Events::Rule')) as any[];
     for (const agent of agents) {
-      const machine = built.stack.stateMachines.get(agent.name)!;
+      const machine = built.agents.stateMachines.get(agent.name)!;
       const target = (inputPathsMap: Record<string, string>, inputTemplate: string) => [
         {
           Arn: built.stack.resolve(machine.stateMachineArn),
           Id: 'Target0',
           InputTransformer: { InputPathsMap: inputPathsMap, InputTemplate: inputTemplate },
-          DeadLetterConfig: { Arn: built.stack.resolve(built.stack.deadLetterQueue.queueArn) },
+          DeadLetterConfig: { Arn: built.stack.resolve(built.agents.deadLetterQueue.queueArn) },
           RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 4 },
           RoleArn: Match.anyValue(),
         },
@@ -356,10 +357,10 @@ test('the only cdk-nag acknowledgements are these, each naming its rule with a r
     }
   }
   expect(found.sort()).toEqual([
-    ['SfnAgent/ApiKeys', 'AwsSolutions-SMG4'],
-    ['SfnAgent/LlmBedrockRole', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0]'],
-    ['SfnAgent/QuickMathStateMachineRole', 'AwsSolutions-IAM5[Resource::*]'],
-    ['SfnAgent/WeatherStateMachineRole', 'AwsSolutions-IAM5[Resource::*]'],
+    ['SfnAgent/Agents/ApiKeys', 'AwsSolutions-SMG4'],
+    ['SfnAgent/Agents/LlmBedrockRole', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0]'],
+    ['SfnAgent/Agents/QuickMathStateMachineRole', 'AwsSolutions-IAM5[Resource::*]'],
+    ['SfnAgent/Agents/WeatherStateMachineRole', 'AwsSolutions-IAM5[Resource::*]'],
   ]);
 });
 

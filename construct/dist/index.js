@@ -1,0 +1,26 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.prebuiltCode = exports.applySkipBundlingContext = exports.CargoLambdaBuild = exports.parseManifest = exports.loadStateMachines = exports.bedrockModels = exports.pascal = exports.SQS_TRIGGER_BINARY = exports.QUESTION_DETAIL_TYPE = exports.SfnAgents = exports.SfnAgentsError = void 0;
+/**
+ * sfn-agent-cdk: deploys the agents of an sfn-agent `state-machines/` folder (the ASL and
+ * `manifest.json` that `sfn-agent synth` writes) into a team's own Stack.
+ *
+ * ```ts
+ * new SfnAgents(stack, 'Agents', { stateMachinesDir: '../state-machines', cargoWorkspace: '..' });
+ * ```
+ */
+var errors_1 = require("./errors");
+Object.defineProperty(exports, "SfnAgentsError", { enumerable: true, get: function () { return errors_1.SfnAgentsError; } });
+var sfn_agents_1 = require("./sfn-agents");
+Object.defineProperty(exports, "SfnAgents", { enumerable: true, get: function () { return sfn_agents_1.SfnAgents; } });
+Object.defineProperty(exports, "QUESTION_DETAIL_TYPE", { enumerable: true, get: function () { return sfn_agents_1.QUESTION_DETAIL_TYPE; } });
+Object.defineProperty(exports, "SQS_TRIGGER_BINARY", { enumerable: true, get: function () { return sfn_agents_1.SQS_TRIGGER_BINARY; } });
+Object.defineProperty(exports, "pascal", { enumerable: true, get: function () { return sfn_agents_1.pascal; } });
+var manifest_1 = require("./manifest");
+Object.defineProperty(exports, "bedrockModels", { enumerable: true, get: function () { return manifest_1.bedrockModels; } });
+Object.defineProperty(exports, "loadStateMachines", { enumerable: true, get: function () { return manifest_1.loadStateMachines; } });
+Object.defineProperty(exports, "parseManifest", { enumerable: true, get: function () { return manifest_1.parseManifest; } });
+var lambda_code_1 = require("./lambda-code");
+Object.defineProperty(exports, "CargoLambdaBuild", { enumerable: true, get: function () { return lambda_code_1.CargoLambdaBuild; } });
+Object.defineProperty(exports, "applySkipBundlingContext", { enumerable: true, get: function () { return lambda_code_1.applySkipBundlingContext; } });
+Object.defineProperty(exports, "prebuiltCode", { enumerable: true, get: function () { return lambda_code_1.prebuiltCode; } });

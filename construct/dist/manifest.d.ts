@@ -1,0 +1,63 @@
+/** Standard (the default) or Express, as `WorkflowType` serializes it. */
+export type WorkflowType = 'STANDARD' | 'EXPRESS';
+/** An LLM provider, as `Provider` serializes it. */
+export type Provider = 'anthropic' | 'openai' | 'gemini' | 'bedrock';
+/** A Lambda a definition refers to through a `${Placeholder}`. */
+export interface FunctionRef {
+    /** The DefinitionSubstitutions key, without `${}` (`LlmAnthropicFunctionArn`). */
+    readonly placeholder: string;
+    /** The cargo binary that implements it (`llm-anthropic`). */
+    readonly binary: string;
+    /** The provider, for an LLM Lambda. */
+    readonly provider?: Provider;
+}
+/**
+ * A tool Lambda: one the construct builds from a cargo `binary`, or an existing `function` (any
+ * language, deployed elsewhere). The manifest gives exactly one of them, unless the construct's
+ * `toolFunctions` prop gives the tool.
+ */
+export interface ToolFunctionRef {
+    /** The tool's name as the model calls it (`get_weather`). */
+    readonly tool: string;
+    /** The DefinitionSubstitutions key (`ToolGetWeatherFunctionArn`). */
+    readonly placeholder: string;
+    /** The cargo binary to build (`tool-get-weather`). */
+    readonly binary?: string;
+    /** An existing Lambda's ARN (`arn:aws:lambda:…:function:lookup-order`) or name (`lookup-order`). */
+    readonly function?: string;
+}
+/** What the manifest's reader needs to know from outside the manifest. */
+export interface LoadOptions {
+    /**
+     * Tools whose Lambda the caller gives (the construct's `toolFunctions`): such a tool may have
+     * neither `binary` nor `function` in the manifest, or both.
+     */
+    readonly toolFunctions?: Iterable<string>;
+}
+/** One agent's state machine and what it needs. */
+export interface AgentEntry {
+    readonly name: string;
+    readonly definition: string;
+    readonly workflow_type: WorkflowType;
+    readonly llm: FunctionRef;
+    readonly tools: ToolFunctionRef[];
+    readonly conversation_table: boolean;
+}
+/** Every generated state machine. */
+export interface Manifest {
+    readonly version: number;
+    readonly agents: AgentEntry[];
+}
+/** An agent with its ASL definition read from disk. */
+export interface LoadedAgent extends AgentEntry {
+    /** The ASL document, as text, with its `${Placeholder}`s still in it. */
+    readonly definitionText: string;
+    /** The Bedrock model ids the definition asks for (the LLM payload's `agent.model`). */
+    readonly bedrockModels: string[];
+}
+/** Reads `manifest.json` and every definition it names, failing with what to fix. */
+export declare function loadStateMachines(dir: string, options?: LoadOptions): LoadedAgent[];
+/** Checks the manifest's shape, so a typo fails the synth instead of a deploy. */
+export declare function parseManifest(value: unknown, source: string, options?: LoadOptions): Manifest;
+/** The model ids of every `{provider: "bedrock", model: ...}` object in the definition. */
+export declare function bedrockModels(definition: unknown): string[];

@@ -1,0 +1,436 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.SfnAgents = exports.SQS_TRIGGER_BINARY = exports.QUESTION_DETAIL_TYPE = void 0;
+exports.pascal = pascal;
+/**
+ * The construct: every agent's state machine from a `state-machines/` folder, the Rust Lambdas
+ * they call, the conversation table, the API-key secret, and the SQS and EventBridge triggers,
+ * in whatever Stack a team puts it.
+ *
+ * Nothing here names an agent or a tool: the manifest does. Every IAM statement is written out by
+ * hand (no `grant*` helper that adds more than the job needs), so the tests can pin each role's
+ * actions and resources exactly.
+ */
+const path = require("path");
+const aws_cdk_lib_1 = require("aws-cdk-lib");
+const dynamodb = require("aws-cdk-lib/aws-dynamodb");
+const events = require("aws-cdk-lib/aws-events");
+const targets = require("aws-cdk-lib/aws-events-targets");
+const iam = require("aws-cdk-lib/aws-iam");
+const lambda = require("aws-cdk-lib/aws-lambda");
+const aws_lambda_event_sources_1 = require("aws-cdk-lib/aws-lambda-event-sources");
+const logs = require("aws-cdk-lib/aws-logs");
+const secretsmanager = require("aws-cdk-lib/aws-secretsmanager");
+const sfn = require("aws-cdk-lib/aws-stepfunctions");
+const sqs = require("aws-cdk-lib/aws-sqs");
+const constructs_1 = require("constructs");
+const errors_1 = require("./errors");
+const lambda_code_1 = require("./lambda-code");
+const manifest_1 = require("./manifest");
+/** The EventBridge `detail-type` that asks an agent a question. */
+exports.QUESTION_DETAIL_TYPE = 'Agent Question';
+/** The default cargo binary of the SQS trigger Lambda (crate `triggers` in sfn-agent). */
+exports.SQS_TRIGGER_BINARY = 'sqs-trigger';
+/** LLM calls can be long (big contexts, slow models); the ASL's task timeout is 330 s above it. */
+const LLM_TIMEOUT = aws_cdk_lib_1.Duration.seconds(300);
+/** Network-bound, small JSON, Rust: 256 MB is plenty and gives a proportionally faster CPU. */
+const LLM_MEMORY_MB = 256;
+/** Tools are one HTTP call or a computation; the ASL's task timeout is 90 s above it. */
+const TOOL_TIMEOUT = aws_cdk_lib_1.Duration.seconds(60);
+const TOOL_MEMORY_MB = 128;
+/** The trigger starts up to 10 executions (one SQS batch). */
+const TRIGGER_TIMEOUT = aws_cdk_lib_1.Duration.seconds(30);
+const TRIGGER_MEMORY_MB = 128;
+/** An SQS message that failed this many times goes to the dead-letter queue. */
+const MAX_RECEIVE_COUNT = 5;
+/**
+ * The agents of one manifest with everything they need. Its outputs name every state machine
+ * (`StateMachineArn<Agent>`, with CDK's prefix and hash), so `sfn-agent invoke` finds them.
+ */
+class SfnAgents extends constructs_1.Construct {
+    /** The conversation table. */
+    table;
+    /** The provider API keys, a JSON object `{anthropic, openai, gemini}`. */
+    apiKeys;
+    /** One state machine per agent, by agent name. */
+    stateMachines = new Map();
+    /** One Lambda per cargo binary, by binary name (external tool Lambdas are not here). */
+    functions = new Map();
+    /** The agents as the manifest gives them, with their definitions. */
+    agents;
+    /** The queue whose messages start executions. */
+    queue;
+    /** Where messages and events that could not start an execution end up. */
+    deadLetterQueue;
+    /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
+    externalTools = new Map();
+    /** The stack the construct is in: its name prefixes the state machines' names. */
+    stack;
+    constructor(scope, id, props) {
+        super(scope, id);
+        this.stack = aws_cdk_lib_1.Stack.of(this);
+        const dir = path.resolve(props.stateMachinesDir);
+        const toolFunctions = props.toolFunctions ?? {};
+        this.agents = (0, manifest_1.loadStateMachines)(dir, { toolFunctions: Object.keys(toolFunctions) });
+        if (this.agents.length === 0)
+            throw new errors_1.SfnAgentsError(`${dir}/manifest.json lists no agents: nothing to deploy`);
+        const usedTools = new Set(this.agents.flatMap((a) => a.tools.map((t) => t.tool)));
+        for (const tool of Object.keys(toolFunctions)) {
+            if (!usedTools.has(tool)) {
+                throw new errors_1.SfnAgentsError(`toolFunctions gives "${tool}", which no agent in ${dir} uses (their tools: ${[...usedTools].sort().join(', ')})`);
+            }
+        }
+        const triggerBinary = props.sqsTriggerBinary ?? exports.SQS_TRIGGER_BINARY;
+        const binaries = builtBinaries(this.agents, toolFunctions);
+        if (binaries.includes(triggerBinary)) {
+            throw new errors_1.SfnAgentsError(`the SQS trigger's binary \`${triggerBinary}\` is also an LLM or tool Lambda in the manifest: set sqsTriggerBinary`);
+        }
+        const lambdaCode = codeSource(props, [...binaries, triggerBinary]);
+        this.importExternalTools(toolFunctions);
+        const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+        this.table = new dynamodb.Table(this, 'ConversationTable', {
+            partitionKey: { name: 'conversation_id', type: dynamodb.AttributeType.STRING },
+            sortKey: { name: 'turn', type: dynamodb.AttributeType.NUMBER },
+            billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+            pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+            encryption: dynamodb.TableEncryption.AWS_MANAGED,
+            timeToLiveAttribute: 'expires_at',
+            removalPolicy: aws_cdk_lib_1.RemovalPolicy.RETAIN,
+        });
+        this.apiKeys = new secretsmanager.Secret(this, 'ApiKeys', {
+            description: 'sfn-agent LLM provider API keys: {"anthropic": "...", "openai": "...", "gemini": "..."}',
+            // The template holds the shape only, with empty values; the keys go in with
+            // `aws secretsmanager put-secret-value` after the deploy (see README). The generated key is
+            // required by CloudFormation next to a template and is never read.
+            generateSecretString: {
+                secretStringTemplate: JSON.stringify({ anthropic: '', openai: '', gemini: '' }),
+                generateStringKey: 'unused',
+                excludePunctuation: true,
+            },
+        });
+        aws_cdk_lib_1.Validations.of(this.apiKeys).acknowledge({
+            id: 'AwsSolutions-SMG4',
+            reason: 'Third-party LLM API keys cannot be rotated by a rotation Lambda: they are issued in each ' +
+                "provider's console. Rotate them there and run put-secret-value (README).",
+        });
+        const ttlDays = props.conversationTtlDays ?? 30;
+        for (const binary of binaries) {
+            const llm = this.agents.find((a) => a.llm.binary === binary)?.llm;
+            const fn = this.rustFunction(binary, lambdaCode(binary), logRetention, llm
+                ? {
+                    timeout: LLM_TIMEOUT,
+                    memorySize: LLM_MEMORY_MB,
+                    environment: {
+                        CONVERSATION_TABLE: this.table.tableName,
+                        API_KEYS_SECRET_ID: this.apiKeys.secretArn,
+                        CONVERSATION_TTL_DAYS: String(ttlDays),
+                        ...baseUrlEnvironment(props.providerBaseUrls, llm.provider),
+                    },
+                }
+                : { timeout: TOOL_TIMEOUT, memorySize: TOOL_MEMORY_MB, environment: {} });
+            if (llm)
+                this.grantLlm(fn, llm.provider === 'bedrock' ? bedrockModelsOf(this.agents, binary) : undefined);
+            this.functions.set(binary, fn);
+        }
+        for (const agent of this.agents) {
+            this.stateMachines.set(agent.name, this.agentStateMachine(agent, props, logRetention));
+        }
+        // Triggers. One dead-letter queue for everything that could not start an execution.
+        this.deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetterQueue', {
+            enforceSSL: true,
+            encryption: sqs.QueueEncryption.SQS_MANAGED,
+            retentionPeriod: aws_cdk_lib_1.Duration.days(14),
+        });
+        this.queue = new sqs.Queue(this, 'TriggerQueue', {
+            enforceSSL: true,
+            encryption: sqs.QueueEncryption.SQS_MANAGED,
+            // AWS's advice for a Lambda event source: six times the function's timeout.
+            visibilityTimeout: aws_cdk_lib_1.Duration.seconds(TRIGGER_TIMEOUT.toSeconds() * 6),
+            deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+        });
+        this.sqsTrigger(triggerBinary, lambdaCode(triggerBinary), logRetention);
+        this.eventRules(props.eventSource ?? 'sfn-agent');
+        new aws_cdk_lib_1.CfnOutput(this, 'TriggerQueueUrl', { value: this.queue.queueUrl, description: 'Send {"agent", "question"} here' });
+        new aws_cdk_lib_1.CfnOutput(this, 'TriggerDeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+        new aws_cdk_lib_1.CfnOutput(this, 'ConversationTableName', { value: this.table.tableName });
+        new aws_cdk_lib_1.CfnOutput(this, 'ApiKeysSecretArn', {
+            value: this.apiKeys.secretArn,
+            description: 'aws secretsmanager put-secret-value --secret-id <this> --secret-string file://keys.json',
+        });
+    }
+    /**
+     * Imports each tool Lambda that is not built here, once per function: `toolFunctions` first,
+     * then the manifest's `function` (an ARN, or a name in this stack's account and region).
+     */
+    importExternalTools(toolFunctions) {
+        const imported = new Map();
+        for (const tool of this.agents.flatMap((a) => a.tools)) {
+            const key = toolKey(tool);
+            if (toolFunctions[tool.tool]) {
+                this.externalTools.set(key, toolFunctions[tool.tool]);
+            }
+            else if (tool.function) {
+                let fn = imported.get(tool.function);
+                if (!fn) {
+                    const id = `ExternalTool${imported.size + 1}`;
+                    fn = tool.function.startsWith('arn:')
+                        ? lambda.Function.fromFunctionArn(this, id, tool.function)
+                        : lambda.Function.fromFunctionName(this, id, tool.function);
+                    imported.set(tool.function, fn);
+                }
+                this.externalTools.set(key, fn);
+            }
+        }
+    }
+    /** The Lambda a tool entry calls: external when given so, else the one built from its binary. */
+    toolFunction(tool) {
+        return this.externalTools.get(toolKey(tool)) ?? this.fn(tool.binary);
+    }
+    /** A Rust Lambda with its own role and log group, and nothing else in the role yet. */
+    rustFunction(binary, code, retention, sizing) {
+        const id = pascal(binary);
+        const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy: aws_cdk_lib_1.RemovalPolicy.DESTROY });
+        const role = new iam.Role(this, `${id}Role`, {
+            assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+            description: `The ${binary} Lambda`,
+        });
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+            sid: 'WriteOwnLogs',
+            actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            resources: [logGroup.logGroupArn],
+        }));
+        return new lambda.Function(this, id, {
+            description: `sfn-agent ${binary}`,
+            runtime: lambda.Runtime.PROVIDED_AL2023,
+            architecture: lambda.Architecture.ARM_64,
+            handler: 'bootstrap',
+            code,
+            role,
+            logGroup,
+            timeout: sizing.timeout,
+            memorySize: sizing.memorySize,
+            environment: { RUST_LOG: 'info', ...sizing.environment },
+        });
+    }
+    /** An LLM Lambda reads the secret and the conversation table, and (Bedrock) calls its models. */
+    grantLlm(fn, bedrockModels) {
+        fn.addToRolePolicy(new iam.PolicyStatement({
+            sid: 'ReadApiKeys',
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: [this.apiKeys.secretArn],
+        }));
+        fn.addToRolePolicy(new iam.PolicyStatement({
+            sid: 'ConversationStore',
+            // Query loads a conversation's turns; PutItem appends one with a condition on the turn.
+            actions: ['dynamodb:Query', 'dynamodb:PutItem'],
+            resources: [this.table.tableArn],
+        }));
+        if (bedrockModels === undefined)
+            return;
+        if (bedrockModels.length === 0) {
+            throw new errors_1.SfnAgentsError('a bedrock LLM Lambda is in the manifest, but no definition names a bedrock model');
+        }
+        const resources = bedrockModels.flatMap((model) => bedrockModelArns(this.stack, model));
+        fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'InvokeAgentModels', actions: ['bedrock:InvokeModel'], resources }));
+        const crossRegion = bedrockModels.filter(isInferenceProfile);
+        // cdk-nag names the finding after the resource as it renders it: the partition is a literal
+        // when the stack's region is known, and `<AWS::Partition>` otherwise.
+        const partition = aws_cdk_lib_1.Token.isUnresolved(this.stack.partition) ? '<AWS::Partition>' : this.stack.partition;
+        for (const model of crossRegion) {
+            aws_cdk_lib_1.Validations.of(fn.role).acknowledge({
+                id: `AwsSolutions-IAM5[Resource::arn:${partition}:bedrock:*::foundation-model/${foundationModelOf(model)}]`,
+                reason: `${model} is a cross-region inference profile: Bedrock serves it from any region of its ` +
+                    'geography, and the caller needs InvokeModel on the foundation model in each of them. ' +
+                    'The model is fixed; only the region is open.',
+            });
+        }
+    }
+    agentStateMachine(agent, props, retention) {
+        const id = pascal(agent.name);
+        const substitutions = { [agent.llm.placeholder]: this.fn(agent.llm.binary).functionArn };
+        const own = [this.fn(agent.llm.binary)];
+        for (const tool of agent.tools) {
+            const fn = this.toolFunction(tool);
+            substitutions[tool.placeholder] = fn.functionArn;
+            own.push(fn);
+        }
+        const role = new iam.Role(this, `${id}StateMachineRole`, {
+            assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+            description: `The ${agent.name} agent's state machine`,
+        });
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+            sid: 'InvokeOwnLambdas',
+            actions: ['lambda:InvokeFunction'],
+            // The definition calls unqualified ARNs, so no `:*` for versions and aliases.
+            resources: [...new Set(own)].map((fn) => fn.functionArn),
+        }));
+        // Vended-logs prefix: Step Functions' log delivery needs a resource policy per log group, and
+        // this prefix keeps that policy from growing with each machine.
+        const logGroup = new logs.LogGroup(this, `${id}StateMachineLogs`, {
+            logGroupName: `/aws/vendedlogs/states/${this.stack.stackName}-${agent.name}`,
+            retention,
+            removalPolicy: aws_cdk_lib_1.RemovalPolicy.DESTROY,
+        });
+        const level = props.logLevel ?? sfn.LogLevel.ALL;
+        const machine = new sfn.StateMachine(this, `${id}StateMachine`, {
+            stateMachineName: `${this.stack.stackName}-${agent.name}`,
+            stateMachineType: agent.workflow_type === 'EXPRESS' ? sfn.StateMachineType.EXPRESS : sfn.StateMachineType.STANDARD,
+            definitionBody: sfn.DefinitionBody.fromString(agent.definitionText),
+            definitionSubstitutions: substitutions,
+            role,
+            tracingEnabled: true,
+            logs: { destination: logGroup, level, includeExecutionData: props.includeExecutionData ?? true },
+        });
+        // What CDK adds to the role for logging and tracing, once the machine is built.
+        aws_cdk_lib_1.Validations.of(role).acknowledge({
+            id: 'AwsSolutions-IAM5[Resource::*]',
+            reason: 'Step Functions log delivery (logs:CreateLogDelivery, logs:*LogDelivery*, logs:PutResourcePolicy, ' +
+                'logs:DescribeResourcePolicies, logs:DescribeLogGroups) and X-Ray (xray:PutTraceSegments, ' +
+                'xray:PutTelemetryRecords, xray:GetSampling*) support no resource-level permissions: AWS documents "*" for both.',
+        });
+        if (level !== sfn.LogLevel.ALL) {
+            aws_cdk_lib_1.Validations.of(machine).acknowledge({
+                id: 'AwsSolutions-SF1',
+                reason: `The operator chose log level ${level} with the sfnAgent:logLevel context.`,
+            });
+        }
+        new aws_cdk_lib_1.CfnOutput(this, `StateMachineArn${id}`, {
+            value: machine.stateMachineArn,
+            description: `The ${agent.name} agent (${agent.workflow_type}): sfn-agent invoke ${agent.name} "..."`,
+        });
+        return machine;
+    }
+    /**
+     * The SQS trigger: a Rust Lambda that starts one execution per message, named after the
+     * message id, so a redelivered message starts no second Standard execution.
+     */
+    sqsTrigger(binary, code, retention) {
+        const machines = {};
+        for (const [name, machine] of this.stateMachines)
+            machines[name] = machine.stateMachineArn;
+        const fn = this.rustFunction(binary, code, retention, {
+            timeout: TRIGGER_TIMEOUT,
+            memorySize: TRIGGER_MEMORY_MB,
+            environment: { AGENT_STATE_MACHINES: this.stack.toJsonString(machines) },
+        });
+        fn.addToRolePolicy(new iam.PolicyStatement({
+            sid: 'StartAgentExecutions',
+            actions: ['states:StartExecution'],
+            resources: [...this.stateMachines.values()].map((m) => m.stateMachineArn),
+        }));
+        // The event source mapping adds sqs:ReceiveMessage, ChangeMessageVisibility, GetQueueUrl,
+        // DeleteMessage and GetQueueAttributes on this queue only.
+        fn.addEventSource(new aws_lambda_event_sources_1.SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+        this.functions.set(binary, fn);
+    }
+    /**
+     * Two rules per agent, on `{"source": [source], "detail-type": ["Agent Question"],
+     * "detail": {"agent": [name]}}`: one for a new conversation (`detail.question` → the input's
+     * `question`), one for an event that carries `detail.conversation_id` (mapped too). An input
+     * transformer cannot leave out a field the event lacks, hence the pair.
+     */
+    eventRules(source) {
+        for (const [name, machine] of this.stateMachines) {
+            const variants = [
+                ['QuestionRule', false],
+                ['ContinueRule', true],
+            ];
+            for (const [suffix, continues] of variants) {
+                const rule = new events.Rule(this, `${pascal(name)}${suffix}`, {
+                    description: continues
+                        ? `Continues a conversation with the ${name} agent on a "${exports.QUESTION_DETAIL_TYPE}" event from ${source}`
+                        : `Starts the ${name} agent on a "${exports.QUESTION_DETAIL_TYPE}" event from ${source}`,
+                    eventPattern: {
+                        source: [source],
+                        detailType: [exports.QUESTION_DETAIL_TYPE],
+                        detail: { agent: [name], conversation_id: [{ exists: continues }] },
+                    },
+                });
+                const input = { question: events.EventField.fromPath('$.detail.question') };
+                if (continues)
+                    input.conversation_id = events.EventField.fromPath('$.detail.conversation_id');
+                rule.addTarget(new targets.SfnStateMachine(machine, {
+                    input: events.RuleTargetInput.fromObject(input),
+                    deadLetterQueue: this.deadLetterQueue,
+                    retryAttempts: 4,
+                    maxEventAge: aws_cdk_lib_1.Duration.hours(1),
+                }));
+            }
+        }
+    }
+    fn(binary) {
+        const fn = this.functions.get(binary);
+        if (!fn)
+            throw new Error(`no Lambda for binary ${binary}`);
+        return fn;
+    }
+}
+exports.SfnAgents = SfnAgents;
+/** The binaries to build: every LLM, and every tool given neither by `toolFunctions` nor as a function. */
+function builtBinaries(agents, toolFunctions) {
+    const tools = agents.flatMap((a) => a.tools).filter((t) => !toolFunctions[t.tool] && !t.function);
+    const all = [...agents.map((a) => a.llm.binary), ...tools.map((t) => t.binary)];
+    return [...new Set(all)].sort();
+}
+/** One tool entry's identity: the same tool name may have different Lambdas in two agents. */
+function toolKey(tool) {
+    return JSON.stringify([tool.tool, tool.binary ?? null, tool.function ?? null]);
+}
+/** The one Lambda code source the props give, as a function of the binary. */
+function codeSource(props, binaries) {
+    const given = ['cargoWorkspace', 'prebuiltDir', 'lambdaCode'].filter((k) => props[k] !== undefined);
+    if (given.length !== 1) {
+        throw new errors_1.SfnAgentsError(`SfnAgents needs exactly one of cargoWorkspace, prebuiltDir and lambdaCode for the Lambda code; got ${given.length === 0 ? 'none' : given.join(' and ')}`);
+    }
+    if (props.cargoLambda !== undefined && props.cargoWorkspace === undefined) {
+        throw new errors_1.SfnAgentsError('cargoLambda is for building a cargoWorkspace; it does nothing with prebuiltDir or lambdaCode');
+    }
+    if (props.cargoWorkspace !== undefined) {
+        const build = new lambda_code_1.CargoLambdaBuild({ workspace: props.cargoWorkspace, binaries, cargoLambda: props.cargoLambda });
+        return (binary) => build.code(binary);
+    }
+    if (props.prebuiltDir !== undefined) {
+        const dir = props.prebuiltDir;
+        return (binary) => (0, lambda_code_1.prebuiltCode)(dir, binary);
+    }
+    return props.lambdaCode;
+}
+function bedrockModelsOf(agents, binary) {
+    const models = agents.filter((a) => a.llm.binary === binary).flatMap((a) => a.bedrockModels);
+    return [...new Set(models)].sort();
+}
+/** Cross-region inference profiles carry a geography prefix: `us.anthropic.claude-…`. */
+function isInferenceProfile(model) {
+    return /^(us|eu|apac|us-gov|global|jp|au|ca)\./.test(model);
+}
+function foundationModelOf(model) {
+    return isInferenceProfile(model) ? model.slice(model.indexOf('.') + 1) : model;
+}
+/** The ARNs InvokeModel needs for one model id. */
+function bedrockModelArns(stack, model) {
+    if (!isInferenceProfile(model)) {
+        return [stack.formatArn({ service: 'bedrock', account: '', resource: 'foundation-model', resourceName: model })];
+    }
+    return [
+        stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: model }),
+        `arn:${stack.partition}:bedrock:*::foundation-model/${foundationModelOf(model)}`,
+    ];
+}
+/** `get-weather` / `get_weather` → `GetWeather`, for construct ids and output names. */
+function pascal(name) {
+    return name
+        .split(/[-_]/)
+        .filter((p) => p.length > 0)
+        .map((p) => p[0].toUpperCase() + p.slice(1))
+        .join('');
+}
+/** `OPENAI_BASE_URL` (or the provider's) for one LLM Lambda, when one is configured. */
+function baseUrlEnvironment(urls, provider) {
+    const url = provider ? urls?.[provider] : undefined;
+    if (!url)
+        return {};
+    if (!/^https?:\/\/[^\s/]+/.test(url)) {
+        throw new errors_1.SfnAgentsError(`the ${provider} base URL \`${url}\` is not an http(s) URL`);
+    }
+    return { [`${provider.toUpperCase()}_BASE_URL`]: url };
+}

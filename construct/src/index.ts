@@ -1,0 +1,24 @@
+/**
+ * sfn-agent-cdk: deploys the agents of an sfn-agent `state-machines/` folder (the ASL and
+ * `manifest.json` that `sfn-agent synth` writes) into a team's own Stack.
+ *
+ * ```ts
+ * new SfnAgents(stack, 'Agents', { stateMachinesDir: '../state-machines', cargoWorkspace: '..' });
+ * ```
+ */
+export { SfnAgentsError } from './errors';
+export { SfnAgents, QUESTION_DETAIL_TYPE, SQS_TRIGGER_BINARY, pascal } from './sfn-agents';
+export type { SfnAgentsProps } from './sfn-agents';
+export { bedrockModels, loadStateMachines, parseManifest } from './manifest';
+export type {
+  AgentEntry,
+  FunctionRef,
+  LoadedAgent,
+  LoadOptions,
+  Manifest,
+  Provider,
+  ToolFunctionRef,
+  WorkflowType,
+} from './manifest';
+export { CargoLambdaBuild, applySkipBundlingContext, prebuiltCode } from './lambda-code';
+export type { CargoLambdaBuildOptions } from './lambda-code';
