@@ -5,8 +5,8 @@
 #   cdk/ (this repo's app): `npm ci` when needed (also when construct/ changed), tsc, its jest
 #     test, then scripts/cdk-synth-app.sh: `cdk synth` of the real state-machines/ with bundling
 #     skipped (cdk-nag fails it on any unacknowledged finding), cfn-lint, a Lambda per binary;
-#   examples/custom-agent/cdk (a team's app using the construct by file: dependency): the same
-#     synth checks, from the hand-written fixture construct/test/fixtures/custom-agent.
+# The example team project's app (examples/custom-agent/cdk) is synthesized by
+# scripts/projects-test.sh, after its Rust build, through its own cdk.json.
 # Usage: scripts/cdk-test.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -45,12 +45,4 @@ expect=()
 for b in $binaries; do expect+=(--expect-function-binary "$b"); done
 "$root/scripts/cdk-synth-app.sh" "$root/cdk" "${expect[@]}"
 
-# The example's cdk.json runs its Rust synth first (`synth --dir ../state-machines`); here the app
-# alone runs, on a copy of the fixture, so this needs no Rust build.
-machines="$built/custom-agent-state-machines"
-cp -r "$root/construct/test/fixtures/custom-agent" "$machines"
-"$root/scripts/cdk-synth-app.sh" "$root/examples/custom-agent/cdk" \
-  --app 'npx ts-node --prefer-ts-exts bin/app.ts' --context "stateMachinesDir=$machines" \
-  --expect-function-binary llm-anthropic --expect-function-binary tool-word-count \
-  --expect-function-binary tool-calculate --expect-function-binary sqs-trigger
 echo "cdk: all checks passed in $((SECONDS - started))s" >&2

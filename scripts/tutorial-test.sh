@@ -26,6 +26,10 @@ export HOME="$home"
 runnable="$(mktemp)"
 {
   echo 'set -euo pipefail'
+  # cargo in this repository builds into its own target/; in the new project (and from the
+  # project's cdk.json) into the shared target/projects, where the example's build already is.
+  printf 'root=%q\n' "$root"
+  echo 'cargo() { if [[ "$PWD" == "$root" || "$PWD" == "$root"/* ]]; then CARGO_TARGET_DIR="$root/target" command cargo "$@"; else command cargo "$@"; fi; }'
   while IFS= read -r line; do
     if [[ "$line" == *"# needs an AWS account" ]]; then
       printf 'echo %q >&2\n' "(not run here: ${line%%#*})"

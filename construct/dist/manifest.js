@@ -23,7 +23,7 @@ const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 function loadStateMachines(dir, options = {}) {
     const manifestPath = path.join(dir, 'manifest.json');
     if (!fs.existsSync(manifestPath)) {
-        throw new errors_1.SfnAgentsError(`no manifest at ${manifestPath}: run your sfn-agent synth (here \`cargo run -p sfn-agent -- synth\`) ` +
+        throw new errors_1.SfnAgentsError(`no manifest at ${manifestPath}: run your project's synth (\`cargo run -- synth\`; in the sfn-agent repository \`cargo run -p sfn-agent-demo -- synth\`) ` +
             'to generate it, or point stateMachinesDir at the folder that has it');
     }
     const manifest = parseManifest(readJson(manifestPath), manifestPath, options);

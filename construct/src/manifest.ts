@@ -86,7 +86,7 @@ export function loadStateMachines(dir: string, options: LoadOptions = {}): Loade
   const manifestPath = path.join(dir, 'manifest.json');
   if (!fs.existsSync(manifestPath)) {
     throw new SfnAgentsError(
-      `no manifest at ${manifestPath}: run your sfn-agent synth (here \`cargo run -p sfn-agent -- synth\`) ` +
+      `no manifest at ${manifestPath}: run your project's synth (\`cargo run -- synth\`; in the sfn-agent repository \`cargo run -p sfn-agent-demo -- synth\`) ` +
         'to generate it, or point stateMachinesDir at the folder that has it',
     );
   }

@@ -15,7 +15,7 @@ import { build, Built, FIXTURE_DIR, normalize, REAL_DIR, statementsOf, Stmt } fr
 
 const realExists = fs.existsSync(`${REAL_DIR}/manifest.json`);
 
-test('the real state-machines/ is there to deploy (run `cargo run -p sfn-agent -- synth`)', () => {
+test('the real state-machines/ is there to deploy (run `cargo run -p sfn-agent-demo -- synth`)', () => {
   expect(realExists).toBe(true);
 });
 

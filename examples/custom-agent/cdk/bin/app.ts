@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The word-helper team's stack: their agents (from `../state-machines`, which `cdk.json` regenerates
- * before each synth) with the Lambdas built from their own Cargo project (`..`).
+ * The custom-agent project's stack: its agents (from `../state-machines`, which `cdk.json` regenerates
+ * before each synth) with the Lambdas built from its own Cargo project (`..`).
  * Context: `sfnAgent:skipBundling=true` synthesizes without building (CI); `stateMachinesDir`
  * points at another generated folder.
  */
@@ -12,7 +12,7 @@ import { applySkipBundlingContext, SfnAgents, SfnAgentsError } from 'sfn-agent-c
 const app = new App();
 applySkipBundlingContext(app);
 try {
-  const stack = new Stack(app, 'WordHelper', {
+  const stack = new Stack(app, app.node.tryGetContext('stackName') ?? 'CustomAgent', {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
   new SfnAgents(stack, 'Agents', {
