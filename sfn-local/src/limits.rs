@@ -8,7 +8,7 @@
 /// The most events an execution's history holds. The service's hard quota: "AWS Step
 /// Functions has a hard quota of 25,000 entries in the execution event history. When an
 /// execution reaches 24,999 events, it waits for the next event to happen. If the event number
-/// 25,000 is ExecutionSucceeded, the execution finishes successfully. If [it] isn't
+/// 25,000 is ExecutionSucceeded, the execution finishes successfully. If \[it\] isn't
 /// ExecutionSucceeded, the ExecutionFailed event is logged" (developer guide, "Avoid reaching
 /// the history quota", `bp-history-limit.html`). It is what bounds an endless loop, a task
 /// retried without end and a loop that grows its payload.
@@ -40,7 +40,7 @@ pub const MAX_FILTER_TERMS: usize = 256;
 /// answers here, refuses more than 128 by default, and states may build twice that.
 pub const MAX_PAYLOAD_DEPTH: usize = 256;
 
-/// How deep a JSONata expression may be, counted by [`crate::jsonata`]'s pre-scan: each
+/// How deep a JSONata expression may be, counted by the JSONata module's pre-scan: each
 /// operator, unary minus and opening bracket counts one (an upper bound of the depth of the
 /// expression's tree). `jsonata-rs` parses and evaluates recursively, and a chain of 2,000
 /// `+`, or 1,000 unary minuses, overflowed the stack. Expressions up to
