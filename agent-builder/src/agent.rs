@@ -3,7 +3,10 @@
 use serde_json::Value;
 
 use crate::error::BuildError;
-use crate::manifest::{self, AgentEntry, FunctionRef, ToolFunctionRef, WorkflowType};
+use crate::manifest::{
+    self, AgentEntry, FunctionRef, RequestsRef, SubAgentRef, ToolFunctionRef, WorkflowType,
+};
+use crate::people::{self, ApprovalTools, People, RequestDestination};
 use crate::protocol::{AgentConfig, ModelSpec, Provider, ToolSpec};
 
 /// The iteration cap when none is set: enough for a few rounds of tools, small enough that a
@@ -100,6 +103,21 @@ pub struct Agent {
     pub(crate) tool_concurrency: u32,
     pub(crate) output_schema: Option<Value>,
     pub(crate) workflow_type: WorkflowType,
+    pub(crate) people: People,
+    pub(crate) sub_agents: Vec<SubAgent>,
+}
+
+/// Another agent this one may call as a tool: its state machine runs as a nested execution
+/// (`states:startExecution.sync:2`), and its answer is the tool's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubAgent {
+    /// The sub-agent's name (its state machine's), also the tool's name the model calls.
+    pub agent: String,
+    /// What the model is told the tool does.
+    pub spec: ToolSpec,
+    /// The DefinitionSubstitutions key of its state machine's ARN
+    /// (`AgentWeatherStateMachineArn`).
+    pub placeholder: String,
 }
 
 impl Agent {
@@ -115,6 +133,8 @@ impl Agent {
             tool_concurrency: DEFAULT_TOOL_CONCURRENCY,
             output_schema: None,
             workflow_type: WorkflowType::Standard,
+            people: People::default(),
+            sub_agents: Vec::new(),
         }
     }
 
@@ -148,13 +168,43 @@ impl Agent {
         self.workflow_type
     }
 
+    /// What the agent asks people: approvals, questions, where requests go.
+    pub fn people(&self) -> &People {
+        &self.people
+    }
+
+    /// The agents this one calls as tools.
+    pub fn sub_agents(&self) -> &[SubAgent] {
+        &self.sub_agents
+    }
+
+    /// Every tool the model sees: the agent's tools, the sub-agents, and `ask_user` when the
+    /// model may ask the user.
+    pub fn model_tools(&self) -> Vec<ToolSpec> {
+        let mut tools: Vec<ToolSpec> = self.tools.iter().map(|t| t.spec.clone()).collect();
+        tools.extend(self.sub_agents.iter().map(|s| s.spec.clone()));
+        if self.people.ask_user {
+            tools.push(people::ask_user_spec());
+        }
+        tools
+    }
+
+    /// The names of the tools whose calls wait for approval.
+    pub fn approval_tools(&self) -> Vec<String> {
+        match &self.people.approval {
+            ApprovalTools::None => Vec::new(),
+            ApprovalTools::Tools(names) => names.clone(),
+            ApprovalTools::All => self.tools.iter().map(|t| t.spec.name.clone()).collect(),
+        }
+    }
+
     /// What the LLM Lambda gets with every turn.
     pub fn config(&self) -> AgentConfig {
         AgentConfig {
             name: self.name.clone(),
             system_prompt: self.system_prompt.clone(),
             model: self.model.clone(),
-            tools: self.tools.iter().map(|t| t.spec.clone()).collect(),
+            tools: self.model_tools(),
             output_schema: self.output_schema.clone(),
         }
     }
@@ -199,6 +249,18 @@ impl Agent {
                 })
                 .collect(),
             conversation_table: true,
+            sub_agents: self
+                .sub_agents
+                .iter()
+                .map(|s| SubAgentRef {
+                    agent: s.agent.clone(),
+                    placeholder: s.placeholder.clone(),
+                })
+                .collect(),
+            requests: self.people.waits().then(|| RequestsRef {
+                destination: self.people.destination,
+                placeholder: self.people.destination.placeholder().to_owned(),
+            }),
         }
     }
 }
@@ -216,6 +278,8 @@ pub struct AgentBuilder {
     tool_concurrency: u32,
     output_schema: Option<Value>,
     workflow_type: WorkflowType,
+    people: People,
+    sub_agents: Vec<SubAgent>,
 }
 
 impl AgentBuilder {
@@ -268,6 +332,66 @@ impl AgentBuilder {
         self
     }
 
+    /// The calls of these tools wait for a person's approval before they run; a denied call (or
+    /// one nobody answers in time) becomes an error result the model reads.
+    pub fn require_approval<S: Into<String>>(mut self, tools: impl IntoIterator<Item = S>) -> Self {
+        let mut names = match self.people.approval {
+            ApprovalTools::Tools(names) => names,
+            _ => Vec::new(),
+        };
+        names.extend(tools.into_iter().map(Into::into));
+        self.people.approval = ApprovalTools::Tools(names);
+        self
+    }
+
+    /// Every tool call waits for a person's approval.
+    pub fn require_approval_for_all_tools(mut self) -> Self {
+        self.people.approval = ApprovalTools::All;
+        self
+    }
+
+    /// The model may ask the person a clarifying question (the built-in `ask_user` tool); the
+    /// run waits for the answer, which becomes the tool's result.
+    pub fn ask_user(mut self) -> Self {
+        self.people.ask_user = true;
+        self
+    }
+
+    /// How long an approval request or a question waits before the run goes on without an
+    /// answer (default a day; at most a year). Approvals that expect a long wait also keep the
+    /// Anthropic prompt cache for an hour.
+    pub fn wait_for_people(mut self, wait: std::time::Duration) -> Self {
+        self.people.wait = Some(wait);
+        self
+    }
+
+    /// Where approval requests and questions go when deployed (default EventBridge).
+    pub fn requests_to(mut self, destination: RequestDestination) -> Self {
+        self.people.destination = destination;
+        self
+    }
+
+    /// Lets the model call `agent` as a tool named after it: a nested execution of its state
+    /// machine answers the question the model writes, and its usage counts in this run's.
+    pub fn sub_agent(mut self, agent: &Agent) -> Self {
+        let description = match agent.description() {
+            Some(d) => format!(
+                "Asks the {} agent ({d}) a question and returns its answer.",
+                agent.name()
+            ),
+            None => format!(
+                "Asks the {} agent a question and returns its answer.",
+                agent.name()
+            ),
+        };
+        self.sub_agents.push(SubAgent {
+            agent: agent.name().to_owned(),
+            spec: people::sub_agent_spec(agent.name(), &description),
+            placeholder: manifest::sub_agent_placeholder(agent.name()),
+        });
+        self
+    }
+
     /// Checks everything and returns the agent, or every reason it is not valid.
     pub fn build(self) -> Result<Agent, BuildError> {
         let mut problems = Vec::new();
@@ -277,6 +401,7 @@ impl AgentBuilder {
                 self.name
             ));
         }
+        self.check_people_and_sub_agents(&mut problems);
         let system_prompt = self.system_prompt.unwrap_or_default();
         if system_prompt.trim().is_empty() {
             problems.push("the system prompt is empty: say what the agent is for".to_owned());
@@ -362,9 +487,64 @@ impl AgentBuilder {
             tool_concurrency: self.tool_concurrency,
             output_schema: self.output_schema,
             workflow_type: self.workflow_type,
+            people: self.people,
+            sub_agents: self.sub_agents,
         })
     }
+
+    fn check_people_and_sub_agents(&self, problems: &mut Vec<String>) {
+        let tool_names: Vec<&str> = self.tools.iter().map(|t| t.spec.name.as_str()).collect();
+        if let ApprovalTools::Tools(names) = &self.people.approval {
+            for name in names {
+                if !tool_names.contains(&name.as_str()) {
+                    problems.push(format!(
+                        "require_approval names `{name}`, which is not one of the agent's tools ({})",
+                        if tool_names.is_empty() { "none".to_owned() } else { tool_names.join(", ") }
+                    ));
+                }
+            }
+        }
+        if self.people.ask_user && tool_names.contains(&people::ASK_USER_TOOL) {
+            problems.push(format!(
+                "a tool is named `{}`, the built-in tool ask_user() adds: rename the tool",
+                people::ASK_USER_TOOL
+            ));
+        }
+        if let Some(wait) = self.people.wait
+            && (wait.as_secs() == 0 || wait.as_secs() > MAX_WAIT_SECONDS)
+        {
+            problems.push(format!(
+                "wait_for_people must be between 1 second and a year, not {} s",
+                wait.as_secs()
+            ));
+        }
+        for (i, sub) in self.sub_agents.iter().enumerate() {
+            if sub.agent == self.name {
+                problems.push(format!("agent `{}` cannot be its own sub-agent", self.name));
+            }
+            if tool_names.contains(&sub.agent.as_str()) {
+                problems.push(format!(
+                    "sub-agent `{}` has the name of one of the agent's tools: each tool the model sees needs its own name",
+                    sub.agent
+                ));
+            }
+            if self.sub_agents[..i].iter().any(|s| s.agent == sub.agent) {
+                problems.push(format!("sub-agent `{}` is added twice", sub.agent));
+            }
+        }
+        let waits = self.people.waits() || !self.sub_agents.is_empty();
+        if waits && self.workflow_type == WorkflowType::Express {
+            problems.push(
+                "an Express agent cannot wait for people or call sub-agents (Express workflows \
+                 support neither .waitForTaskToken nor .sync): make it Standard"
+                    .to_owned(),
+            );
+        }
+    }
 }
+
+/// The longest a request may wait: a Standard execution's own limit is a year.
+const MAX_WAIT_SECONDS: u64 = 365 * 24 * 60 * 60;
 
 /// The longest agent or tool name: the providers' limit for tool names, and short enough for a
 /// state machine name with the stack's prefix.

@@ -31,12 +31,14 @@ pub mod agent;
 pub mod error;
 pub mod errors;
 pub mod manifest;
+pub mod people;
 pub mod protocol;
 pub mod react;
 pub mod schema;
 pub mod synth;
 
-pub use agent::{Agent, AgentBuilder, AgentTool, Model, ToolLambda};
+pub use agent::{Agent, AgentBuilder, AgentTool, Model, SubAgent, ToolLambda};
 pub use error::BuildError;
+pub use people::RequestDestination;
 pub use protocol::*;
 pub use schema::schema_for;

@@ -45,6 +45,30 @@ pub struct AgentEntry {
     pub tools: Vec<ToolFunctionRef>,
     /// Whether the machine's LLM Lambda needs the conversation table (always, for the ReAct loop).
     pub conversation_table: bool,
+    /// The agents this one starts as nested executions, each by its state machine's placeholder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_agents: Vec<SubAgentRef>,
+    /// Where approval requests and questions go, for an agent that asks people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<RequestsRef>,
+}
+
+/// A sub-agent's state machine, for the construct to fill in and allow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubAgentRef {
+    /// The sub-agent's name (an agent of the same manifest).
+    pub agent: String,
+    /// The DefinitionSubstitutions key of its state machine ARN (`AgentWeatherStateMachineArn`).
+    pub placeholder: String,
+}
+
+/// Where an agent's approval requests and questions go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestsRef {
+    /// EventBridge, SNS or SQS.
+    pub destination: crate::people::RequestDestination,
+    /// The DefinitionSubstitutions key of the bus name, topic ARN or queue URL.
+    pub placeholder: String,
 }
 
 /// A Lambda the definition refers to through a placeholder.
@@ -85,6 +109,11 @@ pub fn manifest_of(agents: &[crate::Agent]) -> Manifest {
 /// The placeholder of a provider's LLM Lambda: `LlmAnthropicFunctionArn`.
 pub fn llm_placeholder(provider: Provider) -> String {
     format!("Llm{}FunctionArn", pascal_case(provider.as_str()))
+}
+
+/// The placeholder of a sub-agent's state machine ARN: `weather` → `AgentWeatherStateMachineArn`.
+pub fn sub_agent_placeholder(agent: &str) -> String {
+    format!("Agent{}StateMachineArn", pascal_case(agent))
 }
 
 /// The binary of a provider's LLM Lambda: `llm-anthropic`.

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use crate::agent::Agent;
 use crate::errors;
 use crate::manifest::WorkflowType;
+use crate::people;
 
 /// The names of the states, as the console shows them.
 pub mod names {
@@ -44,7 +45,28 @@ pub mod names {
     pub const TOO_MANY_ITERATIONS: &str = "Too many iterations";
     /// The final answer.
     pub const ANSWER: &str = "Answer";
+    /// The Map over the calls that wait for a person (approvals, questions).
+    pub const ASK_PEOPLE: &str = "Ask people";
+    /// Routes a waiting call to an approval or a question.
+    pub const APPROVAL_OR_QUESTION: &str = "Approval or question?";
+    /// Sends an approval request and waits for its task token.
+    pub const ASK_APPROVAL: &str = "Ask approval";
+    /// Sends a question to the user and waits for its task token.
+    pub const ASK_USER: &str = "Ask the user";
+    /// A call that was denied, not answered in time, or whose request could not be sent.
+    pub const NOT_RUN: &str = "Not run";
+    /// A question nobody answered (in time, or at all).
+    pub const NO_ANSWER: &str = "No answer";
+    /// Routes a call to a tool's Lambda or to a sub-agent.
+    pub const TOOL_OR_AGENT: &str = "Tool or agent?";
+    /// Runs a sub-agent as a nested execution.
+    pub const ASK_AGENT: &str = "Ask agent";
+    /// A sub-agent that failed, turned into an error result.
+    pub const AGENT_FAILED: &str = "Agent failed";
 }
+
+/// Starts a nested execution and waits for it, its output parsed as JSON (`.sync:2`).
+pub const START_EXECUTION_SYNC: &str = "arn:aws:states:::states:startExecution.sync:2";
 
 /// The optimized Lambda integration: the result is wrapped as `{"Payload": …, "StatusCode": …}`.
 pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
@@ -66,6 +88,9 @@ impl Agent {
         states.insert(names::INVALID_INPUT.into(), invalid_input());
         states.insert(names::CALL_LLM.into(), self.call_llm());
         states.insert(names::TOOL_USE.into(), self.tool_use());
+        if self.people().waits() {
+            states.insert(names::ASK_PEOPLE.into(), self.ask_people());
+        }
         states.insert(names::RUN_TOOLS.into(), self.run_tools());
         states.insert(
             names::TOO_MANY_ITERATIONS.into(),
@@ -95,6 +120,15 @@ impl Agent {
         assign.insert("iteration".into(), expr("$states.result.Payload.iteration"));
         assign.insert("question".into(), Value::Null);
         assign.insert("rejected".into(), expr("$states.result.Payload.rejected"));
+        if self.people().waits() {
+            assign.insert(
+                "runCalls".into(),
+                expr(&format!(
+                    "[$states.result.Payload.tool_calls[$not(name in {})]]",
+                    self.waiting_tools()
+                )),
+            );
+        }
         assign.insert(
             "usage".into(),
             expr(
@@ -147,26 +181,42 @@ impl Agent {
 
     fn tool_use(&self) -> State {
         let max = self.max_iterations();
+        let mut choices = vec![
+            ChoiceRule {
+                comment: Some("Tools wanted, at the iteration cap".into()),
+                condition: Some(format!(
+                    "{{% $states.input.stop_reason = 'tool_use' and $iteration >= {max} %}}"
+                )),
+                next: Some(names::TOO_MANY_ITERATIONS.into()),
+                ..ChoiceRule::default()
+            },
+            ChoiceRule {
+                comment: Some("Tools wanted".into()),
+                condition: Some("{% $states.input.stop_reason = 'tool_use' %}".into()),
+                next: Some(names::RUN_TOOLS.into()),
+                ..ChoiceRule::default()
+            },
+        ];
+        if self.people().waits() {
+            // Only a turn with a call that waits for a person goes through Ask people.
+            choices.insert(
+                1,
+                ChoiceRule {
+                    comment: Some("A call waits for a person".into()),
+                    condition: Some(format!(
+                        "{{% $states.input.stop_reason = 'tool_use' and $count($states.input.tool_calls[name in {}]) > 0 %}}",
+                        self.waiting_tools()
+                    )),
+                    next: Some(names::ASK_PEOPLE.into()),
+                    ..ChoiceRule::default()
+                },
+            );
+        }
         State::Choice(Box::new(Choice {
             comment: Some(format!(
                 "Run the tools the model asked for, or answer. At {max} iterations the run stops."
             )),
-            choices: vec![
-                ChoiceRule {
-                    comment: Some("Tools wanted, at the iteration cap".into()),
-                    condition: Some(format!(
-                        "{{% $states.input.stop_reason = 'tool_use' and $iteration >= {max} %}}"
-                    )),
-                    next: Some(names::TOO_MANY_ITERATIONS.into()),
-                    ..ChoiceRule::default()
-                },
-                ChoiceRule {
-                    comment: Some("Tools wanted".into()),
-                    condition: Some("{% $states.input.stop_reason = 'tool_use' %}".into()),
-                    next: Some(names::RUN_TOOLS.into()),
-                    ..ChoiceRule::default()
-                },
-            ],
+            choices,
             default: Some(names::ANSWER.into()),
             ..Choice::default()
         }))
@@ -222,25 +272,46 @@ impl Agent {
                 ..Pass::default()
             })),
         );
+        let mut start_at = names::RUN_TOOL.to_owned();
+        if !self.sub_agents().is_empty() {
+            self.add_sub_agent_states(&mut processor_states);
+            start_at = names::TOOL_OR_AGENT.to_owned();
+        }
         let mut assign = Assign::new();
         assign.insert(
             "toolResults".into(),
             expr("$append($states.result, $rejected)"),
         );
+        if !self.sub_agents().is_empty() {
+            // A sub-agent's result carries its run's usage: this run's counts it.
+            assign.insert(
+                "usage".into(),
+                expr(
+                    "{ 'input_tokens': $usage.input_tokens + $sum([$states.result.usage.input_tokens]), \
+                     'output_tokens': $usage.output_tokens + $sum([$states.result.usage.output_tokens]), \
+                     'estimated_cost_usd': $usage.estimated_cost_usd + $sum([$states.result.usage.estimated_cost_usd]) }",
+                ),
+            );
+        }
+        let items = if self.people().waits() {
+            "$runCalls"
+        } else {
+            "$states.input.tool_calls"
+        };
         State::Map(Box::new(Map {
             comment: Some(
                 "One item per valid tool call. Calls the LLM Lambda rejected (unknown tool, bad \
                  input) go back to the model with these results."
                     .into(),
             ),
-            items: Some(expr("$states.input.tool_calls")),
+            items: Some(expr(items)),
             max_concurrency: Some(number(u64::from(self.tool_concurrency))),
             item_processor: Some(ItemProcessor {
                 processor_config: Some(ProcessorConfig {
                     mode: Some(ProcessorMode::Inline),
                     execution_type: None,
                 }),
-                start_at: names::RUN_TOOL.into(),
+                start_at,
                 states: processor_states,
                 comment: None,
             }),
@@ -248,6 +319,294 @@ impl Agent {
             next: Some(names::CALL_LLM.into()),
             ..Map::default()
         }))
+    }
+
+    /// The names of the tools whose calls wait for a person, as a JSONata array.
+    fn waiting_tools(&self) -> String {
+        let mut names = self.approval_tools();
+        if self.people().ask_user {
+            names.push(people::ASK_USER_TOOL.to_owned());
+        }
+        Value::from(names).to_string()
+    }
+
+    /// The Map over the calls that wait for a person: each approval request or question goes
+    /// out through the agent's destination and waits on its task token. Approved calls join the
+    /// calls to run; a denial, a question's answer or no answer in time becomes a result.
+    fn ask_people(&self) -> State {
+        let people = self.people();
+        let wait = people.wait_seconds();
+        let mut states = States::new();
+        let approvals = !self.approval_tools().is_empty();
+        let start_at = match (approvals, people.ask_user) {
+            (true, true) => {
+                states.insert(
+                    names::APPROVAL_OR_QUESTION.into(),
+                    State::Choice(Box::new(Choice {
+                        choices: vec![ChoiceRule {
+                            comment: Some("A question to the user".into()),
+                            condition: Some(format!(
+                                "{{% $states.input.name = '{}' %}}",
+                                people::ASK_USER_TOOL
+                            )),
+                            next: Some(names::ASK_USER.into()),
+                            ..ChoiceRule::default()
+                        }],
+                        default: Some(names::ASK_APPROVAL.into()),
+                        ..Choice::default()
+                    })),
+                );
+                names::APPROVAL_OR_QUESTION
+            }
+            (true, false) => names::ASK_APPROVAL,
+            _ => names::ASK_USER,
+        };
+        if approvals {
+            states.insert(names::ASK_APPROVAL.into(), self.ask_approval(wait));
+            states.insert(
+                names::NOT_RUN.into(),
+                pass_on("Passes the refusal on to the model."),
+            );
+        }
+        if people.ask_user {
+            states.insert(names::ASK_USER.into(), self.ask_user(wait));
+            states.insert(
+                names::NO_ANSWER.into(),
+                pass_on("Tells the model no answer came."),
+            );
+        }
+        let mut assign = Assign::new();
+        assign.insert(
+            "runCalls".into(),
+            expr("$append($runCalls, $states.result.approved)"),
+        );
+        assign.insert(
+            "rejected".into(),
+            expr("$append($rejected, $states.result.result)"),
+        );
+        State::Map(Box::new(Map {
+            comment: Some(format!(
+                "One item per call that waits for a person, each on a task token for at most \
+                 {wait} s: approved calls run with the others; a denial, an answer or no answer \
+                 in time goes back to the model as the call's result."
+            )),
+            items: Some(expr(&format!(
+                "[$states.input.tool_calls[name in {}]]",
+                self.waiting_tools()
+            ))),
+            item_processor: Some(ItemProcessor {
+                processor_config: Some(ProcessorConfig {
+                    mode: Some(ProcessorMode::Inline),
+                    execution_type: None,
+                }),
+                start_at: start_at.to_owned(),
+                states,
+                comment: None,
+            }),
+            assign: Some(assign),
+            next: Some(names::RUN_TOOLS.into()),
+            ..Map::default()
+        }))
+    }
+
+    /// A task that sends `kind`'s request through the agent's destination and waits on the token.
+    fn request_task(&self, kind: &str, detail_type: &str, wait: u64) -> Task {
+        let destination = self.people().destination;
+        let request = format!(
+            "{{ 'kind': '{kind}', 'agent': '{agent}', 'conversation_id': $conversationId, \
+             'execution': $states.context.Execution.Id, 'tool': $states.input.name, \
+             'input': $states.input.input, 'summary': 'Agent {agent} wants to ' & ($states.input.name = '{ask}' \
+             ? 'ask: ' & $states.input.input.question \
+             : 'call ' & $states.input.name & ' with ' & $substring($string($states.input.input), 0, 500)), \
+             'token': $states.context.Task.Token, 'wait_seconds': {wait} }}",
+            agent = self.name(),
+            ask = people::ASK_USER_TOOL,
+        );
+        let placeholder = format!("${{{}}}", destination.placeholder());
+        let arguments = match destination {
+            people::RequestDestination::EventBridge => json!({
+                "Entries": [{
+                    "EventBusName": placeholder,
+                    "Source": people::REQUEST_SOURCE,
+                    "DetailType": detail_type,
+                    "Detail": format!("{{% {request} %}}"),
+                }]
+            }),
+            people::RequestDestination::Sns => json!({
+                "TopicArn": placeholder,
+                "Subject": detail_type,
+                "Message": format!("{{% $string({request}) %}}"),
+            }),
+            people::RequestDestination::Sqs => json!({
+                "QueueUrl": placeholder,
+                "MessageBody": format!("{{% $string({request}) %}}"),
+            }),
+        };
+        Task {
+            resource: destination.resource().into(),
+            arguments: Some(arguments),
+            timeout_seconds: Some(number(wait)),
+            ..Task::default()
+        }
+    }
+
+    fn ask_approval(&self, wait: u64) -> State {
+        let not_run = |error: &[&str], why: &str| Catcher {
+            error_equals: strings(error),
+            next: names::NOT_RUN.into(),
+            output: Some(expr(&format!(
+                "{{ 'result': {{ 'tool_use_id': $states.input.id, 'content': {why}, 'is_error': true }} }}"
+            ))),
+            ..Catcher::default()
+        };
+        State::Task(Box::new(Task {
+            comment: Some(
+                "Asks a person to approve this call and waits: SendTaskSuccess approves it, \
+                 SendTaskFailure with Approval.Denied refuses it."
+                    .into(),
+            ),
+            output: Some(expr("{ 'approved': $states.input }")),
+            catch: Some(vec![
+                not_run(
+                    &[people::APPROVAL_DENIED],
+                    "'The person denied this call of ' & $states.input.name & \
+                     ($states.errorOutput.Cause ? ' (' & $states.errorOutput.Cause & ')' : '') & \
+                     '; it was not run. Do not call it again with the same input: tell the user, or do without it.'",
+                ),
+                not_run(
+                    &["States.Timeout"],
+                    &format!(
+                        "'No one approved this call of ' & $states.input.name & ' within {wait} s; \
+                         it was not run. Tell the user it is waiting for approval.'"
+                    ),
+                ),
+                not_run(
+                    &["States.ALL"],
+                    "'The approval request for ' & $states.input.name & ' could not be sent (' & \
+                     $states.errorOutput.Error & '); the call was not run.'",
+                ),
+            ]),
+            end: Some(true),
+            ..self.request_task("approval", people::APPROVAL_DETAIL_TYPE, wait)
+        }))
+    }
+
+    fn ask_user(&self, wait: u64) -> State {
+        let no_answer = |error: &[&str], why: &str| Catcher {
+            error_equals: strings(error),
+            next: names::NO_ANSWER.into(),
+            output: Some(expr(&format!(
+                "{{ 'result': {{ 'tool_use_id': $states.input.id, 'content': {why}, 'is_error': true }} }}"
+            ))),
+            ..Catcher::default()
+        };
+        State::Task(Box::new(Task {
+            comment: Some(
+                "Asks the user the model's question and waits: the output of SendTaskSuccess \
+                 (`{\"answer\": \"…\"}`, or a JSON string) is the answer."
+                    .into(),
+            ),
+            output: Some(expr(
+                "{ 'result': { 'tool_use_id': $states.input.id, 'content': \
+                 $type($states.result) = 'string' ? $states.result \
+                 : ($exists($states.result.answer) ? $string($states.result.answer) : $string($states.result)), \
+                 'is_error': false } }",
+            )),
+            catch: Some(vec![
+                no_answer(
+                    &["States.Timeout"],
+                    &format!(
+                        "'The user did not answer within {wait} s. Go on without the answer, or \
+                         say what you still need.'"
+                    ),
+                ),
+                no_answer(
+                    &["States.ALL"],
+                    "'The question could not be asked (' & $states.errorOutput.Error & \
+                     ($states.errorOutput.Cause ? ': ' & $states.errorOutput.Cause : '') & '). \
+                     Go on without the answer.'",
+                ),
+            ]),
+            end: Some(true),
+            ..self.request_task("question", people::QUESTION_DETAIL_TYPE, wait)
+        }))
+    }
+
+    /// A routing Choice, the nested execution of a sub-agent and its failure, in the tools' Map.
+    fn add_sub_agent_states(&self, states: &mut States) {
+        let names_list = Value::from(
+            self.sub_agents()
+                .iter()
+                .map(|s| s.agent.clone())
+                .collect::<Vec<_>>(),
+        );
+        let arns: serde_json::Map<String, Value> = self
+            .sub_agents()
+            .iter()
+            .map(|s| {
+                (
+                    s.agent.clone(),
+                    Value::String(format!("${{{}}}", s.placeholder)),
+                )
+            })
+            .collect();
+        states.insert(
+            names::TOOL_OR_AGENT.into(),
+            State::Choice(Box::new(Choice {
+                choices: vec![ChoiceRule {
+                    comment: Some("A call to a sub-agent".into()),
+                    condition: Some(format!("{{% $states.input.name in {names_list} %}}")),
+                    next: Some(names::ASK_AGENT.into()),
+                    ..ChoiceRule::default()
+                }],
+                default: Some(names::RUN_TOOL.into()),
+                ..Choice::default()
+            })),
+        );
+        states.insert(
+            names::ASK_AGENT.into(),
+            State::Task(Box::new(Task {
+                comment: Some(
+                    "Runs the sub-agent's state machine as a nested execution with the question \
+                     the model wrote, and waits for its answer."
+                        .into(),
+                ),
+                resource: START_EXECUTION_SYNC.into(),
+                arguments: Some(json!({
+                    "StateMachineArn": format!("{{% $lookup({}, $states.input.name) %}}", Value::Object(arns)),
+                    "Input": {
+                        "question": "{% $states.input.input.question %}",
+                        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": "{% $states.context.Execution.Id %}",
+                    }
+                })),
+                output: Some(expr(
+                    "{ 'tool_use_id': $states.input.id, 'content': $states.result.Output.answer, \
+                     'is_error': false, 'usage': $states.result.Output.usage }",
+                )),
+                timeout_seconds: Some(number(STANDARD_TIMEOUT_SECONDS + 60)),
+                catch: Some(vec![Catcher {
+                    comment: Some(
+                        "A sub-agent that fails or times out becomes an error result; the run goes on."
+                            .into(),
+                    ),
+                    error_equals: vec!["States.ALL".into()],
+                    next: names::AGENT_FAILED.into(),
+                    output: Some(expr(
+                        "{ 'tool_use_id': $states.input.id, \
+                         'content': 'The agent ' & $states.input.name & ' failed (' & $states.errorOutput.Error & \
+                         '): ' & $substring($string($states.errorOutput.Cause), 0, 1000) & '. Answer without it.', \
+                         'is_error': true }",
+                    )),
+                    ..Catcher::default()
+                }]),
+                end: Some(true),
+                ..Task::default()
+            })),
+        );
+        states.insert(
+            names::AGENT_FAILED.into(),
+            pass_on("Passes the sub-agent's failure on to the model."),
+        );
     }
 
     fn too_many_iterations(&self) -> State {
@@ -325,6 +684,15 @@ fn answer() -> State {
              'iterations': $iteration, 'usage': $usage }",
         )),
         ..Succeed::default()
+    }))
+}
+
+/// A Pass state that ends an item with what a Catch put in its output.
+fn pass_on(comment: &str) -> State {
+    State::Pass(Box::new(Pass {
+        comment: Some(comment.into()),
+        end: Some(true),
+        ..Pass::default()
     }))
 }
 

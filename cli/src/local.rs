@@ -9,10 +9,11 @@ use std::sync::Arc;
 use agent_builder::{Agent, LlmRequest, LlmResponse, ToolCall, ToolResult};
 use llm_lambdas::{ChatModel, ConversationStore, Handler};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sfn_agent_tool::Toolbox;
 use sfn_local::{
-    Clock, Engine, Execution, ExecutionOptions, HistoryEvent, Registry, TaskError, handler_fn,
+    Clock, Engine, Execution, ExecutionOptions, HistoryEvent, Registry, TaskError, TaskTokens,
+    handler_fn,
 };
 
 /// What happens during a run, for progress output.
@@ -44,6 +45,59 @@ pub type ProgressSink = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// Sees every history event as it is appended.
 pub type HistoryListener = Arc<dyn Fn(&HistoryEvent) + Send + Sync>;
 
+/// A request to a person, as the agent's state machine sends it (an approval of a tool call,
+/// or a question from the model).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct PersonRequest {
+    /// `approval` or `question`.
+    pub kind: String,
+    /// The agent asking.
+    pub agent: String,
+    /// The tool the call is for (`ask_user` for a question).
+    pub tool: String,
+    /// The call's input (for a question, `{"question": …}`).
+    pub input: Value,
+    /// One line for a person to read.
+    pub summary: String,
+    /// The task token that answers it.
+    pub token: String,
+    /// The conversation.
+    #[serde(default)]
+    pub conversation_id: String,
+}
+
+/// What the person said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// The call may run.
+    Approve,
+    /// The call must not run; the reason goes to the model.
+    Deny(String),
+    /// The answer to a question.
+    Answer(String),
+    /// No answer: the request waits until its timeout.
+    NoAnswer,
+}
+
+/// Answers the requests a run sends to people (the terminal, a script, a test).
+pub type Responder = Arc<dyn Fn(&PersonRequest) -> Reply + Send + Sync>;
+
+/// A nested execution a run started (a sub-agent), with the execution that started it.
+#[derive(Debug, Clone)]
+pub struct ChildExecution {
+    /// The sub-agent.
+    pub agent: String,
+    /// The nested execution's ARN.
+    pub execution_arn: String,
+    /// The ARN of the execution that started it (`AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID`).
+    pub parent_arn: String,
+    /// The nested execution, with its own history.
+    pub execution: Execution,
+}
+
+/// How deep sub-agents may nest (an agent that reaches itself through others would not stop).
+pub const MAX_SUB_AGENT_DEPTH: usize = 8;
+
 /// A local run of one agent.
 pub struct LocalAgent {
     agent: Agent,
@@ -52,6 +106,11 @@ pub struct LocalAgent {
     progress: Option<ProgressSink>,
     listener: Option<HistoryListener>,
     clock: Option<Arc<dyn Clock>>,
+    responder: Option<Responder>,
+    agents: Arc<Vec<Agent>>,
+    children: Arc<std::sync::Mutex<Vec<ChildExecution>>>,
+    tokens: TaskTokens,
+    depth: usize,
 }
 
 impl LocalAgent {
@@ -64,6 +123,46 @@ impl LocalAgent {
             progress: None,
             listener: None,
             clock: None,
+            responder: None,
+            agents: Arc::new(Vec::new()),
+            children: Arc::new(std::sync::Mutex::new(Vec::new())),
+            tokens: TaskTokens::new(),
+            depth: 0,
+        }
+    }
+
+    /// Answers the approval requests and questions of the run (without one, each is denied or
+    /// left without an answer at once, and the model is told so).
+    pub fn with_responder(mut self, responder: Responder) -> Self {
+        self.responder = Some(responder);
+        self
+    }
+
+    /// The agents a sub-agent call may start, by name (the project's agents).
+    pub fn with_agents(mut self, agents: Vec<Agent>) -> Self {
+        self.agents = Arc::new(agents);
+        self
+    }
+
+    /// The nested executions the runs so far started, in the order they ended.
+    pub fn children(&self) -> Vec<ChildExecution> {
+        self.children.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// A sub-agent's runner: the same handlers, clock, responder and record of children.
+    fn nested(&self, agent: Agent) -> LocalAgent {
+        LocalAgent {
+            agent,
+            handler: Arc::clone(&self.handler),
+            toolbox: Arc::clone(&self.toolbox),
+            progress: self.progress.clone(),
+            listener: None,
+            clock: self.clock.clone(),
+            responder: self.responder.clone(),
+            agents: Arc::clone(&self.agents),
+            children: Arc::clone(&self.children),
+            tokens: TaskTokens::new(),
+            depth: self.depth + 1,
         }
     }
 
@@ -171,7 +270,126 @@ impl LocalAgent {
                 }),
             );
         }
+        if self.agent.people().waits() {
+            self.register_people(&mut registry);
+        }
+        if !self.agent.sub_agents().is_empty() {
+            self.register_sub_agents(&mut registry);
+        }
         registry
+    }
+
+    /// The agent's request destination, served by the responder: the request is handed to it,
+    /// and its reply completes the task token as SendTaskSuccess / SendTaskFailure would.
+    fn register_people(&self, registry: &mut Registry) {
+        let destination = self.agent.people().destination;
+        let base = destination
+            .resource()
+            .trim_end_matches(".waitForTaskToken")
+            .to_owned();
+        let responder = self.responder.clone();
+        let tokens = self.tokens.clone();
+        registry.resource(
+            &base,
+            handler_fn(move |params: Arc<Value>| {
+                let responder = responder.clone();
+                let tokens = tokens.clone();
+                async move {
+                    let request = person_request(&params).map_err(|e| {
+                        TaskError::new(
+                            "States.Runtime",
+                            format!("the request is not one sfn-agent sends: {e}"),
+                        )
+                    })?;
+                    let answer = tokio::task::spawn_blocking({
+                        let request = request.clone();
+                        move || match responder {
+                            Some(respond) => respond(&request),
+                            None => Reply::Deny("nobody is there to answer in this run".to_owned()),
+                        }
+                    });
+                    tokio::spawn(async move {
+                        let reply = answer.await.unwrap_or(Reply::NoAnswer);
+                        // A token whose task already ended (a timeout) cannot be answered.
+                        let _ = complete(&tokens, &request, reply);
+                    });
+                    Ok(delivery_receipt(destination))
+                }
+            }),
+        );
+    }
+
+    /// `states:startExecution.sync:2` served by the sub-agents' own state machines, run here as
+    /// nested executions, each with its own history.
+    fn register_sub_agents(&self, registry: &mut Registry) {
+        let mut by_placeholder = std::collections::HashMap::new();
+        for sub in self.agent.sub_agents() {
+            let found = self.agents.iter().find(|a| a.name() == sub.agent).cloned();
+            by_placeholder.insert(
+                format!("${{{}}}", sub.placeholder),
+                (sub.agent.clone(), found),
+            );
+        }
+        let by_placeholder = Arc::new(by_placeholder);
+        let mut runner = self.nested(self.agent.clone());
+        runner.depth = self.depth;
+        let runner = Arc::new(runner);
+        registry.resource(
+            "arn:aws:states:::states:startExecution",
+            handler_fn(move |params: Arc<Value>| {
+                let by_placeholder = Arc::clone(&by_placeholder);
+                let runner = Arc::clone(&runner);
+                async move {
+                    let machine = params["StateMachineArn"].as_str().unwrap_or_default();
+                    let Some((name, found)) = by_placeholder.get(machine) else {
+                        return Err(TaskError::new(
+                            "StepFunctions.StateMachineDoesNotExistException",
+                            format!("State Machine Does Not Exist: '{machine}'"),
+                        ));
+                    };
+                    let Some(agent) = found.clone() else {
+                        return Err(TaskError::new(
+                            "StepFunctions.StateMachineDoesNotExistException",
+                            format!(
+                                "State Machine Does Not Exist: no agent called `{name}` runs here; \
+                                 give the app every agent its agents call"
+                            ),
+                        ));
+                    };
+                    if runner.depth >= MAX_SUB_AGENT_DEPTH {
+                        return Err(TaskError::new(
+                            "States.TaskFailed",
+                            format!("sub-agents nest more than {MAX_SUB_AGENT_DEPTH} deep: does `{name}` call back the agent that called it?"),
+                        ));
+                    }
+                    let input = params.get("Input").cloned().unwrap_or_else(|| json!({}));
+                    let parent = input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let child = runner.nested(agent);
+                    let execution = Box::pin(child.run(input.clone())).await;
+                    let arn = format!(
+                        "arn:aws:states:us-east-1:123456789012:execution:{name}-agent:{}",
+                        execution.name
+                    );
+                    let described = describe(&arn, name, &input, &execution);
+                    if let Ok(mut children) = runner.children.lock() {
+                        children.push(ChildExecution {
+                            agent: name.clone(),
+                            execution_arn: arn,
+                            parent_arn: parent,
+                            execution: execution.clone(),
+                        });
+                    }
+                    if execution.status == sfn_local::ExecutionStatus::Succeeded {
+                        Ok(described)
+                    } else {
+                        Err(TaskError::new("States.TaskFailed", described.to_string()))
+                    }
+                }
+            }),
+        );
     }
 
     /// Runs the agent's state machine on `input` (`{"question": …, "conversation_id"?: …}`).
@@ -182,7 +400,8 @@ impl LocalAgent {
     /// Runs the agent with a registry taken from [`LocalAgent::registry`] and changed (a tool
     /// Lambda made to crash, say): how tests reach the run path `run` takes.
     pub async fn run_with_registry(&self, registry: Registry, input: Value) -> Execution {
-        let mut engine = Engine::new(self.agent.state_machine(), registry);
+        let mut engine =
+            Engine::new(self.agent.state_machine(), registry).with_task_tokens(self.tokens.clone());
         if let Some(listener) = &self.listener {
             engine = engine.with_listener(Arc::clone(listener));
         }
@@ -195,4 +414,83 @@ impl LocalAgent {
         };
         engine.execute(input, options).await
     }
+}
+
+/// The request in a destination's arguments: EventBridge's `Entries[0].Detail`, SNS's
+/// `Message`, SQS's `MessageBody` (the last two JSON text).
+fn person_request(params: &Value) -> Result<PersonRequest, String> {
+    let detail = if let Some(detail) = params.pointer("/Entries/0/Detail") {
+        detail.clone()
+    } else {
+        let text = params
+            .get("Message")
+            .or_else(|| params.get("MessageBody"))
+            .and_then(Value::as_str)
+            .ok_or("no Entries[0].Detail, Message or MessageBody")?;
+        serde_json::from_str(text).map_err(|e| e.to_string())?
+    };
+    PersonRequest::deserialize(&detail).map_err(|e| e.to_string())
+}
+
+/// Completes the request's token with the reply, as `sfn-agent approve`, `deny` and `answer` do.
+fn complete(
+    tokens: &TaskTokens,
+    request: &PersonRequest,
+    reply: Reply,
+) -> Result<(), sfn_local::TokenError> {
+    match reply {
+        Reply::Approve => tokens.send_task_success(&request.token, json!({"approved": true})),
+        Reply::Deny(reason) => tokens.send_task_failure(
+            &request.token,
+            agent_builder::people::APPROVAL_DENIED,
+            &reason,
+        ),
+        Reply::Answer(answer) => {
+            tokens.send_task_success(&request.token, json!({ "answer": answer }))
+        }
+        Reply::NoAnswer => Ok(()),
+    }
+}
+
+/// What the destination's API answers when it accepts a request.
+fn delivery_receipt(destination: agent_builder::RequestDestination) -> Value {
+    let id = uuid_like();
+    match destination {
+        agent_builder::RequestDestination::EventBridge => {
+            json!({"Entries": [{"EventId": id}], "FailedEntryCount": 0})
+        }
+        agent_builder::RequestDestination::Sns => json!({ "MessageId": id }),
+        agent_builder::RequestDestination::Sqs => json!({ "MessageId": id }),
+    }
+}
+
+/// A unique enough id for local receipts.
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("local-{:012}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A finished nested execution as DescribeExecution shows it, with the output parsed
+/// (`.sync:2`).
+fn describe(arn: &str, agent: &str, input: &Value, execution: &Execution) -> Value {
+    let mut described = json!({
+        "ExecutionArn": arn,
+        "StateMachineArn": format!("arn:aws:states:us-east-1:123456789012:stateMachine:{agent}-agent"),
+        "Name": execution.name,
+        "Status": execution.status.as_str(),
+        "Input": input,
+        "InputDetails": {"Included": true},
+    });
+    if let Some(output) = &execution.output {
+        described["Output"] = output.clone();
+        described["OutputDetails"] = json!({"Included": true});
+    }
+    if let Some(error) = &execution.error {
+        described["Error"] = json!(error);
+    }
+    if let Some(cause) = &execution.cause {
+        described["Cause"] = json!(cause);
+    }
+    described
 }
