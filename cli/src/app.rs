@@ -10,7 +10,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use sfn_agent_tool::{Tool, Toolbox};
 
 use crate::project::{Project, ToolboxFactory};
-use crate::{agents, check, exec, graph, history, invoke, new, run, synth, validate};
+use crate::{agents, approve, check, exec, graph, history, invoke, new, run, synth, validate};
 
 /// The command line of a project's agents.
 ///
@@ -176,6 +176,10 @@ impl App {
             Command::Invoke(args) => invoke::run(args).await,
             Command::History(args) => history::run(args).await,
             Command::New(args) => new::run(&project, args),
+            Command::Approve(args) => approve::approve(args).await,
+            Command::Deny(args) => approve::deny(args).await,
+            Command::Answer(args) => approve::answer(args).await,
+            Command::Approvals(args) => approve::approvals(args).await,
         }
     }
 }
@@ -211,4 +215,12 @@ enum Command {
     /// Write a new project: an agent with a tool of its own, a stock tool, a scripted
     /// conversation and a CDK app.
     New(new::Args),
+    /// Approve a deployed agent's tool call that waits for approval (SendTaskSuccess).
+    Approve(approve::ApproveArgs),
+    /// Deny a deployed agent's tool call that waits for approval (SendTaskFailure).
+    Deny(approve::DenyArgs),
+    /// Answer a deployed agent's question to the user (SendTaskSuccess).
+    Answer(approve::AnswerArgs),
+    /// List the approval requests and questions waiting in an SQS destination.
+    Approvals(approve::ApprovalsArgs),
 }

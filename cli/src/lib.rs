@@ -23,6 +23,7 @@
 
 mod agents;
 mod app;
+mod approve;
 mod aws;
 mod binaries;
 mod check;
@@ -33,6 +34,7 @@ mod invoke;
 pub mod local;
 mod new;
 mod out;
+mod people;
 mod project;
 mod run;
 mod synth;

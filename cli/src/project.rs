@@ -39,6 +39,23 @@ impl Project {
                 pair[0].name()
             );
         }
+        for agent in &agents {
+            for sub in agent.sub_agents() {
+                if !agents.iter().any(|a| a.name() == sub.agent) {
+                    bail!(
+                        "agent `{}` calls the sub-agent `{}`, which is not one of this project's agents ({}): \
+                         give it to the app too (App::agent), so its state machine is deployed and runs locally",
+                        agent.name(),
+                        sub.agent,
+                        agents
+                            .iter()
+                            .map(Agent::name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+            }
+        }
         Ok(Self {
             name,
             agents,

@@ -42,6 +42,13 @@ pub struct Args {
     /// Print the execution's result as one JSON object on stdout instead of the summary.
     #[arg(long)]
     json: bool,
+    /// Answer every approval request without asking: `all` approves, `none` denies. Without
+    /// it, each request is shown and asked on the terminal.
+    #[arg(long, value_name = "all|none", value_parser = ["all", "none"])]
+    approve: Option<String>,
+    /// Answer every question the model asks the user with this text, without asking.
+    #[arg(long, value_name = "TEXT")]
+    answer: Option<String>,
 }
 
 /// Runs the agent and prints progress on stderr, then the answer.
@@ -72,8 +79,13 @@ pub async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
     warn_of_missing_tools(agent, &toolbox);
 
     eprintln!("▶ {} · {label}", agent.name());
-    let mut local =
-        LocalAgent::new(agent.clone(), handler, toolbox).with_progress(Arc::new(print_progress));
+    let mut local = LocalAgent::new(agent.clone(), handler, toolbox)
+        .with_progress(Arc::new(print_progress))
+        .with_agents(project.agents().to_vec())
+        .with_responder(crate::people::responder(
+            args.approve.as_deref(),
+            args.answer.clone(),
+        ));
     if args.trace {
         local = local.with_listener(Arc::new(|event| {
             if let Some(line) = crate::trace::format_event(&event.to_json()) {
