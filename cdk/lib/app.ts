@@ -4,7 +4,11 @@
  * context (see README):
  * - `stateMachinesDir`: the generated ASL and manifest (default `../state-machines`);
  * - `stackName`: default `SfnAgent`;
- * - `sfnAgent:logLevel`: ALL (default), ERROR, FATAL or OFF; `sfnAgent:includeExecutionData`: true/false;
+ * - `sfnAgent:fullExecutionLogs`: true for ALL with execution data (default: ERROR without);
+ * - `sfnAgent:logLevel`: ALL, ERROR, FATAL or OFF; `sfnAgent:includeExecutionData`: true/false (override);
+ * - `sfnAgent:customerManagedKey`: true for a KMS key of this stack (table, logs, secret);
+ * - `sfnAgent:llmReservedConcurrency`: a cap per LLM Lambda; `sfnAgent:alarms`: false for none;
+ * - `sfnAgent:costAlarmUsdPerDay`: an alarm on the agents' estimated cost per day;
  * - `sfnAgent:conversationTtlDays`: default 30; `sfnAgent:eventSource`: default `sfn-agent`;
  * - `sfnAgent:openaiBaseUrl`, `sfnAgent:anthropicBaseUrl`, `sfnAgent:geminiBaseUrl`;
  * - `sfnAgent:skipBundling`: true to synthesize without building the Lambdas (tests, CI).
@@ -12,7 +16,7 @@
 import * as path from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { applySkipBundlingContext, SfnAgents, SfnAgentsError } from 'sfn-agent-cdk';
 
 /** The Cargo workspace: this repository. */
@@ -31,7 +35,12 @@ export function addSfnAgentStack(app: App): Stack {
   new SfnAgents(stack, 'Agents', {
     stateMachinesDir: path.resolve((context('stateMachinesDir') as string | undefined) ?? path.join(WORKSPACE_ROOT, 'state-machines')),
     cargoWorkspace: WORKSPACE_ROOT,
+    fullExecutionLogs: flag(context('sfnAgent:fullExecutionLogs')),
     logLevel: logLevel(context('sfnAgent:logLevel')),
+    customerManagedKey: flag(context('sfnAgent:customerManagedKey')),
+    llmReservedConcurrency: optionalNumber(context('sfnAgent:llmReservedConcurrency'), 'sfnAgent:llmReservedConcurrency'),
+    alarms: flag(context('sfnAgent:alarms')),
+    costAlarmUsdPerDay: optionalNumber(context('sfnAgent:costAlarmUsdPerDay'), 'sfnAgent:costAlarmUsdPerDay'),
     includeExecutionData: includeExecutionData === undefined ? undefined : truthy(includeExecutionData),
     conversationTtlDays: numberOr(context('sfnAgent:conversationTtlDays'), 30),
     eventSource: context('sfnAgent:eventSource') as string | undefined,
@@ -41,12 +50,24 @@ export function addSfnAgentStack(app: App): Stack {
       gemini: context('sfnAgent:geminiBaseUrl') as string | undefined,
     },
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
   return stack;
 }
 
 function truthy(v: unknown): boolean {
   return v === true || v === 'true' || v === '1';
+}
+
+/** A true/false context value, or undefined when it is not set (the construct's default). */
+function flag(v: unknown): boolean | undefined {
+  return v === undefined ? undefined : truthy(v);
+}
+
+function optionalNumber(v: unknown, key: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new SfnAgentsError(`${key} must be a positive number, got ${String(v)}`);
+  return n;
 }
 
 function numberOr(v: unknown, fallback: number): number {

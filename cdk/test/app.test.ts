@@ -33,6 +33,31 @@ test('the real state-machines/ synthesizes, cdk-nag clean, one Lambda per binary
   }
 });
 
+test('safe by default: ERROR logs without execution data, alarms and a dashboard; no key unless asked', () => {
+  const { template } = synth();
+  template.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: false } });
+  expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThan(0);
+  template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  template.resourceCountIs('AWS::KMS::Key', 0);
+  for (const f of Object.values(template.findResources('AWS::Lambda::Function')) as any[]) expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+});
+
+test('context: full logs, a key, reserved concurrency, no alarms but a cost alarm', () => {
+  const { template } = synth({
+    'sfnAgent:fullExecutionLogs': 'true',
+    'sfnAgent:customerManagedKey': 'true',
+    'sfnAgent:llmReservedConcurrency': '10',
+    'sfnAgent:alarms': 'false',
+    'sfnAgent:costAlarmUsdPerDay': '5',
+  });
+  template.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true } });
+  template.resourceCountIs('AWS::KMS::Key', 1);
+  template.hasResourceProperties('AWS::Lambda::Function', { Description: 'sfn-agent llm-anthropic', ReservedConcurrentExecutions: 10 });
+  const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
+  expect(alarms.map((a) => a.Properties.Threshold)).toEqual([5]);
+  expect(() => synth({ 'sfnAgent:costAlarmUsdPerDay': 'lots' })).toThrow(/sfnAgent:costAlarmUsdPerDay must be a positive number/);
+});
+
 test('context: stack name, log level, TTL', () => {
   const { stack, template } = synth({ stackName: 'Agents2', 'sfnAgent:logLevel': 'error', 'sfnAgent:conversationTtlDays': '7' });
   expect(stack.stackName).toBe('Agents2');

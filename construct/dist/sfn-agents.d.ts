@@ -1,7 +1,10 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -32,10 +35,37 @@ export interface SfnAgentsProps {
     readonly toolFunctions?: Record<string, lambda.IFunction>;
     /** The cargo binary of the SQS trigger Lambda. Default `sqs-trigger`. */
     readonly sqsTriggerBinary?: string;
-    /** The state machines' log level. Default ALL (what the console's execution view needs). */
+    /**
+     * Full execution logs: every event (`ALL`) with the states' inputs and outputs, which hold the
+     * users' questions, the prompts and the answers. Default false: the state machines log `ERROR`
+     * events without execution data, so no conversation content lands in CloudWatch Logs.
+     * `logLevel` and `includeExecutionData` override either half.
+     */
+    readonly fullExecutionLogs?: boolean;
+    /** The state machines' log level. Default ERROR (ALL with `fullExecutionLogs`). */
     readonly logLevel?: sfn.LogLevel;
-    /** Whether state inputs and outputs go to the logs. Default true. */
+    /** Whether state inputs and outputs go to the logs. Default false (true with `fullExecutionLogs`). */
     readonly includeExecutionData?: boolean;
+    /**
+     * A customer-managed KMS key for the conversation table, every log group and the API-key
+     * secret. Its key policy must let CloudWatch Logs use it: the construct adds that statement to
+     * a key made in the same app; for an imported key, add it yourself (README). Default: the
+     * AWS-managed keys (or the one `customerManagedKey` makes).
+     */
+    readonly encryptionKey?: kms.IKey;
+    /** Make a customer-managed key (yearly rotation) for the table, the logs and the secret. Default false. */
+    readonly customerManagedKey?: boolean;
+    /** Reserved concurrency of each LLM Lambda: a cap on concurrent model calls. Default: none (the account's pool). */
+    readonly llmReservedConcurrency?: number;
+    /** CloudWatch alarms on failures, the dead-letter queue, Lambda errors and throttles, and auth failures. Default true. */
+    readonly alarms?: boolean;
+    /** Where the alarms notify (ALARM and OK). Default: nowhere (they show in the console and the dashboard). */
+    readonly alarmTopic?: sns.ITopic;
+    /**
+     * An alarm when the agents' estimated model cost over one day exceeds this many US dollars
+     * (the `EstimatedCostUsd` metric of the metrics contract, README). Default: no cost alarm.
+     */
+    readonly costAlarmUsdPerDay?: number;
     /** How long log lines are kept. Default one month. */
     readonly logRetention?: logs.RetentionDays;
     /** How long a conversation lives after its last turn. Default 30 days. */
@@ -54,6 +84,8 @@ export interface SfnAgentsProps {
 export declare const QUESTION_DETAIL_TYPE = "Agent Question";
 /** The default cargo binary of the SQS trigger Lambda (crate `triggers` in sfn-agent). */
 export declare const SQS_TRIGGER_BINARY = "sqs-trigger";
+/** The alias of every built Lambda, on the version of the last deploy. */
+export declare const LIVE_ALIAS = "live";
 /**
  * The agents of one manifest with everything they need. Its outputs name every state machine
  * (`StateMachineArn<Agent>`, with CDK's prefix and hash), so `sfn-agent invoke` finds them.
@@ -67,6 +99,17 @@ export declare class SfnAgents extends Construct {
     readonly stateMachines: Map<string, sfn.StateMachine>;
     /** One Lambda per cargo binary, by binary name (external tool Lambdas are not here). */
     readonly functions: Map<string, lambda.Function>;
+    /**
+     * Each built Lambda's alias `live`, by binary: the version of the last deploy. The SQS trigger
+     * is invoked through it; the state machines call the version itself (see `agentStateMachine`).
+     */
+    readonly aliases: Map<string, lambda.Alias>;
+    /** The customer-managed key of the table, the log groups and the secret, when there is one. */
+    readonly encryptionKey?: kms.IKey;
+    /** The alarms (empty with `alarms: false`). */
+    readonly alarms: cloudwatch.Alarm[];
+    /** The deployment's CloudWatch dashboard. */
+    readonly dashboard: cloudwatch.Dashboard;
     /** The agents as the manifest gives them, with their definitions. */
     readonly agents: LoadedAgent[];
     /** The queue whose messages start executions. */
@@ -79,16 +122,34 @@ export declare class SfnAgents extends Construct {
     private readonly stack;
     constructor(scope: Construct, id: string, props: SfnAgentsProps);
     /**
+     * The customer-managed key, given or made, with a key policy statement that lets CloudWatch
+     * Logs use it for this account's log groups in this region (AWS's documented statement; a
+     * no-op on an imported key, whose policy the README says how to extend).
+     */
+    private customerKey;
+    /**
      * Imports each tool Lambda that is not built here, once per function: `toolFunctions` first,
      * then the manifest's `function` (an ARN, or a name in this stack's account and region).
      */
     private importExternalTools;
     /** The Lambda a tool entry calls: external when given so, else the one built from its binary. */
     private toolFunction;
-    /** A Rust Lambda with its own role and log group, and nothing else in the role yet. */
+    /**
+     * A Rust Lambda with its own role and (encrypted, with a key) log group, X-Ray tracing, and a
+     * new version on each change of its code or configuration, which its alias `live` points at.
+     * Old versions are retained: an execution that started before a deploy still calls its own.
+     */
     private rustFunction;
     /** An LLM Lambda reads the secret and the conversation table, and (Bedrock) calls its models. */
     private grantLlm;
+    /**
+     * One agent's state machine. Its definition calls each built Lambda by the **version** of this
+     * deploy (`arn:…:function:<name>:<n>`): Step Functions runs an execution on the definition it
+     * started with, so a Standard execution that outlives a deploy keeps calling the code it started
+     * with (the alias `live` would move under it). Its role may therefore invoke any version of its
+     * own Lambdas (`<function ARN>:*`: the old version for such an execution, the new one for the
+     * next) and nothing else; an external tool Lambda is called and allowed exactly as given.
+     */
     private agentStateMachine;
     /**
      * The SQS trigger: a Rust Lambda that starts one execution per message, named after the

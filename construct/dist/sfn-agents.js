@@ -1,6 +1,6 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.SfnAgents = exports.SQS_TRIGGER_BINARY = exports.QUESTION_DETAIL_TYPE = void 0;
+exports.SfnAgents = exports.LIVE_ALIAS = exports.SQS_TRIGGER_BINARY = exports.QUESTION_DETAIL_TYPE = void 0;
 exports.pascal = pascal;
 /**
  * The construct: every agent's state machine from a `state-machines/` folder, the Rust Lambdas
@@ -17,6 +17,7 @@ const dynamodb = require("aws-cdk-lib/aws-dynamodb");
 const events = require("aws-cdk-lib/aws-events");
 const targets = require("aws-cdk-lib/aws-events-targets");
 const iam = require("aws-cdk-lib/aws-iam");
+const kms = require("aws-cdk-lib/aws-kms");
 const lambda = require("aws-cdk-lib/aws-lambda");
 const aws_lambda_event_sources_1 = require("aws-cdk-lib/aws-lambda-event-sources");
 const logs = require("aws-cdk-lib/aws-logs");
@@ -27,6 +28,7 @@ const constructs_1 = require("constructs");
 const errors_1 = require("./errors");
 const lambda_code_1 = require("./lambda-code");
 const manifest_1 = require("./manifest");
+const monitoring_1 = require("./monitoring");
 /** The EventBridge `detail-type` that asks an agent a question. */
 exports.QUESTION_DETAIL_TYPE = 'Agent Question';
 /** The default cargo binary of the SQS trigger Lambda (crate `triggers` in sfn-agent). */
@@ -43,6 +45,8 @@ const TRIGGER_TIMEOUT = aws_cdk_lib_1.Duration.seconds(30);
 const TRIGGER_MEMORY_MB = 128;
 /** An SQS message that failed this many times goes to the dead-letter queue. */
 const MAX_RECEIVE_COUNT = 5;
+/** The alias of every built Lambda, on the version of the last deploy. */
+exports.LIVE_ALIAS = 'live';
 /**
  * The agents of one manifest with everything they need. Its outputs name every state machine
  * (`StateMachineArn<Agent>`, with CDK's prefix and hash), so `sfn-agent invoke` finds them.
@@ -56,6 +60,17 @@ class SfnAgents extends constructs_1.Construct {
     stateMachines = new Map();
     /** One Lambda per cargo binary, by binary name (external tool Lambdas are not here). */
     functions = new Map();
+    /**
+     * Each built Lambda's alias `live`, by binary: the version of the last deploy. The SQS trigger
+     * is invoked through it; the state machines call the version itself (see `agentStateMachine`).
+     */
+    aliases = new Map();
+    /** The customer-managed key of the table, the log groups and the secret, when there is one. */
+    encryptionKey;
+    /** The alarms (empty with `alarms: false`). */
+    alarms;
+    /** The deployment's CloudWatch dashboard. */
+    dashboard;
     /** The agents as the manifest gives them, with their definitions. */
     agents;
     /** The queue whose messages start executions. */
@@ -88,17 +103,24 @@ class SfnAgents extends constructs_1.Construct {
         const lambdaCode = codeSource(props, [...binaries, triggerBinary]);
         this.importExternalTools(toolFunctions);
         const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+        this.encryptionKey = this.customerKey(props);
+        if (props.llmReservedConcurrency !== undefined && (!Number.isInteger(props.llmReservedConcurrency) || props.llmReservedConcurrency < 1)) {
+            throw new errors_1.SfnAgentsError(`llmReservedConcurrency must be a whole number of at least 1, got ${props.llmReservedConcurrency}`);
+        }
         this.table = new dynamodb.Table(this, 'ConversationTable', {
             partitionKey: { name: 'conversation_id', type: dynamodb.AttributeType.STRING },
             sortKey: { name: 'turn', type: dynamodb.AttributeType.NUMBER },
             billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
             pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-            encryption: dynamodb.TableEncryption.AWS_MANAGED,
+            ...(this.encryptionKey
+                ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.encryptionKey }
+                : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
             timeToLiveAttribute: 'expires_at',
             removalPolicy: aws_cdk_lib_1.RemovalPolicy.RETAIN,
         });
         this.apiKeys = new secretsmanager.Secret(this, 'ApiKeys', {
             description: 'sfn-agent LLM provider API keys: {"anthropic": "...", "openai": "...", "gemini": "..."}',
+            encryptionKey: this.encryptionKey,
             // The template holds the shape only, with empty values; the keys go in with
             // `aws secretsmanager put-secret-value` after the deploy (see README). The generated key is
             // required by CloudFormation next to a template and is never read.
@@ -120,6 +142,7 @@ class SfnAgents extends constructs_1.Construct {
                 ? {
                     timeout: LLM_TIMEOUT,
                     memorySize: LLM_MEMORY_MB,
+                    reservedConcurrency: props.llmReservedConcurrency,
                     environment: {
                         CONVERSATION_TABLE: this.table.tableName,
                         API_KEYS_SECRET_ID: this.apiKeys.secretArn,
@@ -148,8 +171,25 @@ class SfnAgents extends constructs_1.Construct {
             visibilityTimeout: aws_cdk_lib_1.Duration.seconds(TRIGGER_TIMEOUT.toSeconds() * 6),
             deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
         });
+        aws_cdk_lib_1.Validations.of(this.deadLetterQueue).acknowledge({
+            id: 'Serverless-SQSRedrivePolicy',
+            reason: 'This queue is the dead-letter queue of the trigger queue and of the EventBridge targets: ' +
+                'nothing reads it to fail again, an alarm watches its depth and an operator drains it.',
+        });
         this.sqsTrigger(triggerBinary, lambdaCode(triggerBinary), logRetention);
         this.eventRules(props.eventSource ?? 'sfn-agent');
+        const monitoring = new monitoring_1.AgentsMonitoring(this, 'Monitoring', {
+            agents: this.agents,
+            stateMachines: this.stateMachines,
+            functions: this.functions,
+            deadLetterQueue: this.deadLetterQueue,
+            alarms: props.alarms ?? true,
+            alarmTopic: props.alarmTopic,
+            costAlarmUsdPerDay: props.costAlarmUsdPerDay,
+            dashboardName: `${this.stack.stackName}-agents`,
+        });
+        this.alarms = monitoring.alarms;
+        this.dashboard = monitoring.dashboard;
         new aws_cdk_lib_1.CfnOutput(this, 'TriggerQueueUrl', { value: this.queue.queueUrl, description: 'Send {"agent", "question"} here' });
         new aws_cdk_lib_1.CfnOutput(this, 'TriggerDeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
         new aws_cdk_lib_1.CfnOutput(this, 'ConversationTableName', { value: this.table.tableName });
@@ -157,6 +197,36 @@ class SfnAgents extends constructs_1.Construct {
             value: this.apiKeys.secretArn,
             description: 'aws secretsmanager put-secret-value --secret-id <this> --secret-string file://keys.json',
         });
+    }
+    /**
+     * The customer-managed key, given or made, with a key policy statement that lets CloudWatch
+     * Logs use it for this account's log groups in this region (AWS's documented statement; a
+     * no-op on an imported key, whose policy the README says how to extend).
+     */
+    customerKey(props) {
+        if (props.encryptionKey && props.customerManagedKey) {
+            throw new errors_1.SfnAgentsError('give either encryptionKey (your key) or customerManagedKey: true (a new key), not both');
+        }
+        const key = props.encryptionKey ??
+            (props.customerManagedKey
+                ? new kms.Key(this, 'Key', {
+                    description: `sfn-agent ${this.stack.stackName}: the conversation table, the log groups and the API-key secret`,
+                    enableKeyRotation: true,
+                    removalPolicy: aws_cdk_lib_1.RemovalPolicy.RETAIN,
+                })
+                : undefined);
+        key?.addToResourcePolicy(new iam.PolicyStatement({
+            sid: 'CloudWatchLogsOfThisAccount',
+            principals: [new iam.ServicePrincipal(`logs.${this.stack.region}.amazonaws.com`)],
+            actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+            resources: ['*'],
+            conditions: {
+                ArnLike: {
+                    'kms:EncryptionContext:aws:logs:arn': this.stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: aws_cdk_lib_1.ArnFormat.COLON_RESOURCE_NAME }),
+                },
+            },
+        }));
+        return key;
     }
     /**
      * Imports each tool Lambda that is not built here, once per function: `toolFunctions` first,
@@ -186,10 +256,18 @@ class SfnAgents extends constructs_1.Construct {
     toolFunction(tool) {
         return this.externalTools.get(toolKey(tool)) ?? this.fn(tool.binary);
     }
-    /** A Rust Lambda with its own role and log group, and nothing else in the role yet. */
+    /**
+     * A Rust Lambda with its own role and (encrypted, with a key) log group, X-Ray tracing, and a
+     * new version on each change of its code or configuration, which its alias `live` points at.
+     * Old versions are retained: an execution that started before a deploy still calls its own.
+     */
     rustFunction(binary, code, retention, sizing) {
         const id = pascal(binary);
-        const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy: aws_cdk_lib_1.RemovalPolicy.DESTROY });
+        const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+            retention,
+            removalPolicy: aws_cdk_lib_1.RemovalPolicy.DESTROY,
+            encryptionKey: this.encryptionKey,
+        });
         const role = new iam.Role(this, `${id}Role`, {
             assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
             description: `The ${binary} Lambda`,
@@ -199,7 +277,7 @@ class SfnAgents extends constructs_1.Construct {
             actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
             resources: [logGroup.logGroupArn],
         }));
-        return new lambda.Function(this, id, {
+        const fn = new lambda.Function(this, id, {
             description: `sfn-agent ${binary}`,
             runtime: lambda.Runtime.PROVIDED_AL2023,
             architecture: lambda.Architecture.ARM_64,
@@ -209,8 +287,25 @@ class SfnAgents extends constructs_1.Construct {
             logGroup,
             timeout: sizing.timeout,
             memorySize: sizing.memorySize,
+            reservedConcurrentExecutions: sizing.reservedConcurrency,
+            tracing: lambda.Tracing.ACTIVE,
             environment: { RUST_LOG: 'info', ...sizing.environment },
+            currentVersionOptions: { removalPolicy: aws_cdk_lib_1.RemovalPolicy.RETAIN },
         });
+        this.aliases.set(binary, new lambda.Alias(this, `${id}Live`, { aliasName: exports.LIVE_ALIAS, version: fn.currentVersion }));
+        // What CDK adds to the role for X-Ray tracing, once the function is built.
+        aws_cdk_lib_1.Validations.of(role).acknowledge({
+            id: 'AwsSolutions-IAM5[Resource::*]',
+            reason: 'X-Ray tracing (Tracing.ACTIVE) needs xray:PutTraceSegments and xray:PutTelemetryRecords, which ' +
+                'support no resource-level permissions: AWS documents "*" for them.',
+        });
+        aws_cdk_lib_1.Validations.of(fn).acknowledge({
+            id: 'Serverless-LambdaDLQ',
+            reason: 'Nothing invokes this Lambda asynchronously: the state machines call it synchronously (a failure ' +
+                'is caught or retried in the ASL) and the SQS trigger through an event source mapping, whose ' +
+                'failed messages go to the queue\'s own dead-letter queue.',
+        });
+        return fn;
     }
     /** An LLM Lambda reads the secret and the conversation table, and (Bedrock) calls its models. */
     grantLlm(fn, bedrockModels) {
@@ -225,6 +320,12 @@ class SfnAgents extends constructs_1.Construct {
             actions: ['dynamodb:Query', 'dynamodb:PutItem'],
             resources: [this.table.tableArn],
         }));
+        if (this.encryptionKey) {
+            // The key's own grant (a statement in the role's policy, so an imported key works too):
+            // Decrypt for the secret's value and the turns read, Encrypt and GenerateDataKey for the
+            // turns written, DescribeKey for DynamoDB's check of the key.
+            this.encryptionKey.grant(fn, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey');
+        }
         if (bedrockModels === undefined)
             return;
         if (bedrockModels.length === 0) {
@@ -245,14 +346,31 @@ class SfnAgents extends constructs_1.Construct {
             });
         }
     }
+    /**
+     * One agent's state machine. Its definition calls each built Lambda by the **version** of this
+     * deploy (`arn:…:function:<name>:<n>`): Step Functions runs an execution on the definition it
+     * started with, so a Standard execution that outlives a deploy keeps calling the code it started
+     * with (the alias `live` would move under it). Its role may therefore invoke any version of its
+     * own Lambdas (`<function ARN>:*`: the old version for such an execution, the new one for the
+     * next) and nothing else; an external tool Lambda is called and allowed exactly as given.
+     */
     agentStateMachine(agent, props, retention) {
         const id = pascal(agent.name);
-        const substitutions = { [agent.llm.placeholder]: this.fn(agent.llm.binary).functionArn };
-        const own = [this.fn(agent.llm.binary)];
+        const llm = this.fn(agent.llm.binary);
+        const substitutions = { [agent.llm.placeholder]: llm.currentVersion.functionArn };
+        const built = new Set([llm]);
+        const external = new Set();
         for (const tool of agent.tools) {
             const fn = this.toolFunction(tool);
-            substitutions[tool.placeholder] = fn.functionArn;
-            own.push(fn);
+            if (!this.externalTools.has(toolKey(tool))) {
+                const own = fn;
+                substitutions[tool.placeholder] = own.currentVersion.functionArn;
+                built.add(own);
+            }
+            else {
+                substitutions[tool.placeholder] = fn.functionArn;
+                external.add(fn);
+            }
         }
         const role = new iam.Role(this, `${id}StateMachineRole`, {
             assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
@@ -261,8 +379,7 @@ class SfnAgents extends constructs_1.Construct {
         role.addToPrincipalPolicy(new iam.PolicyStatement({
             sid: 'InvokeOwnLambdas',
             actions: ['lambda:InvokeFunction'],
-            // The definition calls unqualified ARNs, so no `:*` for versions and aliases.
-            resources: [...new Set(own)].map((fn) => fn.functionArn),
+            resources: [...[...built].map((fn) => `${fn.functionArn}:*`), ...[...external].map((fn) => fn.functionArn)],
         }));
         // Vended-logs prefix: Step Functions' log delivery needs a resource policy per log group, and
         // this prefix keeps that policy from growing with each machine.
@@ -270,8 +387,11 @@ class SfnAgents extends constructs_1.Construct {
             logGroupName: `/aws/vendedlogs/states/${this.stack.stackName}-${agent.name}`,
             retention,
             removalPolicy: aws_cdk_lib_1.RemovalPolicy.DESTROY,
+            encryptionKey: this.encryptionKey,
         });
-        const level = props.logLevel ?? sfn.LogLevel.ALL;
+        const full = props.fullExecutionLogs ?? false;
+        const level = props.logLevel ?? (full ? sfn.LogLevel.ALL : sfn.LogLevel.ERROR);
+        const includeExecutionData = props.includeExecutionData ?? full;
         const machine = new sfn.StateMachine(this, `${id}StateMachine`, {
             stateMachineName: `${this.stack.stackName}-${agent.name}`,
             stateMachineType: agent.workflow_type === 'EXPRESS' ? sfn.StateMachineType.EXPRESS : sfn.StateMachineType.STANDARD,
@@ -279,7 +399,7 @@ class SfnAgents extends constructs_1.Construct {
             definitionSubstitutions: substitutions,
             role,
             tracingEnabled: true,
-            logs: { destination: logGroup, level, includeExecutionData: props.includeExecutionData ?? true },
+            logs: { destination: logGroup, level, includeExecutionData },
         });
         // What CDK adds to the role for logging and tracing, once the machine is built.
         aws_cdk_lib_1.Validations.of(role).acknowledge({
@@ -288,10 +408,21 @@ class SfnAgents extends constructs_1.Construct {
                 'logs:DescribeResourcePolicies, logs:DescribeLogGroups) and X-Ray (xray:PutTraceSegments, ' +
                 'xray:PutTelemetryRecords, xray:GetSampling*) support no resource-level permissions: AWS documents "*" for both.',
         });
+        const ownArns = [...built].map((fn) => `<${this.stack.getLogicalId(fn.node.defaultChild)}.Arn>:*`);
+        for (const arn of ownArns) {
+            aws_cdk_lib_1.Validations.of(role).acknowledge({
+                id: `AwsSolutions-IAM5[Resource::${arn}]`,
+                reason: 'Any version of one of this agent\'s own Lambdas: the definition calls the version of the deploy ' +
+                    'it was started under, so an execution that outlives a deploy still calls its own version.',
+            });
+        }
         if (level !== sfn.LogLevel.ALL) {
             aws_cdk_lib_1.Validations.of(machine).acknowledge({
                 id: 'AwsSolutions-SF1',
-                reason: `The operator chose log level ${level} with the sfnAgent:logLevel context.`,
+                reason: props.logLevel === undefined
+                    ? `Log level ${level} by default: at ALL with execution data every question, prompt and answer would sit ` +
+                        'in CloudWatch Logs. Opt in with fullExecutionLogs (README); X-Ray and the alarms cover failures.'
+                    : `The operator chose log level ${level} (the logLevel prop).`,
             });
         }
         new aws_cdk_lib_1.CfnOutput(this, `StateMachineArn${id}`, {
@@ -320,7 +451,13 @@ class SfnAgents extends constructs_1.Construct {
         }));
         // The event source mapping adds sqs:ReceiveMessage, ChangeMessageVisibility, GetQueueUrl,
         // DeleteMessage and GetQueueAttributes on this queue only.
-        fn.addEventSource(new aws_lambda_event_sources_1.SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+        const alias = this.aliases.get(binary);
+        alias.addEventSource(new aws_lambda_event_sources_1.SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+        aws_cdk_lib_1.Validations.of(alias).acknowledge({
+            id: 'Serverless-LambdaEventSourceMappingDestination',
+            reason: 'An SQS event source mapping takes no on-failure destination (Lambda supports them for streams and ' +
+                'Kafka): a message that fails 5 receives goes to the queue\'s redrive dead-letter queue, which an alarm watches.',
+        });
         this.functions.set(binary, fn);
     }
     /**

@@ -7,7 +7,8 @@
  * ```
  */
 export { SfnAgentsError } from './errors';
-export { SfnAgents, QUESTION_DETAIL_TYPE, SQS_TRIGGER_BINARY, pascal } from './sfn-agents';
+export { SfnAgents, LIVE_ALIAS, QUESTION_DETAIL_TYPE, SQS_TRIGGER_BINARY, pascal } from './sfn-agents';
+export { AGENT_METRICS, METRICS_NAMESPACE } from './monitoring';
 export type { SfnAgentsProps } from './sfn-agents';
 export { bedrockModels, loadStateMachines, parseManifest } from './manifest';
 export type {

@@ -8,21 +8,25 @@
  * actions and resources exactly.
  */
 import * as path from 'path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SfnAgentsError } from './errors';
 import { CargoLambdaBuild, prebuiltCode } from './lambda-code';
 import { LoadedAgent, loadStateMachines, ToolFunctionRef } from './manifest';
+import { AgentsMonitoring } from './monitoring';
 
 /**
  * What to deploy and how. The Lambda code comes from exactly one of `cargoWorkspace`,
@@ -50,10 +54,37 @@ export interface SfnAgentsProps {
   readonly toolFunctions?: Record<string, lambda.IFunction>;
   /** The cargo binary of the SQS trigger Lambda. Default `sqs-trigger`. */
   readonly sqsTriggerBinary?: string;
-  /** The state machines' log level. Default ALL (what the console's execution view needs). */
+  /**
+   * Full execution logs: every event (`ALL`) with the states' inputs and outputs, which hold the
+   * users' questions, the prompts and the answers. Default false: the state machines log `ERROR`
+   * events without execution data, so no conversation content lands in CloudWatch Logs.
+   * `logLevel` and `includeExecutionData` override either half.
+   */
+  readonly fullExecutionLogs?: boolean;
+  /** The state machines' log level. Default ERROR (ALL with `fullExecutionLogs`). */
   readonly logLevel?: sfn.LogLevel;
-  /** Whether state inputs and outputs go to the logs. Default true. */
+  /** Whether state inputs and outputs go to the logs. Default false (true with `fullExecutionLogs`). */
   readonly includeExecutionData?: boolean;
+  /**
+   * A customer-managed KMS key for the conversation table, every log group and the API-key
+   * secret. Its key policy must let CloudWatch Logs use it: the construct adds that statement to
+   * a key made in the same app; for an imported key, add it yourself (README). Default: the
+   * AWS-managed keys (or the one `customerManagedKey` makes).
+   */
+  readonly encryptionKey?: kms.IKey;
+  /** Make a customer-managed key (yearly rotation) for the table, the logs and the secret. Default false. */
+  readonly customerManagedKey?: boolean;
+  /** Reserved concurrency of each LLM Lambda: a cap on concurrent model calls. Default: none (the account's pool). */
+  readonly llmReservedConcurrency?: number;
+  /** CloudWatch alarms on failures, the dead-letter queue, Lambda errors and throttles, and auth failures. Default true. */
+  readonly alarms?: boolean;
+  /** Where the alarms notify (ALARM and OK). Default: nowhere (they show in the console and the dashboard). */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * An alarm when the agents' estimated model cost over one day exceeds this many US dollars
+   * (the `EstimatedCostUsd` metric of the metrics contract, README). Default: no cost alarm.
+   */
+  readonly costAlarmUsdPerDay?: number;
   /** How long log lines are kept. Default one month. */
   readonly logRetention?: logs.RetentionDays;
   /** How long a conversation lives after its last turn. Default 30 days. */
@@ -86,6 +117,8 @@ const TRIGGER_TIMEOUT = Duration.seconds(30);
 const TRIGGER_MEMORY_MB = 128;
 /** An SQS message that failed this many times goes to the dead-letter queue. */
 const MAX_RECEIVE_COUNT = 5;
+/** The alias of every built Lambda, on the version of the last deploy. */
+export const LIVE_ALIAS = 'live';
 
 /**
  * The agents of one manifest with everything they need. Its outputs name every state machine
@@ -100,6 +133,17 @@ export class SfnAgents extends Construct {
   readonly stateMachines = new Map<string, sfn.StateMachine>();
   /** One Lambda per cargo binary, by binary name (external tool Lambdas are not here). */
   readonly functions = new Map<string, lambda.Function>();
+  /**
+   * Each built Lambda's alias `live`, by binary: the version of the last deploy. The SQS trigger
+   * is invoked through it; the state machines call the version itself (see `agentStateMachine`).
+   */
+  readonly aliases = new Map<string, lambda.Alias>();
+  /** The customer-managed key of the table, the log groups and the secret, when there is one. */
+  readonly encryptionKey?: kms.IKey;
+  /** The alarms (empty with `alarms: false`). */
+  readonly alarms: cloudwatch.Alarm[];
+  /** The deployment's CloudWatch dashboard. */
+  readonly dashboard: cloudwatch.Dashboard;
   /** The agents as the manifest gives them, with their definitions. */
   readonly agents: LoadedAgent[];
   /** The queue whose messages start executions. */
@@ -132,19 +176,26 @@ export class SfnAgents extends Construct {
     const lambdaCode = codeSource(props, [...binaries, triggerBinary]);
     this.importExternalTools(toolFunctions);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.encryptionKey = this.customerKey(props);
+    if (props.llmReservedConcurrency !== undefined && (!Number.isInteger(props.llmReservedConcurrency) || props.llmReservedConcurrency < 1)) {
+      throw new SfnAgentsError(`llmReservedConcurrency must be a whole number of at least 1, got ${props.llmReservedConcurrency}`);
+    }
 
     this.table = new dynamodb.Table(this, 'ConversationTable', {
       partitionKey: { name: 'conversation_id', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'turn', type: dynamodb.AttributeType.NUMBER },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      ...(this.encryptionKey
+        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.encryptionKey }
+        : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
       timeToLiveAttribute: 'expires_at',
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.apiKeys = new secretsmanager.Secret(this, 'ApiKeys', {
       description: 'sfn-agent LLM provider API keys: {"anthropic": "...", "openai": "...", "gemini": "..."}',
+      encryptionKey: this.encryptionKey,
       // The template holds the shape only, with empty values; the keys go in with
       // `aws secretsmanager put-secret-value` after the deploy (see README). The generated key is
       // required by CloudFormation next to a template and is never read.
@@ -168,6 +219,7 @@ export class SfnAgents extends Construct {
         ? {
             timeout: LLM_TIMEOUT,
             memorySize: LLM_MEMORY_MB,
+            reservedConcurrency: props.llmReservedConcurrency,
             environment: {
               CONVERSATION_TABLE: this.table.tableName,
               API_KEYS_SECRET_ID: this.apiKeys.secretArn,
@@ -197,8 +249,27 @@ export class SfnAgents extends Construct {
       visibilityTimeout: Duration.seconds(TRIGGER_TIMEOUT.toSeconds() * 6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This queue is the dead-letter queue of the trigger queue and of the EventBridge targets: ' +
+        'nothing reads it to fail again, an alarm watches its depth and an operator drains it.',
+    });
     this.sqsTrigger(triggerBinary, lambdaCode(triggerBinary), logRetention);
     this.eventRules(props.eventSource ?? 'sfn-agent');
+
+    const monitoring = new AgentsMonitoring(this, 'Monitoring', {
+      agents: this.agents,
+      stateMachines: this.stateMachines,
+      functions: this.functions,
+      deadLetterQueue: this.deadLetterQueue,
+      alarms: props.alarms ?? true,
+      alarmTopic: props.alarmTopic,
+      costAlarmUsdPerDay: props.costAlarmUsdPerDay,
+      dashboardName: `${this.stack.stackName}-agents`,
+    });
+    this.alarms = monitoring.alarms;
+    this.dashboard = monitoring.dashboard;
 
     new CfnOutput(this, 'TriggerQueueUrl', { value: this.queue.queueUrl, description: 'Send {"agent", "question"} here' });
     new CfnOutput(this, 'TriggerDeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
@@ -207,6 +278,40 @@ export class SfnAgents extends Construct {
       value: this.apiKeys.secretArn,
       description: 'aws secretsmanager put-secret-value --secret-id <this> --secret-string file://keys.json',
     });
+  }
+
+  /**
+   * The customer-managed key, given or made, with a key policy statement that lets CloudWatch
+   * Logs use it for this account's log groups in this region (AWS's documented statement; a
+   * no-op on an imported key, whose policy the README says how to extend).
+   */
+  private customerKey(props: SfnAgentsProps): kms.IKey | undefined {
+    if (props.encryptionKey && props.customerManagedKey) {
+      throw new SfnAgentsError('give either encryptionKey (your key) or customerManagedKey: true (a new key), not both');
+    }
+    const key =
+      props.encryptionKey ??
+      (props.customerManagedKey
+        ? new kms.Key(this, 'Key', {
+            description: `sfn-agent ${this.stack.stackName}: the conversation table, the log groups and the API-key secret`,
+            enableKeyRotation: true,
+            removalPolicy: RemovalPolicy.RETAIN,
+          })
+        : undefined);
+    key?.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${this.stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': this.stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          },
+        },
+      }),
+    );
+    return key;
   }
 
   /**
@@ -238,15 +343,23 @@ export class SfnAgents extends Construct {
     return this.externalTools.get(toolKey(tool)) ?? this.fn(tool.binary!);
   }
 
-  /** A Rust Lambda with its own role and log group, and nothing else in the role yet. */
+  /**
+   * A Rust Lambda with its own role and (encrypted, with a key) log group, X-Ray tracing, and a
+   * new version on each change of its code or configuration, which its alias `live` points at.
+   * Old versions are retained: an execution that started before a deploy still calls its own.
+   */
   private rustFunction(
     binary: string,
     code: lambda.Code,
     retention: logs.RetentionDays,
-    sizing: { timeout: Duration; memorySize: number; environment: Record<string, string> },
+    sizing: { timeout: Duration; memorySize: number; environment: Record<string, string>; reservedConcurrency?: number },
   ): lambda.Function {
     const id = pascal(binary);
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+      encryptionKey: this.encryptionKey,
+    });
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `The ${binary} Lambda`,
@@ -258,7 +371,7 @@ export class SfnAgents extends Construct {
         resources: [logGroup.logGroupArn],
       }),
     );
-    return new lambda.Function(this, id, {
+    const fn = new lambda.Function(this, id, {
       description: `sfn-agent ${binary}`,
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: lambda.Architecture.ARM_64,
@@ -268,8 +381,27 @@ export class SfnAgents extends Construct {
       logGroup,
       timeout: sizing.timeout,
       memorySize: sizing.memorySize,
+      reservedConcurrentExecutions: sizing.reservedConcurrency,
+      tracing: lambda.Tracing.ACTIVE,
       environment: { RUST_LOG: 'info', ...sizing.environment },
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
     });
+    this.aliases.set(binary, new lambda.Alias(this, `${id}Live`, { aliasName: LIVE_ALIAS, version: fn.currentVersion }));
+    // What CDK adds to the role for X-Ray tracing, once the function is built.
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (Tracing.ACTIVE) needs xray:PutTraceSegments and xray:PutTelemetryRecords, which ' +
+        'support no resource-level permissions: AWS documents "*" for them.',
+    });
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Nothing invokes this Lambda asynchronously: the state machines call it synchronously (a failure ' +
+        'is caught or retried in the ASL) and the SQS trigger through an event source mapping, whose ' +
+        'failed messages go to the queue\'s own dead-letter queue.',
+    });
+    return fn;
   }
 
   /** An LLM Lambda reads the secret and the conversation table, and (Bedrock) calls its models. */
@@ -289,6 +421,12 @@ export class SfnAgents extends Construct {
         resources: [this.table.tableArn],
       }),
     );
+    if (this.encryptionKey) {
+      // The key's own grant (a statement in the role's policy, so an imported key works too):
+      // Decrypt for the secret's value and the turns read, Encrypt and GenerateDataKey for the
+      // turns written, DescribeKey for DynamoDB's check of the key.
+      this.encryptionKey.grant(fn, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey');
+    }
     if (bedrockModels === undefined) return;
     if (bedrockModels.length === 0) {
       throw new SfnAgentsError('a bedrock LLM Lambda is in the manifest, but no definition names a bedrock model');
@@ -312,14 +450,30 @@ export class SfnAgents extends Construct {
     }
   }
 
+  /**
+   * One agent's state machine. Its definition calls each built Lambda by the **version** of this
+   * deploy (`arn:…:function:<name>:<n>`): Step Functions runs an execution on the definition it
+   * started with, so a Standard execution that outlives a deploy keeps calling the code it started
+   * with (the alias `live` would move under it). Its role may therefore invoke any version of its
+   * own Lambdas (`<function ARN>:*`: the old version for such an execution, the new one for the
+   * next) and nothing else; an external tool Lambda is called and allowed exactly as given.
+   */
   private agentStateMachine(agent: LoadedAgent, props: SfnAgentsProps, retention: logs.RetentionDays): sfn.StateMachine {
     const id = pascal(agent.name);
-    const substitutions: Record<string, string> = { [agent.llm.placeholder]: this.fn(agent.llm.binary).functionArn };
-    const own: lambda.IFunction[] = [this.fn(agent.llm.binary)];
+    const llm = this.fn(agent.llm.binary);
+    const substitutions: Record<string, string> = { [agent.llm.placeholder]: llm.currentVersion.functionArn };
+    const built = new Set<lambda.Function>([llm]);
+    const external = new Set<lambda.IFunction>();
     for (const tool of agent.tools) {
       const fn = this.toolFunction(tool);
-      substitutions[tool.placeholder] = fn.functionArn;
-      own.push(fn);
+      if (!this.externalTools.has(toolKey(tool))) {
+        const own = fn as lambda.Function;
+        substitutions[tool.placeholder] = own.currentVersion.functionArn;
+        built.add(own);
+      } else {
+        substitutions[tool.placeholder] = fn.functionArn;
+        external.add(fn);
+      }
     }
 
     const role = new iam.Role(this, `${id}StateMachineRole`, {
@@ -330,8 +484,7 @@ export class SfnAgents extends Construct {
       new iam.PolicyStatement({
         sid: 'InvokeOwnLambdas',
         actions: ['lambda:InvokeFunction'],
-        // The definition calls unqualified ARNs, so no `:*` for versions and aliases.
-        resources: [...new Set(own)].map((fn) => fn.functionArn),
+        resources: [...[...built].map((fn) => `${fn.functionArn}:*`), ...[...external].map((fn) => fn.functionArn)],
       }),
     );
     // Vended-logs prefix: Step Functions' log delivery needs a resource policy per log group, and
@@ -340,8 +493,11 @@ export class SfnAgents extends Construct {
       logGroupName: `/aws/vendedlogs/states/${this.stack.stackName}-${agent.name}`,
       retention,
       removalPolicy: RemovalPolicy.DESTROY,
+      encryptionKey: this.encryptionKey,
     });
-    const level = props.logLevel ?? sfn.LogLevel.ALL;
+    const full = props.fullExecutionLogs ?? false;
+    const level = props.logLevel ?? (full ? sfn.LogLevel.ALL : sfn.LogLevel.ERROR);
+    const includeExecutionData = props.includeExecutionData ?? full;
     const machine = new sfn.StateMachine(this, `${id}StateMachine`, {
       stateMachineName: `${this.stack.stackName}-${agent.name}`,
       stateMachineType: agent.workflow_type === 'EXPRESS' ? sfn.StateMachineType.EXPRESS : sfn.StateMachineType.STANDARD,
@@ -349,7 +505,7 @@ export class SfnAgents extends Construct {
       definitionSubstitutions: substitutions,
       role,
       tracingEnabled: true,
-      logs: { destination: logGroup, level, includeExecutionData: props.includeExecutionData ?? true },
+      logs: { destination: logGroup, level, includeExecutionData },
     });
     // What CDK adds to the role for logging and tracing, once the machine is built.
     Validations.of(role).acknowledge({
@@ -359,10 +515,23 @@ export class SfnAgents extends Construct {
         'logs:DescribeResourcePolicies, logs:DescribeLogGroups) and X-Ray (xray:PutTraceSegments, ' +
         'xray:PutTelemetryRecords, xray:GetSampling*) support no resource-level permissions: AWS documents "*" for both.',
     });
+    const ownArns = [...built].map((fn) => `<${this.stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*`);
+    for (const arn of ownArns) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${arn}]`,
+        reason:
+          'Any version of one of this agent\'s own Lambdas: the definition calls the version of the deploy ' +
+          'it was started under, so an execution that outlives a deploy still calls its own version.',
+      });
+    }
     if (level !== sfn.LogLevel.ALL) {
       Validations.of(machine).acknowledge({
         id: 'AwsSolutions-SF1',
-        reason: `The operator chose log level ${level} with the sfnAgent:logLevel context.`,
+        reason:
+          props.logLevel === undefined
+            ? `Log level ${level} by default: at ALL with execution data every question, prompt and answer would sit ` +
+              'in CloudWatch Logs. Opt in with fullExecutionLogs (README); X-Ray and the alarms cover failures.'
+            : `The operator chose log level ${level} (the logLevel prop).`,
       });
     }
     new CfnOutput(this, `StateMachineArn${id}`, {
@@ -393,9 +562,16 @@ export class SfnAgents extends Construct {
     );
     // The event source mapping adds sqs:ReceiveMessage, ChangeMessageVisibility, GetQueueUrl,
     // DeleteMessage and GetQueueAttributes on this queue only.
-    fn.addEventSource(
+    const alias = this.aliases.get(binary)!;
+    alias.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }),
     );
+    Validations.of(alias).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'An SQS event source mapping takes no on-failure destination (Lambda supports them for streams and ' +
+        'Kafka): a message that fails 5 receives goes to the queue\'s redrive dead-letter queue, which an alarm watches.',
+    });
     this.functions.set(binary, fn);
   }
 

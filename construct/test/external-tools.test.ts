@@ -42,7 +42,8 @@ function descriptions(built: Built): string[] {
 
 describe('a manifest tool given as an existing function', () => {
   const built = build(EXTERNAL_DIR);
-  const llm = built.stack.resolve(built.agents.functions.get('llm-anthropic')!.functionArn);
+  const llm = built.stack.resolve(built.agents.functions.get('llm-anthropic')!.currentVersion.functionArn);
+  const llmAny = built.stack.resolve(`${built.agents.functions.get('llm-anthropic')!.functionArn}:*`);
 
   test('by ARN and by name: the placeholder gets its ARN, the role may invoke exactly it', () => {
     expect(substitutions(built, 'weather')).toEqual({
@@ -51,7 +52,7 @@ describe('a manifest tool given as an existing function', () => {
       ToolCurrentTimeFunctionArn: inStack('current-time-py'),
     });
     expect(invokeStatement(built, 'weather')).toEqual(
-      normalize({ Sid: 'InvokeOwnLambdas', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: [llm, WEATHER_PY, inStack('current-time-py')] }),
+      normalize({ Sid: 'InvokeOwnLambdas', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: [llmAny, WEATHER_PY, inStack('current-time-py')] }),
     );
   });
 
@@ -73,23 +74,24 @@ describe('toolFunctions', () => {
   }));
 
   test('overrides a manifest binary: no build, its ARN in the definition and the role', () => {
-    const llm = built.stack.resolve(built.agents.functions.get('llm-bedrock')!.functionArn);
+    const llm = built.stack.resolve(built.agents.functions.get('llm-bedrock')!.currentVersion.functionArn);
+    const llmAny = built.stack.resolve(`${built.agents.functions.get('llm-bedrock')!.functionArn}:*`);
     expect(substitutions(built, 'quick-math')).toEqual({ LlmBedrockFunctionArn: llm, ToolCalculateFunctionArn: LOOKUP });
     expect(invokeStatement(built, 'quick-math')).toEqual(
-      normalize({ Sid: 'InvokeOwnLambdas', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: [llm, LOOKUP] }),
+      normalize({ Sid: 'InvokeOwnLambdas', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: [llmAny, LOOKUP] }),
     );
     expect(built.agents.functions.has('tool-calculate')).toBe(false);
   });
 
   test('overrides a manifest function too', () => {
-    const llm = built.stack.resolve(built.agents.functions.get('llm-anthropic')!.functionArn);
+    const llmAny = built.stack.resolve(`${built.agents.functions.get('llm-anthropic')!.functionArn}:*`);
     expect(substitutions(built, 'weather')).toMatchObject({ ToolGetWeatherFunctionArn: inStack('weather-team-fn') });
     expect(invokeStatement(built, 'weather')).toEqual(
       normalize({
         Sid: 'InvokeOwnLambdas',
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
-        Resource: [llm, inStack('weather-team-fn'), inStack('current-time-py')],
+        Resource: [llmAny, inStack('weather-team-fn'), inStack('current-time-py')],
       }),
     );
     expect(JSON.stringify(built.template.toJSON())).not.toContain('get-weather-py');

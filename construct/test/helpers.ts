@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { SfnAgents, SfnAgentsProps } from '../src/sfn-agents';
 
 export const WORKSPACE_ROOT = path.resolve(__dirname, '..', '..');
@@ -23,7 +23,8 @@ export interface Built {
 
 /**
  * The construct in a stack named `SfnAgent` under the id `Agents`, built from `dir` with the
- * repo as its Cargo workspace (nothing is built: bundling is skipped), cdk-nag on. `props` may
+ * repo as its Cargo workspace (nothing is built: bundling is skipped), cdk-nag's AwsSolutions and
+ * Serverless packs on. `props` may
  * be a function of the stack, to make functions in it for `toolFunctions`.
  */
 export function build(
@@ -37,7 +38,7 @@ export function build(
   const code = extra.prebuiltDir || extra.lambdaCode || extra.cargoWorkspace ? {} : { cargoWorkspace: WORKSPACE_ROOT };
   const agents = new SfnAgents(stack, 'Agents', { stateMachinesDir: dir, ...code, ...extra });
   before?.(stack);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stack, agents, template: Template.fromStack(stack) };
 }
 

@@ -39,7 +39,7 @@ test('a Lambda the manifest names but the definition never calls fails the synth
 });
 
 test('a missing manifest says how to make one', () => {
-  expect(() => loadStateMachines(os.tmpdir())).toThrow(/cargo run -- synth/);
+  expect(() => loadStateMachines(os.tmpdir())).toThrow(/cargo run -- synth`; in the sfn-agent repository `cargo run -p sfn-agent-demo -- synth/);
 });
 
 test('a manifest that is not JSON is named', () => {

@@ -4,7 +4,7 @@
  * value, and cdk-nag's AwsSolutions checks with no unacknowledged finding.
  */
 import * as fs from 'fs';
-import { CfnOutput, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -29,15 +29,19 @@ describe.each(sources)('from %s', (_label, dir) => {
     built = build(dir);
   });
   const roleRef = (role: iam.IRole | undefined) => built.stack.resolve((role as iam.Role).roleName);
-  const arnOf = (binary: string) => built.stack.resolve(built.agents.functions.get(binary)!.functionArn);
+  /** The version of this deploy, which the definitions call. */
+  const versionOf = (binary: string) => built.stack.resolve(built.agents.functions.get(binary)!.currentVersion.functionArn);
+  /** Any version of the function: what a state machine may invoke. */
+  const anyVersionOf = (binary: string) => built.stack.resolve(`${built.agents.functions.get(binary)!.functionArn}:*`);
+  const xray = normalize({ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' });
   const logsOf = (binary: string) => built.stack.resolve(built.agents.functions.get(binary)!.logGroup.logGroupArn);
   const binaries = [...new Set(agents.flatMap((a) => [a.llm.binary, ...a.tools.map((t) => t.binary!)]))];
 
-  test('cdk-nag AwsSolutions passes with every finding acknowledged', () => {
+  test('cdk-nag AwsSolutions and Serverless pass with every finding acknowledged', () => {
     expect(() => built.app.synth()).not.toThrow();
   });
 
-  test('one state machine per agent, Standard or Express as asked, traced and logged at ALL', () => {
+  test('one state machine per agent, Standard or Express as asked, traced, logged at ERROR without execution data', () => {
     const machines = built.template.findResources('AWS::StepFunctions::StateMachine');
     expect(Object.keys(machines)).toHaveLength(agents.length);
     for (const agent of agents) {
@@ -46,8 +50,8 @@ describe.each(sources)('from %s', (_label, dir) => {
         StateMachineType: agent.workflow_type,
         TracingConfiguration: { Enabled: true },
         LoggingConfiguration: {
-          Level: 'ALL',
-          IncludeExecutionData: true,
+          Level: 'ERROR',
+          IncludeExecutionData: false,
           Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
         },
       });
@@ -58,7 +62,7 @@ describe.each(sources)('from %s', (_label, dir) => {
     }
   });
 
-  test('every ${Placeholder} is filled by DefinitionSubstitutions with its own Lambda, definition inline', () => {
+  test('every ${Placeholder} is filled by DefinitionSubstitutions with its own Lambda\'s version, definition inline', () => {
     for (const agent of agents) {
       const logicalId = built.stack.getLogicalId(
         built.agents.stateMachines.get(agent.name)!.node.defaultChild as sfn.CfnStateMachine,
@@ -66,8 +70,9 @@ describe.each(sources)('from %s', (_label, dir) => {
       const props = built.template.toJSON().Resources[logicalId].Properties;
       expect(typeof props.DefinitionString).toBe('string');
       expect(props.DefinitionS3Location).toBeUndefined();
-      const expected: Record<string, unknown> = { [agent.llm.placeholder]: arnOf(agent.llm.binary) };
-      for (const tool of agent.tools) expected[tool.placeholder] = arnOf(tool.binary!);
+      const expected: Record<string, unknown> = { [agent.llm.placeholder]: versionOf(agent.llm.binary) };
+      for (const tool of agent.tools) expected[tool.placeholder] = versionOf(tool.binary!);
+      for (const value of Object.values(expected)) expect(value).toEqual({ Ref: expect.stringMatching(/CurrentVersion/) });
       expect(props.DefinitionSubstitutions).toEqual(expected);
       // What CloudFormation will do at deploy: replace each ${Key}; nothing may be left.
       let text: string = props.DefinitionString;
@@ -79,7 +84,7 @@ describe.each(sources)('from %s', (_label, dir) => {
     }
   });
 
-  test('one arm64 provided.al2023 Lambda per binary, sized for its job', () => {
+  test('one arm64 provided.al2023 Lambda per binary, sized for its job, X-Ray tracing on', () => {
     const functions = built.template.findResources('AWS::Lambda::Function');
     expect(Object.keys(functions)).toHaveLength(binaries.length + 1);
     for (const agent of agents) {
@@ -90,6 +95,7 @@ describe.each(sources)('from %s', (_label, dir) => {
         Handler: 'bootstrap',
         Timeout: 300,
         MemorySize: 256,
+        TracingConfig: { Mode: 'Active' },
         Environment: {
           Variables: {
             RUST_LOG: 'info',
@@ -106,10 +112,31 @@ describe.each(sources)('from %s', (_label, dir) => {
           Architectures: ['arm64'],
           Timeout: 60,
           MemorySize: 128,
+          TracingConfig: { Mode: 'Active' },
           Environment: { Variables: { RUST_LOG: 'info' } },
         });
       }
     }
+  });
+
+  test('every Lambda has a retained version and the alias `live` on it', () => {
+    const functions = built.template.findResources('AWS::Lambda::Function');
+    for (const [binary, fn] of built.agents.functions) {
+      const alias = built.agents.aliases.get(binary)!;
+      built.template.hasResourceProperties('AWS::Lambda::Alias', {
+        Name: 'live',
+        FunctionName: built.stack.resolve(fn.functionName),
+        FunctionVersion: built.stack.resolve(fn.currentVersion.version),
+      });
+      built.template.hasResource('AWS::Lambda::Version', {
+        DeletionPolicy: 'Retain',
+        Properties: { FunctionName: built.stack.resolve(fn.functionName) },
+      });
+      expect(alias.aliasName).toBe('live');
+      expect((functions[built.stack.getLogicalId(fn.node.defaultChild as any)] as any).Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+    built.template.resourceCountIs('AWS::Lambda::Alias', built.agents.functions.size);
+    built.template.resourceCountIs('AWS::Lambda::Version', built.agents.functions.size);
   });
 
   test('the conversation table: on demand, PITR, encrypted, TTL on expires_at', () => {
@@ -148,10 +175,10 @@ describe.each(sources)('from %s', (_label, dir) => {
     expect(text).not.toMatch(/"SecretString"\s*:/);
   });
 
-  test('IAM: a state machine may invoke only its own Lambdas (plus log delivery and X-Ray)', () => {
+  test('IAM: a state machine may invoke only (any version of) its own Lambdas (plus log delivery and X-Ray)', () => {
     for (const agent of agents) {
       const machine = built.agents.stateMachines.get(agent.name)!;
-      const own = [...new Set([agent.llm.binary, ...agent.tools.map((t) => t.binary!)])].map(arnOf);
+      const own = [...new Set([agent.llm.binary, ...agent.tools.map((t) => t.binary!)])].map(anyVersionOf);
       const expected: Stmt[] = [
         normalize({ Sid: 'InvokeOwnLambdas', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: own }),
         normalize({
@@ -182,6 +209,7 @@ describe.each(sources)('from %s', (_label, dir) => {
       const fn = built.agents.functions.get(binary)!;
       const expected: Stmt[] = [
         normalize({ Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logsOf(binary) }),
+        xray,
         normalize({ Sid: 'ReadApiKeys', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: built.stack.resolve(built.agents.apiKeys.secretArn) }),
         normalize({ Sid: 'ConversationStore', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:PutItem'], Resource: built.stack.resolve(built.agents.table.tableArn) }),
       ];
@@ -203,12 +231,12 @@ describe.each(sources)('from %s', (_label, dir) => {
     }
   });
 
-  test('IAM: a tool Lambda may only write its own logs', () => {
+  test('IAM: a tool Lambda may only write its own logs (and X-Ray traces)', () => {
     for (const binary of new Set(agents.flatMap((a) => a.tools.map((t) => t.binary!)))) {
       const fn = built.agents.functions.get(binary)!;
-      expect(statementsOf(built.template, roleRef(fn.role))).toEqual([
-        normalize({ Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logsOf(binary) }),
-      ]);
+      expect(statementsOf(built.template, roleRef(fn.role))).toEqual(
+        [normalize({ Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logsOf(binary) }), xray].sort(byJsonStmt),
+      );
     }
   });
 
@@ -239,7 +267,8 @@ describe.each(sources)('from %s', (_label, dir) => {
     const trigger = built.agents.functions.get(SQS_TRIGGER_BINARY)!;
     built.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: queueArn,
-      FunctionName: built.stack.resolve(trigger.functionName),
+      // Through its alias: the ESM follows `live` to each deploy's version.
+      FunctionName: built.stack.resolve(built.agents.aliases.get(SQS_TRIGGER_BINARY)!.functionName),
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
@@ -247,6 +276,7 @@ describe.each(sources)('from %s', (_label, dir) => {
     expect(statementsOf(built.template, roleRef(trigger.role))).toEqual(
       [
         normalize({ Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logsOf(SQS_TRIGGER_BINARY) }),
+        xray,
         normalize({ Sid: 'StartAgentExecutions', Effect: 'Allow', Action: 'states:StartExecution', Resource: machines }),
         normalize({
           Effect: 'Allow',
@@ -320,21 +350,47 @@ describe.each(sources)('from %s', (_label, dir) => {
       .flatMap((p) => p.Properties.PolicyDocument.Statement.map(normalize))
       .flatMap((s: Stmt) => [...s.Action, ...s.Resource.map((r) => JSON.stringify(r))])
       .filter((x: string) => x.includes('*'));
+    const ownVersions = new Set(binaries.map((b) => JSON.stringify(anyVersionOf(b))));
     for (const w of wildcards) {
-      // "*" for log delivery and X-Ray (no resource-level permissions), and the region of a
-      // cross-region inference profile's foundation model.
-      expect(w === '"*"' || /:bedrock:\*::foundation-model\//.test(w)).toBe(true);
+      // "*" for log delivery and X-Ray (no resource-level permissions), the region of a
+      // cross-region inference profile's foundation model, and any version of a built Lambda.
+      expect(w === '"*"' || /:bedrock:\*::foundation-model\//.test(w) || ownVersions.has(w)).toBe(true);
     }
   });
 });
 
-test('another log level is configurable, and acknowledged for cdk-nag', () => {
-  const { app, template } = build(FIXTURE_DIR, { logLevel: sfn.LogLevel.ERROR, includeExecutionData: false });
-  template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-    LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }),
-  });
+test('full execution logs are one property: ALL with execution data, and no SF1 acknowledgement', () => {
+  const { app, stack, template } = build(FIXTURE_DIR, { fullExecutionLogs: true });
+  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as any[];
+  for (const m of machines) expect(m.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+  expect(acknowledged(stack).filter(([, id]) => id === 'AwsSolutions-SF1')).toEqual([]);
   expect(() => app.synth()).not.toThrow();
 });
+
+test('logLevel and includeExecutionData still override, and a level below ALL is acknowledged with it', () => {
+  const { app, stack, template } = build(FIXTURE_DIR, { logLevel: sfn.LogLevel.FATAL, includeExecutionData: true });
+  template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+    LoggingConfiguration: Match.objectLike({ Level: 'FATAL', IncludeExecutionData: true }),
+  });
+  const sf1 = acknowledged(stack).filter(([, id]) => id === 'AwsSolutions-SF1');
+  expect(sf1).toHaveLength(2);
+  for (const [, , reason] of sf1) expect(reason).toMatch(/chose log level FATAL/);
+  const all = build(FIXTURE_DIR, { fullExecutionLogs: true, includeExecutionData: false }).template;
+  all.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }) });
+  expect(() => app.synth()).not.toThrow();
+});
+
+/** Every cdk-nag acknowledgement in the stack: [construct path, rule id, reason]. */
+function acknowledged(stack: Stack): [string, string, string][] {
+  const found: [string, string, string][] = [];
+  for (const c of stack.node.findAll()) {
+    for (const m of c.node.metadata) {
+      if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(m.data as Record<string, string>)) found.push([c.node.path, id.replace(/^Annotation::/, ''), reason]);
+    }
+  }
+  return found;
+}
 
 test('cdk-nag is really on: an unencrypted, SSL-optional queue fails the synth', () => {
   expect(() =>
@@ -356,12 +412,31 @@ test('the only cdk-nag acknowledgements are these, each naming its rule with a r
       }
     }
   }
-  expect(found.sort()).toEqual([
-    ['SfnAgent/Agents/ApiKeys', 'AwsSolutions-SMG4'],
-    ['SfnAgent/Agents/LlmBedrockRole', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0]'],
-    ['SfnAgent/Agents/QuickMathStateMachineRole', 'AwsSolutions-IAM5[Resource::*]'],
-    ['SfnAgent/Agents/WeatherStateMachineRole', 'AwsSolutions-IAM5[Resource::*]'],
-  ]);
+  const lambdas = ['LlmAnthropic', 'LlmBedrock', 'SqsTrigger', 'ToolCalculate', 'ToolCurrentTime', 'ToolGetWeather'];
+  const anyVersion = (fn: string) => `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(stack.node.findChild('Agents').node.findChild(fn).node.defaultChild as any)}.Arn>:*]`;
+  expect(found.sort()).toEqual(
+    [
+      ['SfnAgent/Agents/ApiKeys', 'AwsSolutions-SMG4'],
+      ['SfnAgent/Agents/LlmBedrockRole', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0]'],
+      // Log delivery and X-Ray on "*"; any version of the machine's own Lambdas; ERROR by default.
+      ['SfnAgent/Agents/QuickMathStateMachineRole', 'AwsSolutions-IAM5[Resource::*]'],
+      ['SfnAgent/Agents/QuickMathStateMachineRole', anyVersion('LlmBedrock')],
+      ['SfnAgent/Agents/QuickMathStateMachineRole', anyVersion('ToolCalculate')],
+      ['SfnAgent/Agents/QuickMathStateMachine', 'AwsSolutions-SF1'],
+      ['SfnAgent/Agents/WeatherStateMachineRole', 'AwsSolutions-IAM5[Resource::*]'],
+      ['SfnAgent/Agents/WeatherStateMachineRole', anyVersion('LlmAnthropic')],
+      ['SfnAgent/Agents/WeatherStateMachineRole', anyVersion('ToolGetWeather')],
+      ['SfnAgent/Agents/WeatherStateMachineRole', anyVersion('ToolCurrentTime')],
+      ['SfnAgent/Agents/WeatherStateMachine', 'AwsSolutions-SF1'],
+      // Each Lambda: X-Ray on "*", no async invocation so no DLQ.
+      ...lambdas.flatMap((fn) => [
+        [`SfnAgent/Agents/${fn}Role`, 'AwsSolutions-IAM5[Resource::*]'],
+        [`SfnAgent/Agents/${fn}`, 'Serverless-LambdaDLQ'],
+      ]),
+      ['SfnAgent/Agents/SqsTriggerLive', 'Serverless-LambdaEventSourceMappingDestination'],
+      ['SfnAgent/Agents/TriggerDeadLetterQueue', 'Serverless-SQSRedrivePolicy'],
+    ].sort(),
+  );
 });
 
 function byJsonStmt(a: Stmt, b: Stmt): number {

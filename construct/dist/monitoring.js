@@ -1,0 +1,169 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.AgentsMonitoring = exports.AGENT_METRICS = exports.METRICS_NAMESPACE = void 0;
+/**
+ * Alarms and the dashboard of one deployment, over AWS's own metrics (Step Functions, Lambda,
+ * SQS) and the LLM Lambdas' Embedded Metric Format (EMF) lines.
+ *
+ * What the LLM Lambdas emit today (`llm-lambdas/src/metrics.rs`, read for this file): one EMF
+ * line per successful model call, namespace `SfnAgent`, one dimension set `[Agent, Provider]`
+ * (the agent's name as the manifest gives it, the provider as `anthropic`/`openai`/`gemini`/
+ * `bedrock`), metrics `InputTokens` (Count), `OutputTokens` (Count) and `LatencyMs`
+ * (Milliseconds); `EstimatedCostUsd`, `Model`, `ConversationId` and `Iteration` are properties
+ * only, and a failed call writes no line. What this file relies on beyond that is the metrics
+ * contract in README.md: `EstimatedCostUsd` (None), `ToolCalls` (Count) and `LLM.AuthFailed`
+ * (Count) as metrics in the same namespace with the same dimension set. Until the Lambdas emit
+ * them, their widgets are empty and their alarms stay OK (missing data is not breaching).
+ * A model call is one line, so the number of turns is the SampleCount of `InputTokens`.
+ */
+const aws_cdk_lib_1 = require("aws-cdk-lib");
+const cloudwatch = require("aws-cdk-lib/aws-cloudwatch");
+const actions = require("aws-cdk-lib/aws-cloudwatch-actions");
+const constructs_1 = require("constructs");
+const errors_1 = require("./errors");
+/** The CloudWatch namespace of the LLM Lambdas' EMF metrics (`metrics::NAMESPACE` in llm-lambdas). */
+exports.METRICS_NAMESPACE = 'SfnAgent';
+/** The metric names of the contract (README, "Metrics contract"). */
+exports.AGENT_METRICS = {
+    /** Tokens read by one model call (emitted today). */
+    inputTokens: 'InputTokens',
+    /** Tokens written by one model call (emitted today). */
+    outputTokens: 'OutputTokens',
+    /** The model's time for one call, in milliseconds (emitted today). */
+    latencyMs: 'LatencyMs',
+    /** The estimated cost of one call in US dollars, unit None (a property only today). */
+    estimatedCostUsd: 'EstimatedCostUsd',
+    /** The tool calls the model asked for in one turn, unit Count (not emitted today). */
+    toolCalls: 'ToolCalls',
+    /** 1 for a model call that failed with `LLM.AuthFailed`, unit Count (not emitted today). */
+    authFailed: 'LLM.AuthFailed',
+};
+/** A CloudWatch alarm's metric math takes at most this many metrics. */
+const MAX_ALARM_METRICS = 10;
+const FIVE_MINUTES = aws_cdk_lib_1.Duration.minutes(5);
+/** The alarms (when on) and the dashboard. */
+class AgentsMonitoring extends constructs_1.Construct {
+    alarms = [];
+    dashboard;
+    props;
+    constructor(scope, id, props) {
+        super(scope, id);
+        this.props = props;
+        if (props.costAlarmUsdPerDay !== undefined) {
+            if (!(props.costAlarmUsdPerDay > 0)) {
+                throw new errors_1.SfnAgentsError(`costAlarmUsdPerDay must be a positive number of US dollars, got ${props.costAlarmUsdPerDay}`);
+            }
+            if (props.agents.length > MAX_ALARM_METRICS) {
+                throw new errors_1.SfnAgentsError(`costAlarmUsdPerDay sums the cost of every agent in one alarm, whose metric math takes at most ${MAX_ALARM_METRICS} metrics; ` +
+                    `this deployment has ${props.agents.length} agents`);
+            }
+        }
+        if (props.alarms)
+            this.addAlarms();
+        if (props.costAlarmUsdPerDay !== undefined)
+            this.addCostAlarm(props.costAlarmUsdPerDay);
+        this.dashboard = this.makeDashboard();
+    }
+    /** One of the contract's metrics for one agent: dimensions `Agent` and `Provider`, as emitted. */
+    agentMetric(agent, name, statistic, period = FIVE_MINUTES, label) {
+        return new cloudwatch.Metric({
+            namespace: exports.METRICS_NAMESPACE,
+            metricName: name,
+            dimensionsMap: { Agent: agent.name, Provider: agent.llm.provider ?? 'unknown' },
+            statistic,
+            period,
+            // No label unless asked: a labelled metric makes an alarm a metric-math one.
+            label,
+        });
+    }
+    alarm(id, metric, description, threshold = 1) {
+        const alarm = new cloudwatch.Alarm(this, id, {
+            metric,
+            threshold,
+            evaluationPeriods: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarmDescription: description,
+        });
+        if (this.props.alarmTopic) {
+            const action = new actions.SnsAction(this.props.alarmTopic);
+            alarm.addAlarmAction(action);
+            alarm.addOkAction(action);
+        }
+        this.alarms.push(alarm);
+    }
+    addAlarms() {
+        const { agents, stateMachines, functions, deadLetterQueue } = this.props;
+        for (const agent of agents) {
+            const machine = stateMachines.get(agent.name);
+            const id = pascalId(agent.name);
+            this.alarm(`${id}ExecutionsFailed`, machine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }), `The ${agent.name} agent: at least one execution failed in 5 minutes (Step Functions ExecutionsFailed).`);
+            this.alarm(`${id}ExecutionsTimedOut`, machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }), `The ${agent.name} agent: at least one execution timed out in 5 minutes (Step Functions ExecutionsTimedOut).`);
+            this.alarm(`${id}AuthFailed`, this.agentMetric(agent, exports.AGENT_METRICS.authFailed, 'Sum'), `The ${agent.name} agent: ${agent.llm.provider} refused the API key (LLM.AuthFailed) at least 3 times in 5 minutes: ` +
+                'put a valid key in the API-key secret.', 3);
+        }
+        this.alarm('DeadLetterQueueNotEmpty', deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }), 'Messages or events that could not start an agent are waiting in the trigger dead-letter queue.');
+        for (const [binary, fn] of functions) {
+            const id = pascalId(binary);
+            this.alarm(`${id}Errors`, fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), `The ${binary} Lambda failed at least once in 5 minutes.`);
+            this.alarm(`${id}Throttles`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }), `The ${binary} Lambda was throttled at least once in 5 minutes.`);
+        }
+    }
+    /** The estimated cost of every agent over one day, against the budget. */
+    addCostAlarm(usdPerDay) {
+        const day = aws_cdk_lib_1.Duration.days(1);
+        const usingMetrics = {};
+        this.props.agents.forEach((agent, i) => {
+            usingMetrics[`cost${i}`] = this.agentMetric(agent, exports.AGENT_METRICS.estimatedCostUsd, 'Sum', day);
+        });
+        const total = new cloudwatch.MathExpression({
+            expression: Object.keys(usingMetrics).length === 1 ? 'FILL(cost0, 0)' : `SUM([${Object.keys(usingMetrics).map((k) => `FILL(${k}, 0)`).join(', ')}])`,
+            usingMetrics,
+            period: day,
+            label: 'Estimated cost of all agents (USD per day)',
+        });
+        this.alarm('EstimatedCostPerDay', total, `The agents' estimated model cost over one day reached ${usdPerDay} USD (EstimatedCostUsd, summed over the agents).`, usdPerDay);
+    }
+    makeDashboard() {
+        const { agents, stateMachines, functions, deadLetterQueue } = this.props;
+        const machines = agents.map((a) => [a, stateMachines.get(a.name)]);
+        const perAgent = (name, statistic, label) => agents.map((a) => this.agentMetric(a, name, statistic, FIVE_MINUTES, label?.(a) ?? a.name));
+        const graph = (title, left, leftLabel, right) => new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6, leftYAxis: { min: 0, label: leftLabel } });
+        const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+            dashboardName: this.props.dashboardName,
+            defaultInterval: aws_cdk_lib_1.Duration.hours(24),
+        });
+        dashboard.addWidgets(new cloudwatch.TextWidget({
+            markdown: '# sfn-agent\nExecutions from Step Functions; turns, tool calls, tokens, cost and model latency from the LLM ' +
+                `Lambdas' EMF metrics (namespace \`${exports.METRICS_NAMESPACE}\`, dimensions Agent and Provider: see the construct's "Metrics contract").`,
+            width: 24,
+            height: 2,
+        }));
+        dashboard.addWidgets(graph('Executions started', machines.map(([a, m]) => m.metricStarted({ statistic: 'Sum', label: a.name }))), graph('Executions failed, timed out, aborted', machines.flatMap(([a, m]) => [
+            m.metricFailed({ statistic: 'Sum', label: `${a.name} failed` }),
+            m.metricTimedOut({ statistic: 'Sum', label: `${a.name} timed out` }),
+            m.metricAborted({ statistic: 'Sum', label: `${a.name} aborted` }),
+        ])));
+        dashboard.addWidgets(graph('Turns (model calls)', perAgent(exports.AGENT_METRICS.inputTokens, 'SampleCount')), graph('Tool calls', perAgent(exports.AGENT_METRICS.toolCalls, 'Sum')));
+        dashboard.addWidgets(graph('Tokens', [...perAgent(exports.AGENT_METRICS.inputTokens, 'Sum', (a) => `${a.name} input`), ...perAgent(exports.AGENT_METRICS.outputTokens, 'Sum', (a) => `${a.name} output`)], 'tokens'), graph('Estimated cost per agent (USD)', perAgent(exports.AGENT_METRICS.estimatedCostUsd, 'Sum'), 'USD'));
+        dashboard.addWidgets(graph('Model latency p90 (ms)', perAgent(exports.AGENT_METRICS.latencyMs, 'p90'), 'ms'), graph('Execution time p90 (ms)', machines.map(([a, m]) => m.metricTime({ statistic: 'p90', label: a.name })), 'ms'));
+        const lambdas = [...functions.entries()];
+        dashboard.addWidgets(graph('Lambda errors', lambdas.map(([b, fn]) => fn.metricErrors({ statistic: 'Sum', label: b }))), graph('Lambda throttles', lambdas.map(([b, fn]) => fn.metricThrottles({ statistic: 'Sum', label: b }))));
+        const widgets = [
+            graph('Trigger dead-letter queue (messages)', [deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'visible' })]),
+        ];
+        if (this.alarms.length > 0) {
+            widgets.push(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 12, height: 6 }));
+        }
+        dashboard.addWidgets(...widgets);
+        return dashboard;
+    }
+}
+exports.AgentsMonitoring = AgentsMonitoring;
+function pascalId(name) {
+    return name
+        .split(/[-_]/)
+        .filter((p) => p.length > 0)
+        .map((p) => p[0].toUpperCase() + p.slice(1))
+        .join('');
+}
