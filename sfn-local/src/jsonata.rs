@@ -1,17 +1,26 @@
-//! JSONata for JSONata states, through the `jsonata-rs` library: `{% %}` templates, the
-//! `$states` variable, workflow variables, and the functions Step Functions adds (`$partition`,
-//! `$range`, `$hash`, `$random`, `$uuid`, `$parse`).
+//! JSONata for JSONata states, through the `jsonata-core` library (JSONata 2.x, which passes
+//! the whole official test suite): `{% %}` templates, the `$states` variable, workflow
+//! variables, and what Step Functions changes in the language: its added functions
+//! (`$partition`, `$range`, `$hash`, `$random` with a seed, `$uuid`, `$parse`), no `$eval`, and
+//! version 2.0.6's syntax (the `??` and `?:` operators of 2.1 are refused).
 //!
-//! `jsonata-rs` is an incomplete implementation of JSONata: the parent operator (`%`), regular
-//! expressions in some functions, partial application, function signatures and some built-in
-//! functions (for example `$formatNumber`, `$eval`) are missing. An expression that needs them
-//! fails with `States.QueryEvaluationError` naming the library's error.
+//! An expression is parsed once per thread and kept (see [`parsed`]): parsing is most of the
+//! cost of the short expressions a machine evaluates per item. An expression that fails to
+//! parse or to evaluate is a `States.QueryEvaluationError` whose cause carries the JSONata
+//! error code (`T0410`, `D3137`, …) as the service's does.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 
-use bumpalo::Bump;
-use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as JValue};
+use indexmap::IndexMap;
+use jsonata_core::ast::AstNode;
+use jsonata_core::evaluator::{
+    Context as Scope, Evaluator, EvaluatorError, EvaluatorOptions, HostFnResult,
+};
+use jsonata_core::value::{JArray, JValue};
 use serde_json::{Map, Number, Value};
 
 use crate::context::{Context, jsonata_wants_input};
@@ -20,10 +29,18 @@ use crate::limits::{
     JSONATA_DEEP_STACK_BYTES, JSONATA_INLINE_DEPTH, MAX_JSONATA_DEPTH, MAX_JSONATA_NESTING,
 };
 
-/// Deepest expression nesting allowed, so a runaway recursion fails cleanly.
-const MAX_DEPTH: usize = 500;
-/// Longest an expression may run, in milliseconds.
-const TIME_LIMIT_MS: usize = 10_000;
+/// Longest an expression may run, in milliseconds (then it fails with JSONata's `D1012`).
+const TIME_LIMIT_MS: u64 = 10_000;
+
+/// How many parsed expressions a thread keeps. A machine has a bounded set of expressions;
+/// the cache is emptied when full, so a machine that builds expressions without end (it
+/// cannot: definitions are fixed) would only lose the cache's benefit.
+const PARSED_PER_THREAD: usize = 512;
+
+/// The private variable holding the evaluation's instant, in milliseconds: `$now()` and
+/// `$millis()` read it, so every call in one evaluation gives the same instant, as JSONata
+/// specifies.
+const NOW_VAR: &str = "__sfn_now_ms";
 
 /// The expression inside a `{% … %}` string, if the string is one.
 pub(crate) fn expression(s: &str) -> Option<&str> {
@@ -46,8 +63,8 @@ pub(crate) struct StatesView<'a> {
 /// Workflow variables by name.
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<Value>;
 
-/// Evaluates one JSONata expression with `$states` and the variables bound. `Ok(None)` is
-/// JSONata's `undefined`.
+/// Evaluates one JSONata expression with `$states` and the variables bound, and the state's
+/// input as the context value (`$`). `Ok(None)` is JSONata's `undefined`.
 pub(crate) fn evaluate(
     expr: &str,
     states: &StatesView<'_>,
@@ -58,9 +75,9 @@ pub(crate) fn evaluate(
     if let Some(value) = crate::jsonata_fast::evaluate(expr, states, vars) {
         return Ok(value);
     }
-    // jsonata-rs parses, evaluates and drops expressions recursively: an expression nested or
-    // chained some hundreds deep would overflow the stack and kill the process instead of
-    // failing the state.
+    // The library parses and drops expressions recursively: an expression nested or chained
+    // some hundreds deep would overflow the stack and kill the process instead of failing the
+    // state.
     if nesting_depth(expr) > MAX_JSONATA_NESTING {
         return Err(Failure::query(format!(
             "The JSONata expression specified for the field '{field}' nests parentheses, brackets \
@@ -78,8 +95,9 @@ pub(crate) fn evaluate(
     }
     let prepared = prepare(expr, states, vars);
     let run = || std::panic::catch_unwind(AssertUnwindSafe(|| run(&prepared)));
-    // A deep expression, or one that defines functions (which may recurse), runs on a thread
-    // with a stack large enough for the library's own limits.
+    // A deep expression, or one that defines functions (which may recurse, and build a value
+    // as deep as its recursion, which is dropped recursively), runs on a thread with a stack
+    // large enough for the library's own limits.
     let outcome = if depth <= JSONATA_INLINE_DEPTH && !defines_function(expr) {
         run()
     } else {
@@ -100,15 +118,9 @@ pub(crate) fn evaluate(
             "An error occurred while evaluating the JSONata expression '{expr}' specified for the field '{field}': {message}"
         ))),
         Err(_) => Err(Failure::query(format!(
-            "The JSONata expression '{expr}' specified for the field '{field}' uses a feature that the local JSONata library (jsonata-rs) does not support"
+            "The JSONata expression '{expr}' specified for the field '{field}' could not be evaluated by the local JSONata library (jsonata-core)"
         ))),
     }
-    .map_err(|f| match unsupported_function(expr) {
-        Some(name) if f.cause.contains("T1006") => Failure::query(format!(
-            "The JSONata expression '{expr}' specified for the field '{field}' calls ${name}, which the local JSONata library (jsonata-rs) does not implement"
-        )),
-        _ => f,
-    })
 }
 
 /// How deep `(`, `[` and `{` nest in an expression, ignoring string literals.
@@ -176,43 +188,37 @@ fn defines_function(expr: &str) -> bool {
     expr.contains("function") || expr.contains('λ')
 }
 
-/// JSONata 2.0 functions that neither `jsonata-rs` nor this module implements.
-const UNSUPPORTED_FUNCTIONS: &[&str] = &["eval"];
-
-/// Built-ins whose `jsonata-rs` version differs from JSONata 2.0.6's, routed to corrected ones in
-/// `jsonata_functions` (`$string` → `$__sfn_string`, …): jsonata-rs binds its own built-ins after
-/// registered functions, so the corrected ones need private names.
-const CORRECTED_BUILT_INS: &[&str] = &["string", "number", "match", "now", "millis"];
-
-/// The first unsupported function an expression calls, if any.
-fn unsupported_function(expr: &str) -> Option<&'static str> {
-    UNSUPPORTED_FUNCTIONS
-        .iter()
-        .find(|name| expr.contains(&format!("${name}(")))
-        .copied()
-}
-
-/// The built-in functions `jsonata-rs` binds in the same frame as variables, after them: a
-/// workflow variable with one of these names is renamed in the expression so it is not hidden.
+/// JSONata's built-in function names (version 2.0.6, and `$random`'s Step Functions form): a
+/// workflow variable with one of these names, read as a value (`$count`, not `$count(…)`), is
+/// renamed in the expression, so a call of the built-in is not hidden by it. The service reads
+/// `$count` as the variable and `$count([1, 2])` as the function.
 const BUILT_INS: &[&str] = &[
     "abs",
     "append",
     "assert",
+    "average",
     "base64decode",
     "base64encode",
     "boolean",
     "ceil",
     "contains",
     "count",
+    "decodeUrl",
+    "decodeUrlComponent",
     "distinct",
     "each",
+    "encodeUrl",
+    "encodeUrlComponent",
     "error",
+    "eval",
     "exists",
-    "fromMillis",
-    "toMillis",
-    "single",
     "filter",
     "floor",
+    "formatBase",
+    "formatInteger",
+    "formatNumber",
+    "fromMillis",
+    "hash",
     "join",
     "keys",
     "length",
@@ -222,109 +228,142 @@ const BUILT_INS: &[&str] = &[
     "match",
     "max",
     "merge",
+    "millis",
     "min",
     "not",
     "now",
     "number",
     "pad",
+    "parse",
+    "parseInteger",
+    "partition",
     "power",
     "random",
+    "range",
     "reduce",
     "replace",
     "reverse",
     "round",
+    "shuffle",
+    "sift",
+    "single",
     "sort",
     "split",
+    "spread",
     "sqrt",
     "string",
     "substring",
-    "substringBefore",
     "substringAfter",
+    "substringBefore",
     "sum",
+    "toMillis",
     "trim",
+    "type",
     "uppercase",
-    "zip",
-    "millis",
     "uuid",
+    "zip",
 ];
 
-/// The expression as `jsonata-rs` should see it, and the variables to bind: `$random(…)` goes
-/// to the Step Functions version (which takes a seed), and variables named like a built-in
-/// function get a private name.
-fn rewrite(expr: &str, vars: Lookup<'_>) -> (String, Vec<(String, Value)>) {
-    let chars: Vec<char> = expr.chars().collect();
-    let mut out = String::with_capacity(expr.len() + 16);
+/// The expression as the library should see it, and the variables to bind: variables named
+/// like a built-in function get a private name, and `$now(…)`/`$millis()` read the
+/// evaluation's one instant ([`NOW_VAR`]). Strings, backquoted names and comments are copied
+/// as they are.
+fn rewrite<'e>(expr: &'e str, vars: Lookup<'_>) -> (Cow<'e, str>, Vec<(String, Value)>) {
+    let bytes = expr.as_bytes();
     let mut bound: Vec<(String, Value)> = Vec::new();
+    if !bytes.contains(&b'$') {
+        return (Cow::Borrowed(expr), bound);
+    }
+    let mut out = String::with_capacity(expr.len() + 16);
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '"' || c == '\'' {
-            out.push(c);
+    let mut copied = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'"' || c == b'\'' || c == b'`' {
             i += 1;
-            while i < chars.len() {
-                out.push(chars[i]);
-                if chars[i] == '\\' && i + 1 < chars.len() {
-                    out.push(chars[i + 1]);
-                    i += 2;
-                    continue;
-                }
-                i += 1;
-                if chars[i - 1] == c {
-                    break;
-                }
+            while i < bytes.len() && bytes[i] != c {
+                i += if bytes[i] == b'\\' && c != b'`' { 2 } else { 1 };
             }
+            i += 1;
             continue;
         }
-        if c == '$' {
-            let start = i + 1;
-            let mut end = start;
-            while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
-                end += 1;
+        if c == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            i = expr[i + 2..]
+                .find("*/")
+                .map_or(bytes.len(), |end| i + 2 + end + 2);
+            continue;
+        }
+        if c != b'$' {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let end = start
+            + expr[start..]
+                .find(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                .unwrap_or(expr.len() - start);
+        let name = &expr[start..end];
+        let mut next = end;
+        while next < bytes.len() && bytes[next].is_ascii_whitespace() {
+            next += 1;
+        }
+        let is_call = bytes.get(next) == Some(&b'(');
+        i = end;
+        if name.is_empty() || name == "states" {
+            continue;
+        }
+        if is_call && (name == "now" || name == "millis") {
+            let mut after = next + 1;
+            while after < bytes.len() && bytes[after].is_ascii_whitespace() {
+                after += 1;
             }
-            let name: String = chars[start..end].iter().collect();
-            let mut next = end;
-            while next < chars.len() && chars[next].is_whitespace() {
-                next += 1;
-            }
-            let is_call = chars.get(next) == Some(&'(');
-            if name == "random" && is_call {
-                out.push_str("$__sfn_random");
-            } else if is_call && CORRECTED_BUILT_INS.contains(&name.as_str()) {
-                out.push_str("$__sfn_");
-                out.push_str(&name);
-            } else if !name.is_empty() && name != "states" {
-                match vars(&name) {
-                    Some(value) if BUILT_INS.contains(&name.as_str()) && !is_call => {
-                        let private = format!("__sfn_var_{name}");
-                        out.push('$');
-                        out.push_str(&private);
-                        if !bound.iter().any(|(n, _)| *n == private) {
-                            bound.push((private, value));
-                        }
-                    }
-                    Some(value) => {
-                        out.push('$');
-                        out.push_str(&name);
-                        if !bound.iter().any(|(n, _)| *n == name) {
-                            bound.push((name.clone(), value));
-                        }
-                    }
-                    None => {
-                        out.push('$');
-                        out.push_str(&name);
-                    }
+            let no_arguments = bytes.get(after) == Some(&b')');
+            out.push_str(&expr[copied..start - 1]);
+            if name == "millis" && no_arguments {
+                out.push('$');
+                out.push_str(NOW_VAR);
+                copied = after + 1;
+            } else if name == "now" {
+                out.push_str("$fromMillis($");
+                out.push_str(NOW_VAR);
+                if no_arguments {
+                    out.push(')');
+                    copied = after + 1;
+                } else {
+                    out.push_str(", ");
+                    copied = next + 1;
                 }
             } else {
-                out.push('$');
-                out.push_str(&name);
+                // `$millis(x)`: the library refuses the argument (T0410).
+                copied = start - 1;
             }
-            i = end;
+            if !bound.iter().any(|(n, _)| n == NOW_VAR) {
+                bound.push((NOW_VAR.to_string(), Value::Null));
+            }
+            i = copied.max(i);
             continue;
         }
-        out.push(c);
-        i += 1;
+        let Some(value) = vars(name) else { continue };
+        if BUILT_INS.contains(&name) {
+            if is_call {
+                continue;
+            }
+            let private = format!("__sfn_var_{name}");
+            out.push_str(&expr[copied..start]);
+            out.push_str(&private);
+            copied = end;
+            if !bound.iter().any(|(n, _)| *n == private) {
+                bound.push((private, value));
+            }
+        } else if !bound.iter().any(|(n, _)| n == name) {
+            bound.push((name.to_string(), value));
+        }
     }
-    (out, bound)
+    if copied == 0 {
+        return (Cow::Borrowed(expr), bound);
+    }
+    out.push_str(&expr[copied..]);
+    (Cow::Owned(out), bound)
 }
 
 /// Evaluates an expression with the library (no pre-scan, on this thread).
@@ -340,24 +379,33 @@ pub(crate) fn evaluate_inner(
 /// What an evaluation needs, gathered on the caller's thread (the variables' lookup and the
 /// context object are not `Sync`), so that it can run on another one.
 struct Prepared<'a> {
-    /// The expression as `jsonata-rs` sees it (see [`rewrite`]).
-    expr: String,
+    /// The expression as the library sees it (see [`rewrite`]).
+    expr: Cow<'a, str>,
     /// The workflow variables it reads.
     bound: Vec<(String, Value)>,
-    /// The fields of `$states` it reads, if it reads `$states`.
+    /// The state's input: `$states.input`, and the context value `$`.
+    input: &'a Value,
+    /// The fields of `$states` it reads, other than `input`, if it reads `$states`.
     states: Option<Vec<(&'static str, Cow<'a, Value>)>>,
+    /// Whether it reads `$states.input` (or the whole of `$states`).
+    reads_input: bool,
 }
 
-fn prepare<'a>(expr: &str, states: &StatesView<'a>, vars: Lookup<'_>) -> Prepared<'a> {
-    let (rewritten, bound) = rewrite(expr, vars);
+fn prepare<'a>(expr: &'a str, states: &StatesView<'a>, vars: Lookup<'_>) -> Prepared<'a> {
+    let (rewritten, bound) = match guard_format_number(expr) {
+        Cow::Borrowed(e) => rewrite(e, vars),
+        Cow::Owned(guarded) => {
+            let (r, b) = rewrite(&guarded, vars);
+            (Cow::Owned(r.into_owned()), b)
+        }
+    };
+    let mut reads_input = false;
     let fields = expr.contains("$states").then(|| {
         let whole = expr
             .match_indices("$states")
             .any(|(i, m)| !expr[i + m.len()..].starts_with('.'));
-        let mut fields = Vec::with_capacity(4);
-        if whole || expr.contains("input") {
-            fields.push(("input", Cow::Borrowed(states.input)));
-        }
+        reads_input = whole || expr.contains("input");
+        let mut fields = Vec::with_capacity(3);
         if let Some(result) = states.result.filter(|_| whole || expr.contains("result")) {
             fields.push(("result", Cow::Borrowed(result)));
         }
@@ -376,117 +424,210 @@ fn prepare<'a>(expr: &str, states: &StatesView<'a>, vars: Lookup<'_>) -> Prepare
     Prepared {
         expr: rewritten,
         bound,
+        input: states.input,
         states: fields,
+        reads_input,
     }
+}
+
+/// The private function that lets only finite numbers reach `$formatNumber`.
+const FINITE_FN: &str = "__sfn_finite";
+
+/// `$formatNumber(x, …)` as `$formatNumber($__sfn_finite(x), …)`: the library's
+/// `$formatNumber` of an infinite number with an exponent picture loops without end, inside
+/// one step where its time limit is not checked (jsonata-js 2.0.6 never returns either), and
+/// the service cannot hang; such a number fails with `D3001` instead.
+fn guard_format_number(expr: &str) -> Cow<'_, str> {
+    const CALL: &str = "$formatNumber";
+    if !expr.contains(CALL) {
+        return Cow::Borrowed(expr);
+    }
+    let mut out = String::with_capacity(expr.len() + 32);
+    let mut rest = expr;
+    while let Some(at) = rest.find(CALL) {
+        let after = &rest[at + CALL.len()..];
+        let Some(open) = after
+            .find(|c: char| !c.is_whitespace())
+            .filter(|&i| after[i..].starts_with('('))
+        else {
+            out.push_str(&rest[..at + CALL.len()]);
+            rest = after;
+            continue;
+        };
+        let arguments = &after[open + 1..];
+        // The end of the first argument: a `,` or `)` outside brackets and strings.
+        let (mut depth, mut quote, mut end) = (0usize, None, arguments.len());
+        let mut chars = arguments.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match (quote, c) {
+                (Some(_), '\\') => {
+                    chars.next();
+                }
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'' | '`') => quote = Some(c),
+                (None, '(' | '[' | '{') => depth += 1,
+                (None, ')' | ']' | '}') if depth > 0 => depth -= 1,
+                (None, ',' | ')') if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        out.push_str(&rest[..at + CALL.len()]);
+        out.push_str(&after[..open + 1]);
+        out.push('$');
+        out.push_str(FINITE_FN);
+        out.push('(');
+        out.push_str(&arguments[..end]);
+        out.push(')');
+        rest = &arguments[end..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+thread_local! {
+    /// Parsed expressions by their text (see [`PARSED_PER_THREAD`]).
+    static PARSED: RefCell<HashMap<Box<str>, Rc<AstNode>>> = RefCell::new(HashMap::new());
+}
+
+/// The parsed form of an expression, from this thread's cache or parsed now. A parse error
+/// carries the library's message with its code (`S0201: …`).
+fn parsed(expr: &str) -> Result<Rc<AstNode>, String> {
+    if let Some(ast) = PARSED.with(|cache| cache.borrow().get(expr).cloned()) {
+        return Ok(ast);
+    }
+    let ast = jsonata_core::parser::parse(expr).map_err(|e| parse_error(&e))?;
+    refuse_later_syntax(expr, &ast)?;
+    let ast = Rc::new(ast);
+    PARSED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= PARSED_PER_THREAD {
+            cache.clear();
+        }
+        cache.insert(expr.into(), Rc::clone(&ast));
+    });
+    Ok(ast)
+}
+
+/// A parse error's message, with JSONata's code where the library gives none.
+fn parse_error(e: &jsonata_core::parser::ParserError) -> String {
+    use jsonata_core::parser::ParserError;
+    let code = match e {
+        ParserError::UnclosedComment => "S0106",
+        ParserError::InvalidNumber(_) => "S0102",
+        ParserError::InvalidSyntax(_) => "S0201",
+        _ => return e.display_message(),
+    };
+    format!("Parse error: {code}: {e}")
+}
+
+/// Refuses the operators JSONata added after 2.0.6, the version Step Functions runs: `??`
+/// (coalescing) and `?:` (default), both 2.1.0, are syntax errors in the service.
+fn refuse_later_syntax(expr: &str, ast: &AstNode) -> Result<(), String> {
+    // Only an expression with the characters of one of them is looked at closely.
+    if !(expr.contains("??") || expr.contains("?:")) {
+        return Ok(());
+    }
+    let tree = format!("{ast:?}");
+    for (op, text) in [("op: Coalesce", "??"), ("op: Default", "?:")] {
+        if tree.contains(op) {
+            return Err(format!(
+                "S0201: Syntax error: \"{text}\": the {text} operator is JSONata 2.1, and Step Functions runs JSONata 2.0.6"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Evaluates a prepared expression with the library.
 fn run(prepared: &Prepared<'_>) -> Result<Option<Value>, String> {
-    let arena = Bump::new();
-    let rewritten = &prepared.expr;
-    let jsonata = JsonAta::new(rewritten, &arena).map_err(|e| e.to_string())?;
+    let ast = parsed(&prepared.expr)?;
+    let mut scope = Scope::new();
     for (name, value) in &prepared.bound {
-        jsonata.assign_var(name, to_jvalue(&arena, value));
+        let value = if name == NOW_VAR {
+            // One instant for the whole expression, as JSONata evaluates `$now()`/`$millis()`.
+            let millis = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_millis() as f64);
+            JValue::Number(millis)
+        } else {
+            to_jvalue(value)
+        };
+        scope.bind(name.clone(), value);
     }
-    if rewritten.contains("$__sfn_now") || rewritten.contains("$__sfn_millis") {
-        // One instant for the whole expression, as the service evaluates `$now()`/`$millis()`.
-        let millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_millis() as f64);
-        jsonata.assign_var(
-            crate::jsonata_functions::EVALUATION_START_VAR,
-            JValue::number(&arena, millis),
-        );
-    }
+    let input = to_jvalue(prepared.input);
     if let Some(fields) = &prepared.states {
-        let object = JValue::object_with_capacity(&arena, 4);
+        let mut object = IndexMap::with_capacity(fields.len() + 1);
+        if prepared.reads_input {
+            object.insert("input".to_string(), input.clone());
+        }
         for (name, value) in fields {
-            object.insert(name, to_jvalue(&arena, value));
+            object.insert((*name).to_string(), to_jvalue(value));
         }
-        jsonata.assign_var("states", object);
+        scope.bind("states".to_string(), JValue::object(object));
     }
-    // ---- Function registration: one `jsonata.register_function(name, arity, fn)` line per ----
-    // ---- function added to jsonata-rs. Only the functions the expression names are bound. ----
-    let jsonata = Registrar {
-        jsonata: &jsonata,
-        expr: rewritten,
+    let options = EvaluatorOptions {
+        timeout_ms: Some(TIME_LIMIT_MS),
+        ..EvaluatorOptions::default()
     };
-    jsonata.register_function("partition", 2, fn_partition);
-    jsonata.register_function("range", 3, fn_range);
-    jsonata.register_function("hash", 2, fn_hash);
-    jsonata.register_function("parse", 1, fn_parse);
-    jsonata.register_function("__sfn_random", 1, fn_random);
-    // JSONata 2.0 functions that jsonata-rs lacks.
-    jsonata.register_function("type", 1, fn_type);
-    jsonata.register_function("average", 1, fn_average);
-    jsonata.register_function("spread", 1, fn_spread);
-    jsonata.register_function("shuffle", 1, fn_shuffle);
-    jsonata.register_function("sift", 2, fn_sift);
-    jsonata.register_function("formatBase", 2, fn_format_base);
-    jsonata.register_function("encodeUrlComponent", 1, fn_encode_url_component);
-    jsonata.register_function("encodeUrl", 1, fn_encode_url);
-    jsonata.register_function("decodeUrlComponent", 1, fn_decode_url);
-    jsonata.register_function("decodeUrl", 1, fn_decode_url);
-    jsonata.register_function(
-        "formatNumber",
-        3,
-        crate::jsonata_functions::fn_format_number,
-    );
-    jsonata.register_function(
-        "formatInteger",
-        2,
-        crate::jsonata_functions::fn_format_integer,
-    );
-    jsonata.register_function(
-        "parseInteger",
-        2,
-        crate::jsonata_functions::fn_parse_integer,
-    );
-    jsonata.register_function("__sfn_string", 2, crate::jsonata_functions::fn_string);
-    jsonata.register_function("__sfn_number", 1, crate::jsonata_functions::fn_number);
-    jsonata.register_function("__sfn_match", 3, crate::jsonata_functions::fn_match);
-    jsonata.register_function("__sfn_now", 2, crate::jsonata_functions::fn_now);
-    jsonata.register_function("__sfn_millis", 0, crate::jsonata_functions::fn_millis);
-    let result = jsonata
-        .evaluate_timeboxed(None, Some(MAX_DEPTH), Some(TIME_LIMIT_MS))
-        .map_err(|e| e.to_string())?;
-    from_jvalue(result)
+    let mut evaluator = Evaluator::with_options(scope, options);
+    register_functions(&mut evaluator, &prepared.expr).map_err(|e| e.message().to_string())?;
+    let result = evaluator
+        .evaluate(&ast, &input)
+        .map_err(|e| e.message().to_string())?;
+    from_jvalue(&result)
 }
 
-/// Binds the functions of the registration block that an expression names: binding all of
-/// them on every evaluation cost more than most expressions take to run.
-struct Registrar<'j, 'a> {
-    jsonata: &'j JsonAta<'a>,
-    /// The expression as `jsonata-rs` sees it (after [`rewrite`]).
-    expr: &'j str,
-}
-
-impl<'a> Registrar<'_, 'a> {
-    fn register_function(
-        &self,
-        name: &str,
-        arity: usize,
-        implementation: fn(
-            FunctionContext<'a, '_>,
-            &[&'a JValue<'a>],
-        ) -> jsonata_rs::Result<&'a JValue<'a>>,
-    ) {
-        let named = self
-            .expr
-            .match_indices('$')
-            .any(|(i, _)| self.expr[i + 1..].starts_with(name));
-        if named {
-            self.jsonata.register_function(name, arity, implementation);
-        }
+/// Binds the functions Step Functions adds to JSONata, and takes `$eval` away, for an
+/// expression that names them (binding them all on every evaluation costs more than most
+/// expressions take to run).
+fn register_functions(evaluator: &mut Evaluator, expr: &str) -> Result<(), EvaluatorError> {
+    let names = |name: &str| {
+        expr.match_indices('$')
+            .any(|(i, _)| expr[i + 1..].starts_with(name))
+    };
+    if names("partition") {
+        evaluator.register_fn("partition", fn_partition)?;
     }
-}
-
-impl<'a> std::ops::Deref for Registrar<'_, 'a> {
-    type Target = JsonAta<'a>;
-
-    fn deref(&self) -> &JsonAta<'a> {
-        self.jsonata
+    if names("range") {
+        evaluator.register_fn("range", fn_range)?;
     }
+    if names("hash") {
+        evaluator.register_fn("hash", fn_hash)?;
+    }
+    if names("uuid") {
+        evaluator.register_fn("uuid", fn_uuid)?;
+    }
+    if names("parse") {
+        evaluator.register_fn("parse", fn_parse)?;
+    }
+    if names(FINITE_FN) {
+        evaluator.register_fn(FINITE_FN, |args: &[JValue]| -> HostFnResult {
+            match args.first() {
+                Some(JValue::Number(n)) if !n.is_finite() => Err(error(
+                    "D3001",
+                    "Attempting to invoke string function on Infinity or NaN",
+                )),
+                Some(value) => Ok(value.clone()),
+                None => Ok(JValue::Undefined),
+            }
+        })?;
+    }
+    if names("random") {
+        evaluator.register_fn_override("random", fn_random)?;
+    }
+    if names("eval") {
+        evaluator.register_fn_override("eval", |_: &[JValue]| -> HostFnResult {
+            Err(error(
+                "T1006",
+                "Attempted to invoke a non-function: $eval is not available in Step Functions (use $parse)",
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Evaluates a JSONata template: every `{% %}` string in it (at any depth) is replaced by its
@@ -524,425 +665,181 @@ pub(crate) fn template(
     }
 }
 
-fn to_jvalue<'a>(arena: &'a Bump, value: &Value) -> &'a JValue<'a> {
+/// A JSON value as the library's value (object fields in their order). Payloads nest at most
+/// [`crate::limits::MAX_PAYLOAD_DEPTH`] deep, so the recursion is bounded.
+fn to_jvalue(value: &Value) -> JValue {
     match value {
-        Value::Null => JValue::null(arena),
-        Value::Bool(b) => JValue::bool(*b),
-        Value::Number(n) => JValue::number(arena, n.as_f64().unwrap_or(f64::NAN)),
-        Value::String(s) => JValue::string(arena, s),
+        Value::Null => JValue::Null,
+        Value::Bool(b) => JValue::Bool(*b),
+        Value::Number(n) => JValue::Number(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => JValue::String(Rc::from(s.as_str())),
         Value::Array(items) => {
-            let array = JValue::array_with_capacity(arena, items.len(), ArrayFlags::empty());
-            for item in items {
-                array.push(to_jvalue(arena, item));
-            }
-            array
+            let flat = !items.iter().any(Value::is_array);
+            JValue::Array(JArray::new_flat(
+                items.iter().map(to_jvalue).collect(),
+                flat,
+            ))
         }
         Value::Object(fields) => {
-            let object = JValue::object_with_capacity(arena, fields.len());
+            let mut object = IndexMap::with_capacity(fields.len());
             for (k, v) in fields {
-                object.insert(k, to_jvalue(arena, v));
+                object.insert(k.clone(), to_jvalue(v));
             }
-            object
+            JValue::object(object)
         }
     }
 }
 
+/// A number as JSON: integers below 2^53 as integers (JSONata computes in f64, and prints
+/// `2` for `2.0`).
 pub(crate) fn number(f: f64) -> Result<Value, String> {
     if !f.is_finite() {
-        return Err(format!("the number {f} cannot be represented in JSON"));
+        return Err(format!(
+            "D1001: Number out of range: the number {f} cannot be represented in JSON"
+        ));
     }
     if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
         return Ok(Value::Number(Number::from(f as i64)));
     }
-    Number::from_f64(f)
-        .map(Value::Number)
-        .ok_or_else(|| format!("the number {f} cannot be represented in JSON"))
+    Number::from_f64(f).map(Value::Number).ok_or_else(|| {
+        format!("D1001: Number out of range: the number {f} cannot be represented in JSON")
+    })
 }
 
-fn from_jvalue<'a>(value: &'a JValue<'a>) -> Result<Option<Value>, String> {
-    Ok(Some(match value {
-        JValue::Undefined => return Ok(None),
-        JValue::Null => Value::Null,
-        JValue::Bool(b) => Value::Bool(*b),
-        JValue::Number(n) => number(*n)?,
-        JValue::String(s) => Value::String(s.to_string()),
-        JValue::Array(..) | JValue::Range(..) => {
-            let mut out = Vec::with_capacity(value.len());
-            for member in value.members() {
-                if let Some(v) = from_jvalue(member)? {
-                    out.push(v);
+/// The library's value as JSON, as `JSON.stringify` writes it: `undefined` fields are left
+/// out, and functions are left out of objects and are `null` in arrays. A function or a
+/// regular expression as the whole value cannot be JSON.
+fn from_jvalue(value: &JValue) -> Result<Option<Value>, String> {
+    fn convert(value: &JValue) -> Result<Option<Value>, String> {
+        Ok(Some(match value {
+            JValue::Undefined => return Ok(None),
+            JValue::Null => Value::Null,
+            JValue::Bool(b) => Value::Bool(*b),
+            JValue::Number(n) => number(*n)?,
+            JValue::String(s) => Value::String(s.to_string()),
+            JValue::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items.iter() {
+                    match convert(item)? {
+                        Some(v) => out.push(v),
+                        None if item.is_function() || item.is_regex() => out.push(Value::Null),
+                        None => {}
+                    }
                 }
+                Value::Array(out)
             }
-            Value::Array(out)
-        }
-        JValue::Object(..) => {
-            // The library keeps object fields in a hash map; sort them so output is stable.
-            let mut entries: Vec<(String, Value)> = Vec::new();
-            for (k, v) in value.entries() {
-                if let Some(v) = from_jvalue(v)? {
-                    entries.push((k.to_string(), v));
+            JValue::Object(_) => {
+                let fields = value.as_object().into_iter().flatten();
+                let mut out = Map::new();
+                for (k, v) in fields {
+                    if let Some(v) = convert(v)? {
+                        out.insert(k.clone(), v);
+                    }
                 }
+                Value::Object(out)
             }
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().collect())
-        }
-        JValue::Regex(_) => return Err("a regular expression cannot be a JSON value".into()),
-        JValue::Lambda { .. } | JValue::NativeFn { .. } | JValue::Transformer { .. } => {
-            return Err("a function cannot be a JSON value".into());
-        }
-    }))
+            _ => return Ok(None),
+        }))
+    }
+    if value.is_function() || value.is_regex() {
+        return Err("T1003: a function or a regular expression cannot be a JSON value".into());
+    }
+    convert(value)
 }
 
-fn custom_error(name: &str, message: impl std::fmt::Display) -> jsonata_rs::Error {
-    jsonata_rs::Error::D3137Error(format!("${name}: {message}"))
+/// A JSONata error with its code, as the library's own messages start.
+fn error(code: &str, message: impl std::fmt::Display) -> EvaluatorError {
+    EvaluatorError::EvaluationError(format!("{code}: {message}"))
+}
+
+/// An error of one of the functions Step Functions adds.
+fn custom_error(name: &str, message: impl std::fmt::Display) -> EvaluatorError {
+    error("D3137", format!("${name}: {message}"))
 }
 
 /// `$partition(array, size)`: the array in chunks of `size`.
-fn fn_partition<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let (Some(array), Some(size)) = (args.first(), args.get(1)) else {
-        return Err(custom_error("partition", "expects (array, chunkSize)"));
+fn fn_partition(args: &[JValue]) -> HostFnResult {
+    let (Some(JValue::Array(array)), Some(JValue::Number(size)), 2) =
+        (args.first(), args.get(1), args.len())
+    else {
+        return Err(custom_error(
+            "partition",
+            "expects an array and a chunk size of at least 1",
+        ));
     };
-    if !array.is_array() || !size.is_number() || size.as_f64() < 1.0 {
+    if *size < 1.0 {
         return Err(custom_error(
             "partition",
             "expects an array and a chunk size of at least 1",
         ));
     }
-    let size = size.as_f64() as usize;
-    let members: Vec<&'a JValue<'a>> = array.members().collect();
-    let out = JValue::array_with_capacity(ctx.arena, members.len() / size + 1, ArrayFlags::empty());
-    for chunk in members.chunks(size) {
-        let inner = JValue::array_with_capacity(ctx.arena, chunk.len(), ArrayFlags::empty());
-        for item in chunk {
-            inner.push(item);
-        }
-        out.push(inner);
-    }
-    Ok(out)
+    let chunks = array
+        .chunks(*size as usize)
+        .map(|chunk| JValue::array(chunk.to_vec()))
+        .collect();
+    Ok(JValue::array(chunks))
 }
 
 /// `$range(start, end, step)`: the numbers from `start` to `end` inclusive, by `step`.
-fn fn_range<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let nums: Vec<f64> = args
-        .iter()
-        .filter(|a| a.is_number())
-        .map(|a| a.as_f64())
-        .collect();
-    if nums.len() != 3 || args.len() != 3 {
+fn fn_range(args: &[JValue]) -> HostFnResult {
+    let nums: Vec<f64> = args.iter().filter_map(JValue::as_f64).collect();
+    let (3, 3) = (nums.len(), args.len()) else {
         return Err(custom_error(
             "range",
             "expects (start, end, step), all numbers",
         ));
-    }
+    };
     let (start, end, step) = (nums[0], nums[1], nums[2]);
-    if step == 0.0 {
+    if step == 0.0 || !step.is_finite() {
         return Err(custom_error("range", "the step must not be 0"));
     }
-    let out = JValue::array(ctx.arena, ArrayFlags::empty());
+    let mut out = Vec::new();
     let mut i = start;
-    let mut count = 0;
     while (step > 0.0 && i <= end) || (step < 0.0 && i >= end) {
-        out.push(JValue::number(ctx.arena, i));
-        count += 1;
-        if count > 1000 {
+        if out.len() == 1000 {
             return Err(custom_error("range", "the range has more than 1000 items"));
         }
+        out.push(JValue::Number(i));
         i += step;
     }
-    Ok(out)
-}
-
-/// `$type(value)`: `"null"`, `"number"`, `"string"`, `"boolean"`, `"array"`, `"object"` or
-/// `"function"`; undefined for undefined.
-fn fn_type<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let Some(value) = args.first() else {
-        return Ok(JValue::undefined());
-    };
-    let name = match value {
-        JValue::Undefined => return Ok(JValue::undefined()),
-        JValue::Null => "null",
-        JValue::Number(_) => "number",
-        JValue::Bool(_) => "boolean",
-        JValue::String(_) => "string",
-        JValue::Array(..) | JValue::Range(..) => "array",
-        JValue::Object(..) => "object",
-        JValue::Regex(_)
-        | JValue::Lambda { .. }
-        | JValue::NativeFn { .. }
-        | JValue::Transformer { .. } => "function",
-    };
-    Ok(JValue::string(ctx.arena, name))
-}
-
-/// `$average(array)`: the mean of the numbers; undefined for an empty array.
-fn fn_average<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let Some(value) = args.first().filter(|v| !v.is_undefined()) else {
-        return Ok(JValue::undefined());
-    };
-    let numbers: Vec<f64> = if value.is_array() {
-        let mut out = Vec::with_capacity(value.len());
-        for member in value.members() {
-            if !member.is_number() {
-                return Err(custom_error("average", "expects an array of numbers"));
-            }
-            out.push(member.as_f64());
-        }
-        out
-    } else if value.is_number() {
-        vec![value.as_f64()]
-    } else {
-        return Err(custom_error("average", "expects an array of numbers"));
-    };
-    if numbers.is_empty() {
-        return Ok(JValue::undefined());
-    }
-    let mean = numbers.iter().sum::<f64>() / numbers.len() as f64;
-    Ok(JValue::number(ctx.arena, mean))
-}
-
-/// `$spread(object)`: an array of one-field objects; arrays of objects are spread in turn.
-fn fn_spread<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let Some(value) = args.first() else {
-        return Ok(JValue::undefined());
-    };
-    let out = JValue::array(ctx.arena, ArrayFlags::SEQUENCE);
-    let spread_one = |object: &'a JValue<'a>, out: &mut JValue<'a>| {
-        let mut entries: Vec<_> = object.entries().collect();
-        entries.sort_by(|a, b| a.0.cmp(b.0));
-        for (key, v) in entries {
-            let single = JValue::object_with_capacity(ctx.arena, 1);
-            single.insert(key, v);
-            out.push(single);
-        }
-    };
-    if value.is_object() {
-        spread_one(value, out);
-    } else if value.is_array() {
-        for member in value.members() {
-            if member.is_object() {
-                spread_one(member, out);
-            } else {
-                out.push(member);
-            }
-        }
-    } else {
-        return Ok(value);
-    }
-    Ok(out)
-}
-
-/// `$shuffle(array)`: the items in a random order.
-fn fn_shuffle<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    use rand::seq::SliceRandom;
-    let Some(value) = args.first().filter(|v| !v.is_undefined()) else {
-        return Ok(JValue::undefined());
-    };
-    let mut members: Vec<&'a JValue<'a>> = if value.is_array() {
-        value.members().collect()
-    } else {
-        vec![*value]
-    };
-    members.shuffle(&mut rand::thread_rng());
-    let out = JValue::array_with_capacity(ctx.arena, members.len(), ArrayFlags::empty());
-    for m in members {
-        out.push(m);
-    }
-    Ok(out)
-}
-
-/// `$sift(object, function($value, $key))`: the fields for which the function is truthy.
-fn fn_sift<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let (Some(object), Some(function)) = (args.first(), args.get(1)) else {
-        return Err(custom_error("sift", "expects (object, function)"));
-    };
-    if object.is_undefined() {
-        return Ok(JValue::undefined());
-    }
-    if !object.is_object() || !function.is_function() {
-        return Err(custom_error("sift", "expects an object and a function"));
-    }
-    let out = JValue::object(ctx.arena);
-    let mut any = false;
-    for (key, value) in object.entries() {
-        let key_value = JValue::string(ctx.arena, key);
-        let keep = ctx.evaluate_function(function, &[value, key_value, object])?;
-        if keep.is_truthy() {
-            out.insert(key, value);
-            any = true;
-        }
-    }
-    Ok(if any { out } else { JValue::undefined() })
-}
-
-/// `$formatBase(number, radix)`: the integer part of the number in base 2 to 36.
-fn fn_format_base<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let Some(value) = args.first().filter(|v| !v.is_undefined()) else {
-        return Ok(JValue::undefined());
-    };
-    if !value.is_number() {
-        return Err(custom_error("formatBase", "expects a number"));
-    }
-    let radix = match args.get(1).filter(|r| !r.is_undefined()) {
-        Some(r) if r.is_number() => r.as_f64() as u32,
-        Some(_) => return Err(custom_error("formatBase", "the radix must be a number")),
-        None => 10,
-    };
-    if !(2..=36).contains(&radix) {
-        return Err(custom_error(
-            "formatBase",
-            "the radix must be between 2 and 36",
-        ));
-    }
-    let n = value.as_f64().round();
-    let negative = n < 0.0;
-    let mut rest = n.abs() as u128;
-    let mut digits = Vec::new();
-    loop {
-        let d = (rest % radix as u128) as u32;
-        digits.push(char::from_digit(d, radix).unwrap_or('0'));
-        rest /= radix as u128;
-        if rest == 0 {
-            break;
-        }
-    }
-    if negative {
-        digits.push('-');
-    }
-    let text: String = digits.into_iter().rev().collect();
-    Ok(JValue::string(ctx.arena, &text))
-}
-
-fn encode(text: &str, keep: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        let c = byte as char;
-        if c.is_ascii_alphanumeric() || keep.contains(c) && byte.is_ascii() {
-            out.push(c);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// `$encodeUrlComponent(text)`, as JavaScript's `encodeURIComponent`.
-fn fn_encode_url_component<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    match args.first() {
-        Some(v) if v.is_string() => {
-            Ok(JValue::string(ctx.arena, &encode(&v.as_str(), "-_.!~*'()")))
-        }
-        Some(v) if v.is_undefined() => Ok(JValue::undefined()),
-        _ => Err(custom_error("encodeUrlComponent", "expects a string")),
-    }
-}
-
-/// `$encodeUrl(text)`, as JavaScript's `encodeURI`.
-fn fn_encode_url<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    match args.first() {
-        Some(v) if v.is_string() => Ok(JValue::string(
-            ctx.arena,
-            &encode(&v.as_str(), "-_.!~*'();,/?:@&=+$#"),
-        )),
-        Some(v) if v.is_undefined() => Ok(JValue::undefined()),
-        _ => Err(custom_error("encodeUrl", "expects a string")),
-    }
-}
-
-/// `$decodeUrlComponent(text)` and `$decodeUrl(text)`: percent-decoding.
-fn fn_decode_url<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let text = match args.first() {
-        Some(v) if v.is_string() => v.as_str(),
-        Some(v) if v.is_undefined() => return Ok(JValue::undefined()),
-        _ => return Err(custom_error("decodeUrl", "expects a string")),
-    };
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| custom_error("decodeUrl", "malformed percent-encoding"))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let decoded = String::from_utf8(out)
-        .map_err(|_| custom_error("decodeUrl", "the decoded text is not UTF-8"))?;
-    Ok(JValue::string(ctx.arena, &decoded))
+    Ok(JValue::array(out))
 }
 
 /// `$random([seed])`: a number in [0, 1); the same seed gives the same number.
-fn fn_random<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
+fn fn_random(args: &[JValue]) -> HostFnResult {
     use rand::{Rng, SeedableRng};
     let value: f64 = match args.first().filter(|a| !a.is_undefined()) {
         None => rand::thread_rng().r#gen(),
-        Some(seed) if seed.is_number() => {
-            rand::rngs::StdRng::seed_from_u64(seed.as_f64() as i64 as u64).r#gen()
+        Some(JValue::Number(seed)) => {
+            rand::rngs::StdRng::seed_from_u64(*seed as i64 as u64).r#gen()
         }
         Some(_) => return Err(custom_error("random", "the seed must be a number")),
     };
-    Ok(JValue::number(ctx.arena, value))
+    Ok(JValue::Number(value))
+}
+
+/// `$uuid()`: a random (version 4) UUID.
+fn fn_uuid(args: &[JValue]) -> HostFnResult {
+    if !args.is_empty() {
+        return Err(error(
+            "T0410",
+            "Argument 1 of function \"uuid\" does not match function signature",
+        ));
+    }
+    Ok(JValue::string(uuid::Uuid::new_v4().to_string()))
 }
 
 /// `$hash(data, algorithm)`: hex digest with MD5, SHA-1, SHA-256, SHA-384 or SHA-512.
-fn fn_hash<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let (Some(data), Some(algorithm)) = (args.first(), args.get(1)) else {
-        return Err(custom_error("hash", "expects (data, algorithm)"));
-    };
-    if !data.is_string() || !algorithm.is_string() {
+fn fn_hash(args: &[JValue]) -> HostFnResult {
+    let (Some(JValue::String(data)), Some(JValue::String(algorithm))) = (args.first(), args.get(1))
+    else {
         return Err(custom_error(
             "hash",
             "expects a string and an algorithm name",
         ));
-    }
-    let algorithm = algorithm.as_str();
-    crate::intrinsics::hash(&data.as_str(), &algorithm)
-        .map(|h| &*JValue::string(ctx.arena, &h))
+    };
+    crate::intrinsics::hash(data, algorithm)
+        .map(JValue::string)
         .ok_or_else(|| {
             custom_error(
                 "hash",
@@ -954,16 +851,25 @@ fn fn_hash<'a>(
 }
 
 /// `$parse(json)`: a JSON string as a value.
-fn fn_parse<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let Some(text) = args.first().filter(|t| t.is_string()) else {
+fn fn_parse(args: &[JValue]) -> HostFnResult {
+    let Some(JValue::String(text)) = args.first() else {
         return Err(custom_error("parse", "expects a JSON string"));
     };
-    let parsed: Value = serde_json::from_str(&text.as_str())
-        .map_err(|e| custom_error("parse", format!("not JSON: {e}")))?;
-    Ok(to_jvalue(ctx.arena, &parsed))
+    let parsed: Value =
+        serde_json::from_str(text).map_err(|e| custom_error("parse", format!("not JSON: {e}")))?;
+    if crate::limits::MAX_PAYLOAD_DEPTH < json_depth(&parsed) {
+        return Err(custom_error("parse", "the JSON nests too deep"));
+    }
+    Ok(to_jvalue(&parsed))
+}
+
+/// How deep a JSON value nests (serde_json refuses more than 128 levels when it reads).
+fn json_depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(fields) => 1 + fields.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 #[cfg(test)]
@@ -1048,7 +954,7 @@ mod tests {
     }
 
     #[test]
-    fn functions_jsonata_rs_lacks() {
+    fn functions_of_jsonata_2() {
         let s = json!({"input": {"q": "hi", "o": {"a": 1, "b": 2}}});
         let cases = [
             ("$type($states.input.q) = 'string'", json!(true)),

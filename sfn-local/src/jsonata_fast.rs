@@ -1,8 +1,8 @@
-//! JSONata expressions simple enough to evaluate without `jsonata-rs`: a field path on
+//! JSONata expressions simple enough to evaluate without the library: a field path on
 //! `$states.input`, `$states.result`, `$states.errorOutput` or a workflow variable that ends on a
 //! scalar (`$states.input.order.id`), and such a path compared with a number
-//! (`$states.input.value >= 500`). `jsonata-rs` parses the expression and binds its whole
-//! function table on every evaluation; these forms are most of what a machine evaluates per
+//! (`$states.input.value >= 500`). The library converts the state's input and the variables
+//! to its own values and sets up an evaluator on every evaluation; these forms are most of what a machine evaluates per
 //! item, and give the same values as the library. Anything else (arrays, objects, other
 //! operators, `$states.context`) returns `None` and goes to the library.
 

@@ -49,7 +49,6 @@ mod intern;
 mod intrinsics;
 mod jsonata;
 mod jsonata_fast;
-mod jsonata_functions;
 mod jsonpath;
 pub mod limits;
 mod registry;

@@ -42,7 +42,8 @@ pub const MAX_PAYLOAD_DEPTH: usize = 256;
 
 /// How deep a JSONata expression may be, counted by the JSONata module's pre-scan: each
 /// operator, unary minus and opening bracket counts one (an upper bound of the depth of the
-/// expression's tree). `jsonata-rs` parses and evaluates recursively, and a chain of 2,000
+/// expression's tree). The library parses and drops expressions recursively (`jsonata-rs`, the
+/// library before, evaluated recursively too), and a chain of 2,000
 /// `+`, or 1,000 unary minuses, overflowed the stack. Expressions up to
 /// [`JSONATA_INLINE_DEPTH`] run on the caller's stack, deeper ones on a thread with a stack
 /// of [`JSONATA_DEEP_STACK_BYTES`], and past this one the state fails with
@@ -55,7 +56,7 @@ pub const MAX_JSONATA_NESTING: usize = 128;
 
 /// The deepest a JSONata expression may be, by [`MAX_JSONATA_DEPTH`]'s count, to run on the
 /// caller's stack: a Map iteration runs on a worker thread of tokio (2 MiB of stack), where
-/// `jsonata-rs` in a debug build needs some kilobytes a level.
+/// the library's parser in a debug build needs some kilobytes a level.
 pub const JSONATA_INLINE_DEPTH: usize = 48;
 
 /// The stack of the thread that evaluates a JSONata expression deeper than
