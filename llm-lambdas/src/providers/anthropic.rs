@@ -12,13 +12,20 @@ use agent_builder::{ContentBlock, Message, Provider, Role, StopReason};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{
-    ApiKey, ErrorDetail, ProviderConfigError, RawReply, api_key_from_env, body_excerpt,
-    classify_http_error, env_var, input_as_object, mentions_context_too_long, parse_body,
-    timeout_from_env,
+use super::classify::{
+    ErrorDetail, body_excerpt, classify_http_error, mentions_context_too_long, not_the_reply_of,
+    parse_body, shape_error,
 };
+use super::config::{
+    ProviderConfigError, api_key_from_env, base_url_without, env_var, timeout_from_env,
+};
+use super::history::{input_as_object, normalized_messages, portable_tool_id};
+use super::http_model::{HttpApi, HttpModel, request_error};
+use super::key::ApiKey;
+use super::reply::{lenient_count, lenient_optional_count, token_sum, unique_tool_ids};
+use super::transport::RawReply;
 use crate::error::LlmError;
-use crate::model::{ChatModel, ChatRequest, ChatResponse};
+use crate::model::{ChatRequest, ChatResponse};
 
 /// The real API.
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -34,14 +41,12 @@ pub fn base_url_from_env() -> String {
     env_var(BASE_URL_ENV).unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
 }
 
-/// A Claude model behind the Messages API.
-#[derive(Debug, Clone)]
-pub struct AnthropicModel {
-    base_url: String,
-    api_key: ApiKey,
-    timeout: Duration,
-    client: reqwest::Client,
-}
+/// A Claude model behind the Messages API: the [`HttpModel`] speaking [`Messages`].
+pub type AnthropicModel = HttpModel<Messages>;
+
+/// Anthropic's Messages API, as an [`HttpApi`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Messages;
 
 impl AnthropicModel {
     /// An adapter for `base_url` (`https://api.anthropic.com`; a trailing `/v1` is accepted),
@@ -51,12 +56,12 @@ impl AnthropicModel {
         api_key: ApiKey,
         timeout: Duration,
     ) -> Result<Self, ProviderConfigError> {
-        Ok(Self {
-            base_url: super::base_url_without(base_url.into(), "/v1"),
+        HttpModel::with_api(
+            Messages,
+            base_url_without(base_url.into(), "/v1"),
             api_key,
             timeout,
-            client: super::http_client(timeout)?,
-        })
+        )
     }
 
     /// An adapter configured from `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` and
@@ -67,48 +72,47 @@ impl AnthropicModel {
     }
 }
 
-#[async_trait::async_trait]
-impl ChatModel for AnthropicModel {
-    fn provider(&self) -> Provider {
-        Provider::Anthropic
+impl HttpApi for Messages {
+    const PROVIDER: Provider = Provider::Anthropic;
+
+    fn endpoint(&self, base_url: &str, _request: &ChatRequest) -> String {
+        format!("{base_url}/v1/messages")
     }
 
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        // Every error leaves the adapter without the key, whatever the provider echoed.
-        self.call(request)
-            .await
-            .map_err(|e| e.redact(self.api_key.expose()))
-    }
-}
-
-impl AnthropicModel {
-    /// One call, its errors not yet redacted.
-    async fn call(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let body = to_request(request);
-        let http = self
-            .client
-            .post(format!("{}/v1/messages", self.base_url))
-            .header("x-api-key", self.api_key.expose())
+    fn headers(&self, http: reqwest::RequestBuilder, key: &ApiKey) -> reqwest::RequestBuilder {
+        http.header("x-api-key", key.expose())
             .header("anthropic-version", API_VERSION)
-            .json(&body);
-        let reply = super::send(Provider::Anthropic, http, self.timeout).await?;
-        if !(200..300).contains(&reply.status) {
-            return Err(error_from_reply(&reply));
-        }
-        if let Some(error) = super::error_in_success_body(&reply.body) {
-            // A proxy that answers 200 with the error body: the error's type says what it is.
-            let kind = error
-                .pointer("/error/type")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            return Err(error_from_status(
-                status_for_error_type(kind),
-                reply.retry_after_seconds,
+    }
+
+    fn body(&self, request: &ChatRequest) -> Result<Vec<u8>, LlmError> {
+        serde_json::to_vec(&to_request(request)).map_err(|e| request_error(Provider::Anthropic, e))
+    }
+
+    fn response(&self, reply: &RawReply, _request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let response: MessagesResponse = parse_body(Provider::Anthropic, reply)?;
+        if response.content.is_none() {
+            // `{}`, or another API's reply: no `content` means no message at all.
+            return Err(not_the_reply_of(
+                Provider::Anthropic,
+                reply.status,
                 &reply.body,
             ));
         }
-        let response: MessagesResponse = parse_body(Provider::Anthropic, &reply)?;
         Ok(from_response(response))
+    }
+
+    fn error(&self, reply: &RawReply, in_success: Option<&Value>) -> LlmError {
+        let status = match in_success {
+            // A proxy that answers 200 with the error body: the error's type says what it is.
+            Some(error) => status_for_error_type(
+                error
+                    .pointer("/error/type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
+            None => reply.status,
+        };
+        error_from_status(status, reply.retry_after_seconds, &reply.body)
     }
 }
 
@@ -195,9 +199,9 @@ pub struct MessagesResponse {
     /// The model that answered.
     #[serde(default)]
     pub model: String,
-    /// The content blocks.
+    /// The content blocks; absent only in a body that is not a Messages reply.
     #[serde(default)]
-    pub content: Vec<AnthropicBlock>,
+    pub content: Option<Vec<AnthropicBlock>>,
     /// `end_turn`, `tool_use`, `max_tokens`, `stop_sequence`, `pause_turn`, `refusal`, …
     #[serde(default)]
     pub stop_reason: Option<String>,
@@ -210,22 +214,22 @@ pub struct MessagesResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
 pub struct AnthropicUsage {
     /// Uncached input tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_count")]
     pub input_tokens: u64,
     /// Output tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_count")]
     pub output_tokens: u64,
     /// Input tokens written to the cache.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_optional_count")]
     pub cache_creation_input_tokens: Option<u64>,
     /// Input tokens read from the cache.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_optional_count")]
     pub cache_read_input_tokens: Option<u64>,
 }
 
 /// Converts a neutral request to the Messages API body.
 pub fn to_request(request: &ChatRequest) -> MessagesRequest {
-    let messages = super::normalized_messages(&request.messages)
+    let messages = normalized_messages(&request.messages)
         .into_iter()
         .map(|m| AnthropicMessage {
             role: match m.role {
@@ -257,7 +261,7 @@ fn to_block(block: &ContentBlock) -> AnthropicBlock {
     match block {
         ContentBlock::Text { text } => AnthropicBlock::Text { text: text.clone() },
         ContentBlock::ToolUse { id, name, input } => AnthropicBlock::ToolUse {
-            id: super::portable_tool_id(id),
+            id: portable_tool_id(id),
             name: name.clone(),
             input: input_as_object(input),
         },
@@ -266,7 +270,7 @@ fn to_block(block: &ContentBlock) -> AnthropicBlock {
             content,
             is_error,
         } => AnthropicBlock::ToolResult {
-            tool_use_id: super::portable_tool_id(tool_use_id),
+            tool_use_id: portable_tool_id(tool_use_id),
             content: content.clone(),
             is_error: *is_error,
         },
@@ -293,7 +297,7 @@ pub const REFUSAL_TEXT: &str = "The model declined to answer this request (stop_
 pub fn from_response(response: MessagesResponse) -> ChatResponse {
     let mut content: Vec<ContentBlock> = Vec::new();
     let mut after_text = false;
-    for block in response.content {
+    for block in response.content.unwrap_or_default() {
         match block {
             AnthropicBlock::Text { text } => {
                 match content.last_mut() {
@@ -336,26 +340,42 @@ pub fn from_response(response: MessagesResponse) -> ChatResponse {
             text: REFUSAL_TEXT.to_string(),
         });
     }
+    unique_tool_ids(&mut content);
     let usage = response.usage;
+    let p = Provider::Anthropic;
     ChatResponse {
         message: Message {
             role: Role::Assistant,
             content,
         },
         stop_reason,
-        input_tokens: usage.input_tokens
-            + usage.cache_creation_input_tokens.unwrap_or(0)
-            + usage.cache_read_input_tokens.unwrap_or(0),
-        output_tokens: usage.output_tokens,
+        input_tokens: token_sum(
+            p,
+            &[
+                ("input_tokens", usage.input_tokens),
+                (
+                    "cache_creation_input_tokens",
+                    usage.cache_creation_input_tokens.unwrap_or(0),
+                ),
+                (
+                    "cache_read_input_tokens",
+                    usage.cache_read_input_tokens.unwrap_or(0),
+                ),
+            ],
+        ),
+        output_tokens: token_sum(p, &[("output_tokens", usage.output_tokens)]),
         model: response.model,
     }
 }
 
 /// Parses a Messages API response body (JSON text) to the neutral response.
 pub fn from_response_json(body: &str) -> Result<ChatResponse, LlmError> {
-    serde_json::from_str::<MessagesResponse>(body)
-        .map(from_response)
-        .map_err(|e| super::shape_error(Provider::Anthropic, 200, e))
+    let response = serde_json::from_str::<MessagesResponse>(body)
+        .map_err(|e| shape_error(Provider::Anthropic, 200, e))?;
+    if response.content.is_none() {
+        return Err(not_the_reply_of(Provider::Anthropic, 200, body));
+    }
+    Ok(from_response(response))
 }
 
 #[derive(Deserialize)]
@@ -429,10 +449,6 @@ pub fn error_from_status(status: u16, retry_after_seconds: Option<u64>, body: &s
             overloaded: kind == "overloaded_error",
         },
     )
-}
-
-fn error_from_reply(reply: &RawReply) -> LlmError {
-    error_from_status(reply.status, reply.retry_after_seconds, &reply.body)
 }
 
 #[cfg(test)]
