@@ -7,6 +7,11 @@
 //! response) that the bench and the round-trip tests call without a network.
 //! [`for_provider_from_env`] builds the right adapter for a [`Provider`].
 //!
+//! The HTTP adapters are one generic [`http_model::HttpModel`] each, over the provider's
+//! [`http_model::HttpApi`] (endpoint, headers, request, reply, error mapping): transport, time
+//! budget, `retry-after`, body limits, error classification and redaction are decided once, in
+//! [`http_model`], [`transport`] and [`classify`], so the providers cannot drift apart on them.
+//!
 //! ```
 //! use agent_builder::{Message, Provider, StopReason};
 //! use llm_lambdas::ChatRequest;
