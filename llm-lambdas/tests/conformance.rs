@@ -463,3 +463,118 @@ async fn llama_cpp_context_overflow_is_context_too_long() {
     let e = complete(api, &server).await.err();
     assert_eq!(e.map(|e| e.error_name()), Some("LLM.ContextTooLong"));
 }
+
+/// A request whose tools and system prompt pass the minimum cacheable length, over `turns`
+/// turns of tool calls and results.
+fn long_request(model: &str, turns: usize) -> ChatRequest {
+    use agent_builder::{ContentBlock, Role};
+    let mut messages = vec![Message::user_text("Plan my week of travel.")];
+    for turn in 0..turns {
+        messages.push(Message {
+            role: Role::Assistant,
+            content: vec![ContentBlock::ToolUse {
+                id: format!("toolu_{turn}"),
+                name: "get_weather".into(),
+                input: json!({"city": "Paris"}),
+            }],
+        });
+        messages.push(Message {
+            role: Role::User,
+            content: vec![ContentBlock::ToolResult {
+                tool_use_id: format!("toolu_{turn}"),
+                content: "Sunny, 18 °C. ".repeat(200),
+                is_error: false,
+            }],
+        });
+    }
+    ChatRequest {
+        model: model.into(),
+        system: "You are a careful travel assistant. ".repeat(150),
+        messages,
+        tools: vec![ToolSpec {
+            name: "get_weather".into(),
+            description: "Current weather for a city".into(),
+            input_schema: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+        }],
+        max_tokens: 512,
+        temperature: None,
+    }
+}
+
+/// Where the breakpoints of a Messages body are: `system`, `tool N`, `message N`.
+fn breakpoints(body: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some(blocks) = body["system"].as_array() {
+        for b in blocks {
+            if b.get("cache_control").is_some() {
+                found.push("system".to_string());
+            }
+        }
+    }
+    for (i, t) in body["tools"].as_array().into_iter().flatten().enumerate() {
+        if t.get("cache_control").is_some() {
+            found.push(format!("tool {i}"));
+        }
+    }
+    for (i, m) in body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for b in m["content"].as_array().into_iter().flatten() {
+            if b.get("cache_control").is_some() {
+                found.push(format!("message {i}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn anthropic_cache_breakpoints_follow_the_conversation() {
+    use llm_lambdas::providers::anthropic::{PromptCache, to_request_with};
+    let body = |request: &ChatRequest, cache| {
+        serde_json::to_value(to_request_with(request, cache)).unwrap_or_default()
+    };
+    // Turn 1: the shared prefix (system) and the question.
+    let first = long_request("claude-sonnet-4-5", 0);
+    assert_eq!(
+        breakpoints(&body(&first, PromptCache::FiveMinutes)),
+        ["system", "message 0"]
+    );
+    // Turn 3: the system, the last results (written now) and the ones before (read now).
+    let third = long_request("claude-sonnet-4-5", 2);
+    let b = body(&third, PromptCache::FiveMinutes);
+    assert_eq!(breakpoints(&b), ["system", "message 2", "message 4"]);
+    assert_eq!(
+        b["system"][0]["cache_control"],
+        json!({"type": "ephemeral"})
+    );
+    // Never more than the API's four, whatever the length.
+    let long = body(
+        &long_request("claude-sonnet-4-5", 40),
+        PromptCache::FiveMinutes,
+    );
+    assert!(breakpoints(&long).len() <= 4);
+    // The one-hour cache says so on every breakpoint.
+    let hour = body(&third, PromptCache::OneHour);
+    assert_eq!(
+        hour["messages"][4]["content"][0]["cache_control"],
+        json!({"type": "ephemeral", "ttl": "1h"})
+    );
+    // Off: the plain body, `system` a string.
+    let off = body(&third, PromptCache::Off);
+    assert!(breakpoints(&off).is_empty());
+    assert!(off["system"].is_string());
+    // Below the minimum (Haiku 4.5 caches from 4,096 tokens): no breakpoint on the short prefix.
+    let haiku = body(
+        &long_request("claude-haiku-4-5", 0),
+        PromptCache::FiveMinutes,
+    );
+    assert!(breakpoints(&haiku).is_empty(), "{:?}", breakpoints(&haiku));
+    // A short request (the plain question of the other tests): no breakpoint at all.
+    let short = body(&request(&APIS[0]), PromptCache::FiveMinutes);
+    assert!(breakpoints(&short).is_empty());
+    assert!(short["system"].is_string());
+}

@@ -46,7 +46,10 @@ pub type AnthropicModel = HttpModel<Messages>;
 
 /// Anthropic's Messages API, as an [`HttpApi`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Messages;
+pub struct Messages {
+    /// The prompt cache the requests ask for.
+    pub cache: PromptCache,
+}
 
 impl AnthropicModel {
     /// An adapter for `base_url` (`https://api.anthropic.com`; a trailing `/v1` is accepted),
@@ -57,7 +60,7 @@ impl AnthropicModel {
         timeout: Duration,
     ) -> Result<Self, ProviderConfigError> {
         HttpModel::with_api(
-            Messages,
+            Messages::default(),
             base_url_without(base_url.into(), "/v1"),
             api_key,
             timeout,
@@ -68,7 +71,15 @@ impl AnthropicModel {
     /// `LLM_TIMEOUT_SECONDS`.
     pub fn from_env() -> Result<Self, ProviderConfigError> {
         let key = api_key_from_env(API_KEY_ENV, "an Anthropic API key (sk-ant-…)")?;
-        Self::new(base_url_from_env(), key, timeout_from_env()?)
+        Ok(Self::new(base_url_from_env(), key, timeout_from_env()?)?
+            .with_prompt_cache(prompt_cache_from_env()?))
+    }
+
+    /// The same adapter with another prompt cache (`PromptCache::OneHour` for an agent that
+    /// waits for approvals, `Off` to send no breakpoints).
+    pub fn with_prompt_cache(mut self, cache: PromptCache) -> Self {
+        self.api_mut().cache = cache;
+        self
     }
 }
 
@@ -85,7 +96,8 @@ impl HttpApi for Messages {
     }
 
     fn body(&self, request: &ChatRequest) -> Result<Vec<u8>, LlmError> {
-        serde_json::to_vec(&to_request(request)).map_err(|e| request_error(Provider::Anthropic, e))
+        serde_json::to_vec(&to_request_with(request, self.cache))
+            .map_err(|e| request_error(Provider::Anthropic, e))
     }
 
     fn response(&self, reply: &RawReply, _request: &ChatRequest) -> Result<ChatResponse, LlmError> {
@@ -123,9 +135,9 @@ pub struct MessagesRequest {
     pub model: String,
     /// The most tokens to write.
     pub max_tokens: u32,
-    /// The system prompt.
+    /// The system prompt: a string, or one text block carrying a cache breakpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system: Option<String>,
+    pub system: Option<SystemPrompt>,
     /// The conversation.
     pub messages: Vec<AnthropicMessage>,
     /// The tools.
@@ -134,6 +146,131 @@ pub struct MessagesRequest {
     /// Sampling temperature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
+}
+
+/// The top-level `system`: the plain string, or text blocks (the form that can carry a
+/// `cache_control` breakpoint).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SystemPrompt {
+    /// A plain string.
+    Text(String),
+    /// Text blocks.
+    Blocks(Vec<AnthropicBlock>),
+}
+
+impl SystemPrompt {
+    /// The prompt's text.
+    pub fn text(&self) -> String {
+        match self {
+            SystemPrompt::Text(text) => text.clone(),
+            SystemPrompt::Blocks(blocks) => blocks
+                .iter()
+                .filter_map(|b| match b {
+                    AnthropicBlock::Text { text, .. } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A prompt-cache breakpoint: the prefix up to and including the block that carries it is
+/// cached (<https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheControl {
+    /// Always `ephemeral`.
+    #[serde(rename = "type")]
+    pub kind: CacheKind,
+    /// `1h` for the one-hour cache; absent for the default five minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<CacheTtlValue>,
+}
+
+/// The one cache kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheKind {
+    /// The only kind the API has.
+    Ephemeral,
+}
+
+/// A cache entry's lifetime on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CacheTtlValue {
+    /// Five minutes (the default, written out only when asked for).
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    /// One hour.
+    #[serde(rename = "1h")]
+    OneHour,
+}
+
+/// Whether and how long the adapter asks Anthropic to cache the prompt prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PromptCache {
+    /// No breakpoints.
+    Off,
+    /// Breakpoints with the default five-minute lifetime (cache writes cost 1.25× the input
+    /// price, reads 0.1×): right for a ReAct loop, whose turns follow each other within seconds.
+    #[default]
+    FiveMinutes,
+    /// Breakpoints with the one-hour lifetime (writes cost 2×): for agents expected to wait
+    /// longer than five minutes between turns (an approval, a question to the user).
+    OneHour,
+}
+
+impl PromptCache {
+    fn control(self) -> Option<CacheControl> {
+        let ttl = match self {
+            PromptCache::Off => return None,
+            PromptCache::FiveMinutes => None,
+            PromptCache::OneHour => Some(CacheTtlValue::OneHour),
+        };
+        Some(CacheControl {
+            kind: CacheKind::Ephemeral,
+            ttl,
+        })
+    }
+}
+
+/// The variable choosing the prompt cache: `5m` (the default), `1h` or `off`.
+pub const PROMPT_CACHE_ENV: &str = "ANTHROPIC_PROMPT_CACHE";
+
+/// The prompt cache from [`PROMPT_CACHE_ENV`].
+pub fn prompt_cache_from_env() -> Result<PromptCache, ProviderConfigError> {
+    match env_var(PROMPT_CACHE_ENV).as_deref().map(str::trim) {
+        None | Some("5m") => Ok(PromptCache::FiveMinutes),
+        Some("1h") => Ok(PromptCache::OneHour),
+        Some("off") => Ok(PromptCache::Off),
+        Some(other) => Err(ProviderConfigError::InvalidEnv {
+            variable: PROMPT_CACHE_ENV,
+            message: format!("`{other}`: expected `5m`, `1h` or `off`"),
+        }),
+    }
+}
+
+/// The most cache breakpoints one request may carry (the API refuses a fifth).
+pub const MAX_CACHE_BREAKPOINTS: usize = 4;
+
+/// The shortest prefix the model caches, in tokens: a breakpoint before it is ignored by the API
+/// (no error, no saving), so none is placed there. From the prompt-caching guide's table: 4,096
+/// for Claude Opus 4.5 and Haiku 4.5, 2,048 for the Haiku 3 models, 1,024 for the others.
+pub fn min_cacheable_tokens(model: &str) -> usize {
+    let m = model.to_ascii_lowercase();
+    if m.contains("haiku-4-5") || m.contains("opus-4-5") || m.contains("opus-4-6") {
+        4096
+    } else if m.contains("haiku") {
+        2048
+    } else {
+        1024
+    }
+}
+
+/// A cheap token estimate of a text of `bytes` bytes: about four bytes a token for English and
+/// JSON. Only used to respect the minimum cacheable length; the API counts the real tokens.
+fn estimated_tokens(bytes: usize) -> usize {
+    bytes / 4
 }
 
 /// One message of the request.
@@ -153,6 +290,9 @@ pub enum AnthropicBlock {
     Text {
         /// The text.
         text: String,
+        /// A cache breakpoint after this block (requests only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     /// A tool call.
     ToolUse {
@@ -163,6 +303,9 @@ pub enum AnthropicBlock {
         /// Its input.
         #[serde(default)]
         input: Value,
+        /// A cache breakpoint after this block (requests only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     /// A tool's result.
     ToolResult {
@@ -173,6 +316,9 @@ pub enum AnthropicBlock {
         /// Whether the tool failed.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         is_error: bool,
+        /// A cache breakpoint after this block.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     /// Blocks this adapter does not use (`thinking`, `server_tool_use`, …).
     #[serde(other)]
@@ -188,6 +334,9 @@ pub struct AnthropicTool {
     pub description: String,
     /// The JSON Schema of its input.
     pub input_schema: Value,
+    /// A cache breakpoint after the tools (on the last one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
 }
 
 /// The response of `POST /v1/messages`: only the fields we use; others are ignored.
@@ -227,9 +376,26 @@ pub struct AnthropicUsage {
     pub cache_read_input_tokens: Option<u64>,
 }
 
-/// Converts a neutral request to the Messages API body.
+/// Converts a neutral request to the Messages API body, with the default prompt cache
+/// ([`PromptCache::FiveMinutes`]).
 pub fn to_request(request: &ChatRequest) -> MessagesRequest {
-    let messages = normalized_messages(&request.messages)
+    to_request_with(request, PromptCache::default())
+}
+
+/// Converts a neutral request to the Messages API body, with cache breakpoints by `cache`.
+///
+/// A ReAct loop resends the same tools, system prompt and growing history every turn; cached,
+/// that prefix costs a tenth of the input price. The breakpoints, at most three of the four the
+/// API allows, each only where the prefix before it reaches [`min_cacheable_tokens`]:
+///
+/// 1. after the tools and the system prompt (on the system block, else on the last tool): the
+///    part every conversation of the agent shares;
+/// 2. after the last message (this turn's question or tool results): written now, read by the
+///    next turn, so the breakpoint moves forward with the conversation;
+/// 3. after the user message before it, where the previous turn wrote its entry: an exact hit,
+///    even when the new turn adds more than the 20 blocks the API looks back from a breakpoint.
+pub fn to_request_with(request: &ChatRequest, cache: PromptCache) -> MessagesRequest {
+    let mut messages: Vec<AnthropicMessage> = normalized_messages(&request.messages)
         .into_iter()
         .map(|m| AnthropicMessage {
             role: match m.role {
@@ -239,31 +405,115 @@ pub fn to_request(request: &ChatRequest) -> MessagesRequest {
             content: m.content.iter().map(to_block).collect(),
         })
         .collect();
+    let mut tools: Vec<AnthropicTool> = request
+        .tools
+        .iter()
+        .map(|t| AnthropicTool {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            input_schema: t.input_schema.clone(),
+            cache_control: None,
+        })
+        .collect();
+    let system_text = Some(request.system.clone()).filter(|s| !s.trim().is_empty());
+    let mut system = system_text.clone().map(SystemPrompt::Text);
+    if let Some(control) = cache.control() {
+        let minimum = min_cacheable_tokens(&request.model);
+        let mut bytes: usize = request
+            .tools
+            .iter()
+            .map(|t| t.name.len() + t.description.len() + schema_bytes(&t.input_schema))
+            .sum::<usize>()
+            + request.system.len();
+        let mut placed = 0usize;
+        if estimated_tokens(bytes) >= minimum {
+            if let Some(text) = system_text {
+                system = Some(SystemPrompt::Blocks(vec![AnthropicBlock::Text {
+                    text,
+                    cache_control: Some(control),
+                }]));
+                placed += 1;
+            } else if let Some(last) = tools.last_mut() {
+                last.cache_control = Some(control);
+                placed += 1;
+            }
+        }
+        // The prefix size through each message, to find the user messages worth a breakpoint.
+        let mut through: Vec<usize> = Vec::with_capacity(messages.len());
+        for message in &messages {
+            bytes += message.content.iter().map(block_bytes).sum::<usize>();
+            through.push(bytes);
+        }
+        let users: Vec<usize> = (0..messages.len())
+            .rev()
+            .filter(|i| messages[*i].role == "user")
+            .take(2)
+            .collect();
+        for index in users {
+            if placed >= MAX_CACHE_BREAKPOINTS || estimated_tokens(through[index]) < minimum {
+                continue;
+            }
+            if let Some(block) = messages[index].content.last_mut() {
+                set_cache_control(block, control);
+                placed += 1;
+            }
+        }
+    }
     MessagesRequest {
         model: request.model.clone(),
         max_tokens: request.max_tokens,
-        system: Some(request.system.clone()).filter(|s| !s.trim().is_empty()),
+        system,
         messages,
-        tools: request
-            .tools
-            .iter()
-            .map(|t| AnthropicTool {
-                name: t.name.clone(),
-                description: t.description.clone(),
-                input_schema: t.input_schema.clone(),
-            })
-            .collect(),
+        tools,
         temperature: request.temperature,
+    }
+}
+
+/// The size of a JSON Schema, without serializing it: strings and keys, plus a little per
+/// value for the punctuation.
+fn schema_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => items.iter().map(schema_bytes).sum::<usize>() + 2,
+        Value::Object(map) => {
+            map.iter()
+                .map(|(k, v)| k.len() + 4 + schema_bytes(v))
+                .sum::<usize>()
+                + 2
+        }
+        _ => 6,
+    }
+}
+
+fn block_bytes(block: &AnthropicBlock) -> usize {
+    match block {
+        AnthropicBlock::Text { text, .. } => text.len(),
+        AnthropicBlock::ToolUse { name, input, .. } => name.len() + schema_bytes(input) + 40,
+        AnthropicBlock::ToolResult { content, .. } => content.len() + 40,
+        AnthropicBlock::Other => 0,
+    }
+}
+
+fn set_cache_control(block: &mut AnthropicBlock, control: CacheControl) {
+    match block {
+        AnthropicBlock::Text { cache_control, .. }
+        | AnthropicBlock::ToolUse { cache_control, .. }
+        | AnthropicBlock::ToolResult { cache_control, .. } => *cache_control = Some(control),
+        AnthropicBlock::Other => {}
     }
 }
 
 fn to_block(block: &ContentBlock) -> AnthropicBlock {
     match block {
-        ContentBlock::Text { text } => AnthropicBlock::Text { text: text.clone() },
+        ContentBlock::Text { text } => AnthropicBlock::Text {
+            text: text.clone(),
+            cache_control: None,
+        },
         ContentBlock::ToolUse { id, name, input } => AnthropicBlock::ToolUse {
             id: portable_tool_id(id),
             name: name.clone(),
             input: input_as_object(input),
+            cache_control: None,
         },
         ContentBlock::ToolResult {
             tool_use_id,
@@ -273,6 +523,7 @@ fn to_block(block: &ContentBlock) -> AnthropicBlock {
             tool_use_id: portable_tool_id(tool_use_id),
             content: content.clone(),
             is_error: *is_error,
+            cache_control: None,
         },
     }
 }
@@ -299,7 +550,7 @@ pub fn from_response(response: MessagesResponse) -> ChatResponse {
     let mut after_text = false;
     for block in response.content.unwrap_or_default() {
         match block {
-            AnthropicBlock::Text { text } => {
+            AnthropicBlock::Text { text, .. } => {
                 match content.last_mut() {
                     Some(ContentBlock::Text { text: previous }) if after_text => {
                         previous.push_str(&text)
@@ -308,7 +559,9 @@ pub fn from_response(response: MessagesResponse) -> ChatResponse {
                 }
                 after_text = true;
             }
-            AnthropicBlock::ToolUse { id, name, input } => {
+            AnthropicBlock::ToolUse {
+                id, name, input, ..
+            } => {
                 // A tool without parameters may come with no `input` at all.
                 let input = if input.is_null() {
                     Value::Object(Default::default())

@@ -27,7 +27,7 @@
 //! };
 //! // What the Anthropic adapter would send, computed without a network.
 //! let body = anthropic::to_request(&request);
-//! assert_eq!(body.system.as_deref(), Some("Be brief."));
+//! assert_eq!(body.system.map(|s| s.text()).as_deref(), Some("Be brief."));
 //!
 //! // A model without a provider, playing a script.
 //! let script: Script = serde_json::from_str(r#"{"turns": [{"text": "Hello!"}]}"#)?;
@@ -96,11 +96,10 @@ pub async fn for_provider_with_key(
 ) -> Result<Arc<dyn ChatModel>, ProviderConfigError> {
     let timeout = timeout_from_env()?;
     Ok(match provider {
-        Provider::Anthropic => Arc::new(anthropic::AnthropicModel::new(
-            anthropic::base_url_from_env(),
-            api_key,
-            timeout,
-        )?),
+        Provider::Anthropic => Arc::new(
+            anthropic::AnthropicModel::new(anthropic::base_url_from_env(), api_key, timeout)?
+                .with_prompt_cache(anthropic::prompt_cache_from_env()?),
+        ),
         Provider::OpenAi => Arc::new(
             openai::OpenAiModel::new(openai::base_url_from_env(), api_key, timeout)?
                 .with_max_tokens_field_from_env()?,
