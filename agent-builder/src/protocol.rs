@@ -315,13 +315,15 @@ pub struct Usage {
     pub estimated_cost_usd: f64,
 }
 
+/// Token counts saturate: a sum of counts never wraps (or panics in a debug build), whatever a
+/// server reported.
 impl std::ops::Add for Usage {
     type Output = Usage;
 
     fn add(self, other: Usage) -> Usage {
         Usage {
-            input_tokens: self.input_tokens + other.input_tokens,
-            output_tokens: self.output_tokens + other.output_tokens,
+            input_tokens: self.input_tokens.saturating_add(other.input_tokens),
+            output_tokens: self.output_tokens.saturating_add(other.output_tokens),
             estimated_cost_usd: self.estimated_cost_usd + other.estimated_cost_usd,
         }
     }

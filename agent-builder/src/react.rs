@@ -73,6 +73,11 @@ pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 
 /// Longest one LLM call may take, Lambda retries aside. Above the LLM Lambda's own timeout.
 const LLM_TASK_TIMEOUT_SECONDS: u64 = 330;
+/// How often a Call LLM that timed out is tried again. Each attempt is bounded by the LLM
+/// Lambda's own budget (`LLM_TIMEOUT_SECONDS`, 120 s by default, `retry-after` waits included),
+/// so a hung provider fails the run with `LLM.Timeout` after at most (1 + this) budgets plus a
+/// jittered 2 s wait: 242 s with the defaults (it was six attempts, about 12 minutes).
+pub const LLM_TIMEOUT_RETRIES: u64 = 1;
 /// Longest one tool call may take. Above the tool Lambdas' own timeout.
 const TOOL_TASK_TIMEOUT_SECONDS: u64 = 90;
 /// A whole Standard run.
@@ -162,11 +167,29 @@ impl Agent {
                 lambda_transient_retrier(),
                 Retrier {
                     comment: Some(
+                        "A model that did not answer within the LLM Lambda's time budget: once \
+                         more, so a hung provider fails the run within two budgets (about 4 \
+                         minutes with the default 120 s), not six."
+                            .into(),
+                    ),
+                    error_equals: strings(&[errors::LLM_TIMEOUT]),
+                    interval_seconds: Some(2),
+                    max_attempts: Some(LLM_TIMEOUT_RETRIES),
+                    backoff_rate: None,
+                    max_delay_seconds: None,
+                    jitter_strategy: Some(JitterStrategy::Full),
+                },
+                Retrier {
+                    comment: Some(
                         "The model's transient errors and a conversation write conflict: back off \
                          with full jitter."
                             .into(),
                     ),
-                    error_equals: strings(errors::LLM_RETRYABLE),
+                    error_equals: errors::LLM_RETRYABLE
+                        .iter()
+                        .filter(|name| **name != errors::LLM_TIMEOUT)
+                        .map(|name| (*name).to_string())
+                        .collect(),
                     interval_seconds: Some(2),
                     max_attempts: Some(5),
                     backoff_rate: Some(2.into()),

@@ -303,3 +303,19 @@ fn express_agents_get_the_express_time_limit() {
 fn the_machine_snapshot() {
     insta::assert_snapshot!(agent(&["get_weather"]).state_machine().to_json_pretty());
 }
+
+#[test]
+fn a_timeout_is_retried_once_so_a_hung_provider_ends_the_run_in_bounded_time() {
+    let machine = agent(&[]).state_machine();
+    let State::Task(call) = state(&machine, names::CALL_LLM) else {
+        panic!("Task")
+    };
+    let retry = call.retry.as_ref().expect("retry");
+    let timeouts: Vec<_> = retry
+        .iter()
+        .filter(|r| r.error_equals.iter().any(|e| e == errors::LLM_TIMEOUT))
+        .collect();
+    assert_eq!(timeouts.len(), 1);
+    assert_eq!(timeouts[0].error_equals, [errors::LLM_TIMEOUT]);
+    assert_eq!(timeouts[0].max_attempts, Some(1));
+}

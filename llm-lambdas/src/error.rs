@@ -82,6 +82,20 @@ pub enum LlmError {
         /// What failed, its cause, and the variable to check.
         message: String,
     },
+    /// A 5xx whose body says the server itself is set up wrong (a gateway missing its upstream's
+    /// settings, a model too big for the machine, 501 Not Implemented): every retry would get the
+    /// same answer, so it is `LLM.BadRequest`, which the state machine does not retry.
+    #[error(
+        "{provider}'s server answered HTTP {status} saying it is not set up to serve this request ({message}); a retry would fail the same way: fix the server's configuration or the base URL"
+    )]
+    Misconfigured {
+        /// The provider.
+        provider: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's own message.
+        message: String,
+    },
     /// 401/403, or no key at all.
     #[error(
         "{provider} refused the API key: {message}. Put a valid key in the secret (or the environment variable for local runs)"
@@ -124,6 +138,7 @@ impl LlmError {
             LlmError::ContextTooLong { .. } => errors::LLM_CONTEXT_TOO_LONG,
             LlmError::Invalid { .. } => errors::LLM_BAD_REQUEST,
             LlmError::Network { .. } => errors::LLM_SERVER_ERROR,
+            LlmError::Misconfigured { .. } => errors::LLM_BAD_REQUEST,
         }
     }
 
@@ -184,6 +199,15 @@ impl LlmError {
                 provider,
                 message: r(message),
             },
+            LlmError::Misconfigured {
+                provider,
+                status,
+                message,
+            } => LlmError::Misconfigured {
+                provider,
+                status,
+                message: r(message),
+            },
         }
     }
 }
@@ -197,13 +221,24 @@ pub const MIN_REDACTED_PART: usize = 8;
 const REDACTED: &str = "***";
 
 /// `text` with `secret`, and every prefix or suffix of it of at least [`MIN_REDACTED_PART`]
-/// characters, replaced by `***`. An empty secret (a local server without a key) changes nothing.
+/// characters, replaced by `***`, in any letter case; and the key's base64 encodings (standard
+/// and URL-safe, at each of the three byte alignments it can take inside a longer encoded text:
+/// an `Authorization: Basic …` header, a token echoed encoded) likewise. An empty secret (a
+/// local server without a key) changes nothing.
+///
+/// Letter case: a proxy or a logging layer may echo the key lowercased (HTTP header values
+/// normalised, `x-api-key: sk-ant-abc…` as a log line), and base64 hides it from a plain search.
 pub fn redact_text(text: &str, secret: &str) -> String {
     let secret = secret.trim();
     if secret.is_empty() {
         return text.to_string();
     }
-    let mut out = text.replace(secret, REDACTED);
+    let mut out = replace_ignore_ascii_case(text, secret);
+    for encoded in base64_cores(secret.as_bytes()) {
+        if out.contains(&encoded) {
+            out = out.replace(&encoded, REDACTED);
+        }
+    }
     // Char boundaries of the secret, so a part never splits a character.
     let bounds: Vec<usize> = secret
         .char_indices()
@@ -219,12 +254,59 @@ pub fn redact_text(text: &str, secret: &str) -> String {
         let prefix = &secret[..bounds[n]];
         let suffix = &secret[bounds[chars - n]..];
         for part in [prefix, suffix] {
-            if out.contains(part) {
-                out = out.replace(part, REDACTED);
-            }
+            out = replace_ignore_ascii_case(&out, part);
         }
     }
     out
+}
+
+/// `text` with every occurrence of `needle`, in any ASCII letter case, replaced by `***`.
+/// ASCII lowercasing keeps every byte offset, so positions found in the lowercased text are
+/// positions in the original.
+fn replace_ignore_ascii_case(text: &str, needle: &str) -> String {
+    let lower_text = text.to_ascii_lowercase();
+    let lower_needle = needle.to_ascii_lowercase();
+    if !lower_text.contains(&lower_needle) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    while let Some(found) = lower_text[from..].find(&lower_needle) {
+        let start = from + found;
+        out.push_str(&text[from..start]);
+        out.push_str(REDACTED);
+        from = start + lower_needle.len();
+    }
+    out.push_str(&text[from..]);
+    out
+}
+
+/// The parts of the key's base64 encodings that appear whatever surrounds the key: for each
+/// alignment (the key starting 0, 1 or 2 bytes into a 3-byte group), the encoding of the key's
+/// whole 3-byte groups from the first group boundary on, in the standard and URL-safe alphabets.
+/// Parts shorter than [`MIN_REDACTED_PART`] are left out, as for plain parts.
+fn base64_cores(key: &[u8]) -> Vec<String> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut cores = Vec::new();
+    for skip in 0..3 {
+        let Some(rest) = key.get(skip..) else { break };
+        let whole = rest.len() / 3 * 3;
+        let mut encoded = String::with_capacity(whole / 3 * 4);
+        for group in rest[..whole].chunks_exact(3) {
+            let n = (u32::from(group[0]) << 16) | (u32::from(group[1]) << 8) | u32::from(group[2]);
+            for shift in [18, 12, 6, 0] {
+                encoded.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            }
+        }
+        if encoded.len() >= MIN_REDACTED_PART {
+            let url_safe = encoded.replace('+', "-").replace('/', "_");
+            if url_safe != encoded {
+                cores.push(url_safe);
+            }
+            cores.push(encoded);
+        }
+    }
+    cores
 }
 
 #[cfg(test)]
@@ -246,6 +328,35 @@ mod tests {
         assert_eq!(redact_text("abc", ""), "abc");
         // A short key is still removed when it appears whole.
         assert_eq!(redact_text("key k3y! used", "k3y!"), "key *** used");
+    }
+
+    #[test]
+    fn redacts_the_key_lowercased_uppercased_and_base64_encoded() {
+        let key = "sk-ant-api03-AbCdEfGhIjKlMnOp";
+        // Standard base64 of the key alone, of `user:key` (Basic auth), and URL-safe.
+        let b64 = |s: &str| {
+            let cores = base64_cores(s.as_bytes());
+            assert!(!cores.is_empty());
+            cores
+        };
+        let plain_b64 = "c2stYW50LWFwaTAzLUFiQ2RFZkdoSWpLbE1uT3A=";
+        let basic_b64 = "dXNlcjpzay1hbnQtYXBpMDMtQWJDZEVmR2hJaktsTW5PcA==";
+        let _ = b64(key);
+        for text in [
+            format!("echo: {}", key.to_ascii_lowercase()),
+            format!("echo: {}", key.to_ascii_uppercase()),
+            format!("Authorization: Basic {plain_b64}"),
+            format!("Authorization: Basic {basic_b64}"),
+            format!("token={}", plain_b64.replace('+', "-").replace('/', "_")),
+        ] {
+            let out = redact_text(&text, key);
+            assert!(!out.to_ascii_lowercase().contains("abcdefghijkl"), "{out}");
+            assert!(!out.contains("QWJDZEVmR2hJaktsTW5P"), "{out}");
+            assert!(!out.contains("FiQ2RFZkdoSWpLbE1uT3"), "{out}");
+            assert!(out.contains("***"), "{out}");
+        }
+        // Ordinary text is left alone.
+        assert_eq!(redact_text("nothing Here", key), "nothing Here");
     }
 
     #[test]

@@ -447,7 +447,20 @@ fn answer_pending_calls(turns: &[Turn], new_blocks: &[ContentBlock]) -> Vec<Cont
 }
 
 /// Validates the reply's tool calls and decides how the turn ends.
+///
+/// A reply cut off at the token limit ends the turn as `max_tokens`, whatever calls it holds:
+/// a call the model was still writing has partial or empty arguments (`finish_reason: "length"`
+/// with `arguments: ""`), and even a complete-looking one may be missing the calls that were to
+/// follow it. None of them runs; the stored turn keeps them, and a continued conversation answers
+/// them as not run.
 fn evaluate(reply: &ChatResponse, tools: &[CheckedTool], structured: bool) -> Outcome {
+    if reply.stop_reason == StopReason::MaxTokens {
+        return Outcome::Turn {
+            stop_reason: StopReason::MaxTokens,
+            tool_calls: Vec::new(),
+            rejected: Vec::new(),
+        };
+    }
     let calls = reply.message.tool_calls();
     if structured {
         if let Some(final_call) = calls.iter().find(|c| c.name == FINAL_ANSWER_TOOL) {
@@ -553,6 +566,12 @@ fn evaluate(reply: &ChatResponse, tools: &[CheckedTool], structured: bool) -> Ou
 /// by the one tool-input validator, as the tool itself would word them.
 fn check_input(tool: &CheckedTool, input: &Value) -> Result<(), Vec<String>> {
     if let Value::String(raw) = input {
+        if raw.trim().is_empty() {
+            return Err(vec![
+                "the arguments were empty; send a JSON object (`{}` for a tool without parameters)"
+                    .to_string(),
+            ]);
+        }
         return Err(vec![format!(
             "the arguments were not valid JSON: {}",
             excerpt(raw, 200)

@@ -649,3 +649,50 @@ async fn a_scripted_run_costs_nothing() {
     assert_eq!(out.usage.output_tokens, 1_000_000);
     assert_eq!(out.usage.estimated_cost_usd, 0.0);
 }
+
+#[tokio::test]
+async fn a_turn_cut_off_while_writing_tool_calls_runs_no_tool() {
+    // `finish_reason: "length"` mid-call: one call complete-looking, one with empty arguments.
+    let mut cut = reply(
+        "Checking both.",
+        &[
+            ("t1", "get_weather", json!({"city": "Paris"})),
+            ("t2", "get_weather", Value::String(String::new())),
+        ],
+        "claude-sonnet-4-5",
+    );
+    cut.stop_reason = StopReason::MaxTokens;
+    let s = setup(vec![Ok(cut)]);
+    let agent = weather_agent(None);
+    let out = s
+        .handler
+        .handle(question(&agent, "c-cut", 1, "Weather in Paris and Oslo?"))
+        .await
+        .expect("turn");
+    assert_eq!(out.stop_reason, StopReason::MaxTokens);
+    assert!(out.tool_calls.is_empty(), "{:?}", out.tool_calls);
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(out.text, "Checking both.");
+}
+
+#[tokio::test]
+async fn empty_arguments_are_rejected_not_read_as_an_empty_object() {
+    let s = setup(vec![Ok(reply(
+        "",
+        &[("t1", "get_weather", Value::String(String::new()))],
+        "claude-sonnet-4-5",
+    ))]);
+    let agent = weather_agent(None);
+    let out = s
+        .handler
+        .handle(question(&agent, "c-empty", 1, "Weather?"))
+        .await
+        .expect("turn");
+    assert!(out.tool_calls.is_empty());
+    assert_eq!(out.rejected.len(), 1);
+    assert!(
+        out.rejected[0].content.contains("arguments were empty"),
+        "{}",
+        out.rejected[0].content
+    );
+}

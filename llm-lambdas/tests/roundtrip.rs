@@ -147,16 +147,17 @@ fn from_anthropic_request(body: &anthropic::MessagesRequest) -> Vec<Message> {
                 .content
                 .iter()
                 .filter_map(|b| match b {
-                    anthropic::AnthropicBlock::Text { text } => {
+                    anthropic::AnthropicBlock::Text { text, .. } => {
                         Some(ContentBlock::Text { text: text.clone() })
                     }
-                    anthropic::AnthropicBlock::ToolUse { id, name, input } => {
-                        Some(call(id, name, input.clone()))
-                    }
+                    anthropic::AnthropicBlock::ToolUse {
+                        id, name, input, ..
+                    } => Some(call(id, name, input.clone())),
                     anthropic::AnthropicBlock::ToolResult {
                         tool_use_id,
                         content,
                         is_error,
+                        ..
                     } => Some(result(tool_use_id, content, *is_error)),
                     anthropic::AnthropicBlock::Other => None,
                 })
@@ -331,7 +332,10 @@ fn every_provider_request_keeps_the_conversation_meaning() {
 
     let a = anthropic::to_request(&request("claude-sonnet-4-5", messages.clone()));
     assert_eq!(normalized_meaning(&from_anthropic_request(&a)), expected);
-    assert_eq!(a.system.as_deref(), Some("You compare weather."));
+    assert_eq!(
+        a.system.as_ref().map(|s| s.text()).as_deref(),
+        Some("You compare weather.")
+    );
     assert_eq!(a.tools.len(), 2);
 
     let o = openai::to_request(

@@ -12,13 +12,20 @@ use agent_builder::{ContentBlock, Message, Provider, Role, StopReason};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{
-    ApiKey, ErrorDetail, ProviderConfigError, RawReply, api_key_from_env, body_excerpt,
-    classify_http_error, env_var, input_as_object, mentions_context_too_long, parse_body,
-    timeout_from_env,
+use super::classify::{
+    ErrorDetail, body_excerpt, classify_http_error, mentions_context_too_long, not_the_reply_of,
+    parse_body, shape_error,
 };
+use super::config::{
+    ProviderConfigError, api_key_from_env, base_url_without, env_var, timeout_from_env,
+};
+use super::history::{input_as_object, normalized_messages, portable_tool_id};
+use super::http_model::{HttpApi, HttpModel, request_error};
+use super::key::ApiKey;
+use super::reply::{lenient_count, lenient_optional_count, token_sum, unique_tool_ids};
+use super::transport::RawReply;
 use crate::error::LlmError;
-use crate::model::{ChatModel, ChatRequest, ChatResponse};
+use crate::model::{ChatRequest, ChatResponse};
 
 /// The real API.
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -34,13 +41,14 @@ pub fn base_url_from_env() -> String {
     env_var(BASE_URL_ENV).unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
 }
 
-/// A Claude model behind the Messages API.
-#[derive(Debug, Clone)]
-pub struct AnthropicModel {
-    base_url: String,
-    api_key: ApiKey,
-    timeout: Duration,
-    client: reqwest::Client,
+/// A Claude model behind the Messages API: the [`HttpModel`] speaking [`Messages`].
+pub type AnthropicModel = HttpModel<Messages>;
+
+/// Anthropic's Messages API, as an [`HttpApi`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Messages {
+    /// The prompt cache the requests ask for.
+    pub cache: PromptCache,
 }
 
 impl AnthropicModel {
@@ -51,64 +59,72 @@ impl AnthropicModel {
         api_key: ApiKey,
         timeout: Duration,
     ) -> Result<Self, ProviderConfigError> {
-        Ok(Self {
-            base_url: super::base_url_without(base_url.into(), "/v1"),
+        HttpModel::with_api(
+            Messages::default(),
+            base_url_without(base_url.into(), "/v1"),
             api_key,
             timeout,
-            client: super::http_client(timeout)?,
-        })
+        )
     }
 
     /// An adapter configured from `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` and
     /// `LLM_TIMEOUT_SECONDS`.
     pub fn from_env() -> Result<Self, ProviderConfigError> {
         let key = api_key_from_env(API_KEY_ENV, "an Anthropic API key (sk-ant-…)")?;
-        Self::new(base_url_from_env(), key, timeout_from_env()?)
+        Ok(Self::new(base_url_from_env(), key, timeout_from_env()?)?
+            .with_prompt_cache(prompt_cache_from_env()?))
+    }
+
+    /// The same adapter with another prompt cache (`PromptCache::OneHour` for an agent that
+    /// waits for approvals, `Off` to send no breakpoints).
+    pub fn with_prompt_cache(mut self, cache: PromptCache) -> Self {
+        self.api_mut().cache = cache;
+        self
     }
 }
 
-#[async_trait::async_trait]
-impl ChatModel for AnthropicModel {
-    fn provider(&self) -> Provider {
-        Provider::Anthropic
+impl HttpApi for Messages {
+    const PROVIDER: Provider = Provider::Anthropic;
+
+    fn endpoint(&self, base_url: &str, _request: &ChatRequest) -> String {
+        format!("{base_url}/v1/messages")
     }
 
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        // Every error leaves the adapter without the key, whatever the provider echoed.
-        self.call(request)
-            .await
-            .map_err(|e| e.redact(self.api_key.expose()))
-    }
-}
-
-impl AnthropicModel {
-    /// One call, its errors not yet redacted.
-    async fn call(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let body = to_request(request);
-        let http = self
-            .client
-            .post(format!("{}/v1/messages", self.base_url))
-            .header("x-api-key", self.api_key.expose())
+    fn headers(&self, http: reqwest::RequestBuilder, key: &ApiKey) -> reqwest::RequestBuilder {
+        http.header("x-api-key", key.expose())
             .header("anthropic-version", API_VERSION)
-            .json(&body);
-        let reply = super::send(Provider::Anthropic, http, self.timeout).await?;
-        if !(200..300).contains(&reply.status) {
-            return Err(error_from_reply(&reply));
-        }
-        if let Some(error) = super::error_in_success_body(&reply.body) {
-            // A proxy that answers 200 with the error body: the error's type says what it is.
-            let kind = error
-                .pointer("/error/type")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            return Err(error_from_status(
-                status_for_error_type(kind),
-                reply.retry_after_seconds,
+    }
+
+    fn body(&self, request: &ChatRequest) -> Result<Vec<u8>, LlmError> {
+        serde_json::to_vec(&to_request_with(request, self.cache))
+            .map_err(|e| request_error(Provider::Anthropic, e))
+    }
+
+    fn response(&self, reply: &RawReply, _request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let response: MessagesResponse = parse_body(Provider::Anthropic, reply)?;
+        if response.content.is_none() {
+            // `{}`, or another API's reply: no `content` means no message at all.
+            return Err(not_the_reply_of(
+                Provider::Anthropic,
+                reply.status,
                 &reply.body,
             ));
         }
-        let response: MessagesResponse = parse_body(Provider::Anthropic, &reply)?;
         Ok(from_response(response))
+    }
+
+    fn error(&self, reply: &RawReply, in_success: Option<&Value>) -> LlmError {
+        let status = match in_success {
+            // A proxy that answers 200 with the error body: the error's type says what it is.
+            Some(error) => status_for_error_type(
+                error
+                    .pointer("/error/type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
+            None => reply.status,
+        };
+        error_from_status(status, reply.retry_after_seconds, &reply.body)
     }
 }
 
@@ -119,9 +135,9 @@ pub struct MessagesRequest {
     pub model: String,
     /// The most tokens to write.
     pub max_tokens: u32,
-    /// The system prompt.
+    /// The system prompt: a string, or one text block carrying a cache breakpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system: Option<String>,
+    pub system: Option<SystemPrompt>,
     /// The conversation.
     pub messages: Vec<AnthropicMessage>,
     /// The tools.
@@ -130,6 +146,131 @@ pub struct MessagesRequest {
     /// Sampling temperature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
+}
+
+/// The top-level `system`: the plain string, or text blocks (the form that can carry a
+/// `cache_control` breakpoint).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SystemPrompt {
+    /// A plain string.
+    Text(String),
+    /// Text blocks.
+    Blocks(Vec<AnthropicBlock>),
+}
+
+impl SystemPrompt {
+    /// The prompt's text.
+    pub fn text(&self) -> String {
+        match self {
+            SystemPrompt::Text(text) => text.clone(),
+            SystemPrompt::Blocks(blocks) => blocks
+                .iter()
+                .filter_map(|b| match b {
+                    AnthropicBlock::Text { text, .. } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A prompt-cache breakpoint: the prefix up to and including the block that carries it is
+/// cached (<https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheControl {
+    /// Always `ephemeral`.
+    #[serde(rename = "type")]
+    pub kind: CacheKind,
+    /// `1h` for the one-hour cache; absent for the default five minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<CacheTtlValue>,
+}
+
+/// The one cache kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheKind {
+    /// The only kind the API has.
+    Ephemeral,
+}
+
+/// A cache entry's lifetime on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CacheTtlValue {
+    /// Five minutes (the default, written out only when asked for).
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    /// One hour.
+    #[serde(rename = "1h")]
+    OneHour,
+}
+
+/// Whether and how long the adapter asks Anthropic to cache the prompt prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PromptCache {
+    /// No breakpoints.
+    Off,
+    /// Breakpoints with the default five-minute lifetime (cache writes cost 1.25× the input
+    /// price, reads 0.1×): right for a ReAct loop, whose turns follow each other within seconds.
+    #[default]
+    FiveMinutes,
+    /// Breakpoints with the one-hour lifetime (writes cost 2×): for agents expected to wait
+    /// longer than five minutes between turns (an approval, a question to the user).
+    OneHour,
+}
+
+impl PromptCache {
+    fn control(self) -> Option<CacheControl> {
+        let ttl = match self {
+            PromptCache::Off => return None,
+            PromptCache::FiveMinutes => None,
+            PromptCache::OneHour => Some(CacheTtlValue::OneHour),
+        };
+        Some(CacheControl {
+            kind: CacheKind::Ephemeral,
+            ttl,
+        })
+    }
+}
+
+/// The variable choosing the prompt cache: `5m` (the default), `1h` or `off`.
+pub const PROMPT_CACHE_ENV: &str = "ANTHROPIC_PROMPT_CACHE";
+
+/// The prompt cache from [`PROMPT_CACHE_ENV`].
+pub fn prompt_cache_from_env() -> Result<PromptCache, ProviderConfigError> {
+    match env_var(PROMPT_CACHE_ENV).as_deref().map(str::trim) {
+        None | Some("5m") => Ok(PromptCache::FiveMinutes),
+        Some("1h") => Ok(PromptCache::OneHour),
+        Some("off") => Ok(PromptCache::Off),
+        Some(other) => Err(ProviderConfigError::InvalidEnv {
+            variable: PROMPT_CACHE_ENV,
+            message: format!("`{other}`: expected `5m`, `1h` or `off`"),
+        }),
+    }
+}
+
+/// The most cache breakpoints one request may carry (the API refuses a fifth).
+pub const MAX_CACHE_BREAKPOINTS: usize = 4;
+
+/// The shortest prefix the model caches, in tokens: a breakpoint before it is ignored by the API
+/// (no error, no saving), so none is placed there. From the prompt-caching guide's table: 4,096
+/// for Claude Opus 4.5 and Haiku 4.5, 2,048 for the Haiku 3 models, 1,024 for the others.
+pub fn min_cacheable_tokens(model: &str) -> usize {
+    let m = model.to_ascii_lowercase();
+    if m.contains("haiku-4-5") || m.contains("opus-4-5") || m.contains("opus-4-6") {
+        4096
+    } else if m.contains("haiku") {
+        2048
+    } else {
+        1024
+    }
+}
+
+/// A cheap token estimate of a text of `bytes` bytes: about four bytes a token for English and
+/// JSON. Only used to respect the minimum cacheable length; the API counts the real tokens.
+fn estimated_tokens(bytes: usize) -> usize {
+    bytes / 4
 }
 
 /// One message of the request.
@@ -149,6 +290,9 @@ pub enum AnthropicBlock {
     Text {
         /// The text.
         text: String,
+        /// A cache breakpoint after this block (requests only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     /// A tool call.
     ToolUse {
@@ -159,6 +303,9 @@ pub enum AnthropicBlock {
         /// Its input.
         #[serde(default)]
         input: Value,
+        /// A cache breakpoint after this block (requests only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     /// A tool's result.
     ToolResult {
@@ -169,6 +316,9 @@ pub enum AnthropicBlock {
         /// Whether the tool failed.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         is_error: bool,
+        /// A cache breakpoint after this block.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     /// Blocks this adapter does not use (`thinking`, `server_tool_use`, …).
     #[serde(other)]
@@ -184,6 +334,9 @@ pub struct AnthropicTool {
     pub description: String,
     /// The JSON Schema of its input.
     pub input_schema: Value,
+    /// A cache breakpoint after the tools (on the last one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
 }
 
 /// The response of `POST /v1/messages`: only the fields we use; others are ignored.
@@ -195,9 +348,9 @@ pub struct MessagesResponse {
     /// The model that answered.
     #[serde(default)]
     pub model: String,
-    /// The content blocks.
+    /// The content blocks; absent only in a body that is not a Messages reply.
     #[serde(default)]
-    pub content: Vec<AnthropicBlock>,
+    pub content: Option<Vec<AnthropicBlock>>,
     /// `end_turn`, `tool_use`, `max_tokens`, `stop_sequence`, `pause_turn`, `refusal`, …
     #[serde(default)]
     pub stop_reason: Option<String>,
@@ -210,22 +363,39 @@ pub struct MessagesResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
 pub struct AnthropicUsage {
     /// Uncached input tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_count")]
     pub input_tokens: u64,
     /// Output tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_count")]
     pub output_tokens: u64,
     /// Input tokens written to the cache.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_optional_count")]
     pub cache_creation_input_tokens: Option<u64>,
     /// Input tokens read from the cache.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_optional_count")]
     pub cache_read_input_tokens: Option<u64>,
 }
 
-/// Converts a neutral request to the Messages API body.
+/// Converts a neutral request to the Messages API body, with the default prompt cache
+/// ([`PromptCache::FiveMinutes`]).
 pub fn to_request(request: &ChatRequest) -> MessagesRequest {
-    let messages = super::normalized_messages(&request.messages)
+    to_request_with(request, PromptCache::default())
+}
+
+/// Converts a neutral request to the Messages API body, with cache breakpoints by `cache`.
+///
+/// A ReAct loop resends the same tools, system prompt and growing history every turn; cached,
+/// that prefix costs a tenth of the input price. The breakpoints, at most three of the four the
+/// API allows, each only where the prefix before it reaches [`min_cacheable_tokens`]:
+///
+/// 1. after the tools and the system prompt (on the system block, else on the last tool): the
+///    part every conversation of the agent shares;
+/// 2. after the last message (this turn's question or tool results): written now, read by the
+///    next turn, so the breakpoint moves forward with the conversation;
+/// 3. after the user message before it, where the previous turn wrote its entry: an exact hit,
+///    even when the new turn adds more than the 20 blocks the API looks back from a breakpoint.
+pub fn to_request_with(request: &ChatRequest, cache: PromptCache) -> MessagesRequest {
+    let mut messages: Vec<AnthropicMessage> = normalized_messages(&request.messages)
         .into_iter()
         .map(|m| AnthropicMessage {
             role: match m.role {
@@ -235,40 +405,125 @@ pub fn to_request(request: &ChatRequest) -> MessagesRequest {
             content: m.content.iter().map(to_block).collect(),
         })
         .collect();
+    let mut tools: Vec<AnthropicTool> = request
+        .tools
+        .iter()
+        .map(|t| AnthropicTool {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            input_schema: t.input_schema.clone(),
+            cache_control: None,
+        })
+        .collect();
+    let system_text = Some(request.system.clone()).filter(|s| !s.trim().is_empty());
+    let mut system = system_text.clone().map(SystemPrompt::Text);
+    if let Some(control) = cache.control() {
+        let minimum = min_cacheable_tokens(&request.model);
+        let mut bytes: usize = request
+            .tools
+            .iter()
+            .map(|t| t.name.len() + t.description.len() + schema_bytes(&t.input_schema))
+            .sum::<usize>()
+            + request.system.len();
+        let mut placed = 0usize;
+        if estimated_tokens(bytes) >= minimum {
+            if let Some(text) = system_text {
+                system = Some(SystemPrompt::Blocks(vec![AnthropicBlock::Text {
+                    text,
+                    cache_control: Some(control),
+                }]));
+                placed += 1;
+            } else if let Some(last) = tools.last_mut() {
+                last.cache_control = Some(control);
+                placed += 1;
+            }
+        }
+        // The prefix size through each message, to find the user messages worth a breakpoint.
+        let mut through: Vec<usize> = Vec::with_capacity(messages.len());
+        for message in &messages {
+            bytes += message.content.iter().map(block_bytes).sum::<usize>();
+            through.push(bytes);
+        }
+        let users: Vec<usize> = (0..messages.len())
+            .rev()
+            .filter(|i| messages[*i].role == "user")
+            .take(2)
+            .collect();
+        for index in users {
+            if placed >= MAX_CACHE_BREAKPOINTS || estimated_tokens(through[index]) < minimum {
+                continue;
+            }
+            if let Some(block) = messages[index].content.last_mut() {
+                set_cache_control(block, control);
+                placed += 1;
+            }
+        }
+    }
     MessagesRequest {
         model: request.model.clone(),
         max_tokens: request.max_tokens,
-        system: Some(request.system.clone()).filter(|s| !s.trim().is_empty()),
+        system,
         messages,
-        tools: request
-            .tools
-            .iter()
-            .map(|t| AnthropicTool {
-                name: t.name.clone(),
-                description: t.description.clone(),
-                input_schema: t.input_schema.clone(),
-            })
-            .collect(),
+        tools,
         temperature: request.temperature,
+    }
+}
+
+/// The size of a JSON Schema, without serializing it: strings and keys, plus a little per
+/// value for the punctuation.
+fn schema_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => items.iter().map(schema_bytes).sum::<usize>() + 2,
+        Value::Object(map) => {
+            map.iter()
+                .map(|(k, v)| k.len() + 4 + schema_bytes(v))
+                .sum::<usize>()
+                + 2
+        }
+        _ => 6,
+    }
+}
+
+fn block_bytes(block: &AnthropicBlock) -> usize {
+    match block {
+        AnthropicBlock::Text { text, .. } => text.len(),
+        AnthropicBlock::ToolUse { name, input, .. } => name.len() + schema_bytes(input) + 40,
+        AnthropicBlock::ToolResult { content, .. } => content.len() + 40,
+        AnthropicBlock::Other => 0,
+    }
+}
+
+fn set_cache_control(block: &mut AnthropicBlock, control: CacheControl) {
+    match block {
+        AnthropicBlock::Text { cache_control, .. }
+        | AnthropicBlock::ToolUse { cache_control, .. }
+        | AnthropicBlock::ToolResult { cache_control, .. } => *cache_control = Some(control),
+        AnthropicBlock::Other => {}
     }
 }
 
 fn to_block(block: &ContentBlock) -> AnthropicBlock {
     match block {
-        ContentBlock::Text { text } => AnthropicBlock::Text { text: text.clone() },
+        ContentBlock::Text { text } => AnthropicBlock::Text {
+            text: text.clone(),
+            cache_control: None,
+        },
         ContentBlock::ToolUse { id, name, input } => AnthropicBlock::ToolUse {
-            id: super::portable_tool_id(id),
+            id: portable_tool_id(id),
             name: name.clone(),
             input: input_as_object(input),
+            cache_control: None,
         },
         ContentBlock::ToolResult {
             tool_use_id,
             content,
             is_error,
         } => AnthropicBlock::ToolResult {
-            tool_use_id: super::portable_tool_id(tool_use_id),
+            tool_use_id: portable_tool_id(tool_use_id),
             content: content.clone(),
             is_error: *is_error,
+            cache_control: None,
         },
     }
 }
@@ -293,9 +548,9 @@ pub const REFUSAL_TEXT: &str = "The model declined to answer this request (stop_
 pub fn from_response(response: MessagesResponse) -> ChatResponse {
     let mut content: Vec<ContentBlock> = Vec::new();
     let mut after_text = false;
-    for block in response.content {
+    for block in response.content.unwrap_or_default() {
         match block {
-            AnthropicBlock::Text { text } => {
+            AnthropicBlock::Text { text, .. } => {
                 match content.last_mut() {
                     Some(ContentBlock::Text { text: previous }) if after_text => {
                         previous.push_str(&text)
@@ -304,7 +559,9 @@ pub fn from_response(response: MessagesResponse) -> ChatResponse {
                 }
                 after_text = true;
             }
-            AnthropicBlock::ToolUse { id, name, input } => {
+            AnthropicBlock::ToolUse {
+                id, name, input, ..
+            } => {
                 // A tool without parameters may come with no `input` at all.
                 let input = if input.is_null() {
                     Value::Object(Default::default())
@@ -336,26 +593,42 @@ pub fn from_response(response: MessagesResponse) -> ChatResponse {
             text: REFUSAL_TEXT.to_string(),
         });
     }
+    unique_tool_ids(&mut content);
     let usage = response.usage;
+    let p = Provider::Anthropic;
     ChatResponse {
         message: Message {
             role: Role::Assistant,
             content,
         },
         stop_reason,
-        input_tokens: usage.input_tokens
-            + usage.cache_creation_input_tokens.unwrap_or(0)
-            + usage.cache_read_input_tokens.unwrap_or(0),
-        output_tokens: usage.output_tokens,
+        input_tokens: token_sum(
+            p,
+            &[
+                ("input_tokens", usage.input_tokens),
+                (
+                    "cache_creation_input_tokens",
+                    usage.cache_creation_input_tokens.unwrap_or(0),
+                ),
+                (
+                    "cache_read_input_tokens",
+                    usage.cache_read_input_tokens.unwrap_or(0),
+                ),
+            ],
+        ),
+        output_tokens: token_sum(p, &[("output_tokens", usage.output_tokens)]),
         model: response.model,
     }
 }
 
 /// Parses a Messages API response body (JSON text) to the neutral response.
 pub fn from_response_json(body: &str) -> Result<ChatResponse, LlmError> {
-    serde_json::from_str::<MessagesResponse>(body)
-        .map(from_response)
-        .map_err(|e| super::shape_error(Provider::Anthropic, 200, e))
+    let response = serde_json::from_str::<MessagesResponse>(body)
+        .map_err(|e| shape_error(Provider::Anthropic, 200, e))?;
+    if response.content.is_none() {
+        return Err(not_the_reply_of(Provider::Anthropic, 200, body));
+    }
+    Ok(from_response(response))
 }
 
 #[derive(Deserialize)]
@@ -429,10 +702,6 @@ pub fn error_from_status(status: u16, retry_after_seconds: Option<u64>, body: &s
             overloaded: kind == "overloaded_error",
         },
     )
-}
-
-fn error_from_reply(reply: &RawReply) -> LlmError {
-    error_from_status(reply.status, reply.retry_after_seconds, &reply.body)
 }
 
 #[cfg(test)]

@@ -23,7 +23,10 @@ use aws_sdk_bedrockruntime::types as br;
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
 
-use super::{ProviderConfigError, input_as_object, mentions_context_too_long, timeout_from_env};
+use super::classify::{mentions_context_too_long, shape_error};
+use super::config::{ProviderConfigError, timeout_from_env};
+use super::history::{input_as_object, normalized_messages, portable_tool_id};
+use super::reply::{token_sum, unique_tool_ids};
 use crate::error::LlmError;
 use crate::model::{ChatModel, ChatRequest, ChatResponse};
 
@@ -122,7 +125,7 @@ fn build_error(e: impl std::fmt::Display) -> LlmError {
 /// Converts a neutral request to the parts of a Converse call.
 pub fn to_request(request: &ChatRequest) -> Result<ConverseRequest, LlmError> {
     let mut messages = Vec::with_capacity(request.messages.len());
-    for message in super::normalized_messages(&request.messages) {
+    for message in normalized_messages(&request.messages) {
         let content = message
             .content
             .iter()
@@ -201,7 +204,7 @@ fn to_block(block: &ContentBlock) -> Result<br::ContentBlock, LlmError> {
         ContentBlock::Text { text } => br::ContentBlock::Text(text.clone()),
         ContentBlock::ToolUse { id, name, input } => br::ContentBlock::ToolUse(
             br::ToolUseBlock::builder()
-                .tool_use_id(super::portable_tool_id(id))
+                .tool_use_id(portable_tool_id(id))
                 .name(name)
                 .input(json_to_document(&input_as_object(input)))
                 .build()
@@ -213,7 +216,7 @@ fn to_block(block: &ContentBlock) -> Result<br::ContentBlock, LlmError> {
             is_error,
         } => br::ContentBlock::ToolResult(
             br::ToolResultBlock::builder()
-                .tool_use_id(super::portable_tool_id(tool_use_id))
+                .tool_use_id(portable_tool_id(tool_use_id))
                 .content(br::ToolResultContentBlock::Text(result_text(
                     content, *is_error,
                 )))
@@ -234,7 +237,7 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
     let message = match output.output {
         Some(br::ConverseOutput::Message(m)) => m,
         _ => {
-            return Err(super::shape_error(
+            return Err(shape_error(
                 Provider::Bedrock,
                 200,
                 "no output.message in the Converse response",
@@ -307,15 +310,28 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
             ),
         });
     }
+    unique_tool_ids(&mut content);
+    let p = Provider::Bedrock;
     let (input_tokens, output_tokens) = output
         .usage
         .map(|u| {
             let non_negative = |n: i32| u64::try_from(n).unwrap_or(0);
             (
-                non_negative(u.input_tokens)
-                    + u.cache_read_input_tokens.map_or(0, non_negative)
-                    + u.cache_write_input_tokens.map_or(0, non_negative),
-                non_negative(u.output_tokens),
+                token_sum(
+                    p,
+                    &[
+                        ("inputTokens", non_negative(u.input_tokens)),
+                        (
+                            "cacheReadInputTokens",
+                            u.cache_read_input_tokens.map_or(0, non_negative),
+                        ),
+                        (
+                            "cacheWriteInputTokens",
+                            u.cache_write_input_tokens.map_or(0, non_negative),
+                        ),
+                    ],
+                ),
+                token_sum(p, &[("outputTokens", non_negative(u.output_tokens))]),
             )
         })
         .unwrap_or((0, 0));

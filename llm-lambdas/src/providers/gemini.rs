@@ -25,13 +25,20 @@ use agent_builder::{ContentBlock, Message, Provider, Role, StopReason};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{
-    ApiKey, ErrorDetail, ProviderConfigError, RawReply, api_key_from_env, body_excerpt,
-    classify_http_error, env_var, input_as_object, mentions_context_too_long, parse_body,
-    timeout_from_env, tool_names,
+use super::classify::{
+    ErrorDetail, body_excerpt, classify_http_error, mentions_context_too_long, not_the_reply_of,
+    parse_body, shape_error,
 };
+use super::config::{
+    ProviderConfigError, api_key_from_env, base_url_without, env_var, timeout_from_env,
+};
+use super::history::{input_as_object, normalized_messages, stable_tool_call_id, tool_names};
+use super::http_model::{HttpApi, HttpModel, request_error};
+use super::key::ApiKey;
+use super::reply::{lenient_count, token_sum, unique_tool_ids};
+use super::transport::RawReply;
 use crate::error::LlmError;
-use crate::model::{ChatModel, ChatRequest, ChatResponse};
+use crate::model::{ChatRequest, ChatResponse};
 
 /// The real API.
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
@@ -47,14 +54,12 @@ pub fn base_url_from_env() -> String {
     env_var(BASE_URL_ENV).unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
 }
 
-/// A Gemini model behind `generateContent`.
-#[derive(Debug, Clone)]
-pub struct GeminiModel {
-    base_url: String,
-    api_key: ApiKey,
-    timeout: Duration,
-    client: reqwest::Client,
-}
+/// A Gemini model behind `generateContent`: the [`HttpModel`] speaking [`GenerateContent`].
+pub type GeminiModel = HttpModel<GenerateContent>;
+
+/// Gemini's `generateContent`, as an [`HttpApi`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GenerateContent;
 
 impl GeminiModel {
     /// An adapter for `base_url` (`https://generativelanguage.googleapis.com`; a trailing
@@ -64,12 +69,12 @@ impl GeminiModel {
         api_key: ApiKey,
         timeout: Duration,
     ) -> Result<Self, ProviderConfigError> {
-        Ok(Self {
-            base_url: super::base_url_without(base_url.into(), "/v1beta"),
+        HttpModel::with_api(
+            GenerateContent,
+            base_url_without(base_url.into(), "/v1beta"),
             api_key,
             timeout,
-            client: super::http_client(timeout)?,
-        })
+        )
     }
 
     /// An adapter configured from `GEMINI_API_KEY`, `GEMINI_BASE_URL` and
@@ -80,55 +85,54 @@ impl GeminiModel {
     }
 }
 
-#[async_trait::async_trait]
-impl ChatModel for GeminiModel {
-    fn provider(&self) -> Provider {
-        Provider::Gemini
-    }
+impl HttpApi for GenerateContent {
+    const PROVIDER: Provider = Provider::Gemini;
 
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        // Every error leaves the adapter without the key, whatever the provider echoed.
-        self.call(request)
-            .await
-            .map_err(|e| e.redact(self.api_key.expose()))
-    }
-}
-
-impl GeminiModel {
-    /// One call, its errors not yet redacted.
-    async fn call(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let body = to_request(request);
+    fn endpoint(&self, base_url: &str, request: &ChatRequest) -> String {
         let model = request.model.trim_start_matches("models/");
-        let http = self
-            .client
-            .post(format!(
-                "{}/v1beta/models/{model}:generateContent",
-                self.base_url
-            ))
-            // The key goes in a header, never in the URL; errors are redacted of it in `complete`.
-            .header("x-goog-api-key", self.api_key.expose())
-            .json(&body);
-        let reply = super::send(Provider::Gemini, http, self.timeout).await?;
-        if !(200..300).contains(&reply.status) {
-            return Err(error_from_reply(&reply));
+        format!("{base_url}/v1beta/models/{model}:generateContent")
+    }
+
+    fn headers(&self, http: reqwest::RequestBuilder, key: &ApiKey) -> reqwest::RequestBuilder {
+        // The key goes in a header, never in the URL; errors are redacted of it by the model.
+        http.header("x-goog-api-key", key.expose())
+    }
+
+    fn body(&self, request: &ChatRequest) -> Result<Vec<u8>, LlmError> {
+        serde_json::to_vec(&to_request(request)).map_err(|e| request_error(Provider::Gemini, e))
+    }
+
+    fn response(&self, reply: &RawReply, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let response: GenerateContentResponse = parse_body(Provider::Gemini, reply)?;
+        if !is_gemini_reply(&response) {
+            return Err(not_the_reply_of(
+                Provider::Gemini,
+                reply.status,
+                &reply.body,
+            ));
         }
-        if let Some(error) = super::error_in_success_body(&reply.body) {
+        from_response(response, &request.model)
+    }
+
+    fn error(&self, reply: &RawReply, in_success: Option<&Value>) -> LlmError {
+        let status = match in_success {
             // A proxy that answers 200 with Google's error body: its `code` is the status.
-            let status = error
+            Some(error) => error
                 .pointer("/error/code")
                 .and_then(Value::as_u64)
                 .and_then(|c| u16::try_from(c).ok())
                 .filter(|c| (400..600).contains(c))
-                .unwrap_or(500);
-            return Err(error_from_status(
-                status,
-                reply.retry_after_seconds,
-                &reply.body,
-            ));
-        }
-        let response: GenerateContentResponse = parse_body(Provider::Gemini, &reply)?;
-        from_response(response, &request.model)
+                .unwrap_or(500),
+            None => reply.status,
+        };
+        error_from_status(status, reply.retry_after_seconds, &reply.body)
     }
+}
+
+/// Whether a parsed body is a `generateContent` reply at all: it has candidates, or says why it
+/// has none (`promptFeedback`). `{}` and other APIs' bodies have neither.
+fn is_gemini_reply(response: &GenerateContentResponse) -> bool {
+    !response.candidates.is_empty() || response.prompt_feedback.is_some()
 }
 
 /// The request body of `generateContent`.
@@ -278,16 +282,16 @@ pub struct PromptFeedback {
 #[serde(rename_all = "camelCase")]
 pub struct UsageMetadata {
     /// Input tokens (cached included).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_count")]
     pub prompt_token_count: u64,
     /// Answer tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_count")]
     pub candidates_token_count: u64,
     /// Thinking tokens, billed as output.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_count")]
     pub thoughts_token_count: u64,
     /// Tool-use prompt tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_count")]
     pub tool_use_prompt_token_count: u64,
 }
 
@@ -295,7 +299,7 @@ pub struct UsageMetadata {
 pub fn to_request(request: &ChatRequest) -> GenerateContentRequest {
     let needs_signature = wants_thought_signatures(&request.model);
     let names = tool_names(&request.messages);
-    let contents = super::normalized_messages(&request.messages)
+    let contents = normalized_messages(&request.messages)
         .iter()
         .map(|m| {
             let mut signed = false;
@@ -641,7 +645,7 @@ pub fn from_response(
             let id = call
                 .id
                 .filter(|id| !id.is_empty())
-                .unwrap_or_else(|| super::stable_tool_call_id("gemini", calls, &call.name, &input));
+                .unwrap_or_else(|| stable_tool_call_id("gemini", calls, &call.name, &input));
             calls += 1;
             content.push(ContentBlock::ToolUse {
                 id,
@@ -650,22 +654,37 @@ pub fn from_response(
             });
         }
     }
-    let stop_reason = if calls > 0 {
-        StopReason::ToolUse
-    } else if finish == "MAX_TOKENS" {
+    // Cut off at the limit, calls or not: a call written when the budget ran out is not run.
+    let stop_reason = if finish == "MAX_TOKENS" {
         StopReason::MaxTokens
+    } else if calls > 0 {
+        StopReason::ToolUse
     } else {
         StopReason::EndTurn
     };
+    unique_tool_ids(&mut content);
     let usage = response.usage_metadata.unwrap_or_default();
+    let p = Provider::Gemini;
     Ok(ChatResponse {
         message: Message {
             role: Role::Assistant,
             content,
         },
         stop_reason,
-        input_tokens: usage.prompt_token_count + usage.tool_use_prompt_token_count,
-        output_tokens: usage.candidates_token_count + usage.thoughts_token_count,
+        input_tokens: token_sum(
+            p,
+            &[
+                ("promptTokenCount", usage.prompt_token_count),
+                ("toolUsePromptTokenCount", usage.tool_use_prompt_token_count),
+            ],
+        ),
+        output_tokens: token_sum(
+            p,
+            &[
+                ("candidatesTokenCount", usage.candidates_token_count),
+                ("thoughtsTokenCount", usage.thoughts_token_count),
+            ],
+        ),
         model: response
             .model_version
             .unwrap_or_else(|| requested_model.to_string()),
@@ -674,9 +693,12 @@ pub fn from_response(
 
 /// Parses a `generateContent` response body (JSON text) to the neutral response.
 pub fn from_response_json(body: &str, requested_model: &str) -> Result<ChatResponse, LlmError> {
-    serde_json::from_str::<GenerateContentResponse>(body)
-        .map_err(|e| super::shape_error(Provider::Gemini, 200, e))
-        .and_then(|r| from_response(r, requested_model))
+    let response = serde_json::from_str::<GenerateContentResponse>(body)
+        .map_err(|e| shape_error(Provider::Gemini, 200, e))?;
+    if !is_gemini_reply(&response) {
+        return Err(not_the_reply_of(Provider::Gemini, 200, body));
+    }
+    from_response(response, requested_model)
 }
 
 #[derive(Deserialize)]
@@ -740,10 +762,6 @@ pub fn error_from_status(status: u16, retry_after_seconds: Option<u64>, body: &s
             overloaded: google_status == "UNAVAILABLE",
         },
     )
-}
-
-fn error_from_reply(reply: &RawReply) -> LlmError {
-    error_from_status(reply.status, reply.retry_after_seconds, &reply.body)
 }
 
 #[cfg(test)]

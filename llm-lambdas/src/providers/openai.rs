@@ -16,12 +16,18 @@ use agent_builder::{ContentBlock, Message, Provider, Role, StopReason};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{
-    ApiKey, ErrorDetail, ProviderConfigError, RawReply, api_key_from_env, body_excerpt,
-    classify_http_error, env_var, mentions_context_too_long, parse_body, timeout_from_env,
+use super::classify::{
+    ErrorDetail, body_excerpt, classify_http_error, mentions_context_too_long, not_the_reply_of,
+    parse_body, shape_error,
 };
+use super::config::{ProviderConfigError, api_key_from_env, env_var, timeout_from_env};
+use super::history::{normalized_messages, stable_tool_call_id};
+use super::http_model::{HttpApi, HttpModel, request_error};
+use super::key::ApiKey;
+use super::reply::{lenient_count, plausible_tokens, unique_tool_ids};
+use super::transport::RawReply;
 use crate::error::LlmError;
-use crate::model::{ChatModel, ChatRequest, ChatResponse};
+use crate::model::{ChatRequest, ChatResponse};
 
 /// The real API (with its `/v1`).
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -60,14 +66,14 @@ impl MaxTokensField {
     }
 }
 
-/// A model behind the Chat Completions API.
-#[derive(Debug, Clone)]
-pub struct OpenAiModel {
-    base_url: String,
-    api_key: ApiKey,
-    timeout: Duration,
-    client: reqwest::Client,
-    max_tokens_field: MaxTokensField,
+/// A model behind the Chat Completions API: the [`HttpModel`] speaking [`ChatCompletions`].
+pub type OpenAiModel = HttpModel<ChatCompletions>;
+
+/// OpenAI's Chat Completions API (and every compatible server's), as an [`HttpApi`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatCompletions {
+    /// Which field carries the reply limit.
+    pub max_tokens_field: MaxTokensField,
 }
 
 impl OpenAiModel {
@@ -79,18 +85,19 @@ impl OpenAiModel {
         timeout: Duration,
     ) -> Result<Self, ProviderConfigError> {
         let base_url = base_url.into().trim_end_matches('/').to_string();
-        Ok(Self {
-            max_tokens_field: MaxTokensField::for_base_url(&base_url),
+        HttpModel::with_api(
+            ChatCompletions {
+                max_tokens_field: MaxTokensField::for_base_url(&base_url),
+            },
             base_url,
             api_key,
             timeout,
-            client: super::http_client(timeout)?,
-        })
+        )
     }
 
     /// The same adapter sending the reply limit in `field`.
     pub fn with_max_tokens_field(mut self, field: MaxTokensField) -> Self {
-        self.max_tokens_field = field;
+        self.api_mut().max_tokens_field = field;
         self
     }
 
@@ -115,7 +122,7 @@ impl OpenAiModel {
     /// is an error naming the variable.
     pub fn with_max_tokens_field_from_env(mut self) -> Result<Self, ProviderConfigError> {
         if let Some(field) = env_var(MAX_TOKENS_FIELD_ENV) {
-            self.max_tokens_field = match field.trim() {
+            self.api_mut().max_tokens_field = match field.trim() {
                 "max_completion_tokens" => MaxTokensField::MaxCompletionTokens,
                 "max_tokens" => MaxTokensField::MaxTokens,
                 other => {
@@ -132,46 +139,45 @@ impl OpenAiModel {
     }
 }
 
-#[async_trait::async_trait]
-impl ChatModel for OpenAiModel {
-    fn provider(&self) -> Provider {
-        Provider::OpenAi
+impl HttpApi for ChatCompletions {
+    const PROVIDER: Provider = Provider::OpenAi;
+
+    fn endpoint(&self, base_url: &str, _request: &ChatRequest) -> String {
+        format!("{base_url}/chat/completions")
     }
 
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        // Every error leaves the adapter without the key, whatever the provider echoed.
-        self.call(request)
-            .await
-            .map_err(|e| e.redact(self.api_key.expose()))
+    fn headers(&self, http: reqwest::RequestBuilder, key: &ApiKey) -> reqwest::RequestBuilder {
+        if key.expose().is_empty() {
+            http
+        } else {
+            http.bearer_auth(key.expose())
+        }
     }
-}
 
-impl OpenAiModel {
-    /// One call, its errors not yet redacted.
-    async fn call(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let body = to_request(request, self.max_tokens_field);
-        let mut http = self
-            .client
-            .post(format!("{}/chat/completions", self.base_url))
-            .json(&body);
-        if !self.api_key.expose().is_empty() {
-            http = http.bearer_auth(self.api_key.expose());
-        }
-        let reply = super::send(Provider::OpenAi, http, self.timeout).await?;
-        if !(200..300).contains(&reply.status) {
-            return Err(error_from_reply(&reply));
-        }
-        if super::error_in_success_body(&reply.body).is_some() {
-            // OpenRouter, LiteLLM and some proxies answer 200 with `{"error": {…}}`.
-            let fields = ErrorFields::parse(&reply.body);
-            return Err(error_from_status(
-                fields.status_hint(),
-                reply.retry_after_seconds,
+    fn body(&self, request: &ChatRequest) -> Result<Vec<u8>, LlmError> {
+        serde_json::to_vec(&to_request(request, self.max_tokens_field))
+            .map_err(|e| request_error(Provider::OpenAi, e))
+    }
+
+    fn response(&self, reply: &RawReply, _request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let response: CompletionResponse = parse_body(Provider::OpenAi, reply)?;
+        if response.choices.is_empty() {
+            return Err(not_the_reply_of(
+                Provider::OpenAi,
+                reply.status,
                 &reply.body,
             ));
         }
-        let response: CompletionResponse = parse_body(Provider::OpenAi, &reply)?;
         from_response(response)
+    }
+
+    fn error(&self, reply: &RawReply, in_success: Option<&Value>) -> LlmError {
+        let status = match in_success {
+            // OpenRouter, LiteLLM and some proxies answer 200 with `{"error": {…}}`.
+            Some(_) => ErrorFields::parse(&reply.body).status_hint(),
+            None => reply.status,
+        };
+        error_from_status(status, reply.retry_after_seconds, &reply.body)
     }
 }
 
@@ -359,21 +365,11 @@ fn text_or_parts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String
 #[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
 pub struct OpenAiUsage {
     /// Input tokens.
-    #[serde(default, deserialize_with = "count_or_null")]
+    #[serde(default, deserialize_with = "lenient_count")]
     pub prompt_tokens: u64,
     /// Output tokens (reasoning included).
-    #[serde(default, deserialize_with = "count_or_null")]
+    #[serde(default, deserialize_with = "lenient_count")]
     pub completion_tokens: u64,
-}
-
-fn count_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
-            .unwrap_or(0),
-        _ => 0,
-    })
 }
 
 /// Converts a neutral request to the Chat Completions body.
@@ -382,7 +378,7 @@ pub fn to_request(request: &ChatRequest, max_tokens_field: MaxTokensField) -> Co
     if !request.system.trim().is_empty() {
         messages.push(text_message("system", request.system.clone()));
     }
-    for message in &super::normalized_messages(&request.messages) {
+    for message in &normalized_messages(&request.messages) {
         match message.role {
             Role::User => push_user(&mut messages, message),
             Role::Assistant => push_assistant(&mut messages, message),
@@ -515,7 +511,7 @@ pub fn from_response(response: CompletionResponse) -> Result<ChatResponse, LlmEr
         .choices
         .into_iter()
         .next()
-        .ok_or_else(|| super::shape_error(Provider::OpenAi, 200, "no choices"))?;
+        .ok_or_else(|| shape_error(Provider::OpenAi, 200, "no choices"))?;
     let mut content = Vec::new();
     let text = choice
         .message
@@ -539,7 +535,7 @@ pub fn from_response(response: CompletionResponse) -> Result<ChatResponse, LlmEr
     for (position, call) in calls.into_iter().enumerate() {
         let input = parse_arguments(call.function.arguments);
         let id = if call.id.is_empty() {
-            super::stable_tool_call_id("call", position, &call.function.name, &input)
+            stable_tool_call_id("call", position, &call.function.name, &input)
         } else {
             call.id
         };
@@ -568,15 +564,17 @@ pub fn from_response(response: CompletionResponse) -> Result<ChatResponse, LlmEr
             text: CONTENT_FILTER_TEXT.to_string(),
         });
     }
+    unique_tool_ids(&mut content);
     let usage = response.usage.unwrap_or_default();
+    let p = Provider::OpenAi;
     Ok(ChatResponse {
         message: Message {
             role: Role::Assistant,
             content,
         },
         stop_reason,
-        input_tokens: usage.prompt_tokens,
-        output_tokens: usage.completion_tokens,
+        input_tokens: plausible_tokens(p, "prompt_tokens", usage.prompt_tokens),
+        output_tokens: plausible_tokens(p, "completion_tokens", usage.completion_tokens),
         model: response.model,
     })
 }
@@ -600,12 +598,16 @@ fn without_think_block(text: &str) -> &str {
 pub const CONTENT_FILTER_TEXT: &str =
     "The provider's content filter withheld the answer (finish_reason: content_filter).";
 
-/// The arguments as JSON: a string is parsed (kept as the raw string when it is not JSON; empty
-/// or `null` means no arguments; a JSON string holding a JSON object, which some models write,
-/// is that object), an object is taken as is.
+/// The arguments as JSON: a string is parsed (a JSON string holding a JSON object, which some
+/// models write, is that object), an object is taken as is, `"null"` and a missing `arguments`
+/// mean no arguments (Groq writes `"null"` for a call of a tool without parameters).
+///
+/// Anything else stays the raw string, for the handler's error result — the empty string
+/// included: `""` is what a call cut off at the token limit (`finish_reason: "length"`) carries,
+/// and reading it as `{}` would run a tool with input the model never wrote.
 pub fn parse_arguments(arguments: Value) -> Value {
     match arguments {
-        Value::String(raw) if raw.trim().is_empty() => Value::Object(Default::default()),
+        Value::String(raw) if raw.trim().is_empty() => Value::String(raw),
         Value::String(raw) => match serde_json::from_str::<Value>(&raw) {
             Ok(Value::Null) => Value::Object(Default::default()),
             Ok(Value::String(inner)) => match serde_json::from_str::<Value>(&inner) {
@@ -623,7 +625,7 @@ pub fn parse_arguments(arguments: Value) -> Value {
 /// Parses a Chat Completions response body (JSON text) to the neutral response.
 pub fn from_response_json(body: &str) -> Result<ChatResponse, LlmError> {
     serde_json::from_str::<CompletionResponse>(body)
-        .map_err(|e| super::shape_error(Provider::OpenAi, 200, e))
+        .map_err(|e| shape_error(Provider::OpenAi, 200, e))
         .and_then(from_response)
 }
 
@@ -740,7 +742,9 @@ pub fn error_from_status(status: u16, retry_after_seconds: Option<u64>, body: &s
         retry_after_seconds,
         ErrorDetail {
             message: shown,
+            // llama.cpp: 400 `exceed_context_size_error`.
             context_too_long: fields.is("context_length_exceeded")
+                || fields.is("exceed_context_size_error")
                 || (matches!(status, 400 | 413 | 422)
                     && mentions_context_too_long(&fields.message)),
             auth_failed: fields.is("invalid_api_key")
@@ -750,8 +754,4 @@ pub fn error_from_status(status: u16, retry_after_seconds: Option<u64>, body: &s
                 || (status >= 500 && lower.contains("overloaded")),
         },
     )
-}
-
-fn error_from_reply(reply: &RawReply) -> LlmError {
-    error_from_status(reply.status, reply.retry_after_seconds, &reply.body)
 }

@@ -1,0 +1,290 @@
+//! The neutral history made acceptable to every provider: roles merged, every tool call
+//! answered, ids in the alphabet every API accepts, stable ids for calls that come without one.
+
+use agent_builder::{ContentBlock, Message};
+use serde_json::Value;
+
+/// A tool call id that is the same every time the same reply is converted: the turn's position,
+/// the call's position and a hash of its name and input. For providers whose calls carry no id.
+pub fn stable_tool_call_id(prefix: &str, position: usize, name: &str, input: &Value) -> String {
+    // FNV-1a: tiny, stable across Rust versions and platforms (unlike `DefaultHasher`).
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let input_text = input.to_string();
+    for byte in name
+        .as_bytes()
+        .iter()
+        .chain(b"\0")
+        .chain(input_text.as_bytes())
+    {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{prefix}_{position}_{hash:016x}")
+}
+
+/// A tool input for providers that need a JSON object: a non-object input (the raw text of
+/// malformed arguments) is wrapped so the model still sees what it sent.
+pub(crate) fn input_as_object(input: &Value) -> Value {
+    match input {
+        Value::Object(_) => input.clone(),
+        Value::String(raw) => serde_json::json!({ "invalid_json_arguments": raw }),
+        other => serde_json::json!({ "invalid_arguments": other }),
+    }
+}
+
+/// The name of each tool call in the history, by id, for the `tool_result`s that answer them.
+pub(crate) fn tool_names(messages: &[Message]) -> std::collections::HashMap<&str, &str> {
+    // One pass over the history: looking each result's call up by scanning made a 100-turn
+    // conversation quadratic. A later call with the same id wins, as the latest is the one answered.
+    messages
+        .iter()
+        .flat_map(|m| &m.content)
+        .filter_map(|b| match b {
+            ContentBlock::ToolUse { id, name, .. } => Some((id.as_str(), name.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The messages with consecutive messages of one role merged, empty text blocks and empty
+/// messages dropped, and every tool call answered: the shape every provider accepts.
+///
+/// Anthropic, OpenAI, Gemini and Bedrock all refuse a history where an assistant's tool call is
+/// not answered in the very next (user) message, or where a result answers no call of the message
+/// before it ("tool_use ids were found without tool_result blocks immediately after", "An
+/// assistant message with 'tool_calls' must be followed by tool messages", "Expected toolResult
+/// blocks at messages.2.content"). A conversation can hold such a gap when an execution failed
+/// between the model's call and its result and the conversation was continued later. So a call
+/// without a result gets an error result saying it was not run, a result without its call becomes
+/// text, and the results come first in their calls' order (Anthropic wants them before any text).
+pub(crate) fn normalized_messages(messages: &[Message]) -> Vec<Message> {
+    let mut merged: Vec<Message> = Vec::with_capacity(messages.len());
+    for message in messages {
+        let content: Vec<ContentBlock> = message
+            .content
+            .iter()
+            .filter(|b| !matches!(b, ContentBlock::Text { text } if text.trim().is_empty()))
+            .cloned()
+            .collect();
+        if content.is_empty() {
+            continue;
+        }
+        match merged.last_mut() {
+            Some(last) if last.role == message.role => last.content.extend(content),
+            _ => merged.push(Message {
+                role: message.role,
+                content,
+            }),
+        }
+    }
+    let mut out: Vec<Message> = Vec::with_capacity(merged.len() + 1);
+    let mut pending: Vec<String> = Vec::new();
+    for message in merged {
+        if message.role == agent_builder::Role::Assistant {
+            if !pending.is_empty() {
+                // Two assistant turns cannot follow each other after the merge, but stay safe.
+                out.push(Message {
+                    role: agent_builder::Role::User,
+                    content: unanswered_results(&pending),
+                });
+            }
+            pending = message
+                .content
+                .iter()
+                .filter_map(|b| match b {
+                    ContentBlock::ToolUse { id, .. } => Some(id.clone()),
+                    _ => None,
+                })
+                .collect();
+            out.push(message);
+            continue;
+        }
+        let mut results: Vec<ContentBlock> = Vec::new();
+        let mut others: Vec<ContentBlock> = Vec::new();
+        for block in message.content {
+            match block {
+                ContentBlock::ToolResult {
+                    ref tool_use_id,
+                    ref content,
+                    ..
+                } => {
+                    if let Some(position) = pending.iter().position(|id| id == tool_use_id) {
+                        pending.remove(position);
+                        results.push(block);
+                    } else {
+                        others.push(ContentBlock::Text {
+                            text: format!(
+                                "(Result of the earlier tool call {tool_use_id}:) {content}"
+                            ),
+                        });
+                    }
+                }
+                other => others.push(other),
+            }
+        }
+        results.extend(unanswered_results(&pending));
+        pending.clear();
+        if let Some(calls) = out
+            .last()
+            .filter(|m| m.role == agent_builder::Role::Assistant)
+        {
+            let order: Vec<&str> = calls
+                .content
+                .iter()
+                .filter_map(|b| match b {
+                    ContentBlock::ToolUse { id, .. } => Some(id.as_str()),
+                    _ => None,
+                })
+                .collect();
+            results.sort_by_key(|b| match b {
+                ContentBlock::ToolResult { tool_use_id, .. } => order
+                    .iter()
+                    .position(|id| id == tool_use_id)
+                    .unwrap_or(usize::MAX),
+                _ => usize::MAX,
+            });
+        }
+        results.extend(others);
+        out.push(Message {
+            role: agent_builder::Role::User,
+            content: results,
+        });
+    }
+    out
+}
+
+/// A tool call id in the alphabet Anthropic and Bedrock accept (`^[a-zA-Z0-9_-]+$`, at most 64
+/// characters): an id written by another provider or server is rewritten the same way in the
+/// call and in its result, so they still match. Ids already valid are kept as they are.
+pub(crate) fn portable_tool_id(id: &str) -> String {
+    let valid = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if !id.is_empty() && id.len() <= 64 && id.chars().all(valid) {
+        return id.to_string();
+    }
+    let cleaned: String = id
+        .chars()
+        .map(|c| if valid(c) { c } else { '_' })
+        .take(40)
+        .collect();
+    // The hash keeps two ids that differ only in their rewritten characters apart.
+    let hashed = stable_tool_call_id("id", 0, id, &Value::Null);
+    format!("{cleaned}_{}", &hashed[hashed.len() - 16..])
+}
+
+/// Error results for tool calls that were never answered.
+fn unanswered_results(ids: &[String]) -> Vec<ContentBlock> {
+    ids.iter()
+        .map(|id| ContentBlock::ToolResult {
+            tool_use_id: id.clone(),
+            content: "This tool call was not run: the turn ended before its result came back."
+                .to_string(),
+            is_error: true,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    #[test]
+    fn stable_ids_are_stable_and_distinct() {
+        let a = stable_tool_call_id("call", 0, "calc", &json!({"x": 1}));
+        assert_eq!(a, stable_tool_call_id("call", 0, "calc", &json!({"x": 1})));
+        assert_ne!(a, stable_tool_call_id("call", 1, "calc", &json!({"x": 1})));
+        assert_ne!(a, stable_tool_call_id("call", 0, "calc", &json!({"x": 2})));
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    }
+
+    #[test]
+    fn normalizes_roles_and_blank_text() {
+        let messages = vec![
+            Message::user_text("a"),
+            Message::user_text("  "),
+            Message::user_text("b"),
+        ];
+        let n = normalized_messages(&messages);
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].text(), "a\nb");
+    }
+
+    #[test]
+    fn every_tool_call_is_answered_and_results_come_first() {
+        let call = |id: &str| ContentBlock::ToolUse {
+            id: id.into(),
+            name: "t".into(),
+            input: json!({}),
+        };
+        let result = |id: &str| ContentBlock::ToolResult {
+            tool_use_id: id.into(),
+            content: "ok".into(),
+            is_error: false,
+        };
+        let messages = vec![
+            Message::user_text("q"),
+            Message {
+                role: agent_builder::Role::Assistant,
+                content: vec![call("a"), call("b"), call("c")],
+            },
+            // Text first, results out of order, `c` missing, and a stray result for `z`.
+            Message {
+                role: agent_builder::Role::User,
+                content: vec![
+                    ContentBlock::Text {
+                        text: "more".into(),
+                    },
+                    result("b"),
+                    result("z"),
+                    result("a"),
+                ],
+            },
+        ];
+        let n = normalized_messages(&messages);
+        assert_eq!(n.len(), 3);
+        let summary: Vec<String> = n[2]
+            .content
+            .iter()
+            .map(|b| match b {
+                ContentBlock::ToolResult {
+                    tool_use_id,
+                    is_error,
+                    ..
+                } => format!("result {tool_use_id} {is_error}"),
+                ContentBlock::Text { text } => format!("text {text}"),
+                ContentBlock::ToolUse { id, .. } => format!("call {id}"),
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                "result a false",
+                "result b false",
+                "result c true",
+                "text more",
+                "text (Result of the earlier tool call z:) ok",
+            ]
+        );
+    }
+
+    #[test]
+    fn tool_ids_become_portable_and_stay_distinct() {
+        assert_eq!(portable_tool_id("toolu_01A-b"), "toolu_01A-b");
+        let a = portable_tool_id("call:1/a");
+        let b = portable_tool_id("call:1.a");
+        assert_ne!(a, b);
+        assert!(a.starts_with("call_1_a_"));
+        for id in [
+            a,
+            b,
+            portable_tool_id(&"x".repeat(100)),
+            portable_tool_id(""),
+        ] {
+            assert!(id.len() <= 64, "{id}");
+            assert!(
+                id.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+                "{id}"
+            );
+        }
+    }
+}
