@@ -136,7 +136,7 @@ describe('outputs', () => {
 
   test.each([
     ['fixture', FIXTURE_DIR, ['QuickMath', 'Weather']],
-    ['state-machines/', REAL_DIR, ['Assistant', 'Calculator', 'Weather', 'WeatherBrief']],
+    ['state-machines/', REAL_DIR, ['Assistant', 'Calculator', 'Supervisor', 'Weather', 'WeatherBrief']],
   ])('from %s: one StateMachineArn<Agent> key per agent, with the construct id prefix and a hash', (_label, dir, names) => {
     const built = build(dir as string);
     const outputs = built.template.toJSON().Outputs as Record<string, { Value: unknown; Description?: string }>;

@@ -73,6 +73,8 @@ describe.each(sources)('from %s', (_label, dir) => {
       const expected: Record<string, unknown> = { [agent.llm.placeholder]: versionOf(agent.llm.binary) };
       for (const tool of agent.tools) expected[tool.placeholder] = versionOf(tool.binary!);
       for (const value of Object.values(expected)) expect(value).toEqual({ Ref: expect.stringMatching(/CurrentVersion/) });
+      // A sub-agent's machine ARN is formatted from the stack (delegation.test.ts pins its shape).
+      for (const sub of agent.sub_agents) expected[sub.placeholder] = { 'Fn::Join': expect.anything() };
       expect(props.DefinitionSubstitutions).toEqual(expected);
       // What CloudFormation will do at deploy: replace each ${Key}; nothing may be left.
       let text: string = props.DefinitionString;
@@ -200,7 +202,14 @@ describe.each(sources)('from %s', (_label, dir) => {
           Resource: '*',
         }),
       ];
-      expect(statementsOf(built.template, roleRef(machine.role))).toEqual(expected.sort(byJsonStmt));
+      const statements = statementsOf(built.template, roleRef(machine.role));
+      if (agent.sub_agents.length === 0) {
+        expect(statements).toEqual(expected.sort(byJsonStmt));
+      } else {
+        // Plus the nested-execution statements, pinned exactly in delegation.test.ts.
+        expect(statements).toEqual(expect.arrayContaining(expected));
+        expect(statements).toHaveLength(expected.length + 3);
+      }
     }
   });
 
@@ -351,7 +360,10 @@ describe.each(sources)('from %s', (_label, dir) => {
       .flatMap((s: Stmt) => [...s.Action, ...s.Resource.map((r) => JSON.stringify(r))])
       .filter((x: string) => x.includes('*'));
     const ownVersions = new Set(binaries.map((b) => JSON.stringify(anyVersionOf(b))));
+    const subAgentExecutions = (w: string) =>
+      agents.some((a) => a.sub_agents.some((s) => w.includes(`:execution:SfnAgent-${s.agent}:*`)));
     for (const w of wildcards) {
+      if (subAgentExecutions(w)) continue; // a sub-agent's executions, acknowledged (delegation.test.ts)
       // "*" for log delivery and X-Ray (no resource-level permissions), the region of a
       // cross-region inference profile's foundation model, and any version of a built Lambda.
       expect(w === '"*"' || /:bedrock:\*::foundation-model\//.test(w) || ownVersions.has(w)).toBe(true);
