@@ -4,6 +4,7 @@
 //! the work is done by the same [`ToolHandler`] the in-process [`crate::Toolbox`] uses.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use agent_builder::{ToolCall, ToolResult};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -34,18 +35,78 @@ impl From<InvalidPayload> for Diagnostic {
     }
 }
 
-/// Answers one Lambda payload with `handler`.
+/// The default log filter when neither `AWS_LAMBDA_LOG_LEVEL` nor `RUST_LOG` is set.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// The log filter of a Lambda: `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls) when
+/// set, else `RUST_LOG` (any `tracing-subscriber` filter: `info`, `debug,hyper=warn`, …), else
+/// `info`.
+pub fn log_filter_from_env() -> String {
+    ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string())
+}
+
+/// Initialises the Lambda's logs: `tracing` events as one JSON object a line on stdout (which
+/// CloudWatch Logs parses, so each field is queryable in Logs Insights), filtered by
+/// [`log_filter_from_env`]. Called once by every Lambda adapter (the tool Lambdas' [`serve`],
+/// the LLM Lambdas, the SQS trigger) before the runtime loop; a second call, or a subscriber
+/// already set by the binary, is left alone.
+///
+/// `lambda_runtime::tracing::init_default_subscriber` was not used: it writes JSON only when the
+/// function sets `AWS_LAMBDA_LOG_FORMAT=JSON`, and its filter falls back to `INFO` on a `RUST_LOG`
+/// with per-target directives. The EMF metric lines of the LLM Lambdas do not go through here:
+/// they stay raw stdout lines, which CloudWatch recognises as metrics.
+pub fn init_logging() {
+    use lambda_runtime::tracing::subscriber::{self, EnvFilter};
+    let filter = EnvFilter::try_new(log_filter_from_env())
+        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+    let _ = subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(true)
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .try_init();
+}
+
+/// Answers one Lambda payload with `handler`, logging one line for the call (the tool's name,
+/// its latency and whether it failed; never its input or output).
 pub async fn handle<T: Tool>(
     handler: &ToolHandler<T>,
     payload: Value,
 ) -> Result<ToolResult, InvalidPayload> {
-    let call: ToolCall =
-        serde_json::from_value(payload).map_err(|e| InvalidPayload(e.to_string()))?;
-    Ok(handler.call(call).await)
+    let call: ToolCall = serde_json::from_value(payload).map_err(|e| {
+        tracing::error!(target: "sfn_agent::tool", error = %e, "the payload is not a tool call");
+        InvalidPayload(e.to_string())
+    })?;
+    let started = Instant::now();
+    // The name is needed after the call consumed it only when the line is logged.
+    let name = tracing::enabled!(target: "sfn_agent::tool", tracing::Level::INFO)
+        .then(|| call.name.clone());
+    let result = handler.call(call).await;
+    if let Some(name) = name {
+        tracing::info!(
+            target: "sfn_agent::tool",
+            tool = %name,
+            latency_ms = started.elapsed().as_millis() as u64,
+            is_error = result.is_error,
+            tool_use_id = %result.tool_use_id,
+            sfn.state = "Run tool",
+            "tool call"
+        );
+    }
+    Ok(result)
 }
 
 /// Runs `tool` as a Lambda function until the runtime stops it.
 pub async fn serve<T: Tool>(tool: T) -> Result<(), Error> {
+    init_logging();
     let handler = Arc::new(ToolHandler::new(tool));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
