@@ -744,24 +744,29 @@ async fn empty_arguments_are_rejected_not_read_as_an_empty_object() {
     );
 }
 
-/// The JSON log lines `f` writes through `tracing`, as the Lambdas' subscriber formats them.
-async fn logged<F: std::future::Future<Output = ()>>(f: F) -> Vec<Value> {
+/// The JSON log lines of the turns of `conversation`, as the Lambdas' subscriber formats them.
+/// One global subscriber for the whole test binary (a scoped one per test races with the
+/// other tests' threads over `tracing`'s per-callsite interest cache).
+fn turn_lines(conversation: &str) -> Vec<Value> {
     use lambda_runtime::tracing::subscriber;
-    let buf = SharedBuffer::default();
-    let writer = buf.clone();
-    let sub = subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(sub);
-    f.await;
-    drop(guard);
+    static LOGS: std::sync::OnceLock<SharedBuffer> = std::sync::OnceLock::new();
+    let buf = LOGS.get_or_init(|| {
+        let buf = SharedBuffer::default();
+        let writer = buf.clone();
+        let sub = subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(sub).expect("the only subscriber");
+        buf
+    });
     buf.contents()
         .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON log line"))
+        .filter(|l| l["target"] == "sfn_agent::turn" && l["conversation_id"] == conversation)
         .collect()
 }
 
@@ -775,16 +780,11 @@ async fn one_json_log_line_per_turn_with_the_gen_ai_attributes_and_no_content() 
     let agent = weather_agent(None);
     let mut request = question(&agent, "c-log", 1, "Weather in Paris?");
     request.execution = Some("arn:aws:states:eu-west-1:1:execution:weather:e1".into());
-    let lines = logged(async {
-        s.handler.handle(request).await.expect("turn");
-    })
-    .await;
-    let turns: Vec<_> = lines
-        .iter()
-        .filter(|l| l["target"] == "sfn_agent::turn")
-        .collect();
-    assert_eq!(turns.len(), 1, "{lines:?}");
-    let t = turns[0];
+    turn_lines("c-log");
+    s.handler.handle(request).await.expect("turn");
+    let turns = turn_lines("c-log");
+    assert_eq!(turns.len(), 1, "{turns:?}");
+    let t = &turns[0];
     assert_eq!(t["level"], "INFO");
     assert_eq!(
         t["execution"],
@@ -828,24 +828,21 @@ async fn content_is_logged_only_when_opted_in_and_failures_are_logged_by_name() 
         .with_metrics(MetricsSink::to_writer(std::io::sink()))
         .with_log_content(true);
     let agent = weather_agent(None);
-    let lines = logged(async {
-        handler
-            .handle(question(&agent, "c-log2", 1, "Weather in Paris?"))
-            .await
-            .expect("turn");
-        let _ = handler
-            .handle(question(&agent, "c-log3", 1, "And Oslo?"))
-            .await;
-    })
-    .await;
-    let turns: Vec<_> = lines
-        .iter()
-        .filter(|l| l["target"] == "sfn_agent::turn")
-        .collect();
-    assert_eq!(turns.len(), 2, "{lines:?}");
-    assert_eq!(turns[0]["question"], "Weather in Paris?");
-    assert_eq!(turns[0]["answer"], "Sunny.");
-    assert_eq!(turns[1]["level"], "WARN");
-    assert_eq!(turns[1]["outcome"], "LLM.AuthFailed");
-    assert_eq!(turns[1]["gen_ai.system"], "anthropic");
+    turn_lines("c-log2");
+    handler
+        .handle(question(&agent, "c-log2", 1, "Weather in Paris?"))
+        .await
+        .expect("turn");
+    let _ = handler
+        .handle(question(&agent, "c-log3", 1, "And Oslo?"))
+        .await;
+    let ok = turn_lines("c-log2");
+    assert_eq!(ok.len(), 1, "{ok:?}");
+    assert_eq!(ok[0]["question"], "Weather in Paris?");
+    assert_eq!(ok[0]["answer"], "Sunny.");
+    let failed = turn_lines("c-log3");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["level"], "WARN");
+    assert_eq!(failed[0]["outcome"], "LLM.AuthFailed");
+    assert_eq!(failed[0]["gen_ai.system"], "anthropic");
 }

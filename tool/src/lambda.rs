@@ -42,12 +42,28 @@ pub const DEFAULT_LOG_FILTER: &str = "info";
 /// set, else `RUST_LOG` (any `tracing-subscriber` filter: `info`, `debug,hyper=warn`, …), else
 /// `info`.
 pub fn log_filter_from_env() -> String {
-    ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"]
-        .iter()
-        .filter_map(|v| std::env::var(v).ok())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .find(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string())
+    log_filter(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+        std::env::var("RUST_LOG").ok().as_deref(),
+    )
+}
+
+/// The filter for these values of `AWS_LAMBDA_LOG_LEVEL` and `RUST_LOG` (Lambda's `FATAL`, which
+/// `tracing` has not, is `error`).
+pub fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> String {
+    if let Some(level) = lambda_level.map(str::trim).filter(|l| !l.is_empty()) {
+        let level = level.to_ascii_lowercase();
+        return if level == "fatal" {
+            "error".to_string()
+        } else {
+            level
+        };
+    }
+    rust_log
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .unwrap_or(DEFAULT_LOG_FILTER)
+        .to_string()
 }
 
 /// Initialises the Lambda's logs: `tracing` events as one JSON object a line on stdout (which

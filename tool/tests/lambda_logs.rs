@@ -88,11 +88,13 @@ async fn one_json_line_per_tool_call_without_its_input() {
 }
 
 #[test]
-fn the_log_filter_defaults_to_info() {
-    if std::env::var("RUST_LOG").is_err() && std::env::var("AWS_LAMBDA_LOG_LEVEL").is_err() {
-        assert_eq!(lambda::log_filter_from_env(), "info");
-    }
-    // A second initialisation is harmless.
-    lambda::init_logging();
-    lambda::init_logging();
+fn the_log_filter_follows_lambda_then_rust_log_then_info() {
+    assert_eq!(lambda::log_filter(None, None), "info");
+    assert_eq!(lambda::log_filter(Some(""), Some(" ")), "info");
+    assert_eq!(
+        lambda::log_filter(None, Some("warn,sfn_agent::turn=debug")),
+        "warn,sfn_agent::turn=debug"
+    );
+    assert_eq!(lambda::log_filter(Some("DEBUG"), Some("warn")), "debug");
+    assert_eq!(lambda::log_filter(Some("FATAL"), None), "error");
 }

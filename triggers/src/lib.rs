@@ -282,12 +282,17 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
 /// crate's schema validator.)
 pub fn init_logging() {
     use lambda_runtime::tracing::subscriber::{self, EnvFilter};
-    let filter = ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"]
-        .iter()
-        .filter_map(|v| std::env::var(v).ok())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .find(|v| !v.is_empty())
-        .unwrap_or_else(|| "info".to_string());
+    let filter = match std::env::var("AWS_LAMBDA_LOG_LEVEL") {
+        // Lambda's levels; `FATAL`, which `tracing` has not, is `error`.
+        Ok(level) if !level.trim().is_empty() => match level.trim().to_ascii_lowercase() {
+            l if l == "fatal" => "error".to_string(),
+            l => l,
+        },
+        _ => std::env::var("RUST_LOG")
+            .ok()
+            .filter(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| "info".to_string()),
+    };
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = subscriber::fmt()
         .json()
