@@ -98,16 +98,16 @@ pub async fn handle<T: Tool>(
     payload: Value,
 ) -> Result<ToolResult, InvalidPayload> {
     let call: ToolCall = serde_json::from_value(payload).map_err(|e| {
-        tracing::error!(target: "sfn_agent::tool", error = %e, "the payload is not a tool call");
+        lambda_runtime::tracing::error!(target: "sfn_agent::tool", error = %e, "the payload is not a tool call");
         InvalidPayload(e.to_string())
     })?;
     let started = Instant::now();
     // The name is needed after the call consumed it only when the line is logged.
-    let name = tracing::enabled!(target: "sfn_agent::tool", tracing::Level::INFO)
+    let name = lambda_runtime::tracing::enabled!(target: "sfn_agent::tool", lambda_runtime::tracing::Level::INFO)
         .then(|| call.name.clone());
     let result = handler.call(call).await;
     if let Some(name) = name {
-        tracing::info!(
+        lambda_runtime::tracing::info!(
             target: "sfn_agent::tool",
             tool = %name,
             latency_ms = started.elapsed().as_millis() as u64,
@@ -129,4 +129,109 @@ pub async fn serve<T: Tool>(tool: T) -> Result<(), Error> {
         async move { handle(&handler, event.payload).await }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+
+    use super::*;
+    use crate::ToolError;
+
+    /// Fails on `nope`.
+    struct Shout;
+
+    /// The input of `shout`.
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    struct ShoutInput {
+        /// The word.
+        word: String,
+    }
+
+    impl Tool for Shout {
+        const NAME: &'static str = "shout";
+        const DESCRIPTION: &'static str = "Shouts a word.";
+        type Input = ShoutInput;
+        type Output = String;
+
+        fn example() -> ShoutInput {
+            ShoutInput { word: "hi".into() }
+        }
+
+        async fn run(&self, input: ShoutInput) -> Result<String, ToolError> {
+            if input.word == "nope" {
+                return Err(ToolError::BadInput("no".into()));
+            }
+            Ok(input.word.to_uppercase())
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut v) = self.0.lock() {
+                v.extend_from_slice(b);
+            }
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn one_json_line_per_tool_call_without_its_input() {
+        use lambda_runtime::tracing::subscriber;
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let sub = subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = subscriber::util::SubscriberInitExt::set_default(sub);
+        let handler = ToolHandler::new(Shout);
+        for word in ["secret-word", "nope"] {
+            handle(
+                &handler,
+                json!({"id": "t1", "name": "shout", "input": {"word": word}}),
+            )
+            .await
+            .expect("a tool call");
+        }
+        let text =
+            String::from_utf8(buf.0.lock().map(|b| b.clone()).unwrap_or_default()).expect("utf-8");
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .filter(|l: &Value| l["target"] == "sfn_agent::tool")
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["tool"], "shout");
+        assert_eq!(lines[0]["is_error"], false);
+        assert!(lines[0]["latency_ms"].is_u64());
+        assert_eq!(lines[1]["is_error"], true);
+        assert!(!text.contains("secret-word"), "{text}");
+    }
+
+    #[test]
+    fn the_log_filter_follows_lambda_then_rust_log_then_info() {
+        assert_eq!(log_filter(None, None), "info");
+        assert_eq!(log_filter(Some(""), Some(" ")), "info");
+        assert_eq!(
+            log_filter(None, Some("warn,sfn_agent::turn=debug")),
+            "warn,sfn_agent::turn=debug"
+        );
+        assert_eq!(log_filter(Some("DEBUG"), Some("warn")), "debug");
+        assert_eq!(log_filter(Some("FATAL"), None), "error");
+    }
 }
