@@ -102,8 +102,8 @@ impl LlmLambda {
     }
 }
 
-/// Runs the Lambda runtime loop for `provider`'s LLM Lambda.
-/// Initialises the JSON logs first (`RUST_LOG`, default `info`), once, for every LLM Lambda.
+/// Runs the Lambda runtime loop for `provider`'s LLM Lambda, after initialising the JSON logs
+/// (`RUST_LOG`, default `info`): once, here, for every LLM Lambda binary.
 pub async fn run(provider: Provider) -> Result<(), lambda_runtime::Error> {
     sfn_agent_tool::lambda::init_logging();
     let lambda = Arc::new(LlmLambda::from_env(provider));
