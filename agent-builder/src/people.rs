@@ -22,8 +22,9 @@ pub const APPROVAL_DENIED: &str = "Approval.Denied";
 pub const REQUEST_SOURCE: &str = "sfn-agent";
 /// The EventBridge `detail-type` of an approval request.
 pub const APPROVAL_DETAIL_TYPE: &str = "Agent Approval Request";
-/// The EventBridge `detail-type` of a question to the user.
-pub const QUESTION_DETAIL_TYPE: &str = "Agent Question";
+/// The EventBridge `detail-type` of a question to the user (not `Agent Question`, which the
+/// construct's rules take as a question that starts a run).
+pub const QUESTION_DETAIL_TYPE: &str = "Agent Question To User";
 
 /// How long a request waits for an answer when the agent does not say: a day.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(24 * 60 * 60);

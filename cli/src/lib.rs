@@ -37,6 +37,7 @@ mod out;
 mod people;
 mod project;
 mod run;
+mod scripted;
 mod synth;
 mod trace;
 mod validate;

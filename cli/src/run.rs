@@ -152,6 +152,7 @@ async fn choose_model(
             );
         };
         let model = llm_lambdas::providers::scripted_from_file(script, own)?;
+        let model = crate::scripted::with_sub_agent_scripts(project, &args.agent, script, model)?;
         return Ok((model, format!("scripted ({})", script.display()), None));
     }
     let provider: Provider = match &args.provider {

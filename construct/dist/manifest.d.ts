@@ -26,6 +26,30 @@ export interface ToolFunctionRef {
     /** An existing Lambda's ARN (`arn:aws:lambda:…:function:lookup-order`) or name (`lookup-order`). */
     readonly function?: string;
 }
+/** Where an agent's approval requests and questions go, as `RequestDestination` serializes it. */
+export type RequestDestination = 'eventbridge' | 'sns' | 'sqs';
+/**
+ * Another agent of the same manifest that this one starts as a nested execution
+ * (`arn:aws:states:::states:startExecution.sync:2`).
+ */
+export interface SubAgentRef {
+    /** The sub-agent's name (`weather`). */
+    readonly agent: string;
+    /** The DefinitionSubstitutions key of its state machine's ARN (`AgentWeatherStateMachineArn`). */
+    readonly placeholder: string;
+}
+/**
+ * Where an agent that waits for people sends its requests (`….waitForTaskToken`): an EventBridge
+ * bus, an SNS topic or an SQS queue, which the construct provides.
+ */
+export interface RequestsRef {
+    readonly destination: RequestDestination;
+    /**
+     * The DefinitionSubstitutions key of the bus name, the topic ARN or the queue URL
+     * (`RequestEventBusName`, `RequestTopicArn`, `RequestQueueUrl`).
+     */
+    readonly placeholder: string;
+}
 /** What the manifest's reader needs to know from outside the manifest. */
 export interface LoadOptions {
     /**
@@ -42,6 +66,10 @@ export interface AgentEntry {
     readonly llm: FunctionRef;
     readonly tools: ToolFunctionRef[];
     readonly conversation_table: boolean;
+    /** The agents this one starts as nested executions (none when the manifest has no `sub_agents`). */
+    readonly sub_agents: SubAgentRef[];
+    /** Where its approval requests and questions go, when it waits for people. */
+    readonly requests?: RequestsRef;
 }
 /** Every generated state machine. */
 export interface Manifest {

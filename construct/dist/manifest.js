@@ -13,6 +13,7 @@ const fs = require("fs");
 const path = require("path");
 const errors_1 = require("./errors");
 const PROVIDERS = ['anthropic', 'openai', 'gemini', 'bedrock'];
+const DESTINATIONS = ['eventbridge', 'sns', 'sqs'];
 const PLACEHOLDER = /^[A-Za-z][A-Za-z0-9]*$/;
 const BINARY = /^[a-z][a-z0-9-]*$/;
 const AGENT_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -74,6 +75,14 @@ function parseManifest(value, source, options = {}) {
         }
         if (!Array.isArray(raw.tools))
             return fail(`${at}.tools must be an array`);
+        const subAgents = raw.sub_agents ?? [];
+        if (!Array.isArray(subAgents))
+            return fail(`${at}.sub_agents must be an array`);
+        const requests = raw.requests === undefined ? undefined : requestsRef(raw.requests, `${at}.requests`, fail);
+        if (workflow === 'EXPRESS' && (subAgents.length > 0 || requests)) {
+            fail(`agent "${name}" is EXPRESS but has ${requests ? '"requests"' : '"sub_agents"'}: Express workflows support neither ` +
+                '.sync (a sub-agent\'s nested execution) nor .waitForTaskToken (a request to people); make it STANDARD');
+        }
         return {
             name,
             definition: str(raw.definition, `${at}.definition`, fail),
@@ -99,7 +108,23 @@ function parseManifest(value, source, options = {}) {
                 return { tool, placeholder, ...(binary && { binary }), ...(fn && { function: fn }) };
             }),
             conversation_table: raw.conversation_table !== false,
+            sub_agents: subAgents.map((r, j) => {
+                const sat = `${at}.sub_agents[${j}]`;
+                if (!isObject(r))
+                    return fail(`${sat} is not an object`);
+                return { agent: str(r.agent, `${sat}.agent`, fail), placeholder: ident(r.placeholder, `${sat}.placeholder`, PLACEHOLDER, fail) };
+            }),
+            ...(requests && { requests }),
         };
+    });
+    // A sub-agent is a state machine of this deployment: its ARN is formatted from its name.
+    agents.forEach((agent, i) => {
+        agent.sub_agents.forEach((sub, j) => {
+            if (!names.has(sub.agent)) {
+                fail(`agents[${i}].sub_agents[${j}]: agent "${agent.name}" names sub-agent "${sub.agent}", which is not an agent of this manifest ` +
+                    `(its agents: ${[...names].sort().join(', ')})`);
+            }
+        });
     });
     return { version: 1, agents };
 }
@@ -108,7 +133,12 @@ function parseManifest(value, source, options = {}) {
  * manifest names must be used: anything else would deploy a machine that cannot run.
  */
 function checkPlaceholders(agent, text, file) {
-    const known = new Set([agent.llm.placeholder, ...agent.tools.map((t) => t.placeholder)]);
+    const known = new Set([
+        agent.llm.placeholder,
+        ...agent.tools.map((t) => t.placeholder),
+        ...agent.sub_agents.map((s) => s.placeholder),
+        ...(agent.requests ? [agent.requests.placeholder] : []),
+    ]);
     const used = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
     for (const p of used) {
         if (!known.has(p)) {
@@ -152,6 +182,16 @@ function functionRef(v, at, fail) {
         fail(`${at} "${s}" is neither a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>) nor a function name`);
     }
     return s;
+}
+/** The `requests` of an agent entry: a destination the construct knows and its placeholder. */
+function requestsRef(v, at, fail) {
+    if (!isObject(v))
+        return fail(`${at} must be an object`);
+    const destination = v.destination;
+    if (!DESTINATIONS.includes(destination)) {
+        fail(`${at}.destination must be one of ${DESTINATIONS.join(', ')}`);
+    }
+    return { destination: destination, placeholder: ident(v.placeholder, `${at}.placeholder`, PLACEHOLDER, fail) };
 }
 /** Parses JSON, naming the file when it is not JSON (a hand edit gone wrong). */
 function readJson(file, text = fs.readFileSync(file, 'utf8')) {

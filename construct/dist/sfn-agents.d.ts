@@ -1,5 +1,6 @@
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -79,6 +80,24 @@ export interface SfnAgentsProps {
      * the providers' own endpoints.
      */
     readonly providerBaseUrls?: Partial<Record<'openai' | 'anthropic' | 'gemini', string>>;
+    /**
+     * The EventBridge bus that agents with `requests.destination: "eventbridge"` put their approval
+     * requests and questions on. Default: a new bus `<stack name>-agent-requests`, made only when
+     * such an agent is in the manifest.
+     */
+    readonly requestEventBus?: events.IEventBus;
+    /**
+     * The SNS topic for agents with `requests.destination: "sns"`. Default: a new topic (SSL only,
+     * encrypted with the construct's key when there is one, else with `alias/aws/sns`), made only
+     * when such an agent is in the manifest.
+     */
+    readonly requestTopic?: sns.ITopic;
+    /**
+     * The SQS queue for agents with `requests.destination: "sqs"` (`sfn-agent approvals --queue-url`
+     * lists it). Default: a new queue (SSL only, encrypted with the construct's key when there is
+     * one, else SQS-managed SSE, 14 days' retention), made only when such an agent is in the manifest.
+     */
+    readonly requestQueue?: sqs.IQueue;
 }
 /** The EventBridge `detail-type` that asks an agent a question. */
 export declare const QUESTION_DETAIL_TYPE = "Agent Question";
@@ -116,11 +135,23 @@ export declare class SfnAgents extends Construct {
     readonly queue: sqs.Queue;
     /** Where messages and events that could not start an execution end up. */
     readonly deadLetterQueue: sqs.Queue;
+    /** The bus approval requests and questions go on, when an agent sends them to EventBridge. */
+    readonly requestEventBus?: events.IEventBus;
+    /** The topic approval requests and questions are published to, when an agent sends them to SNS. */
+    readonly requestTopic?: sns.ITopic;
+    /** The queue approval requests and questions are sent to, when an agent sends them to SQS. */
+    readonly requestQueue?: sqs.IQueue;
     /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
     private readonly externalTools;
     /** The stack the construct is in: its name prefixes the state machines' names. */
     private readonly stack;
     constructor(scope: Construct, id: string, props: SfnAgentsProps);
+    /**
+     * The bus, topic and queue that the manifest's `requests` need: each the one the props give,
+     * or a new one, and only when some agent sends its requests there. A given one that no agent
+     * uses is refused (it would sit there receiving nothing).
+     */
+    private requestDestinations;
     /**
      * The customer-managed key, given or made, with a key policy statement that lets CloudWatch
      * Logs use it for this account's log groups in this region (AWS's documented statement; a
@@ -151,6 +182,24 @@ export declare class SfnAgents extends Construct {
      * next) and nothing else; an external tool Lambda is called and allowed exactly as given.
      */
     private agentStateMachine;
+    /**
+     * A supervisor's sub-agents: each placeholder gets the sub-agent's state machine ARN, formatted
+     * from its name (`<stack name>-<agent>`) rather than referenced, since a supervisor and its
+     * sub-agent may each call the other and a Ref would make a dependency cycle. The role gets what
+     * `states:startExecution.sync` needs, as AWS documents it: StartExecution on the machines,
+     * DescribeExecution and StopExecution on their executions, and the managed rule by which Step
+     * Functions learns that a nested execution ended.
+     */
+    private grantSubAgents;
+    /**
+     * An agent that waits for people: its placeholder gets the bus name, topic ARN or queue URL, and
+     * its role may put events on that bus, publish to that topic or send to that queue, and nothing
+     * else (plus GenerateDataKey and Decrypt on a customer key of the topic or queue, which SNS and
+     * SQS need from a sender).
+     */
+    private grantRequests;
+    /** The ARN of a state machine of this stack's account and region, by name, with no reference to it. */
+    private stateMachineArn;
     /**
      * The SQS trigger: a Rust Lambda that starts one execution per message, named after the
      * message id, so a redelivered message starts no second Standard execution.

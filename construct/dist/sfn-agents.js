@@ -22,6 +22,7 @@ const lambda = require("aws-cdk-lib/aws-lambda");
 const aws_lambda_event_sources_1 = require("aws-cdk-lib/aws-lambda-event-sources");
 const logs = require("aws-cdk-lib/aws-logs");
 const secretsmanager = require("aws-cdk-lib/aws-secretsmanager");
+const sns = require("aws-cdk-lib/aws-sns");
 const sfn = require("aws-cdk-lib/aws-stepfunctions");
 const sqs = require("aws-cdk-lib/aws-sqs");
 const constructs_1 = require("constructs");
@@ -47,6 +48,13 @@ const TRIGGER_MEMORY_MB = 128;
 const MAX_RECEIVE_COUNT = 5;
 /** The alias of every built Lambda, on the version of the last deploy. */
 exports.LIVE_ALIAS = 'live';
+/**
+ * The rule Step Functions manages in the account to learn that a nested execution ended
+ * (`startExecution.sync`): the calling machine's role must be allowed to put and describe it.
+ */
+const NESTED_EXECUTION_RULE = 'StepFunctionsGetEventsForStepFunctionsExecutionRule';
+/** How long the request queue keeps a request: SQS's longest, for requests that wait for days. */
+const REQUEST_RETENTION = aws_cdk_lib_1.Duration.days(14);
 /**
  * The agents of one manifest with everything they need. Its outputs name every state machine
  * (`StateMachineArn<Agent>`, with CDK's prefix and hash), so `sfn-agent invoke` finds them.
@@ -77,6 +85,12 @@ class SfnAgents extends constructs_1.Construct {
     queue;
     /** Where messages and events that could not start an execution end up. */
     deadLetterQueue;
+    /** The bus approval requests and questions go on, when an agent sends them to EventBridge. */
+    requestEventBus;
+    /** The topic approval requests and questions are published to, when an agent sends them to SNS. */
+    requestTopic;
+    /** The queue approval requests and questions are sent to, when an agent sends them to SQS. */
+    requestQueue;
     /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
     externalTools = new Map();
     /** The stack the construct is in: its name prefixes the state machines' names. */
@@ -155,6 +169,10 @@ class SfnAgents extends constructs_1.Construct {
                 this.grantLlm(fn, llm.provider === 'bedrock' ? bedrockModelsOf(this.agents, binary) : undefined);
             this.functions.set(binary, fn);
         }
+        const destinations = this.requestDestinations(props);
+        this.requestEventBus = destinations.eventbridge;
+        this.requestTopic = destinations.sns;
+        this.requestQueue = destinations.sqs;
         for (const agent of this.agents) {
             this.stateMachines.set(agent.name, this.agentStateMachine(agent, props, logRetention));
         }
@@ -197,6 +215,88 @@ class SfnAgents extends constructs_1.Construct {
             value: this.apiKeys.secretArn,
             description: 'aws secretsmanager put-secret-value --secret-id <this> --secret-string file://keys.json',
         });
+        if (this.requestEventBus) {
+            new aws_cdk_lib_1.CfnOutput(this, 'RequestEventBusName', {
+                value: this.requestEventBus.eventBusName,
+                description: 'Approval requests and questions of the agents arrive on this bus (source sfn-agent): route them to people with a rule',
+            });
+        }
+        if (this.requestTopic) {
+            new aws_cdk_lib_1.CfnOutput(this, 'RequestTopicArn', {
+                value: this.requestTopic.topicArn,
+                description: 'Approval requests and questions of the agents are published here: subscribe the people who answer them',
+            });
+        }
+        if (this.requestQueue) {
+            new aws_cdk_lib_1.CfnOutput(this, 'RequestQueueUrl', {
+                value: this.requestQueue.queueUrl,
+                description: 'Approval requests and questions of the agents wait here: sfn-agent approvals --queue-url <this>',
+            });
+        }
+    }
+    /**
+     * The bus, topic and queue that the manifest's `requests` need: each the one the props give,
+     * or a new one, and only when some agent sends its requests there. A given one that no agent
+     * uses is refused (it would sit there receiving nothing).
+     */
+    requestDestinations(props) {
+        const used = new Set(this.agents.flatMap((a) => (a.requests ? [a.requests.destination] : [])));
+        const given = [
+            ['eventbridge', 'requestEventBus', props.requestEventBus],
+            ['sns', 'requestTopic', props.requestTopic],
+            ['sqs', 'requestQueue', props.requestQueue],
+        ];
+        for (const [destination, prop, value] of given) {
+            if (value !== undefined && !used.has(destination)) {
+                throw new errors_1.SfnAgentsError(`${prop} is given, but no agent of the manifest sends its requests to ${destination} ` +
+                    `(${used.size === 0 ? 'none has "requests"' : `they use ${[...used].sort().join(', ')}`})`);
+            }
+        }
+        const bus = props.requestEventBus?.eventBusName;
+        if (bus !== undefined && !aws_cdk_lib_1.Token.isUnresolved(bus) && bus === 'default') {
+            throw new errors_1.SfnAgentsError('requestEventBus is the default bus, where the construct\'s own rules start agents on "Agent Question" events from ' +
+                'sfn-agent: a question an agent asks a person would start a run. Give a bus of its own (or leave the prop out for a new one)');
+        }
+        const out = {};
+        if (used.has('eventbridge')) {
+            out.eventbridge =
+                props.requestEventBus ??
+                    new events.EventBus(this, 'RequestEventBus', {
+                        eventBusName: `${this.stack.stackName}-agent-requests`,
+                        description: 'sfn-agent: approval requests and questions that agents wait on',
+                    });
+        }
+        if (used.has('sns')) {
+            out.sns =
+                props.requestTopic ??
+                    new sns.Topic(this, 'RequestTopic', {
+                        displayName: `${this.stack.stackName} agent requests`,
+                        enforceSSL: true,
+                        // The construct's key when there is one; otherwise SNS's AWS-managed key, which needs
+                        // no key policy or grant for a publisher of this account.
+                        masterKey: this.encryptionKey ?? kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+                    });
+        }
+        if (used.has('sqs')) {
+            let queue = props.requestQueue;
+            if (!queue) {
+                const created = new sqs.Queue(this, 'RequestQueue', {
+                    enforceSSL: true,
+                    ...(this.encryptionKey
+                        ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey }
+                        : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
+                    retentionPeriod: REQUEST_RETENTION,
+                });
+                const reason = 'Approval requests and questions wait here for a person: `sfn-agent approvals` peeks at them ' +
+                    '(each look is a receive), so a redrive policy would move a pending request to a dead-letter ' +
+                    'queue after a few looks. A request nobody answers times out in its state machine, which goes on without it.';
+                aws_cdk_lib_1.Validations.of(created).acknowledge({ id: 'AwsSolutions-SQS3', reason });
+                aws_cdk_lib_1.Validations.of(created).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason });
+                queue = created;
+            }
+            out.sqs = queue;
+        }
+        return out;
     }
     /**
      * The customer-managed key, given or made, with a key policy statement that lets CloudWatch
@@ -376,6 +476,7 @@ class SfnAgents extends constructs_1.Construct {
             assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
             description: `The ${agent.name} agent's state machine`,
         });
+        Object.assign(substitutions, this.grantSubAgents(agent, role), this.grantRequests(agent, role));
         role.addToPrincipalPolicy(new iam.PolicyStatement({
             sid: 'InvokeOwnLambdas',
             actions: ['lambda:InvokeFunction'],
@@ -430,6 +531,86 @@ class SfnAgents extends constructs_1.Construct {
             description: `The ${agent.name} agent (${agent.workflow_type}): sfn-agent invoke ${agent.name} "..."`,
         });
         return machine;
+    }
+    /**
+     * A supervisor's sub-agents: each placeholder gets the sub-agent's state machine ARN, formatted
+     * from its name (`<stack name>-<agent>`) rather than referenced, since a supervisor and its
+     * sub-agent may each call the other and a Ref would make a dependency cycle. The role gets what
+     * `states:startExecution.sync` needs, as AWS documents it: StartExecution on the machines,
+     * DescribeExecution and StopExecution on their executions, and the managed rule by which Step
+     * Functions learns that a nested execution ended.
+     */
+    grantSubAgents(agent, role) {
+        if (agent.sub_agents.length === 0)
+            return {};
+        const substitutions = {};
+        const names = [...new Set(agent.sub_agents.map((s) => `${this.stack.stackName}-${s.agent}`))];
+        for (const sub of agent.sub_agents)
+            substitutions[sub.placeholder] = this.stateMachineArn(`${this.stack.stackName}-${sub.agent}`);
+        const executions = names.map((name) => this.stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${name}:*`, arnFormat: aws_cdk_lib_1.ArnFormat.COLON_RESOURCE_NAME }));
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+            sid: 'StartSubAgents',
+            actions: ['states:StartExecution'],
+            resources: names.map((name) => this.stateMachineArn(name)),
+        }));
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+            sid: 'FollowSubAgentExecutions',
+            actions: ['states:DescribeExecution', 'states:StopExecution'],
+            resources: executions,
+        }));
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+            sid: 'NestedExecutionEvents',
+            actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+            resources: [this.stack.formatArn({ service: 'events', resource: 'rule', resourceName: NESTED_EXECUTION_RULE })],
+        }));
+        for (const arn of executions) {
+            aws_cdk_lib_1.Validations.of(role).acknowledge({
+                id: `AwsSolutions-IAM5[Resource::${nagResource(this.stack, arn)}]`,
+                reason: 'Any execution of one sub-agent\'s state machine: startExecution.sync describes (and on a timeout stops) ' +
+                    'the nested execution it started, whose name Step Functions generates at run time.',
+            });
+        }
+        return substitutions;
+    }
+    /**
+     * An agent that waits for people: its placeholder gets the bus name, topic ARN or queue URL, and
+     * its role may put events on that bus, publish to that topic or send to that queue, and nothing
+     * else (plus GenerateDataKey and Decrypt on a customer key of the topic or queue, which SNS and
+     * SQS need from a sender).
+     */
+    grantRequests(agent, role) {
+        const requests = agent.requests;
+        if (!requests)
+            return {};
+        switch (requests.destination) {
+            case 'eventbridge': {
+                const bus = this.requestEventBus;
+                // CDK's grant: events:PutEvents on the bus ARN, nothing more.
+                bus.grantPutEventsTo(role);
+                return { [requests.placeholder]: bus.eventBusName };
+            }
+            case 'sns': {
+                const topic = this.requestTopic;
+                // By hand: topic.grantPublish would add kms:GenerateDataKey* (a wildcard) on the key.
+                role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PublishRequests', actions: ['sns:Publish'], resources: [topic.topicArn] }));
+                if (topic.masterKey && !isAwsManagedAlias(topic.masterKey))
+                    topic.masterKey.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
+                return { [requests.placeholder]: topic.topicArn };
+            }
+            case 'sqs': {
+                const queue = this.requestQueue;
+                // By hand: queue.grantSendMessages adds GetQueueAttributes, GetQueueUrl, and kms:Encrypt,
+                // ReEncrypt* and GenerateDataKey* on the key, none of which sendMessage needs.
+                role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SendRequests', actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+                if (queue.encryptionMasterKey)
+                    queue.encryptionMasterKey.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
+                return { [requests.placeholder]: queue.queueUrl };
+            }
+        }
+    }
+    /** The ARN of a state machine of this stack's account and region, by name, with no reference to it. */
+    stateMachineArn(name) {
+        return this.stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: aws_cdk_lib_1.ArnFormat.COLON_RESOURCE_NAME });
     }
     /**
      * The SQS trigger: a Rust Lambda that starts one execution per message, named after the
@@ -552,6 +733,29 @@ function bedrockModelArns(stack, model) {
         stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: model }),
         `arn:${stack.partition}:bedrock:*::foundation-model/${foundationModelOf(model)}`,
     ];
+}
+/**
+ * A resource as cdk-nag names it in a finding's id: the ARN with each `{Ref}` as `<Name>` and
+ * each `{Fn::GetAtt}` as `<Resource.Attribute>`.
+ */
+function nagResource(stack, value) {
+    const render = (v) => {
+        if (typeof v === 'string')
+            return v;
+        const o = v;
+        if (o.Ref)
+            return `<${o.Ref}>`;
+        if (o['Fn::GetAtt'])
+            return `<${o['Fn::GetAtt'].join('.')}>`;
+        if (o['Fn::Join'])
+            return o['Fn::Join'][1].map(render).join(o['Fn::Join'][0]);
+        throw new Error(`cannot render ${JSON.stringify(v)} as cdk-nag does`);
+    };
+    return render(stack.resolve(value));
+}
+/** An `alias/aws/…` key: AWS-managed, whose key policy already lets this account's principals use it through its service. */
+function isAwsManagedAlias(key) {
+    return 'aliasName' in key && typeof key.aliasName === 'string' && key.aliasName.startsWith('alias/aws/');
 }
 /** `get-weather` / `get_weather` → `GetWeather`, for construct ids and output names. */
 function pascal(name) {

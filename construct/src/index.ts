@@ -18,6 +18,9 @@ export type {
   LoadOptions,
   Manifest,
   Provider,
+  RequestDestination,
+  RequestsRef,
+  SubAgentRef,
   ToolFunctionRef,
   WorkflowType,
 } from './manifest';

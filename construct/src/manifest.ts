@@ -40,6 +40,33 @@ export interface ToolFunctionRef {
   readonly function?: string;
 }
 
+/** Where an agent's approval requests and questions go, as `RequestDestination` serializes it. */
+export type RequestDestination = 'eventbridge' | 'sns' | 'sqs';
+
+/**
+ * Another agent of the same manifest that this one starts as a nested execution
+ * (`arn:aws:states:::states:startExecution.sync:2`).
+ */
+export interface SubAgentRef {
+  /** The sub-agent's name (`weather`). */
+  readonly agent: string;
+  /** The DefinitionSubstitutions key of its state machine's ARN (`AgentWeatherStateMachineArn`). */
+  readonly placeholder: string;
+}
+
+/**
+ * Where an agent that waits for people sends its requests (`….waitForTaskToken`): an EventBridge
+ * bus, an SNS topic or an SQS queue, which the construct provides.
+ */
+export interface RequestsRef {
+  readonly destination: RequestDestination;
+  /**
+   * The DefinitionSubstitutions key of the bus name, the topic ARN or the queue URL
+   * (`RequestEventBusName`, `RequestTopicArn`, `RequestQueueUrl`).
+   */
+  readonly placeholder: string;
+}
+
 /** What the manifest's reader needs to know from outside the manifest. */
 export interface LoadOptions {
   /**
@@ -57,6 +84,10 @@ export interface AgentEntry {
   readonly llm: FunctionRef;
   readonly tools: ToolFunctionRef[];
   readonly conversation_table: boolean;
+  /** The agents this one starts as nested executions (none when the manifest has no `sub_agents`). */
+  readonly sub_agents: SubAgentRef[];
+  /** Where its approval requests and questions go, when it waits for people. */
+  readonly requests?: RequestsRef;
 }
 
 /** Every generated state machine. */
@@ -74,6 +105,7 @@ export interface LoadedAgent extends AgentEntry {
 }
 
 const PROVIDERS: readonly Provider[] = ['anthropic', 'openai', 'gemini', 'bedrock'];
+const DESTINATIONS: readonly RequestDestination[] = ['eventbridge', 'sns', 'sqs'];
 const PLACEHOLDER = /^[A-Za-z][A-Za-z0-9]*$/;
 const BINARY = /^[a-z][a-z0-9-]*$/;
 const AGENT_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -129,6 +161,15 @@ export function parseManifest(value: unknown, source: string, options: LoadOptio
       fail(`${at}.llm.provider must be one of ${PROVIDERS.join(', ')}`);
     }
     if (!Array.isArray(raw.tools)) return fail(`${at}.tools must be an array`);
+    const subAgents = raw.sub_agents ?? [];
+    if (!Array.isArray(subAgents)) return fail(`${at}.sub_agents must be an array`);
+    const requests = raw.requests === undefined ? undefined : requestsRef(raw.requests, `${at}.requests`, fail);
+    if (workflow === 'EXPRESS' && (subAgents.length > 0 || requests)) {
+      fail(
+        `agent "${name}" is EXPRESS but has ${requests ? '"requests"' : '"sub_agents"'}: Express workflows support neither ` +
+          '.sync (a sub-agent\'s nested execution) nor .waitForTaskToken (a request to people); make it STANDARD',
+      );
+    }
     return {
       name,
       definition: str(raw.definition, `${at}.definition`, fail),
@@ -155,7 +196,24 @@ export function parseManifest(value: unknown, source: string, options: LoadOptio
         return { tool, placeholder, ...(binary && { binary }), ...(fn && { function: fn }) };
       }),
       conversation_table: raw.conversation_table !== false,
+      sub_agents: subAgents.map((r: unknown, j: number): SubAgentRef => {
+        const sat = `${at}.sub_agents[${j}]`;
+        if (!isObject(r)) return fail(`${sat} is not an object`);
+        return { agent: str(r.agent, `${sat}.agent`, fail), placeholder: ident(r.placeholder, `${sat}.placeholder`, PLACEHOLDER, fail) };
+      }),
+      ...(requests && { requests }),
     };
+  });
+  // A sub-agent is a state machine of this deployment: its ARN is formatted from its name.
+  agents.forEach((agent, i) => {
+    agent.sub_agents.forEach((sub, j) => {
+      if (!names.has(sub.agent)) {
+        fail(
+          `agents[${i}].sub_agents[${j}]: agent "${agent.name}" names sub-agent "${sub.agent}", which is not an agent of this manifest ` +
+            `(its agents: ${[...names].sort().join(', ')})`,
+        );
+      }
+    });
   });
   return { version: 1, agents };
 }
@@ -165,7 +223,12 @@ export function parseManifest(value: unknown, source: string, options: LoadOptio
  * manifest names must be used: anything else would deploy a machine that cannot run.
  */
 function checkPlaceholders(agent: AgentEntry, text: string, file: string): void {
-  const known = new Set([agent.llm.placeholder, ...agent.tools.map((t) => t.placeholder)]);
+  const known = new Set([
+    agent.llm.placeholder,
+    ...agent.tools.map((t) => t.placeholder),
+    ...agent.sub_agents.map((s) => s.placeholder),
+    ...(agent.requests ? [agent.requests.placeholder] : []),
+  ]);
   const used = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
   for (const p of used) {
     if (!known.has(p)) {
@@ -210,6 +273,16 @@ function functionRef(v: unknown, at: string, fail: (what: string) => never): str
     fail(`${at} "${s}" is neither a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>) nor a function name`);
   }
   return s;
+}
+
+/** The `requests` of an agent entry: a destination the construct knows and its placeholder. */
+function requestsRef(v: unknown, at: string, fail: (what: string) => never): RequestsRef {
+  if (!isObject(v)) return fail(`${at} must be an object`);
+  const destination = v.destination;
+  if (!DESTINATIONS.includes(destination as RequestDestination)) {
+    fail(`${at}.destination must be one of ${DESTINATIONS.join(', ')}`);
+  }
+  return { destination: destination as RequestDestination, placeholder: ident(v.placeholder, `${at}.placeholder`, PLACEHOLDER, fail) };
 }
 
 /** Parses JSON, naming the file when it is not JSON (a hand edit gone wrong). */

@@ -25,7 +25,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SfnAgentsError } from './errors';
 import { CargoLambdaBuild, prebuiltCode } from './lambda-code';
-import { LoadedAgent, loadStateMachines, ToolFunctionRef } from './manifest';
+import { LoadedAgent, loadStateMachines, RequestDestination, ToolFunctionRef } from './manifest';
 import { AgentsMonitoring } from './monitoring';
 
 /**
@@ -98,6 +98,24 @@ export interface SfnAgentsProps {
    * the providers' own endpoints.
    */
   readonly providerBaseUrls?: Partial<Record<'openai' | 'anthropic' | 'gemini', string>>;
+  /**
+   * The EventBridge bus that agents with `requests.destination: "eventbridge"` put their approval
+   * requests and questions on. Default: a new bus `<stack name>-agent-requests`, made only when
+   * such an agent is in the manifest.
+   */
+  readonly requestEventBus?: events.IEventBus;
+  /**
+   * The SNS topic for agents with `requests.destination: "sns"`. Default: a new topic (SSL only,
+   * encrypted with the construct's key when there is one, else with `alias/aws/sns`), made only
+   * when such an agent is in the manifest.
+   */
+  readonly requestTopic?: sns.ITopic;
+  /**
+   * The SQS queue for agents with `requests.destination: "sqs"` (`sfn-agent approvals --queue-url`
+   * lists it). Default: a new queue (SSL only, encrypted with the construct's key when there is
+   * one, else SQS-managed SSE, 14 days' retention), made only when such an agent is in the manifest.
+   */
+  readonly requestQueue?: sqs.IQueue;
 }
 
 /** The EventBridge `detail-type` that asks an agent a question. */
@@ -119,6 +137,13 @@ const TRIGGER_MEMORY_MB = 128;
 const MAX_RECEIVE_COUNT = 5;
 /** The alias of every built Lambda, on the version of the last deploy. */
 export const LIVE_ALIAS = 'live';
+/**
+ * The rule Step Functions manages in the account to learn that a nested execution ended
+ * (`startExecution.sync`): the calling machine's role must be allowed to put and describe it.
+ */
+const NESTED_EXECUTION_RULE = 'StepFunctionsGetEventsForStepFunctionsExecutionRule';
+/** How long the request queue keeps a request: SQS's longest, for requests that wait for days. */
+const REQUEST_RETENTION = Duration.days(14);
 
 /**
  * The agents of one manifest with everything they need. Its outputs name every state machine
@@ -150,6 +175,12 @@ export class SfnAgents extends Construct {
   readonly queue: sqs.Queue;
   /** Where messages and events that could not start an execution end up. */
   readonly deadLetterQueue: sqs.Queue;
+  /** The bus approval requests and questions go on, when an agent sends them to EventBridge. */
+  readonly requestEventBus?: events.IEventBus;
+  /** The topic approval requests and questions are published to, when an agent sends them to SNS. */
+  readonly requestTopic?: sns.ITopic;
+  /** The queue approval requests and questions are sent to, when an agent sends them to SQS. */
+  readonly requestQueue?: sqs.IQueue;
   /** Each tool's Lambda, when it is not built here: from `toolFunctions` or the manifest's `function`. */
   private readonly externalTools = new Map<string, lambda.IFunction>();
   /** The stack the construct is in: its name prefixes the state machines' names. */
@@ -232,6 +263,11 @@ export class SfnAgents extends Construct {
       this.functions.set(binary, fn);
     }
 
+    const destinations = this.requestDestinations(props);
+    this.requestEventBus = destinations.eventbridge as events.IEventBus | undefined;
+    this.requestTopic = destinations.sns as sns.ITopic | undefined;
+    this.requestQueue = destinations.sqs as sqs.IQueue | undefined;
+
     for (const agent of this.agents) {
       this.stateMachines.set(agent.name, this.agentStateMachine(agent, props, logRetention));
     }
@@ -278,6 +314,94 @@ export class SfnAgents extends Construct {
       value: this.apiKeys.secretArn,
       description: 'aws secretsmanager put-secret-value --secret-id <this> --secret-string file://keys.json',
     });
+    if (this.requestEventBus) {
+      new CfnOutput(this, 'RequestEventBusName', {
+        value: this.requestEventBus.eventBusName,
+        description: 'Approval requests and questions of the agents arrive on this bus (source sfn-agent): route them to people with a rule',
+      });
+    }
+    if (this.requestTopic) {
+      new CfnOutput(this, 'RequestTopicArn', {
+        value: this.requestTopic.topicArn,
+        description: 'Approval requests and questions of the agents are published here: subscribe the people who answer them',
+      });
+    }
+    if (this.requestQueue) {
+      new CfnOutput(this, 'RequestQueueUrl', {
+        value: this.requestQueue.queueUrl,
+        description: 'Approval requests and questions of the agents wait here: sfn-agent approvals --queue-url <this>',
+      });
+    }
+  }
+
+  /**
+   * The bus, topic and queue that the manifest's `requests` need: each the one the props give,
+   * or a new one, and only when some agent sends its requests there. A given one that no agent
+   * uses is refused (it would sit there receiving nothing).
+   */
+  private requestDestinations(props: SfnAgentsProps): Partial<Record<RequestDestination, events.IEventBus | sns.ITopic | sqs.IQueue>> {
+    const used = new Set(this.agents.flatMap((a) => (a.requests ? [a.requests.destination] : [])));
+    const given: [RequestDestination, string, unknown][] = [
+      ['eventbridge', 'requestEventBus', props.requestEventBus],
+      ['sns', 'requestTopic', props.requestTopic],
+      ['sqs', 'requestQueue', props.requestQueue],
+    ];
+    for (const [destination, prop, value] of given) {
+      if (value !== undefined && !used.has(destination)) {
+        throw new SfnAgentsError(
+          `${prop} is given, but no agent of the manifest sends its requests to ${destination} ` +
+            `(${used.size === 0 ? 'none has "requests"' : `they use ${[...used].sort().join(', ')}`})`,
+        );
+      }
+    }
+    const bus = props.requestEventBus?.eventBusName;
+    if (bus !== undefined && !Token.isUnresolved(bus) && bus === 'default') {
+      throw new SfnAgentsError(
+        'requestEventBus is the default bus, where the construct\'s own rules start agents on "Agent Question" events from ' +
+          'sfn-agent: a question an agent asks a person would start a run. Give a bus of its own (or leave the prop out for a new one)',
+      );
+    }
+    const out: Partial<Record<RequestDestination, events.IEventBus | sns.ITopic | sqs.IQueue>> = {};
+    if (used.has('eventbridge')) {
+      out.eventbridge =
+        props.requestEventBus ??
+        new events.EventBus(this, 'RequestEventBus', {
+          eventBusName: `${this.stack.stackName}-agent-requests`,
+          description: 'sfn-agent: approval requests and questions that agents wait on',
+        });
+    }
+    if (used.has('sns')) {
+      out.sns =
+        props.requestTopic ??
+        new sns.Topic(this, 'RequestTopic', {
+          displayName: `${this.stack.stackName} agent requests`,
+          enforceSSL: true,
+          // The construct's key when there is one; otherwise SNS's AWS-managed key, which needs
+          // no key policy or grant for a publisher of this account.
+          masterKey: this.encryptionKey ?? kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+        });
+    }
+    if (used.has('sqs')) {
+      let queue = props.requestQueue;
+      if (!queue) {
+        const created = new sqs.Queue(this, 'RequestQueue', {
+          enforceSSL: true,
+          ...(this.encryptionKey
+            ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey }
+            : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
+          retentionPeriod: REQUEST_RETENTION,
+        });
+        const reason =
+          'Approval requests and questions wait here for a person: `sfn-agent approvals` peeks at them ' +
+          '(each look is a receive), so a redrive policy would move a pending request to a dead-letter ' +
+          'queue after a few looks. A request nobody answers times out in its state machine, which goes on without it.';
+        Validations.of(created).acknowledge({ id: 'AwsSolutions-SQS3', reason });
+        Validations.of(created).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason });
+        queue = created;
+      }
+      out.sqs = queue;
+    }
+    return out;
   }
 
   /**
@@ -480,6 +604,7 @@ export class SfnAgents extends Construct {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description: `The ${agent.name} agent's state machine`,
     });
+    Object.assign(substitutions, this.grantSubAgents(agent, role), this.grantRequests(agent, role));
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'InvokeOwnLambdas',
@@ -539,6 +664,93 @@ export class SfnAgents extends Construct {
       description: `The ${agent.name} agent (${agent.workflow_type}): sfn-agent invoke ${agent.name} "..."`,
     });
     return machine;
+  }
+
+  /**
+   * A supervisor's sub-agents: each placeholder gets the sub-agent's state machine ARN, formatted
+   * from its name (`<stack name>-<agent>`) rather than referenced, since a supervisor and its
+   * sub-agent may each call the other and a Ref would make a dependency cycle. The role gets what
+   * `states:startExecution.sync` needs, as AWS documents it: StartExecution on the machines,
+   * DescribeExecution and StopExecution on their executions, and the managed rule by which Step
+   * Functions learns that a nested execution ended.
+   */
+  private grantSubAgents(agent: LoadedAgent, role: iam.Role): Record<string, string> {
+    if (agent.sub_agents.length === 0) return {};
+    const substitutions: Record<string, string> = {};
+    const names = [...new Set(agent.sub_agents.map((s) => `${this.stack.stackName}-${s.agent}`))];
+    for (const sub of agent.sub_agents) substitutions[sub.placeholder] = this.stateMachineArn(`${this.stack.stackName}-${sub.agent}`);
+    const executions = names.map((name) =>
+      this.stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${name}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'StartSubAgents',
+        actions: ['states:StartExecution'],
+        resources: names.map((name) => this.stateMachineArn(name)),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'FollowSubAgentExecutions',
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: executions,
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'NestedExecutionEvents',
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [this.stack.formatArn({ service: 'events', resource: 'rule', resourceName: NESTED_EXECUTION_RULE })],
+      }),
+    );
+    for (const arn of executions) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(this.stack, arn)}]`,
+        reason:
+          'Any execution of one sub-agent\'s state machine: startExecution.sync describes (and on a timeout stops) ' +
+          'the nested execution it started, whose name Step Functions generates at run time.',
+      });
+    }
+    return substitutions;
+  }
+
+  /**
+   * An agent that waits for people: its placeholder gets the bus name, topic ARN or queue URL, and
+   * its role may put events on that bus, publish to that topic or send to that queue, and nothing
+   * else (plus GenerateDataKey and Decrypt on a customer key of the topic or queue, which SNS and
+   * SQS need from a sender).
+   */
+  private grantRequests(agent: LoadedAgent, role: iam.Role): Record<string, string> {
+    const requests = agent.requests;
+    if (!requests) return {};
+    switch (requests.destination) {
+      case 'eventbridge': {
+        const bus = this.requestEventBus!;
+        // CDK's grant: events:PutEvents on the bus ARN, nothing more.
+        bus.grantPutEventsTo(role);
+        return { [requests.placeholder]: bus.eventBusName };
+      }
+      case 'sns': {
+        const topic = this.requestTopic!;
+        // By hand: topic.grantPublish would add kms:GenerateDataKey* (a wildcard) on the key.
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PublishRequests', actions: ['sns:Publish'], resources: [topic.topicArn] }));
+        if (topic.masterKey && !isAwsManagedAlias(topic.masterKey)) topic.masterKey.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
+        return { [requests.placeholder]: topic.topicArn };
+      }
+      case 'sqs': {
+        const queue = this.requestQueue!;
+        // By hand: queue.grantSendMessages adds GetQueueAttributes, GetQueueUrl, and kms:Encrypt,
+        // ReEncrypt* and GenerateDataKey* on the key, none of which sendMessage needs.
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SendRequests', actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+        if (queue.encryptionMasterKey) queue.encryptionMasterKey.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
+        return { [requests.placeholder]: queue.queueUrl };
+      }
+    }
+  }
+
+  /** The ARN of a state machine of this stack's account and region, by name, with no reference to it. */
+  private stateMachineArn(name: string): string {
+    return this.stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   }
 
   /**
@@ -676,6 +888,27 @@ function bedrockModelArns(stack: Stack, model: string): string[] {
     stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: model }),
     `arn:${stack.partition}:bedrock:*::foundation-model/${foundationModelOf(model)}`,
   ];
+}
+
+/**
+ * A resource as cdk-nag names it in a finding's id: the ARN with each `{Ref}` as `<Name>` and
+ * each `{Fn::GetAtt}` as `<Resource.Attribute>`.
+ */
+function nagResource(stack: Stack, value: string): string {
+  const render = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const o = v as Record<string, any>;
+    if (o.Ref) return `<${o.Ref}>`;
+    if (o['Fn::GetAtt']) return `<${o['Fn::GetAtt'].join('.')}>`;
+    if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(render).join(o['Fn::Join'][0]);
+    throw new Error(`cannot render ${JSON.stringify(v)} as cdk-nag does`);
+  };
+  return render(stack.resolve(value));
+}
+
+/** An `alias/aws/…` key: AWS-managed, whose key policy already lets this account's principals use it through its service. */
+function isAwsManagedAlias(key: kms.IKey): boolean {
+  return 'aliasName' in key && typeof (key as kms.IAlias).aliasName === 'string' && (key as kms.IAlias).aliasName.startsWith('alias/aws/');
 }
 
 /** `get-weather` / `get_weather` → `GetWeather`, for construct ids and output names. */

@@ -118,7 +118,8 @@ fn graph_prints_mermaid_and_names_the_agents_on_a_typo() {
     let out = sfn_agent(&["graph", "wether"]);
     assert!(!out.status.success());
     assert!(
-        text(&out.stderr).contains("the agents are: assistant, calculator, weather, weather-brief")
+        text(&out.stderr)
+            .contains("the agents are: assistant, calculator, supervisor, weather, weather-brief")
     );
 }
 
@@ -211,7 +212,7 @@ fn agents_lists_one_name_per_line() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "assistant\ncalculator\nweather\nweather-brief\n"
+        "assistant\ncalculator\nsupervisor\nweather\nweather-brief\n"
     );
     let out = sfn_agent(&["agents", "--long"]);
     let long = text(&out.stdout);
@@ -239,7 +240,9 @@ fn graph_takes_an_agent_or_any_asl_file() {
     let stderr = text(&neither.stderr);
     assert!(
         stderr.contains("`nothing-here` is neither an agent nor a file")
-            && stderr.contains("the agents are: assistant, calculator, weather, weather-brief"),
+            && stderr.contains(
+                "the agents are: assistant, calculator, supervisor, weather, weather-brief"
+            ),
         "{stderr}"
     );
     let not_asl = sfn_agent(&["graph", "Cargo.toml"]);

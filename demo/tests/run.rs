@@ -133,7 +133,9 @@ fn unknown_agents_and_mismatched_providers_are_clear_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success()
-            && stderr.contains("the agents are: assistant, calculator, weather, weather-brief"),
+            && stderr.contains(
+                "the agents are: assistant, calculator, supervisor, weather, weather-brief"
+            ),
         "{stderr}"
     );
 
@@ -216,4 +218,40 @@ fn an_unknown_conversation_is_noted_before_it_starts_anew() {
         stderr.contains("no conversation `no-such-conversation`"),
         "{stderr}"
     );
+}
+
+/// The demo supervisor delegates to the calculator agent, each playing its own script
+/// (`examples/scripts/supervisor.json`, then `calculator.json` beside it).
+#[test]
+fn the_supervisor_delegates_to_a_sub_agent_that_plays_its_own_script() {
+    let dir = temp_dir("supervisor");
+    let out = sfn_agent(&dir)
+        .args([
+            "supervisor",
+            "How much is 1,250 after three years at 7%?",
+            "--script",
+            "examples/scripts/supervisor.json",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "→ calculator {\"question\":\"How much is 1,250 after three years at 7% a year?\"}"
+        ) && stderr.contains(
+            "calculate ← {\"expression\":\"(1250 * 1.07^3) - 1250\",\"result\":281.30375}"
+        ),
+        "{stderr}"
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(value["status"], "SUCCEEDED");
+    // The supervisor's two turns and the calculator's two count in the one run's usage.
+    assert_eq!(
+        value["output"]["usage"]["input_tokens"],
+        512 + 640 + 402 + 489
+    );
+    // The supervisor's own transitions: its sub-agent is one Task (Ask agent) in it.
+    assert_eq!(value["state_transitions"], 9);
 }

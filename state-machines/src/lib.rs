@@ -26,6 +26,7 @@ pub fn agents() -> Vec<Agent> {
     let mut all = vec![
         agents::assistant(),
         agents::calculator(),
+        agents::supervisor(),
         agents::weather(),
         agents::weather_brief(),
     ];

@@ -2,11 +2,13 @@
 
 mod assistant;
 mod calculator;
+mod supervisor;
 mod weather;
 mod weather_brief;
 
 pub(crate) use assistant::assistant;
 pub(crate) use calculator::calculator;
+pub(crate) use supervisor::supervisor;
 pub(crate) use weather::weather;
 pub(crate) use weather_brief::weather_brief;
 
