@@ -23,7 +23,7 @@ use serde_json::Value;
 use sfn_agent_tool::validation::{InputValidator, invalid_input_text};
 
 use crate::error::LlmError;
-use crate::metrics::{CallMetrics, MetricsSink};
+use crate::metrics::{AuthFailure, CallMetrics, MetricsSink};
 use crate::model::{ChatModel, ChatRequest, ChatResponse};
 use crate::pricing::PriceTable;
 use crate::secrets::SecretsError;
@@ -78,6 +78,25 @@ pub struct Handler {
     metrics: MetricsSink,
     prices: &'static PriceTable,
     validators: Mutex<HashMap<String, Arc<InputValidator>>>,
+    log_content: bool,
+}
+
+/// The environment variable that puts message content (the question, the model's answer) in
+/// the turn's log line: `true` to opt in; off by default, so prompts and answers stay out of
+/// CloudWatch Logs.
+pub const LOG_CONTENT_ENV: &str = "SFN_AGENT_LOG_CONTENT";
+
+/// The `tracing` target of the one line per turn.
+pub const TURN_LOG_TARGET: &str = "sfn_agent::turn";
+
+/// The OpenTelemetry GenAI semantic conventions' `gen_ai.system` of a provider.
+pub fn gen_ai_system(provider: agent_builder::Provider) -> &'static str {
+    match provider {
+        agent_builder::Provider::Anthropic => "anthropic",
+        agent_builder::Provider::OpenAi => "openai",
+        agent_builder::Provider::Gemini => "gcp.gemini",
+        agent_builder::Provider::Bedrock => "aws.bedrock",
+    }
 }
 
 impl std::fmt::Debug for Handler {
@@ -113,7 +132,15 @@ impl Handler {
             metrics: MetricsSink::stdout(),
             prices: PriceTable::embedded(),
             validators: Mutex::new(HashMap::new()),
+            log_content: std::env::var(LOG_CONTENT_ENV)
+                .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true")),
         }
+    }
+
+    /// Puts message content in the turn's log line (or not), whatever `SFN_AGENT_LOG_CONTENT` says.
+    pub fn with_log_content(mut self, on: bool) -> Self {
+        self.log_content = on;
+        self
     }
 
     /// Uses this model id instead of the agent's (to run an agent on another provider).
@@ -128,12 +155,48 @@ impl Handler {
         self
     }
 
-    /// Runs one turn.
+    /// Runs one turn, and logs one line for it (target [`TURN_LOG_TARGET`]).
     pub async fn handle(&self, request: LlmRequest) -> Result<LlmResponse, HandlerError> {
-        let new_blocks = new_user_blocks(&request)?;
+        let started = Instant::now();
+        let result = self.turn(&request, started).await;
+        if let Err(e) = &result {
+            let provider = self.model.provider();
+            let model = self
+                .model_override
+                .as_deref()
+                .unwrap_or(&request.agent.model.model);
+            tracing::warn!(
+                target: TURN_LOG_TARGET,
+                execution = request.execution.as_deref().unwrap_or(""),
+                conversation_id = %request.conversation_id,
+                agent = %request.agent.name,
+                iteration = request.iteration,
+                provider = provider.as_str(),
+                model,
+                latency_ms = started.elapsed().as_millis() as u64,
+                outcome = e.error_name(),
+                error = %e,
+                gen_ai.operation.name = "chat",
+                gen_ai.system = gen_ai_system(provider),
+                gen_ai.request.model = model,
+                sfn.execution_arn = request.execution.as_deref().unwrap_or(""),
+                sfn.state = agent_builder::react::names::CALL_LLM,
+                "turn failed"
+            );
+        }
+        result
+    }
+
+    async fn turn(
+        &self,
+        request: &LlmRequest,
+        started: Instant,
+    ) -> Result<LlmResponse, HandlerError> {
+        let new_blocks = new_user_blocks(request)?;
         let tools = self.tools(&request.agent)?;
         let turns = self.store.load(&request.conversation_id).await?;
-        if let Some(done) = find_stored(&turns, &request, &new_blocks) {
+        if let Some(done) = find_stored(&turns, request, &new_blocks) {
+            self.log_turn(request, done, started, "replayed");
             return Ok(done.response.clone());
         }
 
@@ -163,7 +226,7 @@ impl Handler {
         let mut corrected = false;
 
         let (reply, outcome) = loop {
-            let reply = self.call(&request, &chat).await?;
+            let reply = self.call(request, &chat).await?;
             usage += self.usage_of(&chat, &reply);
             turn_messages.push(reply.message.clone());
             let outcome = evaluate(&reply, &tools, request.agent.output_schema.is_some());
@@ -232,10 +295,60 @@ impl Handler {
                 reply.model.clone()
             },
             messages: turn_messages,
-            response: response.clone(),
+            response,
         };
         self.store.append(&request.conversation_id, &turn).await?;
-        Ok(response)
+        self.log_turn(request, &turn, started, "ok");
+        Ok(turn.response)
+    }
+
+    /// The turn's log line: who, which model, how long, how many tokens, how it ended; the
+    /// OpenTelemetry GenAI attribute names beside the short ones; content only when opted in.
+    fn log_turn(&self, request: &LlmRequest, turn: &Turn, started: Instant, outcome: &str) {
+        if !tracing::enabled!(target: TURN_LOG_TARGET, tracing::Level::INFO) {
+            return;
+        }
+        let response = &turn.response;
+        let requested = self
+            .model_override
+            .as_deref()
+            .unwrap_or(&request.agent.model.model);
+        let execution = request.execution.as_deref().unwrap_or("");
+        let question = request.question.as_deref().filter(|_| self.log_content);
+        let answer = Some(response.text.as_str()).filter(|_| self.log_content);
+        let stop_reason = match response.stop_reason {
+            StopReason::EndTurn => "end_turn",
+            StopReason::ToolUse => "tool_use",
+            StopReason::MaxTokens => "max_tokens",
+        };
+        tracing::info!(
+            target: TURN_LOG_TARGET,
+            execution,
+            conversation_id = %request.conversation_id,
+            agent = %request.agent.name,
+            iteration = request.iteration,
+            provider = turn.provider.as_str(),
+            model = %turn.model,
+            latency_ms = started.elapsed().as_millis() as u64,
+            input_tokens = response.usage.input_tokens,
+            output_tokens = response.usage.output_tokens,
+            estimated_cost_usd = response.usage.estimated_cost_usd,
+            stop_reason,
+            tool_calls = response.tool_calls.len() as u64,
+            rejected_calls = response.rejected.len() as u64,
+            outcome,
+            question,
+            answer,
+            gen_ai.operation.name = "chat",
+            gen_ai.system = gen_ai_system(turn.provider),
+            gen_ai.request.model = requested,
+            gen_ai.response.model = %turn.model,
+            gen_ai.usage.input_tokens = response.usage.input_tokens,
+            gen_ai.usage.output_tokens = response.usage.output_tokens,
+            sfn.execution_arn = execution,
+            sfn.state = agent_builder::react::names::CALL_LLM,
+            "turn"
+        );
     }
 
     async fn call(
@@ -244,7 +357,21 @@ impl Handler {
         chat: &ChatRequest,
     ) -> Result<ChatResponse, HandlerError> {
         let started = Instant::now();
-        let reply = self.model.complete(chat).await?;
+        let reply = match self.model.complete(chat).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                if e.error_name() == errors::LLM_AUTH_FAILED {
+                    self.metrics.record_auth_failure(&AuthFailure {
+                        agent: &request.agent.name,
+                        provider: self.model.provider(),
+                        model: &chat.model,
+                        conversation_id: &request.conversation_id,
+                        iteration: request.iteration,
+                    });
+                }
+                return Err(e.into());
+            }
+        };
         let latency_ms = started.elapsed().as_millis() as u64;
         let usage = self.usage_of(chat, &reply);
         self.metrics.record(&CallMetrics {
@@ -261,6 +388,7 @@ impl Handler {
             output_tokens: reply.output_tokens,
             latency_ms,
             estimated_cost_usd: usage.estimated_cost_usd,
+            tool_calls: asked_tool_calls(&reply.message),
         });
         Ok(reply)
     }
@@ -340,6 +468,15 @@ impl Handler {
         }
         Ok(validator)
     }
+}
+
+/// The tool calls a reply asks for, not counting the final-answer tool (a final answer is 0).
+fn asked_tool_calls(message: &Message) -> u32 {
+    message
+        .content
+        .iter()
+        .filter(|b| matches!(b, ContentBlock::ToolUse { name, .. } if name != FINAL_ANSWER_TOOL))
+        .count() as u32
 }
 
 /// A declared tool and its compiled input schema.

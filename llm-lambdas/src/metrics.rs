@@ -3,6 +3,13 @@
 //! One JSON line per model call, written to stdout in a Lambda, where CloudWatch Logs turns it
 //! into metrics in the `SfnAgent` namespace with the agent and the provider as dimensions, and
 //! the model as a searchable property. No extra state, no API call.
+//!
+//! The lines meet the construct's metrics contract (`construct/README.md`, "Metrics contract"):
+//! `InputTokens`, `OutputTokens`, `ToolCalls` (Count), `LatencyMs` (Milliseconds) and
+//! `EstimatedCostUsd` (None) on every model call, and `LLM.AuthFailed` = 1 (Count) in a line of
+//! its own for a call that failed with `LLM.AuthFailed`; all with the one dimension set
+//! `[["Agent","Provider"]]`. These lines are written raw to stdout, never through `tracing`,
+//! so CloudWatch recognises them.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -33,8 +40,10 @@ pub struct CallMetrics<'a> {
     pub output_tokens: u64,
     /// Time the model took, in milliseconds.
     pub latency_ms: u64,
-    /// The estimated cost in US dollars (property).
+    /// The estimated cost in US dollars.
     pub estimated_cost_usd: f64,
+    /// The tool calls the model asked for in this reply (0 for a final answer).
+    pub tool_calls: u32,
 }
 
 impl CallMetrics<'_> {
@@ -49,7 +58,9 @@ impl CallMetrics<'_> {
                     "Metrics": [
                         {"Name": "InputTokens", "Unit": "Count"},
                         {"Name": "OutputTokens", "Unit": "Count"},
-                        {"Name": "LatencyMs", "Unit": "Milliseconds"}
+                        {"Name": "LatencyMs", "Unit": "Milliseconds"},
+                        {"Name": "EstimatedCostUsd", "Unit": "None"},
+                        {"Name": "ToolCalls", "Unit": "Count"}
                     ]
                 }]
             },
@@ -62,8 +73,58 @@ impl CallMetrics<'_> {
             "OutputTokens": self.output_tokens,
             "LatencyMs": self.latency_ms,
             "EstimatedCostUsd": self.estimated_cost_usd,
+            "ToolCalls": self.tool_calls,
         })
     }
+}
+
+/// A model call that failed with `LLM.AuthFailed` (the key was refused, missing or unusable).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthFailure<'a> {
+    /// The agent's name (dimension).
+    pub agent: &'a str,
+    /// The provider (dimension).
+    pub provider: Provider,
+    /// The model id (property).
+    pub model: &'a str,
+    /// The conversation (property).
+    pub conversation_id: &'a str,
+    /// The iteration (property).
+    pub iteration: u32,
+}
+
+impl AuthFailure<'_> {
+    /// The EMF document of the failure (`LLM.AuthFailed` = 1), stamped with `timestamp_ms`.
+    pub fn to_emf(&self, timestamp_ms: u64) -> serde_json::Value {
+        json!({
+            "_aws": {
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["Agent", "Provider"]],
+                    "Metrics": [
+                        {"Name": "LLM.AuthFailed", "Unit": "Count"}
+                    ]
+                }]
+            },
+            "Agent": self.agent,
+            "Provider": self.provider.as_str(),
+            "Model": self.model,
+            "ConversationId": self.conversation_id,
+            "Iteration": self.iteration,
+            "LLM.AuthFailed": 1,
+        })
+    }
+}
+
+/// The metric of a call that failed with `LLM.AuthFailed` (the error's own name).
+pub const AUTH_FAILED_METRIC: &str = agent_builder::errors::LLM_AUTH_FAILED;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 /// Where EMF lines go: stdout in a Lambda, a buffer in tests.
@@ -99,11 +160,16 @@ impl MetricsSink {
 
     /// Writes one EMF line. A failed write is ignored: metrics never fail a turn.
     pub fn record(&self, metrics: &CallMetrics<'_>) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or_default();
-        let line = metrics.to_emf(now).to_string();
+        self.write_line(&metrics.to_emf(now_ms()));
+    }
+
+    /// Writes the `LLM.AuthFailed` line of a failed call.
+    pub fn record_auth_failure(&self, failure: &AuthFailure<'_>) {
+        self.write_line(&failure.to_emf(now_ms()));
+    }
+
+    fn write_line(&self, doc: &serde_json::Value) {
+        let line = doc.to_string();
         if let Ok(mut out) = self.out.lock() {
             let _ = writeln!(out, "{line}");
             let _ = out.flush();
@@ -159,6 +225,7 @@ mod tests {
             output_tokens: 30,
             latency_ms: 812,
             estimated_cost_usd: 0.0008,
+            tool_calls: 2,
         });
         let text = buf.contents();
         assert_eq!(text.lines().count(), 1);
@@ -172,7 +239,16 @@ mod tests {
             .flatten()
             .map(|m| m["Name"].as_str().unwrap_or_default())
             .collect();
-        assert_eq!(names, ["InputTokens", "OutputTokens", "LatencyMs"]);
+        assert_eq!(
+            names,
+            [
+                "InputTokens",
+                "OutputTokens",
+                "LatencyMs",
+                "EstimatedCostUsd",
+                "ToolCalls"
+            ]
+        );
         assert!(v["_aws"]["Timestamp"].as_u64().is_some());
         assert_eq!(v["Agent"], "weather");
         assert_eq!(v["Provider"], "anthropic");
@@ -180,5 +256,58 @@ mod tests {
         assert_eq!(v["InputTokens"], 120);
         assert_eq!(v["OutputTokens"], 30);
         assert_eq!(v["LatencyMs"], 812);
+        assert_eq!(v["ToolCalls"], 2);
+    }
+
+    #[test]
+    fn the_call_line_is_pinned() {
+        let m = CallMetrics {
+            agent: "weather",
+            provider: Provider::OpenAi,
+            model: "gpt-4o",
+            conversation_id: "c1",
+            iteration: 3,
+            input_tokens: 100,
+            output_tokens: 20,
+            latency_ms: 450,
+            estimated_cost_usd: 0.5,
+            tool_calls: 0,
+        };
+        assert_eq!(
+            m.to_emf(1_700_000_000_000).to_string(),
+            concat!(
+                r#"{"_aws":{"Timestamp":1700000000000,"CloudWatchMetrics":[{"Namespace":"SfnAgent","#,
+                r#""Dimensions":[["Agent","Provider"]],"Metrics":[{"Name":"InputTokens","Unit":"Count"},"#,
+                r#"{"Name":"OutputTokens","Unit":"Count"},{"Name":"LatencyMs","Unit":"Milliseconds"},"#,
+                r#"{"Name":"EstimatedCostUsd","Unit":"None"},{"Name":"ToolCalls","Unit":"Count"}]}]},"#,
+                r#""Agent":"weather","Provider":"openai","Model":"gpt-4o","ConversationId":"c1","#,
+                r#""Iteration":3,"InputTokens":100,"OutputTokens":20,"LatencyMs":450,"#,
+                r#""EstimatedCostUsd":0.5,"ToolCalls":0}"#
+            )
+        );
+    }
+
+    #[test]
+    fn the_auth_failure_line_is_pinned() {
+        let buf = SharedBuffer::default();
+        let sink = MetricsSink::to_writer(buf.clone());
+        let failure = AuthFailure {
+            agent: "weather",
+            provider: Provider::Anthropic,
+            model: "claude-sonnet-4-5",
+            conversation_id: "c1",
+            iteration: 1,
+        };
+        assert_eq!(
+            failure.to_emf(1_700_000_000_000).to_string(),
+            concat!(
+                r#"{"_aws":{"Timestamp":1700000000000,"CloudWatchMetrics":[{"Namespace":"SfnAgent","#,
+                r#""Dimensions":[["Agent","Provider"]],"Metrics":[{"Name":"LLM.AuthFailed","Unit":"Count"}]}]},"#,
+                r#""Agent":"weather","Provider":"anthropic","Model":"claude-sonnet-4-5","#,
+                r#""ConversationId":"c1","Iteration":1,"LLM.AuthFailed":1}"#
+            )
+        );
+        sink.record_auth_failure(&failure);
+        assert_eq!(buf.contents().lines().count(), 1);
     }
 }

@@ -1,19 +1,41 @@
 //! API keys: one Secrets Manager secret holding a JSON object with one key per provider
-//! (`{"anthropic": "...", "openai": "...", "gemini": "..."}`), read once per warm Lambda and
-//! cached; an environment variable (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `GEMINI_API_KEY`)
-//! overrides it, for local runs.
+//! (`{"anthropic": "...", "openai": "...", "gemini": "..."}`), read on first use and cached for
+//! a TTL (`API_KEY_TTL_SECONDS`, default 300); an environment variable (`ANTHROPIC_API_KEY`,
+//! `OPENAI_API_KEY`, `GEMINI_API_KEY`) overrides it, for local runs.
+//!
+//! An empty or missing key is never cached: the next call reads the secret again, so a key put
+//! into the secret after the first call is picked up without a cold start. [`RefreshingModel`]
+//! rebuilds the adapter when the key read after the TTL differs, and on `LLM.AuthFailed` reads
+//! the secret once more (a rotated key) and retries the call once before failing.
 //!
 //! A key is never logged, never returned in a response and never put in an error: errors name
 //! the secret and the JSON key to fix, and [`ApiKey`] never prints its value.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use agent_builder::Provider;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
-use tokio::sync::OnceCell;
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::error::LlmError;
+use crate::model::{ChatModel, ChatRequest, ChatResponse};
+
+/// The environment variable of the keys' TTL in seconds.
+pub const API_KEY_TTL_ENV: &str = "API_KEY_TTL_SECONDS";
+
+/// How long a key read from the secret is used before the secret is read again.
+pub const DEFAULT_API_KEY_TTL: Duration = Duration::from_secs(300);
+
+/// The TTL from `API_KEY_TTL_SECONDS` (whole seconds; 0 reads the secret on every call), else
+/// [`DEFAULT_API_KEY_TTL`].
+pub fn ttl_from_env() -> Duration {
+    std::env::var(API_KEY_TTL_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_API_KEY_TTL, Duration::from_secs)
+}
 pub use crate::providers::{ApiKey, InvalidKey};
 
 /// Why no key could be had.
@@ -167,7 +189,13 @@ impl SecretSource for SecretsManagerSource {
     }
 }
 
-/// The API keys of a warm Lambda: environment overrides, then the secret, read once.
+/// The secret's keys as last read, and when.
+struct CachedSecret {
+    keys: HashMap<String, String>,
+    read_at: Instant,
+}
+
+/// The API keys of a warm Lambda: environment overrides, then the secret, cached for a TTL.
 pub struct ApiKeys {
     secret_id: Option<String>,
     source: Arc<dyn SecretSource>,
@@ -175,7 +203,8 @@ pub struct ApiKeys {
     /// Variables set to something that is not a usable key: an error on `get`, not a fallback
     /// to the secret (which would hide the typo).
     invalid_overrides: HashMap<Provider, (&'static str, InvalidKey)>,
-    cache: OnceCell<HashMap<String, String>>,
+    cache: Mutex<Option<CachedSecret>>,
+    ttl: Duration,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -183,6 +212,7 @@ impl std::fmt::Debug for ApiKeys {
         f.debug_struct("ApiKeys")
             .field("secret_id", &self.secret_id)
             .field("overridden", &self.overrides.keys().collect::<Vec<_>>())
+            .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
 }
@@ -219,7 +249,8 @@ impl ApiKeys {
             secret_id,
             Arc::new(SecretsManagerSource::from_env()),
             overrides,
-        );
+        )
+        .with_ttl(ttl_from_env());
         keys.invalid_overrides = invalid_overrides;
         keys
     }
@@ -235,12 +266,37 @@ impl ApiKeys {
             source,
             overrides,
             invalid_overrides: HashMap::new(),
-            cache: OnceCell::new(),
+            cache: Mutex::new(None),
+            ttl: DEFAULT_API_KEY_TTL,
         }
     }
 
-    /// The key of `provider`: its environment override, else its entry in the secret (fetched
-    /// once, then cached for the life of the process).
+    /// Reads the secret again after `ttl` (zero: on every call).
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// How long a key read from the secret is used.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Whether `provider`'s key comes from the secret (and may change), not from a variable.
+    pub fn from_secret(&self, provider: Provider) -> bool {
+        !self.overrides.contains_key(&provider)
+            && !self.invalid_overrides.contains_key(&provider)
+            && self.secret_id.is_some()
+    }
+
+    /// Forgets the secret as read, so the next [`ApiKeys::get`] reads it again (after the
+    /// provider refused the key).
+    pub async fn invalidate(&self) {
+        *self.cache.lock().await = None;
+    }
+
+    /// The key of `provider`: its environment override, else its entry in the secret (read on
+    /// first use, then cached for the TTL; a missing or empty key is not cached).
     pub async fn get(&self, provider: Provider) -> Result<ApiKey, SecretsError> {
         if let Some(key) = self.overrides.get(&provider) {
             return Ok(key.clone());
@@ -261,27 +317,196 @@ impl ApiKeys {
                 json_key,
             });
         };
-        let keys = self
-            .cache
-            .get_or_try_init(|| async {
+        let usable = |keys: &HashMap<String, String>| {
+            keys.get(json_key).filter(|k| !k.trim().is_empty()).cloned()
+        };
+        let mut cache = self.cache.lock().await;
+        let cached = cache
+            .as_ref()
+            .filter(|c| c.read_at.elapsed() < self.ttl)
+            .and_then(|c| usable(&c.keys));
+        let raw = match cached {
+            Some(raw) => raw,
+            None => {
                 let text = self.source.secret_string(secret_id).await?;
-                parse_secret(secret_id, &text)
-            })
-            .await?;
-        let raw = keys
-            .get(json_key)
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| SecretsError::MissingKey {
-                secret_id: secret_id.clone(),
-                provider,
-                json_key,
-                env_var,
-            })?;
-        ApiKey::parse(raw).map_err(|problem| SecretsError::InvalidKey {
+                let keys = parse_secret(secret_id, &text)?;
+                let raw = usable(&keys).ok_or_else(|| SecretsError::MissingKey {
+                    secret_id: secret_id.clone(),
+                    provider,
+                    json_key,
+                    env_var,
+                })?;
+                *cache = Some(CachedSecret {
+                    keys,
+                    read_at: Instant::now(),
+                });
+                raw
+            }
+        };
+        drop(cache);
+        ApiKey::parse(&raw).map_err(|problem| SecretsError::InvalidKey {
             provider,
             origin: format!("the secret `{secret_id}` under `{json_key}`"),
             problem,
         })
+    }
+}
+
+/// Builds a provider's adapter for a key (the real adapters in a Lambda, a fake in tests).
+#[async_trait::async_trait]
+pub trait AdapterFactory: Send + Sync {
+    /// The adapter calling the provider with `key`.
+    async fn build(&self, key: ApiKey) -> Result<Arc<dyn ChatModel>, LlmError>;
+}
+
+/// The adapter in use and the key it was built with.
+struct Current {
+    model: Arc<dyn ChatModel>,
+    key: ApiKey,
+    checked: Instant,
+}
+
+/// An adapter whose key comes from the secret and follows it: after the TTL the key is read
+/// again and the adapter rebuilt when it changed; a call the provider refuses with
+/// `LLM.AuthFailed` reads the secret once more and, when the key changed (rotated, or put in
+/// after the first call), is retried once with it before the error is returned. Between TTLs a
+/// call costs a read lock and an `Arc` clone: no allocation, no secret read.
+pub struct RefreshingModel {
+    provider: Provider,
+    keys: Arc<ApiKeys>,
+    factory: Box<dyn AdapterFactory>,
+    current: RwLock<Current>,
+}
+
+impl std::fmt::Debug for RefreshingModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshingModel")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RefreshingModel {
+    /// Reads `provider`'s key from `keys` and builds the first adapter with `factory`.
+    pub async fn new(
+        provider: Provider,
+        keys: Arc<ApiKeys>,
+        factory: Box<dyn AdapterFactory>,
+    ) -> Result<Self, LlmError> {
+        let key = keys.get(provider).await?;
+        let model = factory.build(key.clone()).await?;
+        Ok(Self::with_model(provider, keys, factory, key, model))
+    }
+
+    /// Starts with `model`, already built with `key` (just read from `keys`).
+    pub fn with_model(
+        provider: Provider,
+        keys: Arc<ApiKeys>,
+        factory: Box<dyn AdapterFactory>,
+        key: ApiKey,
+        model: Arc<dyn ChatModel>,
+    ) -> Self {
+        Self {
+            provider,
+            keys,
+            factory,
+            current: RwLock::new(Current {
+                model,
+                key,
+                checked: Instant::now(),
+            }),
+        }
+    }
+
+    fn model(&self) -> (Arc<dyn ChatModel>, bool) {
+        match self.current.read() {
+            Ok(c) => (c.model.clone(), c.checked.elapsed() >= self.keys.ttl()),
+            Err(poisoned) => {
+                let c = poisoned.into_inner();
+                (c.model.clone(), true)
+            }
+        }
+    }
+
+    /// Reads the key again (from the service when `force`); rebuilds the adapter when it
+    /// changed. Returns whether it did.
+    async fn refresh(&self, force: bool) -> Result<bool, LlmError> {
+        if force {
+            self.keys.invalidate().await;
+        }
+        let read = self.keys.get(self.provider).await;
+        let unchanged = |c: &Current, key: &ApiKey| c.key == *key;
+        let key = match read {
+            Ok(key) => key,
+            Err(e) => {
+                // Keep the adapter that works until the provider refuses its key; try again
+                // after the next TTL.
+                if let Ok(mut c) = self.current.write() {
+                    c.checked = Instant::now();
+                }
+                tracing::warn!(
+                    target: "sfn_agent::secrets",
+                    provider = self.provider.as_str(),
+                    error = %e,
+                    "the API key could not be read again; the current key stays in use"
+                );
+                return Err(e.into());
+            }
+        };
+        let same = self
+            .current
+            .read()
+            .map(|c| unchanged(&c, &key))
+            .unwrap_or(false);
+        if same {
+            if let Ok(mut c) = self.current.write() {
+                c.checked = Instant::now();
+            }
+            return Ok(false);
+        }
+        let model = self.factory.build(key.clone()).await?;
+        if let Ok(mut c) = self.current.write() {
+            *c = Current {
+                model,
+                key,
+                checked: Instant::now(),
+            };
+        }
+        tracing::info!(
+            target: "sfn_agent::secrets",
+            provider = self.provider.as_str(),
+            "a new API key was read from the secret"
+        );
+        Ok(true)
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatModel for RefreshingModel {
+    fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let (mut model, stale) = self.model();
+        if stale && self.refresh(false).await.unwrap_or(false) {
+            model = self.model().0;
+        }
+        match model.complete(request).await {
+            Err(e) if e.error_name() == agent_builder::errors::LLM_AUTH_FAILED => {
+                // One refresh: a rotated key, or one put in since the adapter was built.
+                if self.refresh(true).await.unwrap_or(false) {
+                    self.model().0.complete(request).await
+                } else {
+                    Err(e)
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn prices_apply(&self) -> bool {
+        self.model().0.prices_apply()
     }
 }
 
@@ -365,6 +590,188 @@ mod tests {
                 agent_builder::errors::LLM_AUTH_FAILED
             );
         }
+    }
+
+    /// A secret whose text the test changes, counting its reads.
+    #[derive(Default)]
+    struct Changing {
+        text: std::sync::Mutex<String>,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Changing {
+        fn set(&self, text: &str) {
+            *self.text.lock().expect("lock") = text.to_string();
+        }
+        fn reads(&self) -> usize {
+            self.reads.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl SecretSource for Changing {
+        async fn secret_string(&self, _: &str) -> Result<String, SecretsError> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(self.text.lock().expect("lock").clone())
+        }
+    }
+
+    fn changing(text: &str, ttl: Duration) -> (Arc<Changing>, Arc<ApiKeys>) {
+        let source = Arc::new(Changing::default());
+        source.set(text);
+        let keys =
+            ApiKeys::new(Some("arn:secret".into()), source.clone(), HashMap::new()).with_ttl(ttl);
+        (source, Arc::new(keys))
+    }
+
+    #[tokio::test]
+    async fn an_empty_or_missing_key_is_not_cached() {
+        let (source, keys) = changing(r#"{"anthropic": ""}"#, DEFAULT_API_KEY_TTL);
+        assert!(matches!(
+            keys.get(Provider::Anthropic).await,
+            Err(SecretsError::MissingKey { .. })
+        ));
+        source.set("{}");
+        assert!(keys.get(Provider::Anthropic).await.is_err());
+        source.set(r#"{"anthropic": "sk-ant-late"}"#);
+        let key = keys.get(Provider::Anthropic).await.expect("put in later");
+        assert_eq!(key.expose(), "sk-ant-late");
+        assert_eq!(source.reads(), 3, "every miss reads the secret again");
+        // Now cached for the TTL.
+        source.set(r#"{"anthropic": "sk-ant-rotated"}"#);
+        let key = keys.get(Provider::Anthropic).await.expect("cached");
+        assert_eq!(key.expose(), "sk-ant-late");
+        assert_eq!(source.reads(), 3);
+        // Until the provider refuses it.
+        keys.invalidate().await;
+        let key = keys.get(Provider::Anthropic).await.expect("re-read");
+        assert_eq!(key.expose(), "sk-ant-rotated");
+        assert_eq!(source.reads(), 4);
+    }
+
+    #[tokio::test]
+    async fn the_secret_is_read_again_after_the_ttl() {
+        let (source, keys) = changing(r#"{"openai": "sk-1"}"#, Duration::from_millis(30));
+        assert_eq!(
+            keys.get(Provider::OpenAi).await.expect("1").expose(),
+            "sk-1"
+        );
+        source.set(r#"{"openai": "sk-2"}"#);
+        assert_eq!(
+            keys.get(Provider::OpenAi).await.expect("1").expose(),
+            "sk-1"
+        );
+        assert_eq!(source.reads(), 1);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(
+            keys.get(Provider::OpenAi).await.expect("2").expose(),
+            "sk-2"
+        );
+        assert_eq!(source.reads(), 2);
+    }
+
+    #[test]
+    fn the_ttl_comes_from_the_environment_or_defaults_to_five_minutes() {
+        // Only the default is checked: tests share the process environment.
+        if std::env::var(API_KEY_TTL_ENV).is_err() {
+            assert_eq!(ttl_from_env(), Duration::from_secs(300));
+        }
+    }
+
+    /// A model that accepts only the key `good`.
+    struct KeyedFake(ApiKey);
+
+    #[async_trait::async_trait]
+    impl ChatModel for KeyedFake {
+        fn provider(&self) -> Provider {
+            Provider::Anthropic
+        }
+        async fn complete(&self, _: &ChatRequest) -> Result<ChatResponse, LlmError> {
+            if self.0.expose() != "good" {
+                return Err(LlmError::AuthFailed {
+                    provider: "anthropic".into(),
+                    message: "invalid x-api-key".into(),
+                });
+            }
+            Ok(ChatResponse {
+                message: agent_builder::Message {
+                    role: agent_builder::Role::Assistant,
+                    content: vec![agent_builder::ContentBlock::Text { text: "hi".into() }],
+                },
+                stop_reason: agent_builder::StopReason::EndTurn,
+                input_tokens: 1,
+                output_tokens: 1,
+                model: "m".into(),
+            })
+        }
+    }
+
+    #[derive(Default)]
+    struct Builds(std::sync::atomic::AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl AdapterFactory for Arc<Builds> {
+        async fn build(&self, key: ApiKey) -> Result<Arc<dyn ChatModel>, LlmError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Arc::new(KeyedFake(key)))
+        }
+    }
+
+    fn chat() -> ChatRequest {
+        ChatRequest {
+            model: "m".into(),
+            system: String::new(),
+            messages: vec![agent_builder::Message::user_text("hi")],
+            tools: Vec::new(),
+            max_tokens: 10,
+            temperature: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_key_is_read_again_once_and_the_call_retried_with_the_new_one() {
+        let (source, keys) = changing(r#"{"anthropic": "old"}"#, DEFAULT_API_KEY_TTL);
+        let builds = Arc::new(Builds::default());
+        let model = RefreshingModel::new(Provider::Anthropic, keys, Box::new(builds.clone()))
+            .await
+            .expect("model");
+        // Refused, and the secret still holds the same key: one re-read, then the error.
+        let err = model.complete(&chat()).await.expect_err("refused");
+        assert_eq!(err.error_name(), agent_builder::errors::LLM_AUTH_FAILED);
+        assert_eq!(source.reads(), 2);
+        assert_eq!(builds.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Rotated: the refused call reads the new key and succeeds, without a cold start.
+        source.set(r#"{"anthropic": "good"}"#);
+        let reply = model
+            .complete(&chat())
+            .await
+            .expect("retried with the new key");
+        assert_eq!(reply.message.text(), "hi");
+        assert_eq!(source.reads(), 3);
+        assert_eq!(builds.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // Then the key is cached again: no read per call.
+        model.complete(&chat()).await.expect("cached");
+        assert_eq!(source.reads(), 3);
+    }
+
+    #[tokio::test]
+    async fn after_the_ttl_a_rotated_key_replaces_the_adapter() {
+        let (source, keys) = changing(r#"{"anthropic": "good"}"#, Duration::ZERO);
+        let builds = Arc::new(Builds::default());
+        let model = RefreshingModel::new(Provider::Anthropic, keys, Box::new(builds.clone()))
+            .await
+            .expect("model");
+        model.complete(&chat()).await.expect("good");
+        assert_eq!(builds.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        source.set(r#"{"anthropic": "revoked"}"#);
+        let err = model.complete(&chat()).await.expect_err("new key used");
+        assert_eq!(err.error_name(), agent_builder::errors::LLM_AUTH_FAILED);
+        assert_eq!(builds.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // A secret that can no longer be read keeps the adapter in use.
+        source.set("not json");
+        let err = model.complete(&chat()).await.expect_err("still revoked");
+        assert_eq!(err.error_name(), agent_builder::errors::LLM_AUTH_FAILED);
+        assert_eq!(builds.0.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -177,6 +177,11 @@ async fn a_tool_turn_splits_valid_calls_from_rejected_ones() {
     assert_eq!(emf["Model"], "claude-sonnet-4-5-20250929");
     assert_eq!(emf["InputTokens"], 1000);
     assert!(emf["LatencyMs"].is_u64());
+    assert!((emf["EstimatedCostUsd"].as_f64().unwrap_or_default() - 0.0045).abs() < 1e-12);
+    // Every call the model asked for counts, the rejected ones too.
+    let asked = turns[0].messages[1].tool_calls().len();
+    assert!(asked > 0);
+    assert_eq!(emf["ToolCalls"], asked as u64);
 }
 
 #[tokio::test]
@@ -547,6 +552,48 @@ async fn model_errors_keep_their_names_and_nothing_is_stored() {
 }
 
 #[tokio::test]
+async fn an_auth_failure_writes_its_own_emf_line() {
+    let s = setup(vec![Err(LlmError::AuthFailed {
+        provider: "anthropic".into(),
+        message: "invalid x-api-key".into(),
+    })]);
+    let agent = weather_agent(None);
+    let err = s
+        .handler
+        .handle(question(&agent, "c-auth", 2, "Paris?"))
+        .await
+        .expect_err("401");
+    assert_eq!(err.error_name(), errors::LLM_AUTH_FAILED);
+    let text = s.metrics.contents();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let emf: Value = serde_json::from_str(text.trim()).expect("EMF JSON");
+    assert_eq!(
+        emf["_aws"]["CloudWatchMetrics"],
+        json!([{
+            "Namespace": "SfnAgent",
+            "Dimensions": [["Agent", "Provider"]],
+            "Metrics": [{"Name": "LLM.AuthFailed", "Unit": "Count"}]
+        }])
+    );
+    assert_eq!(emf["LLM.AuthFailed"], 1);
+    assert_eq!(emf["Agent"], "weather");
+    assert_eq!(emf["Provider"], "anthropic");
+    assert_eq!(emf["Iteration"], 2);
+
+    // Another failure writes no line.
+    let s = setup(vec![Err(LlmError::RateLimited {
+        provider: "anthropic".into(),
+        message: "slow down".into(),
+        retry_after_seconds: None,
+    })]);
+    let _ = s
+        .handler
+        .handle(question(&agent, "c-429", 1, "Paris?"))
+        .await;
+    assert_eq!(s.metrics.contents(), "");
+}
+
+#[tokio::test]
 async fn a_turn_with_nothing_to_say_is_invalid_input() {
     let s = setup(vec![]);
     let agent = weather_agent(None);
@@ -601,18 +648,18 @@ async fn the_lambda_builds_its_adapter_with_the_key_and_names_a_missing_one() {
     use llm_lambdas::handler::lambda::model_for;
     use llm_lambdas::secrets::{ApiKey, ApiKeys, SecretsManagerSource};
     let source = Arc::new(SecretsManagerSource::from_env());
-    let keys = ApiKeys::new(
+    let keys = Arc::new(ApiKeys::new(
         None,
         source.clone(),
         std::collections::HashMap::from([(Provider::Anthropic, ApiKey::new("sk-ant-test"))]),
-    );
+    ));
     let model = model_for(Provider::Anthropic, &keys)
         .await
         .expect("adapter");
     assert_eq!(model.provider(), Provider::Anthropic);
 
     if std::env::var("GEMINI_API_KEY").is_err() {
-        let none = ApiKeys::new(None, source, std::collections::HashMap::new());
+        let none = Arc::new(ApiKeys::new(None, source, std::collections::HashMap::new()));
         let err = model_for(Provider::Gemini, &none)
             .await
             .err()
@@ -695,4 +742,107 @@ async fn empty_arguments_are_rejected_not_read_as_an_empty_object() {
         "{}",
         out.rejected[0].content
     );
+}
+
+/// The JSON log lines of the turns of `conversation`, as the Lambdas' subscriber formats them.
+/// One global subscriber for the whole test binary (a scoped one per test races with the
+/// other tests' threads over `tracing`'s per-callsite interest cache).
+fn turn_lines(conversation: &str) -> Vec<Value> {
+    use lambda_runtime::tracing::subscriber;
+    static LOGS: std::sync::OnceLock<SharedBuffer> = std::sync::OnceLock::new();
+    let buf = LOGS.get_or_init(|| {
+        let buf = SharedBuffer::default();
+        let writer = buf.clone();
+        let sub = subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(sub).expect("the only subscriber");
+        buf
+    });
+    buf.contents()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON log line"))
+        .filter(|l| l["target"] == "sfn_agent::turn" && l["conversation_id"] == conversation)
+        .collect()
+}
+
+#[tokio::test]
+async fn one_json_log_line_per_turn_with_the_gen_ai_attributes_and_no_content() {
+    let s = setup(vec![Ok(reply(
+        "Sunny, 21 °C.",
+        &[],
+        "claude-sonnet-4-5-20250929",
+    ))]);
+    let agent = weather_agent(None);
+    let mut request = question(&agent, "c-log", 1, "Weather in Paris?");
+    request.execution = Some("arn:aws:states:eu-west-1:1:execution:weather:e1".into());
+    turn_lines("c-log");
+    s.handler.handle(request).await.expect("turn");
+    let turns = turn_lines("c-log");
+    assert_eq!(turns.len(), 1, "{turns:?}");
+    let t = &turns[0];
+    assert_eq!(t["level"], "INFO");
+    assert_eq!(
+        t["execution"],
+        "arn:aws:states:eu-west-1:1:execution:weather:e1"
+    );
+    assert_eq!(t["sfn.execution_arn"], t["execution"]);
+    assert_eq!(t["sfn.state"], "Call LLM");
+    assert_eq!(t["agent"], "weather");
+    assert_eq!(t["iteration"], 1);
+    assert_eq!(t["provider"], "anthropic");
+    assert_eq!(t["model"], "claude-sonnet-4-5-20250929");
+    assert_eq!(t["gen_ai.system"], "anthropic");
+    assert_eq!(t["gen_ai.request.model"], agent.model.model.as_str());
+    assert_eq!(t["gen_ai.usage.input_tokens"], t["input_tokens"]);
+    assert_eq!(t["gen_ai.usage.output_tokens"], t["output_tokens"]);
+    assert!(t["input_tokens"].is_u64() && t["latency_ms"].is_u64());
+    assert_eq!(t["stop_reason"], "end_turn");
+    assert_eq!(t["outcome"], "ok");
+    assert!(
+        t.get("question").is_none() && t.get("answer").is_none(),
+        "{t}"
+    );
+    assert!(
+        !t.to_string().contains("Paris"),
+        "content stays out by default: {t}"
+    );
+    // The EMF line is not a tracing line: it went to the metrics sink, raw.
+    assert_eq!(s.metrics.contents().lines().count(), 1);
+}
+
+#[tokio::test]
+async fn content_is_logged_only_when_opted_in_and_failures_are_logged_by_name() {
+    let s = setup(vec![
+        Ok(reply("Sunny.", &[], "claude-sonnet-4-5-20250929")),
+        Err(LlmError::AuthFailed {
+            provider: "anthropic".into(),
+            message: "invalid x-api-key".into(),
+        }),
+    ]);
+    let handler = Handler::new(s.model.clone(), s.store.clone())
+        .with_metrics(MetricsSink::to_writer(std::io::sink()))
+        .with_log_content(true);
+    let agent = weather_agent(None);
+    turn_lines("c-log2");
+    handler
+        .handle(question(&agent, "c-log2", 1, "Weather in Paris?"))
+        .await
+        .expect("turn");
+    let _ = handler
+        .handle(question(&agent, "c-log3", 1, "And Oslo?"))
+        .await;
+    let ok = turn_lines("c-log2");
+    assert_eq!(ok.len(), 1, "{ok:?}");
+    assert_eq!(ok[0]["question"], "Weather in Paris?");
+    assert_eq!(ok[0]["answer"], "Sunny.");
+    let failed = turn_lines("c-log3");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["level"], "WARN");
+    assert_eq!(failed[0]["outcome"], "LLM.AuthFailed");
+    assert_eq!(failed[0]["gen_ai.system"], "anthropic");
 }

@@ -169,17 +169,29 @@ impl Trigger {
         Ok(Self::new(client, machines))
     }
 
-    /// Starts an execution per message; returns the messages to retry. Failures are printed
-    /// (CloudWatch Logs) with what went wrong.
+    /// Starts an execution per message; returns the messages to retry. Each message is one JSON
+    /// log line (`tracing`, target `sfn_agent::trigger`): the execution it started, or what went
+    /// wrong.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
         for message in &event.records {
             match self.start(message).await {
                 Ok(execution_arn) => {
-                    println!("message {} started {execution_arn}", message.message_id);
+                    lambda_runtime::tracing::info!(
+                        target: "sfn_agent::trigger",
+                        message_id = %message.message_id,
+                        execution = %execution_arn,
+                        sfn.execution_arn = %execution_arn,
+                        "execution started"
+                    );
                 }
                 Err(error) => {
-                    eprintln!("{error}");
+                    lambda_runtime::tracing::error!(
+                        target: "sfn_agent::trigger",
+                        message_id = %message.message_id,
+                        error = %error,
+                        "message not started; SQS delivers it again"
+                    );
                     response.batch_item_failures.push(BatchItemFailure {
                         item_identifier: message.message_id.clone(),
                     });
@@ -251,6 +263,7 @@ fn execution_prefix(state_machine: &str) -> String {
 /// binary, so a team's copy of it is one line. `AWS_ENDPOINT_URL` points it at a local Step
 /// Functions API.
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
+    init_logging();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let trigger = Trigger::from_env(Client::new(&config))?;
     let trigger = &trigger;
@@ -260,6 +273,35 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
         },
     ))
     .await
+}
+
+/// The trigger's JSON logs, as every sfn-agent Lambda writes them: one JSON object a line on
+/// stdout, filtered by `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `info`. Called once by
+/// [`serve`]; a subscriber already set is left alone. (The same setup as
+/// `sfn_agent_tool::lambda::init_logging`, kept here so the trigger does not pull in the tool
+/// crate's schema validator.)
+pub fn init_logging() {
+    use lambda_runtime::tracing::subscriber::{self, EnvFilter};
+    let filter = match std::env::var("AWS_LAMBDA_LOG_LEVEL") {
+        // Lambda's levels; `FATAL`, which `tracing` has not, is `error`.
+        Ok(level) if !level.trim().is_empty() => match level.trim().to_ascii_lowercase() {
+            l if l == "fatal" => "error".to_string(),
+            l => l,
+        },
+        _ => std::env::var("RUST_LOG")
+            .ok()
+            .filter(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| "info".to_string()),
+    };
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .try_init();
 }
 
 #[cfg(test)]
