@@ -474,14 +474,7 @@ impl Agent {
     }
 
     fn ask_approval(&self, wait: u64) -> State {
-        let not_run = |error: &[&str], why: &str| Catcher {
-            error_equals: strings(error),
-            next: names::NOT_RUN.into(),
-            output: Some(expr(&format!(
-                "{{ 'result': {{ 'tool_use_id': $states.input.id, 'content': {why}, 'is_error': true }} }}"
-            ))),
-            ..Catcher::default()
-        };
+        let not_run = |error: &[&str], why: &str| error_result_catcher(error, names::NOT_RUN, why);
         State::Task(Box::new(Task {
             comment: Some(
                 "Asks a person to approve this call and waits: SendTaskSuccess approves it, \
@@ -515,14 +508,8 @@ impl Agent {
     }
 
     fn ask_user(&self, wait: u64) -> State {
-        let no_answer = |error: &[&str], why: &str| Catcher {
-            error_equals: strings(error),
-            next: names::NO_ANSWER.into(),
-            output: Some(expr(&format!(
-                "{{ 'result': {{ 'tool_use_id': $states.input.id, 'content': {why}, 'is_error': true }} }}"
-            ))),
-            ..Catcher::default()
-        };
+        let no_answer =
+            |error: &[&str], why: &str| error_result_catcher(error, names::NO_ANSWER, why);
         State::Task(Box::new(Task {
             comment: Some(
                 "Asks the user the model's question and waits: the output of SendTaskSuccess \
@@ -708,6 +695,19 @@ fn answer() -> State {
         )),
         ..Succeed::default()
     }))
+}
+
+/// A Catch that turns `errors` of a person's request into the call's error result (`why`, a
+/// JSONata string expression), for the Pass state `next` to hand on.
+fn error_result_catcher(errors: &[&str], next: &str, why: &str) -> Catcher {
+    Catcher {
+        error_equals: strings(errors),
+        next: next.into(),
+        output: Some(expr(&format!(
+            "{{ 'result': {{ 'tool_use_id': $states.input.id, 'content': {why}, 'is_error': true }} }}"
+        ))),
+        ..Catcher::default()
+    }
 }
 
 /// A Pass state that ends an item with what a Catch put in its output.
