@@ -129,44 +129,26 @@ fn without_a_key_it_says_exactly_what_to_set() {
 #[test]
 fn unknown_agents_and_mismatched_providers_are_clear_errors() {
     let dir = temp_dir("errors");
-    let out = sfn_agent(&dir).args(["nope", "hi"]).output().expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success()
-            && stderr.contains(
-                "the agents are: assistant, calculator, supervisor, weather, weather-brief"
-            ),
-        "{stderr}"
+    let fails_saying = |args: &[&str], needle: &str| {
+        let out = sfn_agent(&dir).args(args).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(needle),
+            "{args:?}: {stderr}"
+        );
+    };
+    fails_saying(
+        &["nope", "hi"],
+        "the agents are: assistant, calculator, supervisor, weather, weather-brief",
     );
-
-    let out = sfn_agent(&dir)
-        .args(["weather", "hi", "--provider", "openai"])
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && stderr.contains("--model"),
-        "{stderr}"
+    fails_saying(&["weather", "hi", "--provider", "openai"], "--model");
+    fails_saying(
+        &["weather", "hi", "--provider", "mistral"],
+        "unknown provider `mistral`",
     );
-
-    let out = sfn_agent(&dir)
-        .args(["weather", "hi", "--provider", "mistral"])
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && stderr.contains("unknown provider `mistral`"),
-        "{stderr}"
-    );
-
-    let out = sfn_agent(&dir)
-        .args(["weather", "hi", "--script", "no/such/file.json"])
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && stderr.contains("no/such/file.json"),
-        "{stderr}"
+    fails_saying(
+        &["weather", "hi", "--script", "no/such/file.json"],
+        "no/such/file.json",
     );
 }
 
