@@ -4,8 +4,10 @@ use serde_json::Value;
 
 use crate::error::BuildError;
 use crate::manifest::{
-    self, AgentEntry, FunctionRef, RequestsRef, SubAgentRef, ToolFunctionRef, WorkflowType,
+    self, AgentEntry, FunctionRef, McpRef, McpServerRef, RequestsRef, SubAgentRef, ToolFunctionRef,
+    WorkflowType,
 };
+use crate::mcp::{self, McpServer, McpTarget};
 use crate::people::{self, ApprovalTools, People, RequestDestination};
 use crate::protocol::{AgentConfig, ModelSpec, Provider, ToolSpec};
 
@@ -17,14 +19,16 @@ pub const DEFAULT_TOOL_CONCURRENCY: u32 = 10;
 
 /// A tool an agent may call: what the model sees, and the Lambda that runs it.
 ///
-/// Three kinds, by where the Lambda comes from:
+/// Four kinds, by where the Lambda comes from:
 /// - [`AgentTool::new`] (or any [`ToolSpec`] given to [`AgentBuilder::tool`]): a Rust tool whose
 ///   Lambda is the cargo binary named after it (`tool-get-weather`), built and deployed by the
 ///   CDK construct;
 /// - [`AgentTool::existing_lambda`]: a Lambda that already exists, written in any language,
 ///   given by name or ARN; the deployment calls it and builds nothing;
 /// - [`AgentTool::with_function`]: the definition names the function itself (an ARN, a name, or
-///   a `${Placeholder}` of your own) and the manifest leaves it out.
+///   a `${Placeholder}` of your own) and the manifest leaves it out;
+/// - [`AgentTool::mcp`]: a tool of an MCP server ([`AgentBuilder::mcp_server`]), run by the one
+///   generic MCP tool Lambda (`${McpToolFunctionArn}`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentTool {
     /// Name, description and input schema.
@@ -45,6 +49,8 @@ pub enum ToolLambda {
     Existing(String),
     /// Named in the definition itself; the manifest says nothing of it.
     InDefinition,
+    /// A tool of an MCP server, called by the generic MCP tool Lambda with this target.
+    Mcp(McpTarget),
 }
 
 impl AgentTool {
@@ -71,6 +77,22 @@ impl AgentTool {
             lambda: ToolLambda::Existing(function_name),
             ..Self::new(spec)
         }
+    }
+
+    /// A tool of an MCP server, as its tool list gave it (`spec`), run by the generic MCP tool
+    /// Lambda behind `${McpToolFunctionArn}`, which calls `target`. Made by
+    /// [`Agent::with_mcp_tools`]; declare the server with [`AgentBuilder::mcp_server`].
+    pub fn mcp(spec: ToolSpec, target: McpTarget) -> Self {
+        Self {
+            spec,
+            function: format!("${{{}}}", mcp::MCP_PLACEHOLDER),
+            lambda: ToolLambda::Mcp(target),
+        }
+    }
+
+    /// Whether an MCP server serves this tool.
+    pub fn is_mcp(&self) -> bool {
+        matches!(self.lambda, ToolLambda::Mcp(_))
     }
 
     /// The same tool, with the definition naming its Lambda directly (a name, an ARN or a
@@ -105,6 +127,7 @@ pub struct Agent {
     pub(crate) workflow_type: WorkflowType,
     pub(crate) people: People,
     pub(crate) sub_agents: Vec<SubAgent>,
+    pub(crate) mcp_servers: Vec<McpServer>,
 }
 
 /// Another agent this one may call as a tool: its state machine runs as a nested execution
@@ -135,6 +158,7 @@ impl Agent {
             workflow_type: WorkflowType::Standard,
             people: People::default(),
             sub_agents: Vec::new(),
+            mcp_servers: Vec::new(),
         }
     }
 
@@ -176,6 +200,54 @@ impl Agent {
     /// The agents this one calls as tools.
     pub fn sub_agents(&self) -> &[SubAgent] {
         &self.sub_agents
+    }
+
+    /// The MCP servers the agent takes tools from.
+    pub fn mcp_servers(&self) -> &[McpServer] {
+        &self.mcp_servers
+    }
+
+    /// The MCP servers whose tool list has not been read yet: until it is, the machine has none
+    /// of their tools (the command line reads them before it synthesizes or runs anything).
+    pub fn unresolved_mcp_servers(&self) -> impl Iterator<Item = &McpServer> {
+        self.mcp_servers.iter().filter(|s| !s.is_resolved())
+    }
+
+    /// The agent with the tool list of its MCP server `server` frozen in, as the server listed it
+    /// (`listed`, before the filter): the filter is applied and every tool is checked like the
+    /// agent's own (name, description, object schema, no clash with another tool). A filter name
+    /// the server does not list is a problem of the returned error.
+    pub fn with_mcp_tools(self, server: &str, listed: Vec<ToolSpec>) -> Result<Agent, BuildError> {
+        let mut builder = self.into_builder();
+        match builder.mcp_servers.iter_mut().find(|s| s.name == server) {
+            Some(found) => found.listed = Some(listed),
+            None => {
+                return Err(BuildError {
+                    agent: builder.name,
+                    problems: vec![format!("the agent has no MCP server named `{server}`")],
+                });
+            }
+        }
+        builder.build()
+    }
+
+    /// The builder this agent came from, with its MCP tools taken out (`build` adds them back
+    /// from the servers' frozen lists).
+    fn into_builder(self) -> AgentBuilder {
+        AgentBuilder {
+            name: self.name,
+            description: self.description,
+            system_prompt: Some(self.system_prompt),
+            model: Some(self.model),
+            tools: self.tools.into_iter().filter(|t| !t.is_mcp()).collect(),
+            max_iterations: self.max_iterations,
+            tool_concurrency: self.tool_concurrency,
+            output_schema: self.output_schema,
+            workflow_type: self.workflow_type,
+            people: self.people,
+            sub_agents: self.sub_agents,
+            mcp_servers: self.mcp_servers,
+        }
     }
 
     /// Every tool the model sees: the agent's tools, the sub-agents, and `ask_user` when the
@@ -238,7 +310,7 @@ impl Agent {
                     let (binary, function) = match &t.lambda {
                         ToolLambda::Binary(binary) => (Some(binary.clone()), None),
                         ToolLambda::Existing(function) => (None, Some(function.clone())),
-                        ToolLambda::InDefinition => return None,
+                        ToolLambda::InDefinition | ToolLambda::Mcp(_) => return None,
                     };
                     Some(ToolFunctionRef {
                         tool: t.spec.name.clone(),
@@ -261,6 +333,27 @@ impl Agent {
                 destination: self.people.destination,
                 placeholder: self.people.destination.placeholder().to_owned(),
             }),
+            mcp: (!self.mcp_servers.is_empty()).then(|| McpRef {
+                placeholder: mcp::MCP_PLACEHOLDER.to_owned(),
+                binary: mcp::MCP_BINARY.to_owned(),
+                servers: self
+                    .mcp_servers
+                    .iter()
+                    .map(|server| McpServerRef {
+                        name: server.name.clone(),
+                        url: server.url.clone(),
+                        secret: server.secret.clone(),
+                        tools: self
+                            .tools
+                            .iter()
+                            .filter(|t| {
+                                matches!(&t.lambda, ToolLambda::Mcp(target) if target.server == server.name)
+                            })
+                            .map(|t| t.spec.clone())
+                            .collect(),
+                    })
+                    .collect(),
+            }),
         }
     }
 }
@@ -280,6 +373,7 @@ pub struct AgentBuilder {
     workflow_type: WorkflowType,
     people: People,
     sub_agents: Vec<SubAgent>,
+    mcp_servers: Vec<McpServer>,
 }
 
 impl AgentBuilder {
@@ -392,9 +486,18 @@ impl AgentBuilder {
         self
     }
 
+    /// Takes tools from an MCP server (streamable HTTP). Synth reads the server's tool list
+    /// (name, description, input schema) and freezes it into the machine and the manifest; at
+    /// run time the generic MCP tool Lambda calls the tool on the server.
+    pub fn mcp_server(mut self, server: McpServer) -> Self {
+        self.mcp_servers.push(server);
+        self
+    }
+
     /// Checks everything and returns the agent, or every reason it is not valid.
-    pub fn build(self) -> Result<Agent, BuildError> {
+    pub fn build(mut self) -> Result<Agent, BuildError> {
         let mut problems = Vec::new();
+        self.add_mcp_tools(&mut problems);
         if !valid_name(&self.name) {
             problems.push(format!(
                 "agent name `{}` must be 1 to 64 letters, digits, `-` or `_` (it names the state machine)",
@@ -489,14 +592,42 @@ impl AgentBuilder {
             workflow_type: self.workflow_type,
             people: self.people,
             sub_agents: self.sub_agents,
+            mcp_servers: self.mcp_servers,
         })
+    }
+
+    /// Checks the MCP servers and adds the tools taken from those whose list has been read.
+    fn add_mcp_tools(&mut self, problems: &mut Vec<String>) {
+        self.tools.retain(|t| !t.is_mcp());
+        for (i, server) in self.mcp_servers.iter().enumerate() {
+            server.check(problems);
+            if self.mcp_servers[..i].iter().any(|s| s.name == server.name) {
+                problems.push(format!("MCP server `{}` is added twice", server.name));
+            }
+            for spec in server.selected_tools(problems) {
+                let target = server.target(&spec.name);
+                self.tools.push(AgentTool::mcp(spec, target));
+            }
+        }
+    }
+
+    /// Whether `tool` may be a tool of an MCP server whose list has not been read yet.
+    fn may_be_unread_mcp_tool(&self, tool: &str) -> bool {
+        self.mcp_servers
+            .iter()
+            .filter(|s| !s.is_resolved())
+            .any(|s| {
+                s.filter
+                    .as_ref()
+                    .is_none_or(|f| f.iter().any(|n| n == tool))
+            })
     }
 
     fn check_people_and_sub_agents(&self, problems: &mut Vec<String>) {
         let tool_names: Vec<&str> = self.tools.iter().map(|t| t.spec.name.as_str()).collect();
         if let ApprovalTools::Tools(names) = &self.people.approval {
             for name in names {
-                if !tool_names.contains(&name.as_str()) {
+                if !tool_names.contains(&name.as_str()) && !self.may_be_unread_mcp_tool(name) {
                     problems.push(format!(
                         "require_approval names `{name}`, which is not one of the agent's tools ({})",
                         if tool_names.is_empty() { "none".to_owned() } else { tool_names.join(", ") }
@@ -563,7 +694,7 @@ fn valid_function_reference(function: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ':')
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
         && name

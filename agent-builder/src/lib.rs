@@ -31,6 +31,7 @@ pub mod agent;
 pub mod error;
 pub mod errors;
 pub mod manifest;
+pub mod mcp;
 pub mod people;
 pub mod protocol;
 pub mod react;
@@ -39,6 +40,7 @@ pub mod synth;
 
 pub use agent::{Agent, AgentBuilder, AgentTool, Model, SubAgent, ToolLambda};
 pub use error::BuildError;
+pub use mcp::McpServer;
 pub use people::RequestDestination;
 pub use protocol::*;
 pub use schema::schema_for;

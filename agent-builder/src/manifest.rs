@@ -51,6 +51,34 @@ pub struct AgentEntry {
     /// Where approval requests and questions go, for an agent that asks people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<RequestsRef>,
+    /// The MCP servers whose tools the machine calls through the generic MCP tool Lambda.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp: Option<McpRef>,
+}
+
+/// The generic MCP tool Lambda an agent's MCP tools run on, and the servers behind them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpRef {
+    /// The DefinitionSubstitutions key, without `${}` (`McpToolFunctionArn`).
+    pub placeholder: String,
+    /// The cargo binary that implements it (`mcp-tool`).
+    pub binary: String,
+    /// The servers, each with the tools frozen from its list at synth time.
+    pub servers: Vec<McpServerRef>,
+}
+
+/// An MCP server and the tools the machine takes from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpServerRef {
+    /// The server's name in the agent.
+    pub name: String,
+    /// Its streamable HTTP endpoint.
+    pub url: String,
+    /// The Secrets Manager secret with its credentials: the MCP Lambda may read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// The tools frozen into the machine (after the filter), as the model sees them.
+    pub tools: Vec<crate::protocol::ToolSpec>,
 }
 
 /// A sub-agent's state machine, for the construct to fill in and allow.

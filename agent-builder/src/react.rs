@@ -20,7 +20,7 @@ use asl::{
 };
 use serde_json::{Value, json};
 
-use crate::agent::Agent;
+use crate::agent::{Agent, ToolLambda};
 use crate::errors;
 use crate::manifest::WorkflowType;
 use crate::people;
@@ -262,7 +262,7 @@ impl Agent {
                 resource: LAMBDA_INVOKE.into(),
                 arguments: Some(json!({
                     "FunctionName": format!("{{% $lookup({lookup}, $states.input.name) %}}"),
-                    "Payload": "{% $states.input %}",
+                    "Payload": self.tool_payload(),
                 })),
                 output: Some(expr("$states.result.Payload")),
                 timeout_seconds: Some(number(TOOL_TASK_TIMEOUT_SECONDS)),
@@ -430,6 +430,31 @@ impl Agent {
             next: Some(names::RUN_TOOLS.into()),
             ..Map::default()
         }))
+    }
+
+    /// The payload of a tool call: the call itself; for an agent with MCP tools, a call of one
+    /// of them also carries its server (`mcp`: name, URL, tool, secret), frozen here at synth
+    /// time, for the generic MCP tool Lambda.
+    fn tool_payload(&self) -> Value {
+        let targets: serde_json::Map<String, Value> = self
+            .tools()
+            .iter()
+            .filter_map(|t| match &t.lambda {
+                ToolLambda::Mcp(target) => Some((
+                    t.spec.name.clone(),
+                    serde_json::to_value(target).unwrap_or(Value::Null),
+                )),
+                _ => None,
+            })
+            .collect();
+        if targets.is_empty() {
+            return expr("$states.input");
+        }
+        let names = Value::from(targets.keys().cloned().collect::<Vec<_>>());
+        expr(&format!(
+            "$states.input.name in {names} ? $merge([$states.input, {{ 'mcp': $lookup({}, $states.input.name) }}]) : $states.input",
+            Value::Object(targets)
+        ))
     }
 
     /// A task that sends `kind`'s request through the agent's destination and waits on the token.
