@@ -157,7 +157,7 @@ impl App {
     }
 
     async fn dispatch(self, command: Command) -> anyhow::Result<ExitCode> {
-        let project = Project::new(
+        let mut project = Project::new(
             self.name,
             self.agents,
             self.toolbox,
@@ -165,6 +165,16 @@ impl App {
             self.state_machines_dir,
             self.scripts_dir,
         )?;
+        if matches!(
+            command,
+            Command::Agents(_)
+                | Command::Synth(_)
+                | Command::Check(_)
+                | Command::Graph(_)
+                | Command::Run(_)
+        ) {
+            project.read_mcp_servers().await?;
+        }
         match command {
             Command::Agents(args) => agents::run(&project, args),
             Command::Synth(args) => synth::run(&project, args),

@@ -45,6 +45,12 @@ pub fn needed(entries: &[AgentEntry]) -> Vec<(String, String)> {
             }
         }
     }
+    if let Some(mcp) = entries.iter().find_map(|e| e.mcp.as_ref()) {
+        add(
+            &mcp.binary,
+            "the MCP tool Lambda: `sfn_agent::mcp::lambda::serve()`".to_owned(),
+        );
+    }
     add(
         SQS_TRIGGER_BINARY,
         "the SQS trigger: `sfn_agent::triggers::serve()`".to_owned(),

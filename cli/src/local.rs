@@ -10,6 +10,7 @@ use agent_builder::{Agent, LlmRequest, LlmResponse, ToolCall, ToolResult};
 use llm_lambdas::{ChatModel, ConversationStore, Handler};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sfn_agent_mcp::McpHandler;
 use sfn_agent_tool::Toolbox;
 use sfn_local::{
     Clock, Engine, Execution, ExecutionOptions, HistoryEvent, Registry, TaskError, TaskTokens,
@@ -111,6 +112,7 @@ pub struct LocalAgent {
     children: Arc<std::sync::Mutex<Vec<ChildExecution>>>,
     tokens: TaskTokens,
     depth: usize,
+    mcp: Arc<McpHandler>,
 }
 
 impl LocalAgent {
@@ -128,7 +130,15 @@ impl LocalAgent {
             children: Arc::new(std::sync::Mutex::new(Vec::new())),
             tokens: TaskTokens::new(),
             depth: 0,
+            mcp: Arc::new(McpHandler::from_env()),
         }
+    }
+
+    /// Calls MCP tools with this handler (default: credentials from Secrets Manager or
+    /// `MCP_<SERVER>_SECRET`, `MCP_TIMEOUT_SECONDS`).
+    pub fn with_mcp_handler(mut self, handler: McpHandler) -> Self {
+        self.mcp = Arc::new(handler);
+        self
     }
 
     /// Answers the approval requests and questions of the run (without one, each is denied or
@@ -163,6 +173,7 @@ impl LocalAgent {
             children: Arc::clone(&self.children),
             tokens: TaskTokens::new(),
             depth: self.depth + 1,
+            mcp: Arc::clone(&self.mcp),
         }
     }
 
@@ -238,7 +249,7 @@ impl LocalAgent {
                 }
             }),
         );
-        for tool in self.agent.tools() {
+        for tool in self.agent.tools().iter().filter(|t| !t.is_mcp()) {
             let toolbox = Arc::clone(&self.toolbox);
             let progress = self.progress.clone();
             registry.lambda(
@@ -270,6 +281,9 @@ impl LocalAgent {
                 }),
             );
         }
+        if self.agent.tools().iter().any(|t| t.is_mcp()) {
+            self.register_mcp(&mut registry);
+        }
         if self.agent.people().waits() {
             self.register_people(&mut registry);
         }
@@ -277,6 +291,37 @@ impl LocalAgent {
             self.register_sub_agents(&mut registry);
         }
         registry
+    }
+
+    /// The generic MCP tool Lambda, served in-process by the same handler: the call goes to the
+    /// real server its payload names.
+    fn register_mcp(&self, registry: &mut Registry) {
+        let mcp = Arc::clone(&self.mcp);
+        let progress = self.progress.clone();
+        registry.lambda(
+            &format!("${{{}}}", agent_builder::mcp::MCP_PLACEHOLDER),
+            handler_fn(move |payload: Arc<Value>| {
+                let mcp = Arc::clone(&mcp);
+                let progress = progress.clone();
+                async move {
+                    let call = ToolCall::deserialize(&*payload).ok();
+                    if let (Some(p), Some(call)) = (&progress, &call) {
+                        p(&Progress::ToolCall(call.clone()));
+                    }
+                    let result = mcp.handle(&payload).await.map_err(|e| {
+                        TaskError::new(sfn_agent_tool::lambda::INVALID_PAYLOAD, e.to_string())
+                    })?;
+                    if let (Some(p), Some(call)) = (&progress, call) {
+                        p(&Progress::ToolResult {
+                            name: call.name,
+                            result: result.clone(),
+                        });
+                    }
+                    serde_json::to_value(result)
+                        .map_err(|e| TaskError::new("Runtime.MarshalError", e.to_string()))
+                }
+            }),
+        );
     }
 
     /// The agent's request destination, served by the responder: the request is handed to it,

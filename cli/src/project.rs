@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use agent_builder::Agent;
-use anyhow::bail;
+use anyhow::{Context, bail};
 use sfn_agent_tool::Toolbox;
 
 /// Makes tools when a command first needs them.
@@ -64,6 +64,28 @@ impl Project {
             state_machines_dir,
             scripts_dir,
         })
+    }
+
+    /// Reads the tool list of every MCP server an agent names and has not read yet, and freezes
+    /// it into the agent (what `synth`, `check`, `agents`, `graph` and `run` need). No network
+    /// for a project without MCP servers. A server that is down fails, naming it and its URL.
+    pub async fn read_mcp_servers(&mut self) -> anyhow::Result<()> {
+        if self
+            .agents
+            .iter()
+            .all(|a| a.unresolved_mcp_servers().next().is_none())
+        {
+            return Ok(());
+        }
+        let mut resolver = sfn_agent_mcp::Resolver::from_env();
+        for agent in &mut self.agents {
+            let name = agent.name().to_owned();
+            *agent = resolver
+                .resolve(agent.clone())
+                .await
+                .with_context(|| format!("agent `{name}` takes tools from an MCP server"))?;
+        }
+        Ok(())
     }
 
     /// Every agent, sorted by name.
@@ -131,5 +153,41 @@ impl Project {
             "no {} folder here: run this from the project's root (where Cargo.toml is), or pass --dir DIR",
             dir.display()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use agent_builder::{McpServer, Model};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_mcp_server_down_fails_naming_the_agent_the_server_and_its_url() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let url = format!("http://{}/mcp", listener.local_addr().expect("address"));
+        drop(listener);
+        let agent = Agent::builder("researcher")
+            .system_prompt("You look things up.")
+            .model(Model::anthropic("claude-haiku-4-5"))
+            .mcp_server(McpServer::new("docs", url.clone()))
+            .build()
+            .expect("valid");
+        let mut project = Project::new(
+            "sfn-agent".to_owned(),
+            vec![agent],
+            Toolbox::new(),
+            Vec::new(),
+            PathBuf::from("state-machines"),
+            PathBuf::from("scripts"),
+        )
+        .expect("a project");
+        let error = project.read_mcp_servers().await.expect_err("down");
+        let text = format!("{error:#}");
+        assert!(
+            text.starts_with("agent `researcher` takes tools from an MCP server: cannot reach MCP server `docs` at "),
+            "{text}"
+        );
+        assert!(text.contains(&url), "{text}");
     }
 }

@@ -187,7 +187,8 @@ async fn choose_model(
 /// as error results), so a missing `App::tool` is seen before the model calls it.
 fn warn_of_missing_tools(agent: &agent_builder::Agent, toolbox: &sfn_agent_tool::Toolbox) {
     for tool in agent.tools() {
-        if !toolbox.contains(&tool.spec.name) {
+        // An MCP tool runs on its server, through the MCP handler.
+        if !tool.is_mcp() && !toolbox.contains(&tool.spec.name) {
             let why = match &tool.lambda {
                 agent_builder::ToolLambda::Existing(function) => {
                     format!("it is the existing Lambda `{function}`")

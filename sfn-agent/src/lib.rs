@@ -52,12 +52,12 @@
 //! ```
 //!
 //! Features: `cli` (default: [`App`], [`local`]), `lambda` (default: what Lambda binaries run:
-//! [`tool::lambda::serve`], [`llm`], [`triggers`]), `stock-tools` (the stock tools, ready to run).
+//! [`tool::lambda::serve`], [`llm`], [`mcp`], [`triggers`]), `stock-tools` (the stock tools, ready to run).
 
 pub use agent_builder::manifest::WorkflowType;
 pub use agent_builder::{
-    Agent, AgentBuilder, AgentTool, BuildError, Model, Provider, ToolCall, ToolLambda, ToolResult,
-    ToolSpec,
+    Agent, AgentBuilder, AgentTool, BuildError, McpServer, Model, Provider, ToolCall, ToolLambda,
+    ToolResult, ToolSpec,
 };
 pub use sfn_agent_tool::{Tool, ToolError, Toolbox, spec};
 
@@ -89,6 +89,10 @@ pub use sfn_local as engine;
 /// (`llm::handler::lambda::run(Provider::Anthropic)` is a whole LLM Lambda binary).
 #[cfg(any(feature = "cli", feature = "lambda"))]
 pub use llm_lambdas as llm;
+/// MCP tools: the synth-time resolver and the generic MCP tool Lambda
+/// (`mcp::lambda::serve()` is the whole `mcp-tool` binary, with feature `lambda`).
+#[cfg(any(feature = "cli", feature = "lambda"))]
+pub use sfn_agent_mcp as mcp;
 /// The SQS trigger Lambda (`triggers::serve()` is the whole `sqs-trigger` binary).
 #[cfg(feature = "lambda")]
 pub use triggers;
