@@ -20,6 +20,8 @@ use crate::error::McpError;
 
 /// The most tools one server may list.
 pub const MAX_TOOLS: usize = 256;
+/// The most bytes of names, descriptions and schemas one server's whole tool list may hold.
+pub const MAX_LIST_BYTES: usize = 8 * 1024 * 1024;
 /// The most pages of `tools/list` read (a server that pages forever stops here).
 const MAX_LIST_PAGES: usize = 64;
 /// The largest input schema of a tool an agent takes, serialized.
@@ -123,6 +125,7 @@ impl Connection<'_> {
     pub async fn list_tools(&self) -> Result<Vec<ToolSpec>, McpError> {
         self.with_session(async |session| {
             let mut tools = Vec::new();
+            let mut bytes = 0usize;
             let mut cursor = None;
             for _ in 0..MAX_LIST_PAGES {
                 let page = session
@@ -135,6 +138,21 @@ impl Connection<'_> {
                             server: self.server.to_owned(),
                             url: self.url.to_owned(),
                             max: MAX_TOOLS,
+                        });
+                    }
+                    bytes = bytes
+                        .saturating_add(tool.name.len())
+                        .saturating_add(tool.description.as_deref().map_or(0, str::len))
+                        .saturating_add(
+                            Value::Object((*tool.input_schema).clone())
+                                .to_string()
+                                .len(),
+                        );
+                    if bytes > MAX_LIST_BYTES {
+                        return Err(McpError::ListTooLarge {
+                            server: self.server.to_owned(),
+                            url: self.url.to_owned(),
+                            max: MAX_LIST_BYTES,
                         });
                     }
                     let name = tool.name.to_string();

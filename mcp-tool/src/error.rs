@@ -52,6 +52,18 @@ pub enum McpError {
         /// The cap.
         max: usize,
     },
+    /// The server's tool list is larger than one agent may read.
+    #[error(
+        "MCP server `{server}` at {url} lists more than {max} bytes of tools (names, descriptions and schemas)"
+    )]
+    ListTooLarge {
+        /// The server's name in the agent.
+        server: String,
+        /// Its URL.
+        url: String,
+        /// The cap.
+        max: usize,
+    },
     /// A tool the agent takes is larger than the caps (schema or description).
     #[error(
         "MCP server `{server}` at {url}: tool `{tool}`'s {what} is {size} bytes, above the {max}-byte cap; leave the tool out with .tools([…])"

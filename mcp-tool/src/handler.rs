@@ -12,8 +12,8 @@ use crate::credentials::CredentialStore;
 
 /// The environment variable of the time one MCP call may take, in whole seconds.
 pub const TIMEOUT_ENV: &str = "MCP_TIMEOUT_SECONDS";
-/// The time one MCP call may take (handshake and call) when not set: under the tool Lambda's
-/// 30 s timeout, so the model is told, not the Lambda killed.
+/// The time one MCP call may take (handshake and call) when not set: well under the tool
+/// Lambda's 60 s timeout, so the model is told, not the Lambda killed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// The timeout from `MCP_TIMEOUT_SECONDS` (1 to 900), else [`DEFAULT_TIMEOUT`].

@@ -10,9 +10,10 @@
 //! result the model reads, never a failed execution.
 //!
 //! Every exchange is bounded: the handshake and request by a timeout (`MCP_TIMEOUT_SECONDS`),
-//! a response body by [`client::MAX_RESPONSE_BYTES`], a tool list by [`client::MAX_TOOLS`], a
-//! frozen tool's schema and description by [`client::MAX_SCHEMA_BYTES`] and
-//! [`client::MAX_DESCRIPTION_BYTES`], and a result's text by [`client::MAX_RESULT_CHARS`].
+//! a response body by [`client::MAX_RESPONSE_BYTES`], a tool list by [`client::MAX_TOOLS`] and
+//! [`client::MAX_LIST_BYTES`], a frozen tool's schema and description by
+//! [`client::MAX_SCHEMA_BYTES`] and [`client::MAX_DESCRIPTION_BYTES`], and a result's text by
+//! [`client::MAX_RESULT_CHARS`].
 //!
 //! ```no_run
 //! use agent_builder::{Agent, McpServer, Model};

@@ -25,6 +25,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Default)]
 struct TestTools {
     calls: Arc<AtomicUsize>,
+    /// More tools listed after the four (`extra_0`, `extra_1`, …), as a flooding server would.
+    extra: usize,
 }
 
 fn schema(value: Value) -> Arc<serde_json::Map<String, Value>> {
@@ -81,7 +83,15 @@ impl ServerHandler for TestTools {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tools()))
+        let mut all = tools();
+        all.extend((0..self.extra).map(|i| {
+            Tool::new(
+                format!("extra_{i}"),
+                "One more tool.",
+                schema(json!({"type": "object"})),
+            )
+        }));
+        Ok(ListToolsResult::with_all_items(all))
     }
 
     async fn call_tool(
@@ -134,17 +144,25 @@ pub struct LoopbackServer {
 impl LoopbackServer {
     /// Starts a server on 127.0.0.1 with a free port.
     pub async fn start() -> std::io::Result<LoopbackServer> {
-        Self::serve(None).await
+        Self::serve(None, 0).await
+    }
+
+    /// Starts a server that lists `extra` more tools (`extra_0`, …) after its four.
+    pub async fn start_with_extra_tools(extra: usize) -> std::io::Result<LoopbackServer> {
+        Self::serve(None, extra).await
     }
 
     /// Starts a server that answers 401 to requests without `Authorization: Bearer <token>`.
     pub async fn start_with_token(token: &str) -> std::io::Result<LoopbackServer> {
-        Self::serve(Some(format!("Bearer {token}"))).await
+        Self::serve(Some(format!("Bearer {token}")), 0).await
     }
 
-    async fn serve(authorization: Option<String>) -> std::io::Result<LoopbackServer> {
+    async fn serve(authorization: Option<String>, extra: usize) -> std::io::Result<LoopbackServer> {
         let stop = CancellationToken::new();
-        let tools = TestTools::default();
+        let tools = TestTools {
+            extra,
+            ..TestTools::default()
+        };
         let calls = Arc::clone(&tools.calls);
         let service: StreamableHttpService<TestTools, LocalSessionManager> =
             StreamableHttpService::new(

@@ -257,3 +257,30 @@ async fn a_payload_that_is_not_an_mcp_call_is_a_task_error() {
         .expect_err("no mcp target");
     assert!(error.to_string().contains("missing field `mcp`"), "{error}");
 }
+
+#[tokio::test]
+async fn a_server_that_lists_too_many_tools_fails_synth_at_the_cap() {
+    let server = LoopbackServer::start_with_extra_tools(300)
+        .await
+        .expect("server");
+    let error = resolver()
+        .resolve(agent(McpServer::new("flood", server.url()).tools(["add"])))
+        .await
+        .expect_err("too many");
+    assert!(
+        matches!(error, McpError::TooManyTools { max: 256, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("MCP server `flood`"), "{error}");
+
+    let fine = LoopbackServer::start_with_extra_tools(252)
+        .await
+        .expect("server");
+    let agent = resolver()
+        .resolve(agent(
+            McpServer::new("many", fine.url()).tools(["extra_251"]),
+        ))
+        .await
+        .expect("256 tools is the cap, not over it");
+    assert_eq!(agent.tools()[0].spec.name, "extra_251");
+}
