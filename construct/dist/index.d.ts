@@ -11,6 +11,6 @@ export { SfnAgents, LIVE_ALIAS, QUESTION_DETAIL_TYPE, SQS_TRIGGER_BINARY, pascal
 export { AGENT_METRICS, METRICS_NAMESPACE } from './monitoring';
 export type { SfnAgentsProps } from './sfn-agents';
 export { bedrockModels, loadStateMachines, parseManifest } from './manifest';
-export type { AgentEntry, FunctionRef, LoadedAgent, LoadOptions, Manifest, Provider, RequestDestination, RequestsRef, SubAgentRef, ToolFunctionRef, WorkflowType, } from './manifest';
+export type { AgentEntry, FunctionRef, LoadedAgent, LoadOptions, Manifest, McpRef, McpServerRef, McpToolSpec, Provider, RequestDestination, RequestsRef, SubAgentRef, ToolFunctionRef, WorkflowType, } from './manifest';
 export { CargoLambdaBuild, applySkipBundlingContext, prebuiltCode } from './lambda-code';
 export type { CargoLambdaBuildOptions } from './lambda-code';

@@ -50,6 +50,31 @@ export interface RequestsRef {
      */
     readonly placeholder: string;
 }
+/** A tool of an MCP server, frozen at synth time: what the model sees. */
+export interface McpToolSpec {
+    readonly name: string;
+    readonly description: string;
+    readonly input_schema: unknown;
+}
+/** An MCP server an agent takes tools from (streamable HTTP). */
+export interface McpServerRef {
+    /** The server's name in the agent. */
+    readonly name: string;
+    /** Its streamable HTTP endpoint. */
+    readonly url: string;
+    /** The Secrets Manager secret (name or ARN) with its credentials: the MCP Lambda may read it. */
+    readonly secret?: string;
+    /** The tools the machine takes from it, frozen at synth time. */
+    readonly tools: McpToolSpec[];
+}
+/** The generic MCP tool Lambda an agent's MCP tools run on, and the servers behind them. */
+export interface McpRef {
+    /** The DefinitionSubstitutions key (`McpToolFunctionArn`). */
+    readonly placeholder: string;
+    /** The cargo binary of the MCP tool Lambda (`mcp-tool`). */
+    readonly binary: string;
+    readonly servers: McpServerRef[];
+}
 /** What the manifest's reader needs to know from outside the manifest. */
 export interface LoadOptions {
     /**
@@ -70,6 +95,8 @@ export interface AgentEntry {
     readonly sub_agents: SubAgentRef[];
     /** Where its approval requests and questions go, when it waits for people. */
     readonly requests?: RequestsRef;
+    /** Its MCP servers and the Lambda that calls their tools, when it has MCP tools. */
+    readonly mcp?: McpRef;
 }
 /** Every generated state machine. */
 export interface Manifest {

@@ -198,6 +198,13 @@ export declare class SfnAgents extends Construct {
      * SQS need from a sender).
      */
     private grantRequests;
+    /**
+     * The MCP tool Lambda may read exactly the secrets the manifest's MCP servers name
+     * (secretsmanager:GetSecretValue, nothing else): an ARN as given, a name as the ARN of that
+     * name in this account and region, with `-??????` for the six characters Secrets Manager
+     * appends to every secret's ARN.
+     */
+    private grantMcpSecrets;
     /** The ARN of a state machine of this stack's account and region, by name, with no reference to it. */
     private stateMachineArn;
     /**

@@ -167,6 +167,7 @@ class SfnAgents extends constructs_1.Construct {
                 : { timeout: TOOL_TIMEOUT, memorySize: TOOL_MEMORY_MB, environment: {} });
             if (llm)
                 this.grantLlm(fn, llm.provider === 'bedrock' ? bedrockModelsOf(this.agents, binary) : undefined);
+            this.grantMcpSecrets(fn, mcpSecretsOf(this.agents, binary));
             this.functions.set(binary, fn);
         }
         const destinations = this.requestDestinations(props);
@@ -472,6 +473,12 @@ class SfnAgents extends constructs_1.Construct {
                 external.add(fn);
             }
         }
+        if (agent.mcp) {
+            // One generic Lambda for every MCP tool: each call's payload names its server.
+            const mcp = this.fn(agent.mcp.binary);
+            substitutions[agent.mcp.placeholder] = mcp.currentVersion.functionArn;
+            built.add(mcp);
+        }
         const role = new iam.Role(this, `${id}StateMachineRole`, {
             assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
             description: `The ${agent.name} agent's state machine`,
@@ -608,6 +615,20 @@ class SfnAgents extends constructs_1.Construct {
             }
         }
     }
+    /**
+     * The MCP tool Lambda may read exactly the secrets the manifest's MCP servers name
+     * (secretsmanager:GetSecretValue, nothing else): an ARN as given, a name as the ARN of that
+     * name in this account and region, with `-??????` for the six characters Secrets Manager
+     * appends to every secret's ARN.
+     */
+    grantMcpSecrets(fn, secrets) {
+        if (secrets.length === 0)
+            return;
+        const resources = secrets.map((secret) => secret.startsWith('arn:')
+            ? secret
+            : this.stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secret}-??????`, arnFormat: aws_cdk_lib_1.ArnFormat.COLON_RESOURCE_NAME }));
+        fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadMcpServerSecrets', actions: ['secretsmanager:GetSecretValue'], resources }));
+    }
     /** The ARN of a state machine of this stack's account and region, by name, with no reference to it. */
     stateMachineArn(name) {
         return this.stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: aws_cdk_lib_1.ArnFormat.COLON_RESOURCE_NAME });
@@ -687,8 +708,16 @@ exports.SfnAgents = SfnAgents;
 /** The binaries to build: every LLM, and every tool given neither by `toolFunctions` nor as a function. */
 function builtBinaries(agents, toolFunctions) {
     const tools = agents.flatMap((a) => a.tools).filter((t) => !toolFunctions[t.tool] && !t.function);
-    const all = [...agents.map((a) => a.llm.binary), ...tools.map((t) => t.binary)];
+    const mcp = agents.flatMap((a) => (a.mcp ? [a.mcp.binary] : []));
+    const all = [...agents.map((a) => a.llm.binary), ...tools.map((t) => t.binary), ...mcp];
     return [...new Set(all)].sort();
+}
+/** The secrets of every MCP server whose tools run on `binary`, sorted, each once. */
+function mcpSecretsOf(agents, binary) {
+    const secrets = agents
+        .filter((a) => a.mcp?.binary === binary)
+        .flatMap((a) => a.mcp.servers.flatMap((s) => (s.secret ? [s.secret] : [])));
+    return [...new Set(secrets)].sort();
 }
 /** One tool entry's identity: the same tool name may have different Lambdas in two agents. */
 function toolKey(tool) {

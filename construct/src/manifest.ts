@@ -67,6 +67,34 @@ export interface RequestsRef {
   readonly placeholder: string;
 }
 
+/** A tool of an MCP server, frozen at synth time: what the model sees. */
+export interface McpToolSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly input_schema: unknown;
+}
+
+/** An MCP server an agent takes tools from (streamable HTTP). */
+export interface McpServerRef {
+  /** The server's name in the agent. */
+  readonly name: string;
+  /** Its streamable HTTP endpoint. */
+  readonly url: string;
+  /** The Secrets Manager secret (name or ARN) with its credentials: the MCP Lambda may read it. */
+  readonly secret?: string;
+  /** The tools the machine takes from it, frozen at synth time. */
+  readonly tools: McpToolSpec[];
+}
+
+/** The generic MCP tool Lambda an agent's MCP tools run on, and the servers behind them. */
+export interface McpRef {
+  /** The DefinitionSubstitutions key (`McpToolFunctionArn`). */
+  readonly placeholder: string;
+  /** The cargo binary of the MCP tool Lambda (`mcp-tool`). */
+  readonly binary: string;
+  readonly servers: McpServerRef[];
+}
+
 /** What the manifest's reader needs to know from outside the manifest. */
 export interface LoadOptions {
   /**
@@ -88,6 +116,8 @@ export interface AgentEntry {
   readonly sub_agents: SubAgentRef[];
   /** Where its approval requests and questions go, when it waits for people. */
   readonly requests?: RequestsRef;
+  /** Its MCP servers and the Lambda that calls their tools, when it has MCP tools. */
+  readonly mcp?: McpRef;
 }
 
 /** Every generated state machine. */
@@ -112,6 +142,10 @@ const AGENT_NAME = /^[a-z][a-z0-9_-]*$/;
 /** A Lambda function ARN, optionally qualified by a version or alias. */
 const FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$/;
 const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** A Secrets Manager secret name, or its ARN. */
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+const MCP_URL = /^https?:\/\/[^\s/?#{}"\\]+[^\s{}"\\]*$/;
 
 /** Reads `manifest.json` and every definition it names, failing with what to fix. */
 export function loadStateMachines(dir: string, options: LoadOptions = {}): LoadedAgent[] {
@@ -202,6 +236,7 @@ export function parseManifest(value: unknown, source: string, options: LoadOptio
         return { agent: str(r.agent, `${sat}.agent`, fail), placeholder: ident(r.placeholder, `${sat}.placeholder`, PLACEHOLDER, fail) };
       }),
       ...(requests && { requests }),
+      ...(raw.mcp !== undefined && { mcp: mcpRef(raw.mcp, `${at}.mcp`, fail) }),
     };
   });
   // A sub-agent is a state machine of this deployment: its ARN is formatted from its name.
@@ -228,6 +263,7 @@ function checkPlaceholders(agent: AgentEntry, text: string, file: string): void 
     ...agent.tools.map((t) => t.placeholder),
     ...agent.sub_agents.map((s) => s.placeholder),
     ...(agent.requests ? [agent.requests.placeholder] : []),
+    ...(agent.mcp ? [agent.mcp.placeholder] : []),
   ]);
   const used = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
   for (const p of used) {
@@ -283,6 +319,40 @@ function requestsRef(v: unknown, at: string, fail: (what: string) => never): Req
     fail(`${at}.destination must be one of ${DESTINATIONS.join(', ')}`);
   }
   return { destination: destination as RequestDestination, placeholder: ident(v.placeholder, `${at}.placeholder`, PLACEHOLDER, fail) };
+}
+
+/** The `mcp` of an agent entry: the MCP Lambda's placeholder and binary, and each server. */
+function mcpRef(v: unknown, at: string, fail: (what: string) => never): McpRef {
+  if (!isObject(v)) return fail(`${at} must be an object`);
+  if (!Array.isArray(v.servers) || v.servers.length === 0) return fail(`${at}.servers must be a non-empty array`);
+  const names = new Set<string>();
+  return {
+    placeholder: ident(v.placeholder, `${at}.placeholder`, PLACEHOLDER, fail),
+    binary: ident(v.binary, `${at}.binary`, BINARY, fail),
+    servers: v.servers.map((server: unknown, j: number): McpServerRef => {
+      const sat = `${at}.servers[${j}]`;
+      if (!isObject(server)) return fail(`${sat} is not an object`);
+      const name = str(server.name, `${sat}.name`, fail);
+      if (names.has(name)) fail(`${sat}: MCP server "${name}" appears twice`);
+      names.add(name);
+      const url = str(server.url, `${sat}.url`, fail);
+      if (!MCP_URL.test(url)) fail(`${sat}.url "${url}" must be an http:// or https:// URL`);
+      let secret: string | undefined;
+      if (server.secret !== undefined) {
+        secret = str(server.secret, `${sat}.secret`, fail);
+        if (secret.startsWith('arn:') ? !SECRET_ARN.test(secret) : !SECRET_NAME.test(secret)) {
+          fail(`${sat}.secret "${secret}" is neither a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) nor a secret name`);
+        }
+      }
+      if (!Array.isArray(server.tools)) return fail(`${sat}.tools must be an array`);
+      const tools = server.tools.map((t: unknown, k: number): McpToolSpec => {
+        const tat = `${sat}.tools[${k}]`;
+        if (!isObject(t)) return fail(`${tat} is not an object`);
+        return { name: str(t.name, `${tat}.name`, fail), description: str(t.description, `${tat}.description`, fail), input_schema: t.input_schema };
+      });
+      return { name, url, ...(secret && { secret }), tools };
+    }),
+  };
 }
 
 /** Parses JSON, naming the file when it is not JSON (a hand edit gone wrong). */

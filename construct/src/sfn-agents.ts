@@ -260,6 +260,7 @@ export class SfnAgents extends Construct {
           }
         : { timeout: TOOL_TIMEOUT, memorySize: TOOL_MEMORY_MB, environment: {} });
       if (llm) this.grantLlm(fn, llm.provider === 'bedrock' ? bedrockModelsOf(this.agents, binary) : undefined);
+      this.grantMcpSecrets(fn, mcpSecretsOf(this.agents, binary));
       this.functions.set(binary, fn);
     }
 
@@ -600,6 +601,13 @@ export class SfnAgents extends Construct {
       }
     }
 
+    if (agent.mcp) {
+      // One generic Lambda for every MCP tool: each call's payload names its server.
+      const mcp = this.fn(agent.mcp.binary);
+      substitutions[agent.mcp.placeholder] = mcp.currentVersion.functionArn;
+      built.add(mcp);
+    }
+
     const role = new iam.Role(this, `${id}StateMachineRole`, {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description: `The ${agent.name} agent's state machine`,
@@ -748,6 +756,22 @@ export class SfnAgents extends Construct {
     }
   }
 
+  /**
+   * The MCP tool Lambda may read exactly the secrets the manifest's MCP servers name
+   * (secretsmanager:GetSecretValue, nothing else): an ARN as given, a name as the ARN of that
+   * name in this account and region, with `-??????` for the six characters Secrets Manager
+   * appends to every secret's ARN.
+   */
+  private grantMcpSecrets(fn: lambda.Function, secrets: string[]): void {
+    if (secrets.length === 0) return;
+    const resources = secrets.map((secret) =>
+      secret.startsWith('arn:')
+        ? secret
+        : this.stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secret}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    );
+    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadMcpServerSecrets', actions: ['secretsmanager:GetSecretValue'], resources }));
+  }
+
   /** The ARN of a state machine of this stack's account and region, by name, with no reference to it. */
   private stateMachineArn(name: string): string {
     return this.stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
@@ -834,8 +858,17 @@ export class SfnAgents extends Construct {
 /** The binaries to build: every LLM, and every tool given neither by `toolFunctions` nor as a function. */
 function builtBinaries(agents: LoadedAgent[], toolFunctions: Record<string, lambda.IFunction>): string[] {
   const tools = agents.flatMap((a) => a.tools).filter((t) => !toolFunctions[t.tool] && !t.function);
-  const all = [...agents.map((a) => a.llm.binary), ...tools.map((t) => t.binary!)];
+  const mcp = agents.flatMap((a) => (a.mcp ? [a.mcp.binary] : []));
+  const all = [...agents.map((a) => a.llm.binary), ...tools.map((t) => t.binary!), ...mcp];
   return [...new Set(all)].sort();
+}
+
+/** The secrets of every MCP server whose tools run on `binary`, sorted, each once. */
+function mcpSecretsOf(agents: LoadedAgent[], binary: string): string[] {
+  const secrets = agents
+    .filter((a) => a.mcp?.binary === binary)
+    .flatMap((a) => a.mcp!.servers.flatMap((s) => (s.secret ? [s.secret] : [])));
+  return [...new Set(secrets)].sort();
 }
 
 /** One tool entry's identity: the same tool name may have different Lambdas in two agents. */
