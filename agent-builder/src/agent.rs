@@ -81,7 +81,8 @@ impl AgentTool {
 
     /// A tool of an MCP server, as its tool list gave it (`spec`), run by the generic MCP tool
     /// Lambda behind `${McpToolFunctionArn}`, which calls `target`. Made by
-    /// [`Agent::with_mcp_tools`]; declare the server with [`AgentBuilder::mcp_server`].
+    /// [`Agent::with_mcp_tools`]; an agent takes MCP tools only from the servers it declares
+    /// with [`AgentBuilder::mcp_server`] (`build` refuses one given with `.tool(…)`).
     pub fn mcp(spec: ToolSpec, target: McpTarget) -> Self {
         Self {
             spec,
@@ -596,9 +597,17 @@ impl AgentBuilder {
         })
     }
 
-    /// Checks the MCP servers and adds the tools taken from those whose list has been read.
+    /// Checks the MCP servers and adds the tools taken from those whose list has been read. An
+    /// MCP tool given with [`AgentBuilder::tool`] is refused: its server would be missing from
+    /// the manifest (the MCP tools of a built agent are taken out again by `into_builder`).
     fn add_mcp_tools(&mut self, problems: &mut Vec<String>) {
-        self.tools.retain(|t| !t.is_mcp());
+        for tool in self.tools.iter().filter(|t| t.is_mcp()) {
+            problems.push(format!(
+                "tool `{}` is an MCP tool given with .tool(…): declare its server with \
+                 .mcp_server(McpServer::new(…)) instead, and synth reads its tools",
+                tool.spec.name
+            ));
+        }
         for (i, server) in self.mcp_servers.iter().enumerate() {
             server.check(problems);
             if self.mcp_servers[..i].iter().any(|s| s.name == server.name) {

@@ -1,7 +1,7 @@
 //! MCP servers in the builder, with their tool lists given here (the builder does no network).
 
 use agent_builder::manifest::AgentEntry;
-use agent_builder::{Agent, AgentBuilder, McpServer, Model, ToolLambda, ToolSpec};
+use agent_builder::{Agent, AgentBuilder, AgentTool, McpServer, Model, ToolLambda, ToolSpec};
 use serde_json::json;
 
 fn spec(name: &str) -> ToolSpec {
@@ -129,6 +129,12 @@ fn mcp_tools_are_checked_like_the_agents_own() {
     assert!(
         error.problems[0].contains("tool name `files/read`"),
         "{error}"
+    );
+
+    let given = problems(builder().tool(AgentTool::mcp(spec("search"), docs().target("search"))));
+    assert!(
+        given[0].starts_with("tool `search` is an MCP tool given with .tool(…)"),
+        "{given:?}"
     );
 
     let unknown = builder().build().expect("valid");

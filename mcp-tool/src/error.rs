@@ -82,6 +82,20 @@ pub enum McpError {
         /// The cap.
         max: usize,
     },
+    /// A tool the agent takes has an input schema that is not a usable JSON Schema.
+    #[error(
+        "MCP server `{server}` at {url}: tool `{tool}`'s input schema is not a usable JSON Schema ({message}); leave the tool out with .tools([…])"
+    )]
+    BadSchema {
+        /// The server's name in the agent.
+        server: String,
+        /// Its URL.
+        url: String,
+        /// The tool.
+        tool: String,
+        /// What the validator said.
+        message: String,
+    },
     /// The server's credentials could not be had.
     #[error(
         "the credentials of MCP server `{server}` (secret `{secret}`) cannot be used: {message}"

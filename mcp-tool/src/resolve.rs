@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use agent_builder::{Agent, McpServer, ToolSpec};
+use sfn_agent_tool::InputValidator;
 
 use crate::client::{Connection, MAX_DESCRIPTION_BYTES, MAX_SCHEMA_BYTES};
 use crate::credentials::CredentialStore;
@@ -48,7 +49,7 @@ impl Resolver {
         let servers: Vec<McpServer> = agent.unresolved_mcp_servers().cloned().collect();
         for server in servers {
             let listed = self.list(&server).await?;
-            check_sizes(&server, &listed)?;
+            check_tools(&server, &listed)?;
             agent = agent.with_mcp_tools(server.name(), listed)?;
         }
         Ok(agent)
@@ -95,8 +96,9 @@ impl Resolver {
     }
 }
 
-/// The tools the agent takes (the filter's, or all) within the description and schema caps.
-fn check_sizes(server: &McpServer, listed: &[ToolSpec]) -> Result<(), McpError> {
+/// The tools the agent takes (the filter's, or all) within the description and schema caps, each
+/// schema one the LLM Lambda's validator compiles (it checks every call's input against it).
+fn check_tools(server: &McpServer, listed: &[ToolSpec]) -> Result<(), McpError> {
     let taken = listed.iter().filter(|t| {
         server
             .filter()
@@ -119,6 +121,60 @@ fn check_sizes(server: &McpServer, listed: &[ToolSpec]) -> Result<(), McpError> 
                 });
             }
         }
+        if let Err(message) = InputValidator::try_new(tool.input_schema.clone()) {
+            return Err(McpError::BadSchema {
+                server: server.name().to_owned(),
+                url: server.url().to_owned(),
+                tool: tool.name.clone(),
+                message,
+            });
+        }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn tool(name: &str, schema: serde_json::Value) -> ToolSpec {
+        ToolSpec::new(name, "A tool.", schema)
+    }
+
+    #[test]
+    fn only_the_tools_taken_are_checked_against_the_caps_and_the_validator() {
+        let huge = json!({"type": "object", "description": "x".repeat(MAX_SCHEMA_BYTES)});
+        let broken = json!({"type": "object", "properties": {"n": {"type": "nonsense"}}});
+        let listed = vec![
+            tool("small", json!({"type": "object"})),
+            tool("huge", huge),
+            tool("broken", broken),
+        ];
+        let server = McpServer::new("docs", "https://docs.example.com/mcp");
+        check_tools(&server.clone().tools(["small"]), &listed)
+            .expect("huge and broken are left out");
+
+        let error = check_tools(&server.clone().tools(["huge"]), &listed).expect_err("too large");
+        assert!(
+            matches!(&error, McpError::ToolTooLarge { tool, what: "input schema", .. } if tool == "huge"),
+            "{error:?}"
+        );
+        let error = check_tools(&server.clone().tools(["broken"]), &listed).expect_err("broken");
+        assert!(
+            matches!(&error, McpError::BadSchema { tool, .. } if tool == "broken"),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("MCP server `docs` at https://docs.example.com/mcp"),
+            "{error}"
+        );
+        assert!(
+            check_tools(&server, &listed).is_err(),
+            "no filter: every tool is taken"
+        );
+    }
 }
