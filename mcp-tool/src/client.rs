@@ -7,8 +7,8 @@ use std::time::Duration;
 use agent_builder::ToolSpec;
 use rmcp::ServiceExt;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientConfig, ContentBlock, PaginatedRequestParams,
-    ResourceContents,
+    CallToolRequestParams, CallToolResult, ClientConfig, ContentBlock, Implementation,
+    PaginatedRequestParams, ResourceContents,
 };
 use rmcp::service::{RoleClient, RunningService, ServiceError};
 use rmcp::transport::StreamableHttpClientTransport;
@@ -114,7 +114,9 @@ impl Connection<'_> {
             config = config.auth_header(token.clone());
         }
         let transport = StreamableHttpClientTransport::from_config(config);
-        ClientConfig::default()
+        let mut client = ClientConfig::default();
+        client.client_info = Implementation::new("sfn-agent", env!("CARGO_PKG_VERSION"));
+        client
             .serve(transport)
             .await
             .map_err(|e| self.unreachable(e))
