@@ -261,3 +261,47 @@ async fn synth_with_the_command_line_freezes_the_tools_and_fails_when_the_server
     assert_eq!(code, std::process::ExitCode::FAILURE);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn an_approved_mcp_call_runs_on_the_server_after_the_approval() {
+    let server = LoopbackServer::start().await.expect("server");
+    let agent = Agent::builder("calc-approved")
+        .system_prompt("You add with approval.")
+        .model(Model::anthropic("claude-haiku-4-5").max_tokens(512))
+        .mcp_server(McpServer::new("calc", server.url()).tools(["add"]))
+        .require_approval(["add"])
+        .wait_for_people(std::time::Duration::from_secs(60))
+        .build()
+        .expect("valid before the list is read");
+    let agent = Resolver::from_env().resolve(agent).await.expect("resolved");
+    let model = scripted(
+        vec![
+            turn("Let me add.", &[("add", json!({"a": 2, "b": 3}))]),
+            turn("2 + 3 is 5.", &[]),
+        ],
+        Provider::Anthropic,
+    );
+    let handler = LocalAgent::handler(model, Arc::new(MemoryStore::new()), None);
+    let execution = LocalAgent::new(agent, handler, offline_toolbox())
+        .with_clock(Arc::new(ManualClock::fixed()))
+        .with_responder(Arc::new(|_: &sfn_agent::local::PersonRequest| {
+            sfn_agent::local::Reply::Approve
+        }))
+        .run(question("What is 2 + 3?"))
+        .await;
+    assert_eq!(output(&execution).answer, "2 + 3 is 5.");
+    assert_eq!(server.calls(), 1);
+    let states = entered(&execution);
+    let asked = states
+        .iter()
+        .position(|s| s == "Ask approval")
+        .expect("asked");
+    let ran = states.iter().position(|s| s == "Run tool").expect("ran");
+    assert!(asked < ran, "{states:?}");
+    assert_eq!(mcp_payloads(&execution)[0]["mcp"]["url"], server.url());
+    let results = last_results(&execution);
+    assert_eq!(
+        (results[0]["content"].as_str(), &results[0]["is_error"]),
+        (Some("5"), &json!(false))
+    );
+}
