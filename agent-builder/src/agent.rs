@@ -536,9 +536,17 @@ impl AgentBuilder {
         }
         for (i, tool) in self.tools.iter().enumerate() {
             let name = &tool.spec.name;
+            // A tool of an MCP server is named by the server: the way out is the filter.
+            let from_server = match &tool.lambda {
+                ToolLambda::Mcp(target) => format!(
+                    " (a tool of MCP server `{}`: leave it out with .tools([…]))",
+                    target.server
+                ),
+                _ => String::new(),
+            };
             if !valid_name(name) {
                 problems.push(format!(
-                    "tool name `{name}` must be 1 to 64 letters, digits, `-` or `_` (the providers' rule)"
+                    "tool name `{name}` must be 1 to 64 letters, digits, `-` or `_` (the providers' rule){from_server}"
                 ));
             }
             if self.tools[..i].iter().any(|t| &t.spec.name == name) {
@@ -551,7 +559,7 @@ impl AgentBuilder {
             }
             if tool.spec.input_schema.get("type") != Some(&Value::String("object".into())) {
                 problems.push(format!(
-                    "tool `{name}`'s input schema must have \"type\": \"object\" (providers require it)"
+                    "tool `{name}`'s input schema must have \"type\": \"object\" (providers require it){from_server}"
                 ));
             }
             if tool.function.trim().is_empty() {

@@ -126,9 +126,12 @@ fn mcp_tools_are_checked_like_the_agents_own() {
     let error = bad_name
         .with_mcp_tools("docs", vec![spec("files/read")])
         .expect_err("a name providers refuse");
-    assert!(
-        error.problems[0].contains("tool name `files/read`"),
-        "{error}"
+    assert_eq!(
+        error.problems,
+        [
+            "tool name `files/read` must be 1 to 64 letters, digits, `-` or `_` (the providers' rule) \
+          (a tool of MCP server `docs`: leave it out with .tools([…]))"
+        ]
     );
 
     let given = problems(builder().tool(AgentTool::mcp(spec("search"), docs().target("search"))));
