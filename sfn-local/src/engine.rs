@@ -20,7 +20,6 @@ use crate::errors::{self, Failure, check_size};
 use crate::history::{
     Details, Field, Fields, History, HistoryEvent, Listener, Moment, not_truncated, text,
 };
-use crate::intern::intern;
 use crate::jsonata::StatesView;
 use crate::registry::{Registry, Target, lambda_invoke_result};
 use crate::tokens::TaskTokens;
@@ -125,7 +124,7 @@ struct Scope {
 }
 
 struct Node {
-    name: &'static str,
+    name: Arc<str>,
     state: State,
     /// A Map's processor, or a Parallel's branches.
     children: Vec<Arc<Scope>>,
@@ -137,10 +136,10 @@ struct Node {
 struct TaskResource {
     kind: TaskKind,
     /// The resource as written.
-    resource: &'static str,
+    resource: Arc<str>,
     /// `resourceType` and `resource` of the task events (`lambda`, `invoke`).
-    resource_type: &'static str,
-    resource_name: &'static str,
+    resource_type: Arc<str>,
+    resource_name: Arc<str>,
     /// The registered Lambda of a [`TaskKind::LambdaArn`] resource, found once.
     lambda: Option<Target>,
 }
@@ -165,9 +164,9 @@ impl TaskResource {
         Self {
             kind,
             lambda,
-            resource: intern(resource),
-            resource_type: intern(&resource_type),
-            resource_name: intern(&resource_name),
+            resource: resource.into(),
+            resource_type: resource_type.into(),
+            resource_name: resource_name.into(),
         }
     }
 }
@@ -192,7 +191,7 @@ impl Scope {
                 (
                     name.clone(),
                     Arc::new(Node {
-                        name: intern(name),
+                        name: name.as_str().into(),
                         state: state.clone(),
                         children,
                         task: match state {
@@ -620,7 +619,7 @@ fn context<'a>(
         execution: &run.execution,
         input: &run.input,
         state_machine: &run.state_machine,
-        state_name: node.name,
+        state_name: &node.name,
         entered,
         retry,
         token: token.map(str::to_owned),
@@ -866,7 +865,7 @@ async fn run_state<'n>(
         Some((
             "stateEnteredEventDetails",
             Details::Fields(smallvec::smallvec![
-                ("name", Field::Str(node.name)),
+                ("name", Field::Name(node.name.clone())),
                 ("input", Field::Payload(raw.clone())),
                 ("inputDetails", Field::NotTruncated),
             ]),
@@ -1015,7 +1014,7 @@ fn locate(
         failure.error.clone(),
         format!(
             "{CAUSE_PREFIX} '{}' (entered at the event id #{}). {}",
-            node.name,
+            node.name.clone(),
             run.history.final_id(entered_key),
             failure.cause
         ),
@@ -1032,7 +1031,7 @@ fn locate(
         {
             details.insert("location".into(), json!(location));
         }
-        details.insert("state".into(), json!(node.name));
+        details.insert("state".into(), json!(&*node.name));
         frame.prev = run.history.append(
             frame.prev,
             "EvaluationFailed",
@@ -1046,7 +1045,7 @@ fn locate(
 /// them from the outcome afterwards, so they move rather than copy).
 fn finish(run: &Run, node: &Node, frame: &mut Frame, outcome: &mut Outcome<'_>) {
     let mut details: Fields = smallvec::smallvec![
-        ("name", Field::Str(node.name)),
+        ("name", Field::Name(node.name.clone())),
         ("output", Field::Payload(outcome.output.clone())),
         ("outputDetails", Field::NotTruncated),
     ];
@@ -1122,7 +1121,7 @@ async fn attempt_state<'n>(
     let at_entry = Some(entered);
     match &node.state {
         State::Pass(pass) => {
-            let next = next_of(&pass.next, pass.end, node.name)?;
+            let next = next_of(&pass.next, pass.end, &node.name)?;
             if jsonata {
                 let states = eval.states(raw, None, None);
                 let assigned = eval.assign(&pass.assign, &states, raw)?;
@@ -1294,7 +1293,7 @@ async fn attempt_state<'n>(
             })
         }
         State::Wait(w) => {
-            let next = next_of(&w.next, w.end, node.name)?;
+            let next = next_of(&w.next, w.end, &node.name)?;
             let states = eval.states(raw, None, None);
             let effective = if jsonata {
                 raw.clone()
@@ -1395,9 +1394,9 @@ const LAMBDA_EVENTS: [(&str, &str); 5] = [
 ];
 
 /// The details of a Map iteration event: `{"name": <Map state>, "index": i}`.
-fn iteration(name: &'static str, index: usize) -> Details {
+fn iteration(name: &Arc<str>, index: usize) -> Details {
     Details::Fields(smallvec::smallvec![
-        ("name", Field::Str(name)),
+        ("name", Field::Name(name.clone())),
         ("index", Field::Int(index as u64)),
     ])
 }
@@ -1453,7 +1452,7 @@ async fn run_task<'n>(
     retry: u64,
 ) -> Result<Outcome<'n>, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
-    let next = next_of(&task.next, task.end, node.name)?;
+    let next = next_of(&task.next, task.end, &node.name)?;
     let resource = task.resource.as_str();
     let wait_for_token = resource.ends_with(".waitForTaskToken");
     let resolved;
@@ -1520,14 +1519,14 @@ async fn run_task<'n>(
     let lambda_events = kind == TaskKind::LambdaArn;
     let mut scheduled: Fields = if lambda_events {
         smallvec::smallvec![
-            ("resource", Field::Str(info.resource)),
+            ("resource", Field::Name(info.resource.clone())),
             ("input", Field::Payload(params.clone())),
             ("inputDetails", Field::NotTruncated),
         ]
     } else {
         smallvec::smallvec![
-            ("resourceType", Field::Str(info.resource_type)),
-            ("resource", Field::Str(info.resource_name)),
+            ("resourceType", Field::Name(info.resource_type.clone())),
+            ("resource", Field::Name(info.resource_name.clone())),
             ("region", Field::Str("us-east-1")),
             ("parameters", Field::Payload(params.clone())),
         ]
@@ -1553,8 +1552,8 @@ async fn run_task<'n>(
     let base = |extra: Value| -> Value {
         let mut m = Map::new();
         if !lambda_events {
-            m.insert("resourceType".into(), json!(info.resource_type));
-            m.insert("resource".into(), json!(info.resource_name));
+            m.insert("resourceType".into(), json!(&*info.resource_type));
+            m.insert("resource".into(), json!(&*info.resource_name));
         }
         if let Value::Object(e) = extra {
             m.extend(e);
@@ -1646,8 +1645,8 @@ async fn run_task<'n>(
             let result = Arc::new(result);
             let mut details = Fields::new();
             if !lambda_events {
-                details.push(("resourceType", Field::Str(info.resource_type)));
-                details.push(("resource", Field::Str(info.resource_name)));
+                details.push(("resourceType", Field::Name(info.resource_type.clone())));
+                details.push(("resource", Field::Name(info.resource_name.clone())));
             }
             details.push(("output", Field::Payload(result.clone())));
             details.push(("outputDetails", Field::NotTruncated));
@@ -1723,7 +1722,7 @@ async fn run_map<'n>(
     frame: &mut Frame,
 ) -> Result<Outcome<'n>, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
-    let next = next_of(&map.next, map.end, node.name)?;
+    let next = next_of(&map.next, map.end, &node.name)?;
     if map.item_reader.is_some() || map.result_writer.is_some() || map.item_batcher.is_some() {
         return Err(Failure::runtime(format!(
             "The Map state '{}' uses ItemReader, ItemBatcher or ResultWriter (distributed Map), which sfn-local does not support",
@@ -1852,7 +1851,7 @@ async fn run_map<'n>(
             run.clone(),
             processor.clone(),
             frame.vars.clone(),
-            node.name,
+            node.name.clone(),
             start_prev,
             shared.clone(),
         )
@@ -1958,7 +1957,7 @@ async fn run_iterations(
     run: Arc<Run>,
     processor: Arc<Scope>,
     outer: Arc<Vars>,
-    name: &'static str,
+    name: Arc<str>,
     start_prev: u64,
     shared: Arc<Iterations>,
 ) -> WorkerDone {
@@ -1982,7 +1981,7 @@ async fn run_iterations(
             None,
             start_prev,
             "MapIterationStarted",
-            Some(("mapIterationStartedEventDetails", iteration(name, index))),
+            Some(("mapIterationStartedEventDetails", iteration(&name, index))),
         );
         // The iteration's first state enters right after it starts.
         let frame = Frame {
@@ -1991,7 +1990,7 @@ async fn run_iterations(
             ..Frame::nested(&outer, started)
         };
         let outcome = run_scope(&run, &processor, input, frame).await;
-        let details = iteration(name, index);
+        let details = iteration(&name, index);
         // An iteration's success moves its chain on; its failure is passed by: the Map's own
         // failure follows the iteration's last event. States.Runtime records nothing.
         match outcome {
@@ -2125,7 +2124,7 @@ async fn run_parallel<'n>(
     frame: &mut Frame,
 ) -> Result<Outcome<'n>, Failure> {
     let jsonata = eval.ql == QueryLanguage::JSONata;
-    let next = next_of(&p.next, p.end, node.name)?;
+    let next = next_of(&p.next, p.end, &node.name)?;
     let states = eval.states(raw, None, None);
     let input = if jsonata {
         match &p.arguments {

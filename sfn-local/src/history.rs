@@ -65,8 +65,10 @@ pub(crate) enum Field {
     Value(Box<Value>),
     /// A number (`index`, `timeoutInSeconds`).
     Int(u64),
-    /// A state name or a resource (kept once for the process, see `intern`).
+    /// A fixed text (`us-east-1`).
     Str(&'static str),
+    /// A state name or a resource, shared with the compiled machine.
+    Name(Arc<str>),
     /// A payload (input, output, parameters), shown as its JSON text, as the service does.
     Payload(Arc<Value>),
     /// A payload already turned into its JSON text, so the engine can take the value itself
@@ -88,6 +90,7 @@ impl Field {
             Field::Value(v) => (**v).clone(),
             Field::Int(n) => Value::from(*n),
             Field::Str(s) => Value::String((*s).to_owned()),
+            Field::Name(s) => Value::String(s.as_ref().to_owned()),
             Field::Payload(v) => Value::String(text(v)),
             Field::Text(t) => Value::String(t.as_ref().to_owned()),
             Field::NotTruncated => not_truncated(),

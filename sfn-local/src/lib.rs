@@ -42,13 +42,11 @@
 mod choice;
 pub mod clock;
 mod context;
+mod digest;
 mod engine;
 pub mod errors;
 pub mod history;
-mod intern;
-mod intrinsics;
 mod jsonata;
-mod jsonata_fast;
 mod jsonpath;
 pub mod limits;
 mod registry;

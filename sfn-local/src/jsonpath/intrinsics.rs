@@ -5,8 +5,10 @@ use base64::Engine as _;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
+use super::Roots;
+use super::path::Path;
+use crate::digest;
 use crate::errors::Failure;
-use crate::jsonpath::{self, Roots};
 use crate::limits::MAX_INTRINSIC_DEPTH;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,7 +164,7 @@ fn eval_arg(arg: &Arg, roots: &Roots<'_>, expr: &str) -> Result<Value, Failure> 
     match arg {
         Arg::Literal(v) => Ok(v.clone()),
         Arg::Path(p) => {
-            let parsed = jsonpath::Path::cached(p).map_err(Failure::intrinsic)?;
+            let parsed = Path::cached(p).map_err(Failure::intrinsic)?;
             parsed.select(roots).ok_or_else(|| {
                 Failure::runtime(format!(
                     "The function '{expr}' had the following error: The JsonPath argument for the field '{p}' could not be found in the input '{}'",
@@ -335,7 +337,7 @@ fn call(name: &str, args: Vec<Value>, raw: &[Arg]) -> Result<Value, Failure> {
                 other => serde_json::to_string(other).unwrap_or_default(),
             };
             let algorithm = as_str(name, &args[1], "the algorithm")?;
-            hash(&data, algorithm)
+            digest::hash(&data, algorithm)
                 .map(Value::String)
                 .ok_or_else(|| {
                     fail(
@@ -450,22 +452,6 @@ fn format(name: &str, template: &str, args: &[Value]) -> Result<Value, Failure> 
         ));
     }
     Ok(Value::String(out))
-}
-
-/// Hex digest of `data` with one of the service's algorithms (`MD5`, `SHA-1`, `SHA-256`,
-/// `SHA-384`, `SHA-512`); `None` for any other name.
-pub(crate) fn hash(data: &str, algorithm: &str) -> Option<String> {
-    use sha2::Digest;
-    let bytes = data.as_bytes();
-    let digest: Vec<u8> = match algorithm {
-        "MD5" => md5::Md5::digest(bytes).to_vec(),
-        "SHA-1" => sha1::Sha1::digest(bytes).to_vec(),
-        "SHA-256" => sha2::Sha256::digest(bytes).to_vec(),
-        "SHA-384" => sha2::Sha384::digest(bytes).to_vec(),
-        "SHA-512" => sha2::Sha512::digest(bytes).to_vec(),
-        _ => return None,
-    };
-    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]
