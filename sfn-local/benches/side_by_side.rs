@@ -96,7 +96,10 @@ fn engine_for(machine: asl::StateMachine) -> Engine {
             Ok(json!({"id": payload["id"], "value": payload["value"], "processed": true}))
         }),
     );
-    Engine::new(machine, registry)
+    Engine::new(
+        sfn_local::Machine::compile(&machine).expect("the bench machines compile"),
+        registry,
+    )
 }
 
 /// Runs one execution, checking it succeeded with one result per item.

@@ -111,7 +111,7 @@ const BUILT_INS: &[&str] = &[
 /// like a built-in function get a private name, and `$now(…)`/`$millis()` read the
 /// evaluation's one instant ([`NOW_VAR`]). Strings, backquoted names and comments are copied
 /// as they are.
-fn rewrite<'e>(expr: &'e str, vars: Lookup<'_>) -> (Cow<'e, str>, Vec<(String, Value)>) {
+pub(super) fn rewrite<'e>(expr: &'e str, vars: Lookup<'_>) -> (Cow<'e, str>, Vec<(String, Value)>) {
     let bytes = expr.as_bytes();
     let mut bound: Vec<(String, Value)> = Vec::new();
     if !bytes.contains(&b'$') {

@@ -4,15 +4,17 @@
 //! (`$partition`, `$range`, `$hash`, `$random` with a seed, `$uuid`, `$parse`), no `$eval`, and
 //! version 2.0.6's syntax (the `??` and `?:` operators of 2.1 are refused).
 //!
-//! An expression is parsed once per thread and kept (see [`parsed`]): parsing is most of the
-//! cost of the short expressions a machine evaluates per item. An expression that fails to
-//! parse or to evaluate is a `States.QueryEvaluationError` whose cause carries the JSONata
-//! error code (`T0410`, `D3137`, …) as the service's does.
+//! Every expression is parsed once, when the machine is compiled ([`Expression::compile`],
+//! [`Template::compile`]): an expression that does not parse refuses the machine, as the
+//! service refuses it at CreateStateMachine. An expression that fails to evaluate is a
+//! `States.QueryEvaluationError` whose cause carries the JSONata error code (`T0410`,
+//! `D3137`, …) as the service's does.
+//!
+//! `bindings` binds `$states` and the variables, `fast` evaluates simple field paths without
+//! the library, `functions` holds what Step Functions changes in JSONata's functions.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use jsonata_core::ast::AstNode;
@@ -28,11 +30,6 @@ use crate::limits::{
 /// Longest an expression may run, in milliseconds (then it fails with JSONata's `D1012`).
 const TIME_LIMIT_MS: u64 = 10_000;
 
-/// How many parsed expressions a thread keeps. A machine has a bounded set of expressions;
-/// the cache is emptied when full, so a machine that builds expressions without end (it
-/// cannot: definitions are fixed) would only lose the cache's benefit.
-const PARSED_PER_THREAD: usize = 512;
-
 mod bindings;
 mod fast;
 mod functions;
@@ -47,65 +44,178 @@ pub(crate) fn expression(s: &str) -> Option<&str> {
     let t = s.trim();
     t.strip_prefix("{%")?.strip_suffix("%}").map(str::trim)
 }
-/// Evaluates one JSONata expression with `$states` and the variables bound, and the state's
-/// input as the context value (`$`). `Ok(None)` is JSONata's `undefined`.
+/// A JSONata expression (the text inside `{% %}`), parsed when the machine is compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct Expression {
+    /// As written.
+    text: Box<str>,
+    /// With `$formatNumber`'s first argument guarded (see [`guard_format_number`]).
+    guarded: Box<str>,
+    parsed: Parsed,
+}
+
+#[derive(Debug, Clone)]
+enum Parsed {
+    /// The tree of the guarded text as the library sees it when no workflow variable is named
+    /// like a built-in function (see `bindings::rewrite`), and that text.
+    Ready {
+        ast: Arc<AstNode>,
+        text: Box<str>,
+        /// Runs on a thread with a large stack (see [`Expression::evaluate`]).
+        deep: bool,
+    },
+    /// Past the pre-scan's bounds: the library would overflow its stack parsing it, so it is
+    /// never parsed, and fails when evaluated, with this reason.
+    TooDeep(TooDeep),
+}
+
+/// Why an expression is too deep to parse.
+#[derive(Debug, Clone, Copy)]
+enum TooDeep {
+    /// Its brackets nest more than [`MAX_JSONATA_NESTING`] deep.
+    Nesting,
+    /// More than [`MAX_JSONATA_DEPTH`] operators and brackets in a row.
+    Operators,
+}
+
+impl Expression {
+    /// Parses an expression; the error is the library's, with JSONata's code (`S0201: …`).
+    pub(crate) fn compile(expr: &str) -> Result<Expression, String> {
+        let guarded = guard_format_number(expr).into_owned();
+        let too_deep = |reason| Expression {
+            text: expr.into(),
+            guarded: guarded.clone().into(),
+            parsed: Parsed::TooDeep(reason),
+        };
+        // The library parses and drops expressions recursively: an expression nested or
+        // chained some hundreds deep would overflow the stack and kill the process.
+        if nesting_depth(expr) > MAX_JSONATA_NESTING {
+            return Ok(too_deep(TooDeep::Nesting));
+        }
+        let depth = depth_bound(expr);
+        if depth > MAX_JSONATA_DEPTH {
+            return Ok(too_deep(TooDeep::Operators));
+        }
+        let deep = depth > JSONATA_INLINE_DEPTH || defines_function(expr);
+        let text = bindings::rewrite(&guarded, &|_| None).0.into_owned();
+        let ast = on_stack(deep, || {
+            let written = parse(expr)?;
+            refuse_later_syntax(expr, &written)?;
+            if text == expr {
+                Ok(written)
+            } else {
+                parse(&text)
+            }
+        })?;
+        Ok(Expression {
+            text: expr.into(),
+            guarded: guarded.into(),
+            parsed: Parsed::Ready {
+                ast: Arc::new(ast),
+                text: text.into(),
+                deep,
+            },
+        })
+    }
+
+    /// The expression as written.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Evaluates the expression with `$states` and the variables bound, and the state's input
+    /// as the context value (`$`). `Ok(None)` is JSONata's `undefined`.
+    pub(crate) fn evaluate(
+        &self,
+        states: &StatesView<'_>,
+        vars: Lookup<'_>,
+        field: &str,
+    ) -> Result<Option<Value>, Failure> {
+        let expr = &*self.text;
+        // A field path or a comparison with a number needs no parser (see `fast`).
+        if let Some(value) = fast::evaluate(expr, states, vars) {
+            return Ok(value);
+        }
+        let (ast, text, deep) = match &self.parsed {
+            Parsed::Ready { ast, text, deep } => (ast, text, *deep),
+            Parsed::TooDeep(TooDeep::Nesting) => {
+                return Err(Failure::query(format!(
+                    "The JSONata expression specified for the field '{field}' nests parentheses, brackets \
+                     or braces more than {MAX_JSONATA_NESTING} deep; the local engine refuses it rather than \
+                     overflow its stack"
+                )));
+            }
+            Parsed::TooDeep(TooDeep::Operators) => {
+                return Err(Failure::query(format!(
+                    "The JSONata expression specified for the field '{field}' has more than \
+                     {MAX_JSONATA_DEPTH} operators and brackets in a row; the local engine refuses it \
+                     rather than overflow its stack"
+                )));
+            }
+        };
+        let prepared = prepare(&self.guarded, states, vars);
+        // A workflow variable named like a built-in function is renamed in the text: that
+        // text is parsed now (rare); otherwise the compiled tree serves.
+        let reparse = prepared.expr != **text;
+        let outcome = on_stack(deep, || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                if reparse {
+                    run(&prepared, &parse(&prepared.expr)?)
+                } else {
+                    run(&prepared, ast)
+                }
+            }))
+            .unwrap_or_else(|_| Err(String::new()))
+            .map_err(Some)
+        });
+        match outcome {
+            Ok(v) => Ok(v),
+            Err(Some(message)) if !message.is_empty() => Err(Failure::query(format!(
+                "An error occurred while evaluating the JSONata expression '{expr}' specified for the field '{field}': {message}"
+            ))),
+            Err(_) => Err(Failure::query(format!(
+                "The JSONata expression '{expr}' specified for the field '{field}' could not be evaluated by the local JSONata library (jsonata-core)"
+            ))),
+        }
+    }
+}
+
+/// Runs `work` here, or, when `deep`, on a thread with a stack large enough for the
+/// library's own limits: a deep expression, or one that defines functions (which may
+/// recurse, and build a value as deep as its recursion, which is dropped recursively).
+fn on_stack<T: Send, E: Send + From<String>>(
+    deep: bool,
+    work: impl FnOnce() -> Result<T, E> + Send,
+) -> Result<T, E> {
+    if !deep {
+        return work();
+    }
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("sfn-local-jsonata".into())
+            .stack_size(JSONATA_DEEP_STACK_BYTES)
+            .spawn_scoped(scope, work)
+            .map_err(|e| E::from(format!("could not start a thread to evaluate it: {e}")))?
+            .join()
+            .unwrap_or_else(|_| Err(E::from(String::new())))
+    })
+}
+
+/// Parses and evaluates one expression (tests).
+#[cfg(test)]
 pub(crate) fn evaluate(
     expr: &str,
     states: &StatesView<'_>,
     vars: Lookup<'_>,
     field: &str,
 ) -> Result<Option<Value>, Failure> {
-    // A field path or a comparison with a number needs no parser (see `jsonata_fast`).
-    if let Some(value) = fast::evaluate(expr, states, vars) {
-        return Ok(value);
-    }
-    // The library parses and drops expressions recursively: an expression nested or chained
-    // some hundreds deep would overflow the stack and kill the process instead of failing the
-    // state.
-    if nesting_depth(expr) > MAX_JSONATA_NESTING {
-        return Err(Failure::query(format!(
-            "The JSONata expression specified for the field '{field}' nests parentheses, brackets \
-             or braces more than {MAX_JSONATA_NESTING} deep; the local engine refuses it rather than \
-             overflow its stack"
-        )));
-    }
-    let depth = depth_bound(expr);
-    if depth > MAX_JSONATA_DEPTH {
-        return Err(Failure::query(format!(
-            "The JSONata expression specified for the field '{field}' has more than \
-             {MAX_JSONATA_DEPTH} operators and brackets in a row; the local engine refuses it \
-             rather than overflow its stack"
-        )));
-    }
-    let guarded = guard_format_number(expr);
-    let prepared = prepare(&guarded, states, vars);
-    let run = || std::panic::catch_unwind(AssertUnwindSafe(|| run(&prepared)));
-    // A deep expression, or one that defines functions (which may recurse, and build a value
-    // as deep as its recursion, which is dropped recursively), runs on a thread with a stack
-    // large enough for the library's own limits.
-    let outcome = if depth <= JSONATA_INLINE_DEPTH && !defines_function(expr) {
-        run()
-    } else {
-        std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .name("sfn-local-jsonata".into())
-                .stack_size(JSONATA_DEEP_STACK_BYTES)
-                .spawn_scoped(scope, run)
-                .map_or_else(
-                    |e| Ok(Err(format!("could not start a thread to evaluate it: {e}"))),
-                    |thread| thread.join().unwrap_or_else(Err),
-                )
-        })
-    };
-    match outcome {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(message)) => Err(Failure::query(format!(
-            "An error occurred while evaluating the JSONata expression '{expr}' specified for the field '{field}': {message}"
-        ))),
-        Err(_) => Err(Failure::query(format!(
-            "The JSONata expression '{expr}' specified for the field '{field}' could not be evaluated by the local JSONata library (jsonata-core)"
-        ))),
-    }
+    Expression::compile(expr)
+        .map_err(|e| {
+            Failure::query(format!(
+                "An error occurred while evaluating the JSONata expression '{expr}' specified for the field '{field}': {e}"
+            ))
+        })?
+        .evaluate(states, vars, field)
 }
 
 /// How deep `(`, `[` and `{` nest in an expression, ignoring string literals.
@@ -179,31 +289,15 @@ pub(crate) fn evaluate_inner(
     states: &StatesView<'_>,
     vars: Lookup<'_>,
 ) -> Result<Option<Value>, String> {
-    run(&prepare(&guard_format_number(expr), states, vars))
+    let guarded = guard_format_number(expr);
+    let prepared = prepare(&guarded, states, vars);
+    run(&prepared, &parse(&prepared.expr)?)
 }
 
-thread_local! {
-    /// Parsed expressions by their text (see [`PARSED_PER_THREAD`]).
-    static PARSED: RefCell<HashMap<Box<str>, Rc<AstNode>>> = RefCell::new(HashMap::new());
-}
-
-/// The parsed form of an expression, from this thread's cache or parsed now. A parse error
-/// carries the library's message with its code (`S0201: …`).
-fn parsed(expr: &str) -> Result<Rc<AstNode>, String> {
-    if let Some(ast) = PARSED.with(|cache| cache.borrow().get(expr).cloned()) {
-        return Ok(ast);
-    }
-    let ast = jsonata_core::parser::parse(expr).map_err(|e| parse_error(&e))?;
-    refuse_later_syntax(expr, &ast)?;
-    let ast = Rc::new(ast);
-    PARSED.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.len() >= PARSED_PER_THREAD {
-            cache.clear();
-        }
-        cache.insert(expr.into(), Rc::clone(&ast));
-    });
-    Ok(ast)
+/// Parses an expression with the library. A parse error carries the library's message with
+/// its code (`S0201: …`).
+fn parse(expr: &str) -> Result<AstNode, String> {
+    jsonata_core::parser::parse(expr).map_err(|e| parse_error(&e))
 }
 
 /// A parse error's message, with JSONata's code where the library gives none.
@@ -237,8 +331,7 @@ fn refuse_later_syntax(expr: &str, ast: &AstNode) -> Result<(), String> {
 }
 
 /// Evaluates a prepared expression with the library.
-fn run(prepared: &Prepared<'_>) -> Result<Option<Value>, String> {
-    let ast = parsed(&prepared.expr)?;
+fn run(prepared: &Prepared<'_>, ast: &AstNode) -> Result<Option<Value>, String> {
     let mut scope = Scope::new();
     for (name, value) in &prepared.bound {
         let value = if name == NOW_VAR {
@@ -270,44 +363,105 @@ fn run(prepared: &Prepared<'_>) -> Result<Option<Value>, String> {
     let mut evaluator = Evaluator::with_options(scope, options);
     register_functions(&mut evaluator, &prepared.expr).map_err(|e| e.message().to_string())?;
     let result = evaluator
-        .evaluate(&ast, &input)
+        .evaluate(ast, &input)
         .map_err(|e| e.message().to_string())?;
     from_jvalue(&result)
 }
 
-/// Evaluates a JSONata template: every `{% %}` string in it (at any depth) is replaced by its
-/// value. An expression that returns `undefined` is a `States.QueryEvaluationError`, as in the
-/// service.
+/// A JSONata template (`Arguments`, `Output`, `Assign`, …), compiled: every `{% %}` string in
+/// it, at any depth, is an expression; everything else is copied.
+#[derive(Debug, Clone)]
+pub(crate) enum Template {
+    Literal(Value),
+    /// An expression, and the field it is named by in errors (`Output/answer`).
+    Expr(Box<str>, Expression),
+    Object(Vec<(String, Template)>),
+    Array(Vec<Template>),
+}
+
+impl Template {
+    /// Compiles a template whose field is `field` (`Output`). The error names the field that
+    /// does not parse (`Output/answer`, `Arguments[0]`) and the library's message.
+    pub(crate) fn compile(value: &Value, field: &str) -> Result<Template, (String, String)> {
+        Ok(match value {
+            Value::String(s) => match expression(s) {
+                Some(expr) => Template::Expr(
+                    field.into(),
+                    Expression::compile(expr).map_err(|e| (field.to_owned(), e))?,
+                ),
+                None => Template::Literal(value.clone()),
+            },
+            Value::Object(fields) if has_expressions(value) => Template::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| {
+                        Template::compile(v, &format!("{field}/{k}")).map(|t| (k.clone(), t))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Array(items) if has_expressions(value) => Template::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| Template::compile(v, &format!("{field}[{i}]")))
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => Template::Literal(other.clone()),
+        })
+    }
+
+    /// The template's value. An expression that returns `undefined` is a
+    /// `States.QueryEvaluationError`, as in the service.
+    pub(crate) fn evaluate(
+        &self,
+        states: &StatesView<'_>,
+        vars: Lookup<'_>,
+    ) -> Result<Value, Failure> {
+        match self {
+            Template::Literal(v) => Ok(v.clone()),
+            Template::Expr(field, expr) => expr.evaluate(states, vars, field)?.ok_or_else(|| {
+                Failure::query(format!(
+                    "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
+                    expr.text
+                ))
+            }),
+            Template::Object(fields) => {
+                let mut out = Map::with_capacity(fields.len());
+                for (k, t) in fields {
+                    out.insert(k.clone(), t.evaluate(states, vars)?);
+                }
+                Ok(Value::Object(out))
+            }
+            Template::Array(items) => items
+                .iter()
+                .map(|t| t.evaluate(states, vars))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+        }
+    }
+}
+
+/// Whether a value has a `{% %}` string at any depth.
+fn has_expressions(value: &Value) -> bool {
+    match value {
+        Value::String(s) => expression(s).is_some(),
+        Value::Object(fields) => fields.values().any(has_expressions),
+        Value::Array(items) => items.iter().any(has_expressions),
+        _ => false,
+    }
+}
+
+/// Compiles and evaluates a template (tests).
+#[cfg(test)]
 pub(crate) fn template(
     value: &Value,
     states: &StatesView<'_>,
     vars: Lookup<'_>,
     field: &str,
 ) -> Result<Value, Failure> {
-    match value {
-        Value::String(s) => match expression(s) {
-            Some(expr) => evaluate(expr, states, vars, field)?.ok_or_else(|| {
-                Failure::query(format!(
-                    "The JSONata expression '{expr}' specified for the field '{field}' returned nothing (undefined)."
-                ))
-            }),
-            None => Ok(value.clone()),
-        },
-        Value::Object(fields) => {
-            let mut out = Map::with_capacity(fields.len());
-            for (k, v) in fields {
-                out.insert(k.clone(), template(v, states, vars, &format!("{field}/{k}"))?);
-            }
-            Ok(Value::Object(out))
-        }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| template(v, states, vars, &format!("{field}[{i}]")))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
-        other => Ok(other.clone()),
-    }
+    Template::compile(value, field)
+        .map_err(|(_, e)| Failure::query(e))?
+        .evaluate(states, vars)
 }
 
 #[cfg(test)]

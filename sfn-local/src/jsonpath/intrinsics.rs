@@ -11,27 +11,74 @@ use crate::digest;
 use crate::errors::Failure;
 use crate::limits::MAX_INTRINSIC_DEPTH;
 
-#[derive(Debug, Clone, PartialEq)]
+/// The intrinsic functions the service knows; any other name is refused when the machine is
+/// compiled.
+const FUNCTIONS: &[&str] = &[
+    "States.Array",
+    "States.ArrayContains",
+    "States.ArrayGetItem",
+    "States.ArrayLength",
+    "States.ArrayPartition",
+    "States.ArrayRange",
+    "States.ArrayUnique",
+    "States.Base64Decode",
+    "States.Base64Encode",
+    "States.Format",
+    "States.Hash",
+    "States.JsonMerge",
+    "States.JsonToString",
+    "States.MathAdd",
+    "States.MathRandom",
+    "States.StringSplit",
+    "States.StringToJson",
+    "States.UUID",
+];
+
+#[derive(Debug, Clone)]
 enum Arg {
     Literal(Value),
-    Path(String),
+    /// A path argument, as written and parsed.
+    Path(String, Path),
     Call(String, Vec<Arg>),
 }
 
-/// Evaluates an intrinsic function call such as `States.Format('{} {}', $.a, $$.Execution.Name)`.
-pub(crate) fn evaluate(expr: &str, roots: &Roots<'_>) -> Result<Value, Failure> {
-    let chars: Vec<char> = expr.chars().collect();
-    let (call, end) = parse_call(&chars, 0, 0).map_err(|e| {
-        Failure::intrinsic(format!(
-            "Invalid intrinsic function expression '{expr}': {e}"
-        ))
-    })?;
-    if chars[end..].iter().any(|c| !c.is_whitespace()) {
-        return Err(Failure::intrinsic(format!(
-            "Invalid intrinsic function expression '{expr}': unexpected text after the call"
-        )));
+/// An intrinsic function call such as `States.Format('{} {}', $.a, $$.Execution.Name)`,
+/// parsed when the machine is compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct Intrinsic {
+    text: String,
+    call: Arg,
+}
+
+impl Intrinsic {
+    /// Parses a call; the error says what is wrong (an unknown function, a bad path argument,
+    /// calls nested too deep, …).
+    pub(crate) fn parse(expr: &str) -> Result<Intrinsic, String> {
+        let expr = expr.trim();
+        let chars: Vec<char> = expr.chars().collect();
+        let invalid = |e: String| format!("Invalid intrinsic function expression '{expr}': {e}");
+        let (call, end) = parse_call(&chars, 0, 0).map_err(invalid)?;
+        if chars[end..].iter().any(|c| !c.is_whitespace()) {
+            return Err(invalid("unexpected text after the call".into()));
+        }
+        Ok(Intrinsic {
+            text: expr.to_owned(),
+            call,
+        })
     }
-    eval_arg(&call, roots, expr)
+
+    /// Evaluates the call with the roots its paths read.
+    pub(crate) fn evaluate(&self, roots: &Roots<'_>) -> Result<Value, Failure> {
+        eval_arg(&self.call, roots, &self.text)
+    }
+}
+
+/// Parses and evaluates a call (tests).
+#[cfg(test)]
+pub(crate) fn evaluate(expr: &str, roots: &Roots<'_>) -> Result<Value, Failure> {
+    Intrinsic::parse(expr)
+        .map_err(Failure::intrinsic)?
+        .evaluate(roots)
 }
 
 fn skip_ws(chars: &[char], mut i: usize) -> usize {
@@ -54,6 +101,9 @@ fn parse_call(chars: &[char], start: usize, depth: usize) -> Result<(Arg, usize)
         i += 1;
     }
     let name: String = chars[start..i].iter().collect();
+    if !FUNCTIONS.contains(&name.as_str()) {
+        return Err(format!("'{name}' is not an intrinsic function"));
+    }
     i = skip_ws(chars, i);
     if chars.get(i) != Some(&'(') {
         return Err(format!("expected '(' after {name}"));
@@ -124,7 +174,9 @@ fn parse_arg(chars: &[char], start: usize, depth: usize) -> Result<(Arg, usize),
                 i += 1;
             }
             let path: String = chars[start..i].iter().collect();
-            Ok((Arg::Path(path.trim().to_owned()), i))
+            let path = path.trim().to_owned();
+            let parsed = Path::parse(&path)?;
+            Ok((Arg::Path(path, parsed), i))
         }
         Some(c) if c.is_ascii_alphabetic() => {
             let rest: String = chars[start..].iter().take(6).collect();
@@ -163,8 +215,7 @@ fn parse_arg(chars: &[char], start: usize, depth: usize) -> Result<(Arg, usize),
 fn eval_arg(arg: &Arg, roots: &Roots<'_>, expr: &str) -> Result<Value, Failure> {
     match arg {
         Arg::Literal(v) => Ok(v.clone()),
-        Arg::Path(p) => {
-            let parsed = Path::cached(p).map_err(Failure::intrinsic)?;
+        Arg::Path(p, parsed) => {
             parsed.select(roots).ok_or_else(|| {
                 Failure::runtime(format!(
                     "The function '{expr}' had the following error: The JsonPath argument for the field '{p}' could not be found in the input '{}'",

@@ -13,7 +13,7 @@ mod path;
 mod template;
 
 pub(crate) use path::Path;
-pub(crate) use template::{apply_result_path, evaluate_expression, filter_path, template};
+pub(crate) use template::{Expr, IoPath, ResultPath, Template};
 
 /// What a path can start from.
 pub(crate) struct Roots<'a> {
@@ -48,7 +48,7 @@ mod tests {
     }
 
     #[test]
-    fn cached_paths_parse_like_fresh_ones() {
+    fn paths_select_what_they_name() {
         for text in [
             "$.a.b[-1]",
             "$$.Execution.Input",
@@ -56,11 +56,9 @@ mod tests {
             "$..p",
             "$.a[0:2]",
         ] {
-            assert_eq!(*Path::cached(text).unwrap(), Path::parse(text).unwrap());
-            // The second look-up is served from the cache, with the same result.
-            assert_eq!(*Path::cached(text).unwrap(), Path::parse(text).unwrap());
+            assert_eq!(Path::parse(text).unwrap().text(), text);
         }
-        assert!(Path::cached("a.b").is_err());
+        assert!(Path::parse("a.b").is_err());
         let input = json!({"a": {"b": [1, 2, 3]}});
         assert_eq!(sel(&input, "$.a.b[-1]"), Some(json!(3)));
         assert_eq!(sel(&input, "$.a.b[-4]"), None);
@@ -169,15 +167,24 @@ mod tests {
             Path::parse("$.a['b c'][0]").unwrap().normalized(),
             "$['a']['b c'][0]"
         );
-        let r = |p: Option<Option<String>>| apply_result_path(&input, &p, json!("r")).unwrap();
+        let r = |p: Option<Option<String>>| {
+            ResultPath::compile(&p)
+                .unwrap()
+                .apply(&input, json!("r"))
+                .unwrap()
+        };
         assert_eq!(r(None), json!("r"));
         assert_eq!(r(Some(None)), json!({"a": 1}));
         assert_eq!(
             r(Some(Some("$.x.y".into()))),
             json!({"a": 1, "x": {"y": "r"}})
         );
-        let err = apply_result_path(&json!("str"), &Some(Some("$.x".into())), json!(1));
+        let into_string = ResultPath::compile(&Some(Some("$.x".into()))).unwrap();
+        let err = into_string.apply(&json!("str"), json!(1));
         assert_eq!(err.unwrap_err().error, crate::errors::RUNTIME);
+        // Not a reference path: refused when the machine is compiled.
+        assert!(ResultPath::compile(&Some(Some("$.a[*]".into()))).is_err());
+        assert!(ResultPath::compile(&Some(Some("$$.Execution".into()))).is_err());
     }
 
     #[test]
@@ -190,19 +197,28 @@ mod tests {
             context: &ctx,
             vars: &vars,
         };
+        let template = |v: Value| Template::compile(&v).unwrap();
         let out = template(
-            &json!({"static": "Hello", "title.$": "$.title", "name.$": "$customerName",
+            json!({"static": "Hello", "title.$": "$.title", "name.$": "$customerName",
                     "not-evaluated": "$customerName", "nested": [{"len.$": "States.ArrayLength($.n)"}]}),
-            &roots,
         )
+        .evaluate(&roots)
         .unwrap();
         assert_eq!(
             out,
             json!({"static": "Hello", "title": "Doctor", "name": "María",
                    "not-evaluated": "$customerName", "nested": [{"len": 2}]})
         );
-        let missing = template(&json!({"x.$": "$.nope"}), &roots).unwrap_err();
+        let missing = template(json!({"x.$": "$.nope"}))
+            .evaluate(&roots)
+            .unwrap_err();
         assert_eq!(missing.error, crate::errors::RUNTIME);
+        // A malformed path or intrinsic is refused when compiled, naming its key.
+        let bad = Template::compile(&json!({"a": {"x.$": "$.a[?(@.b >)]"}})).unwrap_err();
+        assert_eq!(bad.0, "a.x.$");
+        let bad = Template::compile(&json!({"x.$": "States.Nope(1)"})).unwrap_err();
+        assert_eq!(bad.0, "x.$");
+        assert!(bad.1.contains("not an intrinsic function"), "{}", bad.1);
     }
 
     #[test]

@@ -2,10 +2,6 @@
 //! input (`$`), the context object (`$$`) or a workflow variable (`$name`); parsed once, when
 //! the machine is compiled. The filter's comparisons are in [`super::filter`].
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
-
 use serde_json::{Map, Value};
 
 use super::Roots;
@@ -151,6 +147,8 @@ pub(super) enum Operand {
 /// A parsed path.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Path {
+    /// The path as written (trimmed), for error messages.
+    text: Box<str>,
     pub(super) root: Root,
     pub(super) segments: Vec<Segment>,
 }
@@ -179,32 +177,16 @@ impl Path {
             return Err(format!("the path '{text}' must start with '$'"));
         };
         let segments = parse_segments(rest).map_err(|e| format!("invalid path '{text}': {e}"))?;
-        Ok(Path { root, segments })
+        Ok(Path {
+            text: text.into(),
+            root,
+            segments,
+        })
     }
 
-    /// Parses a path once per thread: definitions repeat the same few paths on every state, so
-    /// later evaluations reuse the parsed form (errors are not cached, they end the execution).
-    pub(crate) fn cached(text: &str) -> Result<Rc<Path>, String> {
-        /// Bound on the cached paths, so generated paths cannot grow the cache without limit.
-        const LIMIT: usize = 4096;
-        // foldhash: the keys are the definition's own paths, and SipHash would cost more than
-        // the lookup saves.
-        type Cache = HashMap<String, Rc<Path>, foldhash::fast::RandomState>;
-        thread_local! {
-            static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
-        }
-        if let Some(hit) = CACHE.with(|c| c.borrow().get(text).cloned()) {
-            return Ok(hit);
-        }
-        let parsed = Rc::new(Path::parse(text)?);
-        CACHE.with(|c| {
-            let mut cache = c.borrow_mut();
-            if cache.len() >= LIMIT {
-                cache.clear();
-            }
-            cache.insert(text.to_owned(), parsed.clone());
-        });
-        Ok(parsed)
+    /// The path as written.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
     }
 
     /// The path in the normalized bracket form the service prints: `$['a']['b'][0]`.

@@ -11,6 +11,10 @@ use serde_json::{Map, Value, json};
 use crate::clock::{Clock, iso};
 use crate::limits::MAX_HISTORY_EVENTS;
 
+mod recorder;
+
+pub(crate) use recorder::{Mark, Recorder};
+
 /// A listener that sees each event as it is appended (live progress).
 pub type Listener = Arc<dyn Fn(&HistoryEvent) + Send + Sync>;
 
@@ -538,8 +542,13 @@ impl History {
             .sum()
     }
 
+    /// The last event so far.
+    pub(crate) fn last_mark(&self) -> Mark {
+        Mark::from_key(self.last())
+    }
+
     /// The key of the last event so far.
-    pub(crate) fn last(&self) -> u64 {
+    fn last(&self) -> u64 {
         self.shards
             .iter()
             .filter_map(|s| {
