@@ -318,8 +318,9 @@ impl StateCompiler<'_> {
                 })?,
             },
             State::Fail(f) => Kind::Fail {
-                error: self.text_field(&f.error, &f.error_path, "Error")?,
-                cause: self.text_field(&f.cause, &f.cause_path, "Cause")?,
+                // JSONata has no `…Path` fields.
+                error: self.text_field(&f.error, self.jsonpath_only(&f.error_path), "Error")?,
+                cause: self.text_field(&f.cause, self.jsonpath_only(&f.cause_path), "Cause")?,
             },
             State::Choice(c) => {
                 let mut rules = Vec::with_capacity(c.choices.len());
@@ -406,7 +407,7 @@ impl StateCompiler<'_> {
                 resolved: OnceLock::new(),
                 timeout: self.number(
                     &t.timeout_seconds,
-                    &t.timeout_seconds_path,
+                    self.jsonpath_only(&t.timeout_seconds_path),
                     "TimeoutSeconds",
                 )?,
                 next: self.next(&t.next, t.end)?,
@@ -531,6 +532,12 @@ impl StateCompiler<'_> {
             LoadErrorKind::JsonPath
         };
         self.error(kind, field, message)
+    }
+
+    /// A `…Path` field, which JSONata states do not have (ignored there).
+    fn jsonpath_only<'f>(&self, path: &'f Option<String>) -> &'f Option<String> {
+        static NONE: Option<String> = None;
+        if self.jsonata { &NONE } else { path }
     }
 
     fn next(&self, next: &Option<String>, end: Option<bool>) -> Result<Option<usize>, LoadError> {
