@@ -133,5 +133,13 @@ mod tests {
         let invalid = write("bad.asl.json", r#"{"StartAt":"Missing","States":{}}"#);
         let err = run(args(invalid, None, &[])).await.unwrap_err();
         assert!(format!("{err:#}").contains("not a valid definition"));
+        // What CreateStateMachine refuses (a malformed path) is refused before it runs,
+        // naming the field.
+        let bad_path = write(
+            "bad-path.asl.json",
+            r#"{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.a[","End":true}}}"#,
+        );
+        let err = run(args(bad_path, None, &[])).await.unwrap_err();
+        assert!(format!("{err:#}").contains("States.P.InputPath"), "{err:#}");
     }
 }

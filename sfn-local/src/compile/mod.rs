@@ -209,9 +209,9 @@ pub(crate) struct Parallel {
     pub next: Option<usize>,
 }
 
-/// Compiles the states of one scope; `at` is the scope's path (`""` for the machine,
-/// `States.Each.ItemProcessor.`).
 impl Scope {
+    /// Compiles the states of one scope; `at` is the scope's path (`""` for the machine,
+    /// `States.Each.ItemProcessor.`).
     fn compile(
         start_at: &str,
         states: &asl::States,
