@@ -448,6 +448,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn resource_types_split_like_the_console() {
+        assert_eq!(
+            resource_type("arn:aws:states:::lambda:invoke"),
+            ("lambda".to_owned(), "invoke".to_owned())
+        );
+        assert_eq!(
+            resource_type("arn:aws:states:::lambda:invoke.waitForTaskToken"),
+            ("lambda".to_owned(), "invoke.waitForTaskToken".to_owned())
+        );
+    }
+
+    #[test]
     fn function_names_from_arns_and_placeholders() {
         assert_eq!(function_name("MyFunction"), "MyFunction");
         assert_eq!(
