@@ -215,3 +215,30 @@ async fn a_compiled_machine_runs_any_number_of_executions() {
         assert_eq!(execution.output, Some(json!(n * 2)));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_engine_runs_executions_on_several_tasks_at_once() {
+    // What a server does: compile once at CreateStateMachine, start executions from requests.
+    let machine = compile(json!({
+        "StartAt": "Each",
+        "States": {"Each": {"Type": "Map", "ItemsPath": "$.items", "End": true,
+            "ItemProcessor": {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": true}}}}}
+    }))
+    .expect("compiles");
+    let engine = Arc::new(Engine::new(machine, Registry::new()));
+    let runs: Vec<_> = (0..4)
+        .map(|n| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .execute(json!({"items": [n, n + 1]}), ExecutionOptions::default())
+                    .await
+            })
+        })
+        .collect();
+    for (n, run) in runs.into_iter().enumerate() {
+        let execution = run.await.expect("the task ends");
+        assert_eq!(execution.status, ExecutionStatus::Succeeded);
+        assert_eq!(execution.output, Some(json!([n, n + 1])));
+    }
+}
