@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::out::outln;
 use anyhow::{Context, bail};
 use serde_json::Value;
-use sfn_local::{Engine, ExecutionOptions, ManualClock, Registry};
+use sfn_local::{Engine, ExecutionOptions, Machine, ManualClock, Registry};
 
 /// Arguments of `exec`.
 #[derive(Debug, clap::Args)]
@@ -43,6 +43,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let machine = asl::StateMachine::from_json(&text)
         .with_context(|| format!("{} is not a valid definition", args.definition.display()))?;
     asl::validate(&machine)
+        .with_context(|| format!("{} is not a valid definition", args.definition.display()))?;
+    // Refused here, as CreateStateMachine refuses it: a malformed path, intrinsic or JSONata
+    // expression, named by its field.
+    let machine = Machine::compile(&machine)
         .with_context(|| format!("{} is not a valid definition", args.definition.display()))?;
     let input: Value = match (&args.input, &args.input_file) {
         (Some(text), _) => serde_json::from_str(text).context("--input is not JSON")?,
@@ -129,5 +133,13 @@ mod tests {
         let invalid = write("bad.asl.json", r#"{"StartAt":"Missing","States":{}}"#);
         let err = run(args(invalid, None, &[])).await.unwrap_err();
         assert!(format!("{err:#}").contains("not a valid definition"));
+        // What CreateStateMachine refuses (a malformed path) is refused before it runs,
+        // naming the field.
+        let bad_path = write(
+            "bad-path.asl.json",
+            r#"{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.a[","End":true}}}"#,
+        );
+        let err = run(args(bad_path, None, &[])).await.unwrap_err();
+        assert!(format!("{err:#}").contains("States.P.InputPath"), "{err:#}");
     }
 }

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use sfn_agent_mcp::McpHandler;
 use sfn_agent_tool::Toolbox;
 use sfn_local::{
-    Clock, Engine, Execution, ExecutionOptions, HistoryEvent, Registry, TaskError, TaskTokens,
-    handler_fn,
+    Clock, Engine, Execution, ExecutionOptions, HistoryEvent, Machine, Registry, TaskError,
+    TaskTokens, handler_fn,
 };
 
 /// What happens during a run, for progress output.
@@ -445,8 +445,22 @@ impl LocalAgent {
     /// Runs the agent with a registry taken from [`LocalAgent::registry`] and changed (a tool
     /// Lambda made to crash, say): how tests reach the run path `run` takes.
     pub async fn run_with_registry(&self, registry: Registry, input: Value) -> Execution {
-        let mut engine =
-            Engine::new(self.agent.state_machine(), registry).with_task_tokens(self.tokens.clone());
+        let machine = match Machine::compile(&self.agent.state_machine()) {
+            Ok(machine) => machine,
+            // The builder validates what it generates; should a definition still be refused,
+            // the run fails with the reason instead of starting.
+            Err(e) => {
+                return Execution {
+                    name: String::new(),
+                    status: sfn_local::ExecutionStatus::Failed,
+                    output: None,
+                    error: Some(sfn_local::errors::RUNTIME.to_owned()),
+                    cause: Some(format!("The agent's state machine is invalid: {e}")),
+                    history: Vec::new(),
+                };
+            }
+        };
+        let mut engine = Engine::new(machine, registry).with_task_tokens(self.tokens.clone());
         if let Some(listener) = &self.listener {
             engine = engine.with_listener(Arc::clone(listener));
         }

@@ -4,7 +4,8 @@
 //! states overridden by a local JavaScript function. Prints state transitions per second for
 //! each and their ratio: sfn-local on tokio's multi-thread runtime (what `sfn-agent` and
 //! `#[tokio::test(flavor = "multi_thread")]` use) and on the current-thread one (one core, like
-//! node, and `#[tokio::test]`'s default). Then the JSONata variant on `sfn-local` alone.
+//! node, and `#[tokio::test]`'s default). Then the JSONata variant on `sfn-local` alone, and
+//! the `assistant` agent's JSONata ReAct loop with its model scripted (see `bench_assistant`).
 //!
 //! A state transition is a state entered (the Map state and each state of each iteration),
 //! counted from each engine's own event history. Each engine does `SFN_BENCH_WARMUP` (default
@@ -13,7 +14,7 @@
 //!
 //! Run: `cargo bench -p sfn-agent-local --bench side_by_side`. Environment: `SFN_BENCH_ITEMS`
 //! (default 1000), `SFN_BENCH_NODE` (the node binary, default `node`), `SFN_BENCH_ONLY`
-//! (`node`, `jsonpath`, `jsonpath-current-thread` or `jsonata`: run that part alone, e.g.
+//! (`node`, `jsonpath`, `jsonpath-current-thread`, `jsonata` or `assistant`: run that part alone, e.g.
 //! under `valgrind --tool=callgrind`). The npm side installs itself with `npm ci` on first use;
 //! when node or npm is missing, only the `sfn-local` figures are printed, with the reason.
 //! sfn-local allocates with mimalloc, as `sfn-agent` does; `--features bench-system-allocator`
@@ -96,7 +97,10 @@ fn engine_for(machine: asl::StateMachine) -> Engine {
             Ok(json!({"id": payload["id"], "value": payload["value"], "processed": true}))
         }),
     );
-    Engine::new(machine, registry)
+    Engine::new(
+        sfn_local::Machine::compile(&machine).expect("the bench machines compile"),
+        registry,
+    )
 }
 
 /// Runs one execution, checking it succeeded with one result per item.
@@ -150,6 +154,100 @@ async fn bench_sfn_local(file: &str, label: &str, items: u64, runs: Runs) -> Ben
     Ok(Figures {
         engine: label.to_string(),
         states_entered_per_run,
+        seconds_per_run,
+    })
+}
+
+/// The `assistant` agent's JSONata ReAct loop (`state-machines/assistant.asl.json`, as it
+/// deploys) with its model scripted by `examples/scripts/assistant.json`: the LLM Lambda is an
+/// in-process handler that answers each iteration with the script's turn, in the shape the
+/// LLM Lambda returns (`stop_reason`, `text`, `tool_calls`, `rejected`, `iteration`, `usage`),
+/// and the `calculate` tool's Lambda answers each call. One run is 9 transitions (Check input,
+/// Call LLM, Tool use?, Run tools, two Run tool, Call LLM, Tool use?, Answer); a timed sample
+/// is a batch of runs, one after another, on the current-thread runtime.
+async fn bench_assistant(runs: Runs) -> BenchResult<Figures> {
+    const BATCH: usize = 100;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |path: &str| {
+        std::fs::read_to_string(root.join(path)).map_err(|e| format!("cannot read {path}: {e}"))
+    };
+    let machine = asl::StateMachine::from_json(&read("state-machines/assistant.asl.json")?)
+        .map_err(|e| format!("state-machines/assistant.asl.json: {e}"))?;
+    let script: Value = serde_json::from_str(&read("examples/scripts/assistant.json")?)
+        .map_err(|e| format!("examples/scripts/assistant.json: {e}"))?;
+    let turns = Arc::new(script["turns"].as_array().cloned().unwrap_or_default());
+    let mut registry = Registry::new();
+    registry.lambda(
+        "${LlmAnthropicFunctionArn}",
+        handler_fn(move |payload: Arc<Value>| {
+            let turns = turns.clone();
+            async move {
+                let iteration = payload["iteration"].as_u64().unwrap_or(1);
+                let turn = usize::try_from(iteration.saturating_sub(1))
+                    .ok()
+                    .and_then(|i| turns.get(i))
+                    .cloned()
+                    .unwrap_or_else(|| json!({"text": "done"}));
+                let calls: Vec<Value> = turn["tool_calls"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, c)| json!({"id": format!("toolu_{iteration}_{i}"), "name": c["name"], "input": c["input"]}))
+                    .collect();
+                Ok(json!({
+                    "iteration": iteration,
+                    "stop_reason": if calls.is_empty() { "end_turn" } else { "tool_use" },
+                    "text": turn["text"],
+                    "tool_calls": calls,
+                    "rejected": [],
+                    "usage": {
+                        "input_tokens": turn["usage"]["input_tokens"],
+                        "output_tokens": turn["usage"]["output_tokens"],
+                        "estimated_cost_usd": 0.0
+                    }
+                }))
+            }
+        }),
+    );
+    registry.lambda(
+        "${ToolCalculateFunctionArn}",
+        handler_fn(|call: Arc<Value>| async move {
+            Ok(json!({"tool_use_id": call["id"], "content": "397.8", "is_error": false}))
+        }),
+    );
+    let engine = Engine::new(
+        sfn_local::Machine::compile(&machine).map_err(|e| format!("assistant: {e}"))?,
+        registry,
+    );
+    let input = json!({"question": "What is 17% of 2,340, and what is its square root?"});
+    let run = || async {
+        let execution = engine
+            .execute(input.clone(), ExecutionOptions::default())
+            .await;
+        if execution.status != ExecutionStatus::Succeeded {
+            return Err(format!(
+                "the assistant run did not succeed: {}",
+                execution.to_json(false)
+            ));
+        }
+        Ok(execution)
+    };
+    let mut states_per_run = 0;
+    for _ in 0..runs.warmup.max(1) {
+        states_per_run = states_entered(&run().await?);
+    }
+    let mut seconds_per_run = Vec::with_capacity(runs.timed as usize);
+    for _ in 0..runs.timed {
+        let start = Instant::now();
+        for _ in 0..BATCH {
+            run().await?;
+        }
+        seconds_per_run.push(start.elapsed().as_secs_f64());
+    }
+    Ok(Figures {
+        engine: format!("sfn-local (assistant loop, {BATCH} runs)"),
+        states_entered_per_run: states_per_run * BATCH as u64,
         seconds_per_run,
     })
 }
@@ -327,6 +425,12 @@ fn main() {
             items,
             runs,
         );
+    }
+    if part("assistant") {
+        match runtime(false).and_then(|rt| rt.block_on(bench_assistant(runs))) {
+            Ok(figures) => print_row(&figures),
+            Err(why) => println!("sfn-local (assistant loop): not measured: {why}"),
+        }
     }
     let Some(theirs) = theirs else { return };
     for figures in &ours {

@@ -8,114 +8,175 @@ use serde_json::Value;
 use crate::errors::Failure;
 use crate::jsonpath::{Path, Roots};
 
-/// Whether a JSONPath rule matches.
-pub(crate) fn matches(rule: &ChoiceRule, roots: &Roots<'_>) -> Result<bool, Failure> {
-    if let Some(rules) = &rule.and {
-        for r in rules {
-            if !matches(r, roots)? {
-                return Ok(false);
-            }
+/// A JSONPath Choice rule's condition, compiled: its paths parsed, its operator known.
+#[derive(Debug, Clone)]
+pub(crate) enum Condition {
+    And(Vec<Condition>),
+    Or(Vec<Condition>),
+    Not(Box<Condition>),
+    Compare {
+        variable: Path,
+        /// The operator as written (`NumericEqualsPath`).
+        op: String,
+        /// The operator without its `Path` suffix (`NumericEquals`).
+        base: String,
+        operand: Operand,
+    },
+}
+
+/// What a comparison compares the variable with.
+#[derive(Debug, Clone)]
+pub(crate) enum Operand {
+    Value(Value),
+    /// The `…Path` operators: the value at a path.
+    Path(Path),
+}
+
+impl Condition {
+    /// Compiles a rule; the error says what is wrong with it.
+    pub(crate) fn compile(rule: &ChoiceRule) -> Result<Condition, String> {
+        if let Some(rules) = &rule.and {
+            return rules
+                .iter()
+                .map(Condition::compile)
+                .collect::<Result<_, _>>()
+                .map(Condition::And);
         }
-        return Ok(true);
+        if let Some(rules) = &rule.or {
+            return rules
+                .iter()
+                .map(Condition::compile)
+                .collect::<Result<_, _>>()
+                .map(Condition::Or);
+        }
+        if let Some(inner) = &rule.not {
+            return Ok(Condition::Not(Box::new(Condition::compile(inner)?)));
+        }
+        let variable = rule
+            .variable
+            .as_deref()
+            .ok_or("A Choice rule has no Variable, And, Or, Not or Condition")?;
+        let comparison = rule
+            .comparisons
+            .first()
+            .ok_or_else(|| format!("The Choice rule on '{variable}' has no comparison operator"))?;
+        let op = comparison.operator.as_str();
+        let (base, operand) = match op.strip_suffix("Path") {
+            Some(base) => {
+                let path = comparison
+                    .value
+                    .as_str()
+                    .ok_or_else(|| format!("The value of {op} must be a path"))?;
+                (base, Operand::Path(Path::parse(path)?))
+            }
+            _ => (op, Operand::Value(comparison.value.clone())),
+        };
+        if !asl::COMPARISON_OPERATORS.contains(&op) {
+            return Err(format!("Unknown Choice operator '{op}'"));
+        }
+        Ok(Condition::Compare {
+            variable: Path::parse(variable)?,
+            op: op.to_owned(),
+            base: base.to_owned(),
+            operand,
+        })
     }
-    if let Some(rules) = &rule.or {
-        for r in rules {
-            if matches(r, roots)? {
+
+    /// Whether the condition holds.
+    pub(crate) fn matches(&self, roots: &Roots<'_>) -> Result<bool, Failure> {
+        let (variable, op, base, operand) = match self {
+            Condition::And(rules) => {
+                for r in rules {
+                    if !r.matches(roots)? {
+                        return Ok(false);
+                    }
+                }
                 return Ok(true);
             }
-        }
-        return Ok(false);
-    }
-    if let Some(inner) = &rule.not {
-        return Ok(!matches(inner, roots)?);
-    }
-    let variable = rule.variable.as_deref().ok_or_else(|| {
-        Failure::runtime("A Choice rule has no Variable, And, Or, Not or Condition")
-    })?;
-    let comparison = rule.comparisons.first().ok_or_else(|| {
-        Failure::runtime(format!(
-            "The Choice rule on '{variable}' has no comparison operator"
-        ))
-    })?;
-    let op = comparison.operator.as_str();
-    let parsed = Path::cached(variable).map_err(Failure::runtime)?;
-    let value = parsed.select(roots);
-    if op == "IsPresent" {
-        return Ok(value.is_some() == (comparison.value == Value::Bool(true)));
-    }
-    let value = value.ok_or_else(|| {
-        Failure::runtime(format!(
-            "Invalid path '{variable}': The choice state's condition path references an invalid value."
-        ))
-    })?;
-    let expected = comparison.value == Value::Bool(true);
-    let (base, other) = match op.strip_suffix("Path") {
-        Some(base) => {
-            let path = comparison
-                .value
-                .as_str()
-                .ok_or_else(|| Failure::runtime(format!("The value of {op} must be a path")))?;
-            let parsed = Path::cached(path).map_err(Failure::runtime)?;
-            let other = parsed.select(roots).ok_or_else(|| {
-                Failure::runtime(format!(
-                    "Invalid path '{path}': The choice state's condition path references an invalid value."
-                ))
-            })?;
-            (base, other)
-        }
-        None => (op, comparison.value.clone()),
-    };
-    Ok(match base {
-        "IsNull" => value.is_null() == expected,
-        "IsNumeric" => value.is_number() == expected,
-        "IsString" => value.is_string() == expected,
-        "IsBoolean" => value.is_boolean() == expected,
-        "IsTimestamp" => value.as_str().and_then(timestamp).is_some() == expected,
-        "StringMatches" => match (value.as_str(), other.as_str()) {
-            (Some(v), Some(pattern)) => string_matches(v, pattern),
-            _ => false,
-        },
-        "BooleanEquals" => match (value.as_bool(), other.as_bool()) {
-            (Some(a), Some(b)) => a == b,
-            _ => false,
-        },
-        _ => {
-            let ordering = if let Some(kind) = base.strip_prefix("String") {
-                match (value.as_str(), other.as_str()) {
-                    (Some(a), Some(b)) => Some((kind, a.cmp(b))),
-                    _ => None,
-                }
-            } else if let Some(kind) = base.strip_prefix("Numeric") {
-                match (value.as_f64(), other.as_f64()) {
-                    (Some(a), Some(b)) => a.partial_cmp(&b).map(|o| (kind, o)),
-                    _ => None,
-                }
-            } else if let Some(kind) = base.strip_prefix("Timestamp") {
-                match (
-                    value.as_str().and_then(timestamp),
-                    other.as_str().and_then(timestamp),
-                ) {
-                    (Some(a), Some(b)) => Some((kind, a.cmp(&b))),
-                    _ => None,
-                }
-            } else {
-                return Err(Failure::runtime(format!("Unknown Choice operator '{op}'")));
-            };
-            match ordering {
-                None => false,
-                Some((kind, o)) => match kind {
-                    "Equals" => o.is_eq(),
-                    "LessThan" => o.is_lt(),
-                    "GreaterThan" => o.is_gt(),
-                    "LessThanEquals" => o.is_le(),
-                    "GreaterThanEquals" => o.is_ge(),
-                    _ => {
-                        return Err(Failure::runtime(format!("Unknown Choice operator '{op}'")));
+            Condition::Or(rules) => {
+                for r in rules {
+                    if r.matches(roots)? {
+                        return Ok(true);
                     }
-                },
+                }
+                return Ok(false);
             }
+            Condition::Not(inner) => return Ok(!inner.matches(roots)?),
+            Condition::Compare {
+                variable,
+                op,
+                base,
+                operand,
+            } => (variable, op, base.as_str(), operand),
+        };
+        let value = variable.select(roots);
+        if op == "IsPresent" {
+            return Ok(value.is_some() == matches!(operand, Operand::Value(Value::Bool(true))));
         }
-    })
+        let value = value.ok_or_else(|| {
+            Failure::runtime(format!(
+                "Invalid path '{}': The choice state's condition path references an invalid value.",
+                variable.text()
+            ))
+        })?;
+        let other = match operand {
+            Operand::Value(v) => std::borrow::Cow::Borrowed(v),
+            Operand::Path(path) => std::borrow::Cow::Owned(path.select(roots).ok_or_else(|| {
+                Failure::runtime(format!(
+                    "Invalid path '{}': The choice state's condition path references an invalid value.",
+                    path.text()
+                ))
+            })?),
+        };
+        let expected = *other == Value::Bool(true);
+        Ok(match base {
+            "IsNull" => value.is_null() == expected,
+            "IsNumeric" => value.is_number() == expected,
+            "IsString" => value.is_string() == expected,
+            "IsBoolean" => value.is_boolean() == expected,
+            "IsTimestamp" => value.as_str().and_then(timestamp).is_some() == expected,
+            "StringMatches" => match (value.as_str(), other.as_str()) {
+                (Some(v), Some(pattern)) => string_matches(v, pattern),
+                _ => false,
+            },
+            "BooleanEquals" => match (value.as_bool(), other.as_bool()) {
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            },
+            _ => {
+                let ordering = if let Some(kind) = base.strip_prefix("String") {
+                    match (value.as_str(), other.as_str()) {
+                        (Some(a), Some(b)) => Some((kind, a.cmp(b))),
+                        _ => None,
+                    }
+                } else if let Some(kind) = base.strip_prefix("Numeric") {
+                    match (value.as_f64(), other.as_f64()) {
+                        (Some(a), Some(b)) => a.partial_cmp(&b).map(|o| (kind, o)),
+                        _ => None,
+                    }
+                } else {
+                    let kind = base.strip_prefix("Timestamp").unwrap_or(base);
+                    match (
+                        value.as_str().and_then(timestamp),
+                        other.as_str().and_then(timestamp),
+                    ) {
+                        (Some(a), Some(b)) => Some((kind, a.cmp(&b))),
+                        _ => None,
+                    }
+                };
+                match ordering {
+                    None => false,
+                    Some((kind, o)) => match kind {
+                        "Equals" => o.is_eq(),
+                        "LessThan" => o.is_lt(),
+                        "GreaterThan" => o.is_gt(),
+                        "LessThanEquals" => o.is_le(),
+                        _ => o.is_ge(),
+                    },
+                }
+            }
+        })
+    }
 }
 
 /// An RFC 3339 timestamp, as Choice and Wait accept them.
@@ -184,7 +245,7 @@ mod tests {
             context: &ctx,
             vars: &vars,
         };
-        matches(&rule(r), &roots)
+        Condition::compile(&rule(r)).unwrap().matches(&roots)
     }
 
     #[test]
@@ -222,6 +283,13 @@ mod tests {
         // A missing variable is a States.Runtime error.
         let err = check(json!({"Variable": "$.nope", "NumericEquals": 5}), input).unwrap_err();
         assert_eq!(err.error, crate::errors::RUNTIME);
+        // An unknown operator or a malformed path is refused when compiled.
+        for bad in [
+            json!({"Variable": "$.n[", "NumericEquals": 5}),
+            json!({"Variable": "$.n", "NumericEqualsPath": "n"}),
+        ] {
+            assert!(Condition::compile(&rule(bad.clone())).is_err(), "{bad}");
+        }
     }
 
     #[test]

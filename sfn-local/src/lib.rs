@@ -12,7 +12,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use serde_json::json;
-//! use sfn_local::{Engine, ExecutionOptions, ExecutionStatus, ManualClock, Registry, handler_fn};
+//! use sfn_local::{Engine, ExecutionOptions, ExecutionStatus, Machine, ManualClock, Registry, handler_fn};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let machine = asl::StateMachine::from_json(r#"{
@@ -32,6 +32,8 @@
 //! registry.lambda("add", handler_fn(|p| async move {
 //!     Ok(json!({"sum": p["a"].as_i64().unwrap_or(0) + p["b"].as_i64().unwrap_or(0)}))
 //! }));
+//! // Compiled once: every target resolved, every path and expression parsed.
+//! let machine = Machine::compile(&machine).unwrap();
 //! let engine = Engine::new(machine, registry).with_clock(Arc::new(ManualClock::fixed()));
 //! let execution = engine.execute(json!({"a": 2, "b": 3}), ExecutionOptions::default()).await;
 //! assert_eq!(execution.status, ExecutionStatus::Succeeded);
@@ -41,22 +43,24 @@
 
 mod choice;
 pub mod clock;
+mod compile;
 mod context;
-mod engine;
+mod digest;
 pub mod errors;
 pub mod history;
-mod intern;
-mod intrinsics;
 mod jsonata;
-mod jsonata_fast;
 mod jsonpath;
 pub mod limits;
+mod pipeline;
 mod registry;
+mod run;
 mod tokens;
+mod vars;
 
 pub use clock::{Clock, InstantClock, ManualClock, SystemClock};
-pub use engine::{Engine, Execution, ExecutionOptions, ExecutionStatus};
+pub use compile::{LoadError, LoadErrorKind, Machine};
 pub use errors::Failure;
 pub use history::{HistoryEvent, Listener};
 pub use registry::{LambdaHandler, Registry, TaskError, handler_fn};
+pub use run::{Engine, Execution, ExecutionOptions, ExecutionStatus};
 pub use tokens::{TaskTokens, TokenError};

@@ -373,9 +373,91 @@ fn lambda_arn(function: &str) -> String {
     }
 }
 
+/// How a Task's resource is called and named in its events.
+pub(crate) struct TaskResource {
+    pub kind: TaskKind,
+    /// The resource as written.
+    pub resource: Arc<str>,
+    /// `resourceType` and `resource` of the task events (`lambda`, `invoke`).
+    pub resource_type: Arc<str>,
+    pub resource_name: Arc<str>,
+    /// The registered Lambda of a [`TaskKind::LambdaArn`] resource, found once.
+    pub lambda: Option<Target>,
+}
+
+impl std::fmt::Debug for TaskResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskResource")
+            .field("kind", &self.kind)
+            .field("resource", &self.resource)
+            .finish()
+    }
+}
+
+impl TaskResource {
+    pub(crate) fn new(resource: &str, registry: &Registry) -> Self {
+        let kind = if resource.contains(":states:::lambda:invoke") {
+            TaskKind::LambdaInvoke
+        } else if resource.contains(":lambda:") && resource.contains(":function:")
+            || (!resource.starts_with("arn:") && registry.has_lambda(resource))
+        {
+            TaskKind::LambdaArn
+        } else {
+            TaskKind::Resource
+        };
+        let (resource_type, resource_name) = resource_type(resource);
+        let lambda = if kind == TaskKind::LambdaArn {
+            registry.lambda_target(resource)
+        } else {
+            None
+        };
+        Self {
+            kind,
+            lambda,
+            resource: resource.into(),
+            resource_type: resource_type.into(),
+            resource_name: resource_name.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum TaskKind {
+    /// `arn:aws:states:::lambda:invoke`: FunctionName + Payload, result wrapped.
+    LambdaInvoke,
+    /// A Lambda function ARN (or a registered name/placeholder) as the resource.
+    LambdaArn,
+    /// Any other resource, by its registered handler.
+    Resource,
+}
+
+pub(crate) fn resource_type(resource: &str) -> (String, String) {
+    if let Some(rest) = resource.split(":::").nth(1)
+        && let Some((kind, name)) = rest.split_once(':')
+    {
+        return (kind.to_owned(), name.to_owned());
+    }
+    if resource.contains(":activity:") {
+        return ("activity".into(), resource.to_owned());
+    }
+    ("lambda".into(), resource.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_types_split_like_the_console() {
+        assert_eq!(
+            resource_type("arn:aws:states:::lambda:invoke"),
+            ("lambda".to_owned(), "invoke".to_owned())
+        );
+        assert_eq!(
+            resource_type("arn:aws:states:::lambda:invoke.waitForTaskToken"),
+            ("lambda".to_owned(), "invoke.waitForTaskToken".to_owned())
+        );
+    }
 
     #[test]
     fn function_names_from_arns_and_placeholders() {

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use sfn_local::{Engine, ExecutionOptions, InstantClock, LambdaHandler, Registry, TaskError};
+use sfn_local::{
+    Engine, ExecutionOptions, InstantClock, LambdaHandler, Machine, Registry, TaskError,
+};
 
 /// How long (in tokio time, which is paused and auto-advances) one case may take before it is
 /// reported as hung.
@@ -164,6 +166,7 @@ async fn run_case(case: &Case) -> Result<(), String> {
     let machine = asl::StateMachine::from_value(raw["definition"].clone())
         .map_err(|e| format!("the definition does not parse: {e}"))?;
     let registry = build_registry(raw.get("tasks"))?;
+    let machine = Machine::compile(&machine).map_err(|e| format!("refused at load: {e}"))?;
     let engine = Engine::new(machine, registry).with_clock(Arc::new(InstantClock::fixed()));
     let input = raw.get("input").cloned().unwrap_or_else(|| json!({}));
     let options = ExecutionOptions {

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sfn_local::{
-    Engine, Execution, ExecutionOptions, ExecutionStatus, HistoryEvent, ManualClock, Registry,
-    TaskError, handler_fn,
+    Engine, Execution, ExecutionOptions, ExecutionStatus, HistoryEvent, Machine, ManualClock,
+    Registry, TaskError, handler_fn,
 };
 
-fn machine(definition: Value) -> asl::StateMachine {
-    asl::StateMachine::from_value(definition).expect("test definitions are valid")
+fn machine(definition: Value) -> Machine {
+    let definition = asl::StateMachine::from_value(definition).expect("test definitions are valid");
+    Machine::compile(&definition).expect("test definitions compile")
 }
 
 async fn run(definition: Value, registry: Registry, input: Value) -> Execution {

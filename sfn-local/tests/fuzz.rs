@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Value, json};
-use sfn_local::{Engine, ExecutionOptions, ExecutionStatus, ManualClock, Registry};
+use sfn_local::{Engine, ExecutionOptions, ExecutionStatus, Machine, ManualClock, Registry};
 
 /// The longest one execution may take (debug build, a busy machine).
 const TIME_LIMIT: Duration = Duration::from_secs(10);
@@ -30,6 +30,14 @@ fn runner() -> TestRunner {
 fn execute(runtime: &tokio::runtime::Runtime, definition: Value, input: Value) {
     let Ok(machine) = asl::StateMachine::from_value(definition.clone()) else {
         return;
+    };
+    // A definition the service would refuse is refused when compiled, with a reason.
+    let machine = match Machine::compile(&machine) {
+        Ok(machine) => machine,
+        Err(e) => {
+            assert!(!e.message.is_empty(), "{definition} refused with no reason");
+            return;
+        }
     };
     let engine = Engine::new(machine, Registry::new()).with_clock(Arc::new(ManualClock::fixed()));
     let started = Instant::now();

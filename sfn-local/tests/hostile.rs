@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sfn_local::limits::{HISTORY_LIMIT_CAUSE, MAX_HISTORY_EVENTS};
 use sfn_local::{
-    Engine, Execution, ExecutionOptions, ExecutionStatus, HistoryEvent, ManualClock, Registry,
-    TaskError, handler_fn,
+    Engine, Execution, ExecutionOptions, ExecutionStatus, HistoryEvent, LoadError, LoadErrorKind,
+    Machine, ManualClock, Registry, TaskError, handler_fn,
 };
 
 /// The longest any of these executions may take (debug build, a busy 2-core machine).
@@ -17,7 +17,17 @@ const TIME_LIMIT: Duration = Duration::from_secs(30);
 
 fn engine(definition: Value, registry: Registry) -> Engine {
     let machine = asl::StateMachine::from_value(definition).expect("test definitions are valid");
+    let machine = Machine::compile(&machine).expect("test definitions compile");
     Engine::new(machine, registry).with_clock(Arc::new(ManualClock::fixed()))
+}
+
+/// Compiles a definition that must be refused at load, and returns why.
+fn refused(definition: Value) -> LoadError {
+    let started = Instant::now();
+    let machine = asl::StateMachine::from_value(definition).expect("test definitions parse");
+    let error = Machine::compile(&machine).expect_err("refused at load");
+    assert!(started.elapsed() < TIME_LIMIT);
+    error
 }
 
 /// Runs an execution, and checks it ended within [`TIME_LIMIT`].
@@ -346,18 +356,16 @@ async fn format_number_of_an_infinite_number_fails_the_state() {
 }
 
 #[tokio::test]
-async fn intrinsics_nested_3000_deep_fail_the_state() {
+async fn intrinsics_nested_3000_deep_are_refused_at_load() {
     let nested = format!("{}1{}", "States.Array(".repeat(3_000), ")".repeat(3_000));
     let definition = json!({
         "StartAt": "Build",
         "States": {"Build": {"Type": "Pass", "Parameters": {"deep.$": nested}, "End": true}}
     });
-    let execution = run(definition, json!({})).await;
-    assert_failed(
-        &execution,
-        "States.IntrinsicFailure",
-        "nest more than 64 deep",
-    );
+    let error = refused(definition);
+    assert_eq!(error.kind, LoadErrorKind::Intrinsic);
+    assert_eq!(error.at, "States.Build.Parameters.deep.$");
+    assert!(error.message.contains("nest more than 64 deep"), "{error}");
     // Nesting within the limit evaluates.
     let nested = format!("{}1{}", "States.Array(".repeat(60), ")".repeat(60));
     let definition = json!({
@@ -374,7 +382,7 @@ async fn intrinsics_nested_3000_deep_fail_the_state() {
 }
 
 #[tokio::test]
-async fn a_jsonpath_filter_with_10000_nested_parentheses_fails_the_state() {
+async fn a_jsonpath_filter_with_10000_nested_parentheses_is_refused_at_load() {
     let filter = format!(
         "$.items[?({}@.a == 1{})]",
         "(".repeat(10_000),
@@ -387,8 +395,13 @@ async fn a_jsonpath_filter_with_10000_nested_parentheses_fails_the_state() {
             "StartAt": "Pick",
             "States": {"Pick": {"Type": "Pass", "InputPath": path, "End": true}}
         });
-        let execution = run(definition, json!({"items": [{"a": 1}]})).await;
-        assert_failed(&execution, "States.Runtime", "parentheses and operators");
+        let error = refused(definition);
+        assert_eq!(error.kind, LoadErrorKind::JsonPath);
+        assert_eq!(error.at, "States.Pick.InputPath");
+        assert!(
+            error.message.contains("parentheses and operators"),
+            "{error}"
+        );
     }
 }
 

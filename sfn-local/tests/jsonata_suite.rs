@@ -25,7 +25,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
-use sfn_local::{Engine, Execution, ExecutionOptions, ExecutionStatus, ManualClock, Registry};
+use sfn_local::{
+    Engine, Execution, ExecutionOptions, ExecutionStatus, LoadError, Machine, ManualClock, Registry,
+};
 
 /// The lowest share of the scored cases (all but [`NOT_EXPRESSIBLE`]) that must pass.
 const PASS_RATE_FLOOR: f64 = 0.99;
@@ -299,6 +301,14 @@ fn judge(case: &Case, execution: &Execution) -> Option<String> {
     })
 }
 
+/// Whether a case is right to be refused at load: it expects that error code.
+fn judge_refused(case: &Case, error: &LoadError) -> Option<String> {
+    match &case.expect {
+        Expect::Code(code) if error.message.contains(code.as_str()) => None,
+        _ => Some(format!("refused at load: {error}")),
+    }
+}
+
 /// Runs cases one after another on a worker thread (each on a current-thread runtime, as a
 /// machine's state runs), sending back each verdict.
 fn spawn_worker(cases: Arc<Vec<Case>>, from: usize, tx: mpsc::Sender<(usize, Option<String>)>) {
@@ -313,14 +323,18 @@ fn spawn_worker(cases: Arc<Vec<Case>>, from: usize, tx: mpsc::Sender<(usize, Opt
                 let definition = asl::StateMachine::from_value(machine(case));
                 let verdict = match definition {
                     Err(e) => Some(format!("the machine is invalid: {e}")),
-                    Ok(definition) => {
-                        let engine = Engine::new(definition, Registry::new())
-                            .with_clock(Arc::new(ManualClock::fixed()));
-                        let input = case.input.clone().unwrap_or_else(|| json!({}));
-                        let execution =
-                            runtime.block_on(engine.execute(input, ExecutionOptions::default()));
-                        judge(case, &execution)
-                    }
+                    Ok(definition) => match Machine::compile(&definition) {
+                        // A syntax error is refused at load, as CreateStateMachine refuses it.
+                        Err(e) => judge_refused(case, &e),
+                        Ok(definition) => {
+                            let engine = Engine::new(definition, Registry::new())
+                                .with_clock(Arc::new(ManualClock::fixed()));
+                            let input = case.input.clone().unwrap_or_else(|| json!({}));
+                            let execution = runtime
+                                .block_on(engine.execute(input, ExecutionOptions::default()));
+                            judge(case, &execution)
+                        }
+                    },
                 };
                 if tx.send((index, verdict)).is_err() {
                     return;

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::jsonata::{Lookup, StatesView};
+use super::bindings::{Lookup, StatesView, number};
 
 /// The value of a simple expression (`Some(None)`: JSONata's `undefined`), or `None` when the
 /// expression is not one of the simple forms or the data needs the library's semantics.
@@ -101,7 +101,7 @@ fn path_value(path: &str, states: &StatesView<'_>, vars: Lookup<'_>) -> Option<O
     match current {
         Value::Null | Value::Bool(_) | Value::String(_) => Some(Some(current.clone())),
         // The library computes in f64: give back what it would.
-        Value::Number(n) => crate::jsonata::number(n.as_f64()?).ok().map(Some),
+        Value::Number(n) => number(n.as_f64()?).ok().map(Some),
         Value::Array(_) | Value::Object(_) => None,
     }
 }
@@ -152,7 +152,7 @@ mod tests {
             );
             // The library gives the same value.
             assert_eq!(
-                crate::jsonata::evaluate_inner(expr, &states, &vars),
+                super::super::evaluate_inner(expr, &states, &vars),
                 Ok(Some(expected)),
                 "{expr}"
             );

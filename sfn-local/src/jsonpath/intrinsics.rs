@@ -5,31 +5,80 @@ use base64::Engine as _;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
+use super::Roots;
+use super::path::Path;
+use crate::digest;
 use crate::errors::Failure;
-use crate::jsonpath::{self, Roots};
 use crate::limits::MAX_INTRINSIC_DEPTH;
 
-#[derive(Debug, Clone, PartialEq)]
+/// The intrinsic functions the service knows; any other name is refused when the machine is
+/// compiled.
+const FUNCTIONS: &[&str] = &[
+    "States.Array",
+    "States.ArrayContains",
+    "States.ArrayGetItem",
+    "States.ArrayLength",
+    "States.ArrayPartition",
+    "States.ArrayRange",
+    "States.ArrayUnique",
+    "States.Base64Decode",
+    "States.Base64Encode",
+    "States.Format",
+    "States.Hash",
+    "States.JsonMerge",
+    "States.JsonToString",
+    "States.MathAdd",
+    "States.MathRandom",
+    "States.StringSplit",
+    "States.StringToJson",
+    "States.UUID",
+];
+
+#[derive(Debug, Clone)]
 enum Arg {
     Literal(Value),
-    Path(String),
+    /// A path argument, as written and parsed.
+    Path(String, Path),
     Call(String, Vec<Arg>),
 }
 
-/// Evaluates an intrinsic function call such as `States.Format('{} {}', $.a, $$.Execution.Name)`.
-pub(crate) fn evaluate(expr: &str, roots: &Roots<'_>) -> Result<Value, Failure> {
-    let chars: Vec<char> = expr.chars().collect();
-    let (call, end) = parse_call(&chars, 0, 0).map_err(|e| {
-        Failure::intrinsic(format!(
-            "Invalid intrinsic function expression '{expr}': {e}"
-        ))
-    })?;
-    if chars[end..].iter().any(|c| !c.is_whitespace()) {
-        return Err(Failure::intrinsic(format!(
-            "Invalid intrinsic function expression '{expr}': unexpected text after the call"
-        )));
+/// An intrinsic function call such as `States.Format('{} {}', $.a, $$.Execution.Name)`,
+/// parsed when the machine is compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct Intrinsic {
+    text: String,
+    call: Arg,
+}
+
+impl Intrinsic {
+    /// Parses a call; the error says what is wrong (an unknown function, a bad path argument,
+    /// calls nested too deep, …).
+    pub(crate) fn parse(expr: &str) -> Result<Intrinsic, String> {
+        let expr = expr.trim();
+        let chars: Vec<char> = expr.chars().collect();
+        let invalid = |e: String| format!("Invalid intrinsic function expression '{expr}': {e}");
+        let (call, end) = parse_call(&chars, 0, 0).map_err(invalid)?;
+        if chars[end..].iter().any(|c| !c.is_whitespace()) {
+            return Err(invalid("unexpected text after the call".into()));
+        }
+        Ok(Intrinsic {
+            text: expr.to_owned(),
+            call,
+        })
     }
-    eval_arg(&call, roots, expr)
+
+    /// Evaluates the call with the roots its paths read.
+    pub(crate) fn evaluate(&self, roots: &Roots<'_>) -> Result<Value, Failure> {
+        eval_arg(&self.call, roots, &self.text)
+    }
+}
+
+/// Parses and evaluates a call (tests).
+#[cfg(test)]
+pub(crate) fn evaluate(expr: &str, roots: &Roots<'_>) -> Result<Value, Failure> {
+    Intrinsic::parse(expr)
+        .map_err(Failure::intrinsic)?
+        .evaluate(roots)
 }
 
 fn skip_ws(chars: &[char], mut i: usize) -> usize {
@@ -52,6 +101,9 @@ fn parse_call(chars: &[char], start: usize, depth: usize) -> Result<(Arg, usize)
         i += 1;
     }
     let name: String = chars[start..i].iter().collect();
+    if !FUNCTIONS.contains(&name.as_str()) {
+        return Err(format!("'{name}' is not an intrinsic function"));
+    }
     i = skip_ws(chars, i);
     if chars.get(i) != Some(&'(') {
         return Err(format!("expected '(' after {name}"));
@@ -122,7 +174,9 @@ fn parse_arg(chars: &[char], start: usize, depth: usize) -> Result<(Arg, usize),
                 i += 1;
             }
             let path: String = chars[start..i].iter().collect();
-            Ok((Arg::Path(path.trim().to_owned()), i))
+            let path = path.trim().to_owned();
+            let parsed = Path::parse(&path)?;
+            Ok((Arg::Path(path, parsed), i))
         }
         Some(c) if c.is_ascii_alphabetic() => {
             let rest: String = chars[start..].iter().take(6).collect();
@@ -161,8 +215,7 @@ fn parse_arg(chars: &[char], start: usize, depth: usize) -> Result<(Arg, usize),
 fn eval_arg(arg: &Arg, roots: &Roots<'_>, expr: &str) -> Result<Value, Failure> {
     match arg {
         Arg::Literal(v) => Ok(v.clone()),
-        Arg::Path(p) => {
-            let parsed = jsonpath::Path::cached(p).map_err(Failure::intrinsic)?;
+        Arg::Path(p, parsed) => {
             parsed.select(roots).ok_or_else(|| {
                 Failure::runtime(format!(
                     "The function '{expr}' had the following error: The JsonPath argument for the field '{p}' could not be found in the input '{}'",
@@ -335,7 +388,7 @@ fn call(name: &str, args: Vec<Value>, raw: &[Arg]) -> Result<Value, Failure> {
                 other => serde_json::to_string(other).unwrap_or_default(),
             };
             let algorithm = as_str(name, &args[1], "the algorithm")?;
-            hash(&data, algorithm)
+            digest::hash(&data, algorithm)
                 .map(Value::String)
                 .ok_or_else(|| {
                     fail(
@@ -450,22 +503,6 @@ fn format(name: &str, template: &str, args: &[Value]) -> Result<Value, Failure> 
         ));
     }
     Ok(Value::String(out))
-}
-
-/// Hex digest of `data` with one of the service's algorithms (`MD5`, `SHA-1`, `SHA-256`,
-/// `SHA-384`, `SHA-512`); `None` for any other name.
-pub(crate) fn hash(data: &str, algorithm: &str) -> Option<String> {
-    use sha2::Digest;
-    let bytes = data.as_bytes();
-    let digest: Vec<u8> = match algorithm {
-        "MD5" => md5::Md5::digest(bytes).to_vec(),
-        "SHA-1" => sha1::Sha1::digest(bytes).to_vec(),
-        "SHA-256" => sha2::Sha256::digest(bytes).to_vec(),
-        "SHA-384" => sha2::Sha384::digest(bytes).to_vec(),
-        "SHA-512" => sha2::Sha512::digest(bytes).to_vec(),
-        _ => return None,
-    };
-    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

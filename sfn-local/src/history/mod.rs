@@ -11,6 +11,10 @@ use serde_json::{Map, Value, json};
 use crate::clock::{Clock, iso};
 use crate::limits::MAX_HISTORY_EVENTS;
 
+mod recorder;
+
+pub(crate) use recorder::{Mark, Recorder};
+
 /// A listener that sees each event as it is appended (live progress).
 pub type Listener = Arc<dyn Fn(&HistoryEvent) + Send + Sync>;
 
@@ -65,8 +69,10 @@ pub(crate) enum Field {
     Value(Box<Value>),
     /// A number (`index`, `timeoutInSeconds`).
     Int(u64),
-    /// A state name or a resource (kept once for the process, see `intern`).
+    /// A fixed text (`us-east-1`).
     Str(&'static str),
+    /// A state name or a resource, shared with the compiled machine.
+    Name(Arc<str>),
     /// A payload (input, output, parameters), shown as its JSON text, as the service does.
     Payload(Arc<Value>),
     /// A payload already turned into its JSON text, so the engine can take the value itself
@@ -88,6 +94,7 @@ impl Field {
             Field::Value(v) => (**v).clone(),
             Field::Int(n) => Value::from(*n),
             Field::Str(s) => Value::String((*s).to_owned()),
+            Field::Name(s) => Value::String(s.as_ref().to_owned()),
             Field::Payload(v) => Value::String(text(v)),
             Field::Text(t) => Value::String(t.as_ref().to_owned()),
             Field::NotTruncated => not_truncated(),
@@ -535,8 +542,13 @@ impl History {
             .sum()
     }
 
+    /// The last event so far.
+    pub(crate) fn last_mark(&self) -> Mark {
+        Mark::from_key(self.last())
+    }
+
     /// The key of the last event so far.
-    pub(crate) fn last(&self) -> u64 {
+    fn last(&self) -> u64 {
         self.shards
             .iter()
             .filter_map(|s| {

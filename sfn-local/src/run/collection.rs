@@ -1,0 +1,405 @@
+//! Map and Parallel: states that run scopes of their own (an iteration per item, a branch
+//! each) concurrently and collect their outputs into an array, which then goes through the
+//! state's pipeline as its result.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+use super::{Frame, NO_DETAILS, Outcome, Run, run_scope};
+use crate::compile::{Map, Node, Parallel, Scope, Selector};
+use crate::context::MapItem;
+use crate::errors::{self, Failure};
+use crate::history::{Details, Field, Mark, Recorder, text};
+use crate::pipeline::{Eval, Io, Produced, owned};
+use crate::vars::Vars;
+
+/// How many iterations of an inline Map the service runs at once.
+const INLINE_MAP_CONCURRENCY: usize = 40;
+
+/// The details of a Map iteration event: `{"name": <Map state>, "index": i}`.
+fn iteration(name: &Arc<str>, index: usize) -> Details {
+    Details::Fields(smallvec::smallvec![
+        ("name", Field::Name(name.clone())),
+        ("index", Field::Int(index as u64)),
+    ])
+}
+
+/// A Map state (inline): an iteration per item, at most 40 at once.
+pub(super) async fn map(
+    run: &Arc<Run>,
+    node: &Node,
+    map: &Map,
+    raw: &Arc<Value>,
+    ev: &Eval<'_>,
+    frame: &mut Frame<'_>,
+) -> Result<Outcome, Failure> {
+    if map.distributed {
+        return Err(Failure::runtime(format!(
+            "The Map state '{}' uses ItemReader, ItemBatcher or ResultWriter (distributed Map), which sfn-local does not support",
+            node.name
+        )));
+    }
+    let io = &map.io;
+    let states = ev.states(raw, None, None);
+    let effective = io.input(ev, raw)?;
+    let items = match map.items.evaluate(ev, &effective, &states, "Items")? {
+        Some(items) => items,
+        None => (*effective).clone(),
+    };
+    let Value::Array(items) = items else {
+        return Err(io.type_error(format!(
+            "The Map state '{}' needs an array of items, found {}",
+            node.name,
+            text(&items)
+        )));
+    };
+    let max_concurrency = map
+        .max_concurrency
+        .number(ev, io, &effective, &states, "MaxConcurrency")?
+        .unwrap_or(0.0);
+    let tolerance = Tolerance {
+        count: map
+            .tolerated_count
+            .number(ev, io, &effective, &states, "ToleratedFailureCount")?,
+        percentage: map.tolerated_percentage.number(
+            ev,
+            io,
+            &effective,
+            &states,
+            "ToleratedFailurePercentage",
+        )?,
+        total: items.len(),
+    };
+    let mut inputs = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let item = Arc::new(item);
+        let map_item = MapItem {
+            index,
+            value: item.clone(),
+        };
+        let input = match &map.selector {
+            Selector::None => item,
+            selector => {
+                let mut context = ev.context.clone();
+                context.map_item = Some(map_item.clone());
+                let item_ev = Eval {
+                    vars: ev.vars,
+                    context,
+                };
+                Arc::new(match selector {
+                    Selector::Jsonata(t) => item_ev.jsonata(t, &item_ev.states(raw, None, None))?,
+                    Selector::JsonPath(t) => item_ev.template(t, &effective)?,
+                    Selector::None => unreachable!("matched above"),
+                })
+            }
+        };
+        inputs.push((input, map_item));
+    }
+    let total = inputs.len();
+    frame.rec.record(
+        "MapStateStarted",
+        Some(("mapStateStartedEventDetails", json!({"length": total}))),
+    );
+    // The service runs at most 40 iterations of an inline Map at once, fewer when
+    // `MaxConcurrency` says so; 0 means as many as it can. A worker runs one iteration at a
+    // time and takes the next item when it is done, so items start in order.
+    let limit = if max_concurrency >= 1.0 {
+        (max_concurrency as usize).min(INLINE_MAP_CONCURRENCY)
+    } else {
+        INLINE_MAP_CONCURRENCY
+    };
+    let shared = Arc::new(Iterations {
+        items: inputs.into_iter().map(|i| Mutex::new(Some(i))).collect(),
+        next: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        failed: AtomicUsize::new(0),
+        tolerance,
+    });
+    // One worker runs on this task, the others are spawned: iterations start at once even
+    // when the runtime's other threads are slow to wake up.
+    let worker = || Worker {
+        run: run.clone(),
+        processor: map.processor.clone(),
+        outer: frame.vars.clone(),
+        name: node.name.clone(),
+        started_from: frame.rec.last(),
+        shared: shared.clone(),
+    };
+    let mut set = JoinSet::new();
+    for _ in 1..limit.min(total) {
+        set.spawn(worker().run());
+    }
+    let mut here = std::pin::pin!(worker().run());
+    let mut here_done = false;
+    let mut results: Vec<Value> = vec![Value::Null; total];
+    let mut texts: Vec<Option<Mark>> = vec![None; total];
+    let mut last = frame.rec.last();
+    let mut failure: Option<Failure> = None;
+    while failure.is_none() {
+        let done = tokio::select! {
+            done = &mut here, if !here_done => {
+                here_done = true;
+                done
+            }
+            joined = set.join_next() => match joined {
+                Some(joined) => joined.map_err(|e| {
+                    Failure::runtime(format!("A Map iteration stopped unexpectedly: {e}"))
+                })?,
+                None if here_done => break,
+                None => {
+                    here_done = true;
+                    (&mut here).await
+                }
+            },
+        };
+        last = last.max(done.last);
+        for (index, value, text) in done.results {
+            results[index] = value;
+            texts[index] = text;
+        }
+        failure = done.failure;
+    }
+    let failure = failure.map(|f| {
+        // The other workers stop where they are.
+        set.abort_all();
+        let tolerated = tolerance.count.is_some() || tolerance.percentage.is_some();
+        if tolerated && f.error != errors::RUNTIME {
+            Failure::new(
+                errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                format!(
+                    "The Map state '{}' had {} failed item(s), more than it tolerates",
+                    node.name,
+                    shared.failed.load(Ordering::SeqCst)
+                ),
+            )
+        } else {
+            f
+        }
+    });
+    frame.rec.continue_from(last);
+    if let Some(f) = failure {
+        if f.error != errors::RUNTIME {
+            frame.rec.record("MapStateFailed", NO_DETAILS);
+        }
+        return Err(f);
+    }
+    // The Succeeded event is passed by: the state's exit follows the last iteration event.
+    frame.rec.note("MapStateSucceeded", NO_DETAILS);
+    let result = Arc::new(Value::Array(results));
+    frame.rec.note_element_texts(&result, texts);
+    collected(io, raw, effective, result, ev, map.next)
+}
+
+/// A Parallel state: its branches run at once, on the same input.
+pub(super) async fn parallel(
+    run: &Arc<Run>,
+    p: &Parallel,
+    raw: &Arc<Value>,
+    ev: &Eval<'_>,
+    frame: &mut Frame<'_>,
+) -> Result<Outcome, Failure> {
+    let effective = p.io.input(ev, raw)?;
+    let input = p.io.parameters(ev, raw, effective.clone())?;
+    frame.rec.record("ParallelStateStarted", NO_DETAILS);
+    let start = frame.rec.last();
+    let mut set = JoinSet::new();
+    for (index, branch) in p.branches.iter().enumerate() {
+        let run = run.clone();
+        let branch = branch.clone();
+        let vars = frame.vars.clone();
+        let input = input.clone();
+        set.spawn(async move {
+            let frame = Frame::nested(&vars, Recorder::new(&run.history, start));
+            let outcome = run_scope(&run, &branch, input, frame).await;
+            (index, outcome.map(|(output, rec)| (output, rec.last())))
+        });
+    }
+    let mut results = vec![Value::Null; p.branches.len()];
+    let mut last = frame.rec.last();
+    while let Some(joined) = set.join_next().await {
+        let (index, outcome) = joined.map_err(|e| {
+            Failure::runtime(format!("A Parallel branch stopped unexpectedly: {e}"))
+        })?;
+        match outcome {
+            Ok((v, branch_last)) => {
+                results[index] = owned(v);
+                last = last.max(branch_last);
+            }
+            Err((f, branch_last)) => {
+                set.abort_all();
+                frame.rec.continue_from(branch_last);
+                if f.error != errors::RUNTIME {
+                    frame.rec.record("ParallelStateFailed", NO_DETAILS);
+                }
+                return Err(f);
+            }
+        }
+    }
+    // The Succeeded event is passed by: the state's exit follows the last branch event.
+    frame.rec.continue_from(last);
+    frame.rec.note("ParallelStateSucceeded", NO_DETAILS);
+    let result = Arc::new(Value::Array(results));
+    collected(&p.io, raw, effective, result, ev, p.next)
+}
+
+/// A Map's or Parallel's output: the collected array as the result, through the pipeline.
+fn collected(
+    io: &Io,
+    raw: &Arc<Value>,
+    effective: Arc<Value>,
+    result: Arc<Value>,
+    ev: &Eval<'_>,
+    next: Option<usize>,
+) -> Result<Outcome, Failure> {
+    let (output, assigned) = io.output(ev, raw, effective, Produced::Result(result), &|_| {})?;
+    Ok(Outcome {
+        output,
+        next,
+        assigned,
+        at_once: false,
+    })
+}
+
+/// A Map iteration's input and its `$$.Map.Item`.
+type ItemInput = (Arc<Value>, MapItem);
+
+/// What a Map's workers share: the items left, and whether the Map has failed.
+struct Iterations {
+    /// Each iteration's input and `$$.Map.Item`, taken by the worker that runs it (each slot
+    /// has its own lock, which only that worker takes).
+    items: Box<[Mutex<Option<ItemInput>>]>,
+    /// The index of the next item to start: workers take items in order without waiting on
+    /// each other.
+    next: AtomicUsize,
+    /// Set when the Map has failed, so no further iteration starts.
+    stop: AtomicBool,
+    /// Failed iterations so far.
+    failed: AtomicUsize,
+    tolerance: Tolerance,
+}
+
+/// What one Map worker ran: the results by index, its last event, and the failure that
+/// stopped the Map, if one did.
+struct WorkerDone {
+    /// Each with the event that keeps the output's text, if one does.
+    results: Vec<(usize, Value, Option<Mark>)>,
+    last: Mark,
+    failure: Option<Failure>,
+}
+
+/// One Map worker: runs iterations one after another until the items run out or the Map fails.
+struct Worker {
+    run: Arc<Run>,
+    processor: Arc<Scope>,
+    outer: Arc<Vars>,
+    name: Arc<str>,
+    /// The Map's `MapStateStarted`, which every iteration's start follows.
+    started_from: Mark,
+    shared: Arc<Iterations>,
+}
+
+impl Worker {
+    async fn run(self) -> WorkerDone {
+        let Worker {
+            run,
+            processor,
+            outer,
+            name,
+            started_from,
+            shared,
+        } = self;
+        let mut done = WorkerDone {
+            results: Vec::new(),
+            last: Mark::NONE,
+            failure: None,
+        };
+        loop {
+            if shared.stop.load(Ordering::SeqCst) {
+                return done;
+            }
+            let index = shared.next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = shared.items.get(index) else {
+                return done;
+            };
+            let Some((input, map_item)) = slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+            else {
+                return done;
+            };
+            let mut rec = Recorder::new(&run.history, started_from);
+            rec.record(
+                "MapIterationStarted",
+                Some(("mapIterationStartedEventDetails", iteration(&name, index))),
+            );
+            // The iteration's first state enters right after it starts.
+            let frame = Frame {
+                map_item: Some(map_item),
+                ..Frame::nested(&outer, rec)
+            };
+            let outcome = run_scope(&run, &processor, input, frame).await;
+            let details = iteration(&name, index);
+            // An iteration's success moves its chain on; its failure is passed by: the Map's
+            // own failure follows the iteration's last event. States.Runtime records nothing.
+            match outcome {
+                Ok((output, mut rec)) => {
+                    // The Map's result array takes the output: no copy when the last state's
+                    // exit event is its only other holder.
+                    let exited = rec.last();
+                    let released = rec.release(&[exited], &output);
+                    // The iteration succeeds as its last state exits.
+                    let succeeded = rec.record_at_once(
+                        "MapIterationSucceeded",
+                        Some(("mapIterationSucceededEventDetails", details)),
+                    );
+                    done.last = done.last.max(succeeded);
+                    done.results
+                        .push((index, owned(output), released.then_some(exited)));
+                }
+                Err((f, last)) => {
+                    let failures = shared.failed.fetch_add(1, Ordering::SeqCst) + 1;
+                    if f.error != errors::RUNTIME {
+                        Recorder::new(&run.history, last).note(
+                            "MapIterationFailed",
+                            Some(("mapIterationFailedEventDetails", details)),
+                        );
+                    }
+                    done.last = done.last.max(last);
+                    if f.error == errors::RUNTIME || shared.tolerance.exceeded(failures) {
+                        shared.stop.store(true, Ordering::SeqCst);
+                        done.failure = Some(f);
+                        return done;
+                    }
+                    done.results.push((index, f.error_output(), None));
+                }
+            }
+        }
+    }
+}
+
+/// How many failed items a Map tolerates.
+#[derive(Clone, Copy)]
+struct Tolerance {
+    count: Option<f64>,
+    percentage: Option<f64>,
+    total: usize,
+}
+
+impl Tolerance {
+    /// Whether `failures` failed items are more than tolerated (any, when nothing is tolerated).
+    fn exceeded(&self, failures: usize) -> bool {
+        let failures = failures as f64;
+        let over_count = self.count.map(|c| failures > c);
+        let over_pct = self
+            .percentage
+            .map(|p| failures * 100.0 / self.total.max(1) as f64 > p);
+        match (over_count, over_pct) {
+            (None, None) => true,
+            (Some(c), None) => c,
+            (None, Some(p)) => p,
+            // With both set, the Map fails as soon as either is exceeded.
+            (Some(c), Some(p)) => c || p,
+        }
+    }
+}
