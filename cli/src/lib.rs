@@ -38,6 +38,7 @@ mod people;
 mod project;
 mod run;
 mod scripted;
+mod serve;
 mod synth;
 mod trace;
 mod validate;
