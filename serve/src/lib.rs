@@ -21,6 +21,7 @@ mod arn;
 mod console;
 mod error;
 mod executions;
+mod graph;
 mod machines;
 mod protocol;
 mod router;

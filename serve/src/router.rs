@@ -25,6 +25,10 @@ pub fn router(service: Arc<Service>) -> Router {
             "/console/{asset}",
             axum::routing::get(crate::console::asset),
         )
+        .route(
+            "/console/graph/{name}",
+            axum::routing::get(crate::console::graph),
+        )
         .with_state(service)
 }
 
