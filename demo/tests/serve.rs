@@ -38,7 +38,10 @@ impl Drop for TempDir {
 
 fn serve() -> Serve {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let data = std::env::temp_dir().join(format!("sfn-agent-serve-test-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let data =
+        std::env::temp_dir().join(format!("sfn-agent-serve-test-{}-{n}", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_sfn-agent"))
         .current_dir(&root)
         .args([
@@ -216,4 +219,171 @@ async fn invoke_history_and_approve_against_serve() {
     // A token nobody waits on any more is refused, as the service refuses it.
     let out = sfn_agent(url, &["approve", &token]);
     assert!(!out.status.success());
+}
+
+/// Debian's chromium (`scripts/install-chromium.sh`), or `SFN_AGENT_CHROMIUM`; `None` (the test
+/// is skipped, with a message) when there is none, except under `CI=true`.
+fn chromium() -> Option<String> {
+    if let Ok(path) = std::env::var("SFN_AGENT_CHROMIUM")
+        && !path.is_empty()
+    {
+        return Some(path);
+    }
+    for name in ["chromium", "chromium-browser"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {name}")])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| text(&o.stdout).trim().to_owned());
+        if let Some(path) = found.filter(|p| !p.is_empty()) {
+            return Some(path);
+        }
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true and no chromium: run scripts/install-chromium.sh first"
+    );
+    eprintln!("skipped: no chromium; scripts/install-chromium.sh installs it");
+    None
+}
+
+/// The page at `url` after its scripts ran, from headless chromium.
+fn rendered(chromium: &str, url: &str, profile: &Path, screenshot: Option<&Path>) -> String {
+    let mut command = Command::new(chromium);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+        ])
+        .args([
+            "--no-first-run",
+            "--virtual-time-budget=5000",
+            "--window-size=1400,2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()));
+    match screenshot {
+        Some(path) => command.arg(format!("--screenshot={}", path.display())),
+        None => command.arg("--dump-dom"),
+    };
+    let out = command.arg(url).output().expect("chromium runs");
+    assert!(out.status.success(), "chromium: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[tokio::test]
+async fn the_console_shows_a_finished_and_a_running_execution() {
+    let Some(chromium) = chromium() else { return };
+    let server = serve();
+    let url = server.url.as_str();
+    let client = client(url);
+    let finished = client
+        .start_execution()
+        .state_machine_arn(ASSISTANT)
+        .name("console-run")
+        .input(r#"{"question": "What is 17% of 2,340, and its square root?"}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let mut status = ExecutionStatus::Running;
+    for _ in 0..200 {
+        status = client
+            .describe_execution()
+            .execution_arn(&finished)
+            .send()
+            .await
+            .unwrap()
+            .status;
+        if status != ExecutionStatus::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(status, ExecutionStatus::Succeeded);
+    let profile = server._data.0.join("chromium");
+
+    let dom = rendered(
+        &chromium,
+        &format!("{url}/#execution={finished}"),
+        &profile,
+        None,
+    );
+    assert!(dom.contains(r#"data-loaded="SUCCEEDED""#), "{dom}");
+    for (state, status) in [
+        ("Check input", "succeeded"),
+        ("Call LLM", "succeeded"),
+        ("Run tools", "succeeded"),
+        ("Run tool", "succeeded"),
+        ("Answer", "succeeded"),
+        ("Invalid input", "not-run"),
+        ("Too many iterations", "not-run"),
+    ] {
+        assert!(
+            dom.contains(&format!(r#"data-state="{state}" data-status="{status}""#)),
+            "{state} {status}: {dom}"
+        );
+    }
+    // The conversation: both model turns, a tool call's input and its result, tokens per turn.
+    assert!(dom.contains(r#"data-turn="2""#), "{dom}");
+    assert!(dom.contains("17% of 2340"), "{dom}");
+    assert!(dom.contains("397.8"), "{dom}");
+    assert!(dom.contains("1210 input tokens"), "{dom}");
+    assert!(dom.contains(r#"data-type="ExecutionSucceeded""#), "{dom}");
+
+    // A running execution: the state it waits in is shown running, live.
+    let machine = client
+        .create_state_machine()
+        .name("console-waits")
+        .role_arn("arn:aws:iam::123456789012:role/test")
+        .definition(
+            r#"{"StartAt": "Prepare", "States": {
+                "Prepare": {"Type": "Pass", "Next": "Ask"},
+                "Ask": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                        "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}}, "End": true}}}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let running = client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let dom = rendered(
+        &chromium,
+        &format!("{url}/#execution={running}"),
+        &profile,
+        None,
+    );
+    assert!(dom.contains(r#"data-loaded="RUNNING""#), "{dom}");
+    assert!(
+        dom.contains(r#"data-state="Prepare" data-status="succeeded""#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(r#"data-state="Ask" data-status="running""#),
+        "{dom}"
+    );
+    assert!(dom.contains(r#"data-type="TaskScheduled""#), "{dom}");
+
+    // The screenshot the README shows (serve/docs/console.png is a copy of one).
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console.png");
+    rendered(
+        &chromium,
+        &format!("{url}/#execution={finished}"),
+        &profile,
+        Some(&target),
+    );
+    assert!(
+        std::fs::metadata(&target)
+            .map(|m| m.len() > 10_000)
+            .unwrap_or(false)
+    );
 }
