@@ -137,6 +137,29 @@ async fn invoke_history_and_approve_against_serve() {
     );
     assert!(text(&out.stdout).contains("397.8"), "{}", text(&out.stdout));
 
+    // An Express agent: StartSyncExecution, its `sync-` host prefix taken off for the local host.
+    let out = sfn_agent(
+        url,
+        &[
+            "invoke",
+            "weather-brief",
+            "Weather in Boston?",
+            "--state-machine-arn",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:weather-brief",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("take_jacket"),
+        "{}",
+        text(&out.stdout)
+    );
+
     let execution = "arn:aws:states:us-east-1:123456789012:execution:assistant:asked-by-invoke";
     let out = sfn_agent(url, &["history", execution]);
     assert!(out.status.success(), "{}", text(&out.stderr));

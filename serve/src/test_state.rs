@@ -80,6 +80,11 @@ pub(crate) async fn run(service: &Arc<Service>, body: &[u8]) -> Result<Value, Ap
         start_at = VARIABLES;
     }
     for target in targets(&state) {
+        if target == TESTED || target == VARIABLES {
+            return Err(invalid(format!(
+                "`{target}` is the name TestState gives the tested state; name the next state otherwise"
+            )));
+        }
         states.insert(target, json!({"Type": "Succeed"}));
     }
     states.insert(TESTED.into(), Value::Object(state));
