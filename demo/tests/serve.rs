@@ -349,6 +349,11 @@ async fn the_console_shows_a_finished_and_a_running_execution() {
             "{state} {status}: {dom}"
         );
     }
+    // The Map's inner graph, with a choice of its two iterations.
+    assert!(
+        dom.contains(r#"data-map="Run tools""#) && dom.contains("all 2 iterations"),
+        "{dom}"
+    );
     // The conversation: both model turns, a tool call's input and its result, tokens per turn.
     assert!(dom.contains(r#"data-turn="2""#), "{dom}");
     assert!(dom.contains("17% of 2340"), "{dom}");

@@ -6,6 +6,8 @@
 const POLL_MS = 1000;
 let timer = null;
 let selectedState = null;
+// The Map iteration shown in each Map's inner graph, by the Map state's name ("" for all).
+const selectedIteration = {};
 
 async function api(action, body) {
   const response = await fetch("/", {
@@ -108,6 +110,29 @@ function statesOf(events) {
   return { states, stateOf, byId };
 }
 
+// Each event's Map iteration: `{map, index, parent}` (the iteration it runs in, if any),
+// followed along previousEventId from the MapIterationStarted event that opened it.
+function iterationsOf(events) {
+  const byId = new Map(events.map((e) => [e.id, e]));
+  const iterOf = new Map();
+  for (const event of events) {
+    const previous = byId.get(event.previousEventId);
+    let outer = iterOf.get(event.previousEventId) || null;
+    if (previous && /^MapIteration(Succeeded|Failed|Aborted)$/.test(previous.type) && outer) outer = outer.parent;
+    const started = event.mapIterationStartedEventDetails;
+    iterOf.set(event.id, started ? { map: started.name, index: started.index, parent: outer } : outer);
+  }
+  return iterOf;
+}
+
+// The events of one iteration of a Map (those whose iterations include it).
+function eventsOfIteration(events, iterOf, map, index) {
+  return events.filter((e) => {
+    for (let it = iterOf.get(e.id); it; it = it.parent) if (it.map === map && it.index === index) return true;
+    return false;
+  });
+}
+
 function drawGraph(graph, states, title) {
   const svg = el("svg", { width: graph.width, height: graph.height, viewBox: `0 0 ${graph.width} ${graph.height}`, class: "graph" });
   svg.append(el("defs", {}, el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" },
@@ -145,15 +170,27 @@ function drawGraph(graph, states, title) {
   return el("div", { class: "graph-box" }, title ? el("h3", {}, title) : null, svg);
 }
 
-// The graphs of Map iterations and Parallel branches the selected state holds, drawn beside.
-function innerGraphs(graph, states) {
+// The graphs of Map iterations and Parallel branches, drawn beside; a Map's can show one
+// iteration at a time.
+function innerGraphs(graph, states, events) {
+  const iterOf = iterationsOf(events);
   const found = [];
   const visit = (g) => {
     for (const node of g.nodes) {
       for (const child of node.children) {
-        if (selectedState === node.name || child.graph.nodes.some((n) => n.name === selectedState) || states.has(node.name)) {
-          found.push(drawGraph(child.graph, states, `${node.name} · ${child.label}`));
+        let shown = states;
+        let picker = null;
+        if (node.kind === "Map") {
+          const count = events.filter((e) => e.mapIterationStartedEventDetails && e.mapIterationStartedEventDetails.name === node.name).length;
+          const chosen = selectedIteration[node.name] ?? "";
+          picker = el("select", { class: "iteration", "data-map": node.name, onchange: (e) => { selectedIteration[node.name] = e.target.value; render(); } },
+            el("option", { value: "" }, `all ${count} iterations`),
+            Array.from({ length: count }, (_, i) => el("option", { value: String(i), selected: String(i) === chosen ? "selected" : null }, `iteration ${i}`)));
+          if (chosen !== "") shown = statesOf(eventsOfIteration(events, iterOf, node.name, Number(chosen))).states;
         }
+        const box = drawGraph(child.graph, shown, `${node.name} · ${child.label}`);
+        if (picker) box.insertBefore(picker, box.children[1]);
+        found.push(box);
         visit(child.graph);
       }
     }
@@ -303,7 +340,7 @@ async function showExecution(arn) {
       el("h3", {}, "Input"), el("pre", {}, pretty(execution.input)),
       execution.output !== undefined ? [el("h3", {}, "Output"), el("pre", { id: "execution-output" }, pretty(execution.output))] : null),
     el("section", { id: "graph" }, el("h2", {}, "Graph"), legend(),
-      el("div", { class: "graphs" }, drawGraph(graph, states), innerGraphs(graph, states))),
+      el("div", { class: "graphs" }, drawGraph(graph, states), innerGraphs(graph, states, events))),
     statePanel(states),
     conversation(execution, events, byId),
     el("section", { id: "history" }, el("h2", {}, `Events (${events.length})`), eventTable(events, stateOf)),
