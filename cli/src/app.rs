@@ -10,7 +10,9 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use sfn_agent_tool::{Tool, Toolbox};
 
 use crate::project::{Project, ToolboxFactory};
-use crate::{agents, approve, check, exec, graph, history, invoke, new, run, synth, validate};
+use crate::{
+    agents, approve, check, exec, graph, history, invoke, new, run, serve, synth, validate,
+};
 
 /// The command line of a project's agents.
 ///
@@ -27,7 +29,7 @@ use crate::{agents, approve, check, exec, graph, history, invoke, new, run, synt
 /// ```
 ///
 /// The commands: `agents`, `synth`, `check`, `validate`, `graph`, `run`, `exec`, `invoke`,
-/// `history` and `new` (`--help` on each says more).
+/// `history`, `new` and `serve` (`--help` on each says more).
 #[must_use = "call .run() to run the command line"]
 pub struct App {
     name: String,
@@ -190,6 +192,7 @@ impl App {
             Command::Deny(args) => approve::deny(args).await,
             Command::Answer(args) => approve::answer(args).await,
             Command::Approvals(args) => approve::approvals(args).await,
+            Command::Serve(args) => serve::run(&project, args).await,
         }
     }
 }
@@ -233,4 +236,6 @@ enum Command {
     Answer(approve::AnswerArgs),
     /// List the approval requests and questions waiting in an SQS destination.
     Approvals(approve::ApprovalsArgs),
+    /// Serve the Step Functions API locally, with the agents' machines and a console at `/`.
+    Serve(serve::Args),
 }

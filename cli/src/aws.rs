@@ -23,6 +23,10 @@ pub struct AwsArgs {
     /// The AWS profile; default: AWS_PROFILE, or the default profile.
     #[arg(long)]
     pub profile: Option<String>,
+    /// Call this Step Functions endpoint instead of AWS's (a local `sfn-agent serve`, say);
+    /// default: AWS_ENDPOINT_URL_SFN, then AWS_ENDPOINT_URL, then AWS.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 /// A Step Functions client and the region it talks to.
@@ -44,15 +48,55 @@ impl AwsArgs {
         if let Some(region) = self.region.clone().or_else(|| region_of(arn)) {
             loader = loader.region(Region::new(region));
         }
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
         let config = loader.load().await;
         let Some(region) = config.region().map(|r| r.to_string()) else {
             bail!("no AWS region: pass --region, set AWS_REGION, or configure one in your profile");
         };
+        let config = aws_sdk_sfn::config::Builder::from(&config)
+            .interceptor(LocalHostPrefix)
+            .build();
         Ok(Sfn {
-            client: Client::new(&config),
+            client: Client::from_conf(config),
             region,
         })
     }
+}
+
+/// StartSyncExecution and TestState are sent to the host `sync-<endpoint's host>`, which does
+/// not resolve for a local endpoint (`sync-127.0.0.1`, `sync-localhost`): for those hosts the
+/// prefix is taken off again, so `invoke` of an Express agent reaches `sfn-agent serve`.
+#[derive(Debug)]
+struct LocalHostPrefix;
+
+impl aws_sdk_sfn::config::Intercept for LocalHostPrefix {
+    fn name(&self) -> &'static str {
+        "LocalHostPrefix"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _components: &aws_sdk_sfn::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_sfn::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sfn::error::BoxError> {
+        let request = context.request_mut();
+        if let Some(uri) = without_local_prefix(request.uri()) {
+            request.set_uri(uri)?;
+        }
+        Ok(())
+    }
+}
+
+/// `http://sync-127.0.0.1:8083/` → `http://127.0.0.1:8083/`; `None` for any other URI.
+fn without_local_prefix(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let rest = rest.strip_prefix("sync-")?;
+    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    let local = host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok();
+    local.then(|| format!("{scheme}://{rest}"))
 }
 
 /// The region field of an ARN (`arn:aws:states:eu-west-1:…` → `eu-west-1`), if it has one.
@@ -308,6 +352,23 @@ fn details(e: &HistoryEvent) -> Option<(&'static str, Map<String, Value>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sync_prefix_comes_off_local_hosts_only() {
+        assert_eq!(
+            without_local_prefix("http://sync-127.0.0.1:8083/").as_deref(),
+            Some("http://127.0.0.1:8083/")
+        );
+        assert_eq!(
+            without_local_prefix("http://sync-localhost:8083/").as_deref(),
+            Some("http://localhost:8083/")
+        );
+        assert_eq!(
+            without_local_prefix("https://sync-states.us-east-1.amazonaws.com/"),
+            None
+        );
+        assert_eq!(without_local_prefix("http://127.0.0.1:8083/"), None);
+    }
 
     #[test]
     fn output_keys_follow_the_cdk_app() {

@@ -1,6 +1,6 @@
 //! The `sfn-agent` command line as a library: a team's binary hands its agents and its tools to
 //! [`App`] and gets every command for them (`agents`, `synth`, `check`, `validate`, `graph`,
-//! `run`, `exec`, `invoke`, `history`, `new`).
+//! `run`, `exec`, `invoke`, `history`, `new`, `serve`).
 //!
 //! ```no_run
 //! use agent_builder::{Agent, Model};
@@ -38,6 +38,7 @@ mod people;
 mod project;
 mod run;
 mod scripted;
+mod serve;
 mod synth;
 mod trace;
 mod validate;
