@@ -552,6 +552,22 @@ async fn express_validate_and_test_state() {
     let service = err.as_service_error().unwrap();
     assert!(service.is_invalid_definition());
     assert!(service.message().unwrap().contains("Nowhere"));
+    // A malformed path is refused at creation, naming its field, as the engine refuses it at load.
+    let err = client
+        .create_state_machine()
+        .name("bad-path")
+        .definition(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$..[", "End": true}}}"#)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err();
+    let service = err.as_service_error().unwrap();
+    assert!(service.is_invalid_definition());
+    assert!(
+        service.message().unwrap().contains("States.A.InputPath"),
+        "{:?}",
+        service.message()
+    );
 
     // TestState: a Choice goes to its rule's state; a Fail fails; a caught error is reported.
     let choice = client
