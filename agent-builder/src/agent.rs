@@ -7,7 +7,7 @@ use crate::manifest::{
     self, AgentEntry, FunctionRef, RequestsRef, SubAgentRef, ToolFunctionRef, WorkflowType,
 };
 use crate::people::{self, ApprovalTools, People, RequestDestination};
-use crate::protocol::{AgentConfig, ModelSpec, Provider, ToolSpec};
+use crate::protocol::{AgentConfig, CacheTtl, ModelSpec, Provider, ToolSpec};
 
 /// The iteration cap when none is set: enough for a few rounds of tools, small enough that a
 /// model stuck in a loop stops soon.
@@ -206,6 +206,11 @@ impl Agent {
             model: self.model.clone(),
             tools: self.model_tools(),
             output_schema: self.output_schema.clone(),
+            cache_ttl: if self.people.waits() {
+                CacheTtl::OneHour
+            } else {
+                CacheTtl::FiveMinutes
+            },
         }
     }
 

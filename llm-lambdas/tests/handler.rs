@@ -37,6 +37,7 @@ fn weather_agent(output_schema: Option<Value>) -> AgentConfig {
             }),
         }],
         output_schema,
+        cache_ttl: Default::default(),
     }
 }
 
