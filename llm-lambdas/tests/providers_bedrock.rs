@@ -783,3 +783,34 @@ async fn cache_points_go_on_the_wire_and_cache_usage_comes_back() {
     let sent = server.received_requests().await.unwrap_or_default();
     assert!(!String::from_utf8_lossy(&sent[0].body).contains("cachePoint"));
 }
+
+#[tokio::test]
+async fn the_same_request_goes_out_as_the_same_bytes() {
+    // Tool schemas and tool inputs cross the SDK as hash maps; unsorted, their keys came out in
+    // another order each call, and no cached prefix holding a tool ever matched.
+    let body = fixture("tool_use.json");
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/model/[^/]+/converse$"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    let model = adapter(&server, Duration::from_secs(10));
+    let request = long_request("us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3);
+    for _ in 0..3 {
+        model
+            .complete(&request)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let sent = server.received_requests().await.unwrap_or_default();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[0].body, sent[1].body);
+    assert_eq!(sent[1].body, sent[2].body);
+    let length = sent[0]
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert_eq!(length, sent[0].body.len().to_string());
+}

@@ -17,9 +17,13 @@ use std::time::Duration;
 
 use agent_builder::{ContentBlock, Message, Provider, Role, StopReason};
 use aws_sdk_bedrockruntime::config::http::HttpResponse;
+use aws_sdk_bedrockruntime::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_bedrockruntime::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_bedrockruntime::error::BoxError;
 use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
 use aws_sdk_bedrockruntime::types as br;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
 
@@ -120,10 +124,67 @@ impl ChatModel for BedrockModel {
             .set_system(Some(input.system).filter(|s| !s.is_empty()))
             .inference_config(input.inference_config)
             .set_tool_config(input.tool_config)
+            .customize()
+            .interceptor(StableJson)
             .send()
             .await
             .map_err(|e| error_from_sdk(e, self.timeout))?;
         from_output(output, &request.model)
+    }
+}
+
+/// Sorts the keys of every JSON object of the serialized Converse request before it is signed.
+///
+/// The SDK carries JSON (tool schemas, tool inputs) as [`Document`]s over `HashMap`s, whose
+/// iteration order changes from one request to the next: the same conversation went out as
+/// different bytes each turn, so no prompt prefix holding a tool could match Bedrock's prompt
+/// cache. Sorted, the same request is the same bytes. The body is signed after this, and its
+/// `content-length` is set to the new length.
+#[derive(Debug)]
+struct StableJson;
+
+impl Intercept for StableJson {
+    fn name(&self) -> &'static str {
+        "StableJson"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        let Some(bytes) = request.body().bytes() else {
+            return Ok(());
+        };
+        let Ok(mut value) = serde_json::from_slice::<Value>(bytes) else {
+            return Ok(());
+        };
+        sort_keys(&mut value);
+        let sorted = serde_json::to_vec(&value)?;
+        let length = sorted.len().to_string();
+        *request.body_mut() = SdkBody::from(sorted);
+        if request.headers().contains_key("content-length") {
+            request.headers_mut().insert("content-length", length);
+        }
+        Ok(())
+    }
+}
+
+/// `value` with the keys of every object in sorted order.
+fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (key, mut item) in entries {
+                sort_keys(&mut item);
+                map.insert(key, item);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
     }
 }
 
