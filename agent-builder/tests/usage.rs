@@ -100,3 +100,44 @@ fn an_agent_that_waits_for_people_asks_for_the_one_hour_cache() {
     assert_eq!(payload(&asking)["cache_ttl"], "1h");
     assert!(payload(&plain).get("cache_ttl").is_none());
 }
+
+#[test]
+fn a_supervisor_counts_its_sub_agents_cache_tokens() {
+    let helper = Agent::builder("helper")
+        .system_prompt("You help.")
+        .model(Model::anthropic("claude-haiku-4-5"))
+        .build()
+        .expect("valid");
+    let supervisor = base("supervisor")
+        .sub_agent(&helper)
+        .build()
+        .expect("valid");
+    let machine: Value =
+        serde_json::from_str(&supervisor.state_machine().to_json_pretty()).expect("json");
+    let assign = machine["States"][names::RUN_TOOLS]["Assign"]["usage"]
+        .as_str()
+        .unwrap_or_default();
+    for field in [
+        "input_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "estimated_cost_usd",
+    ] {
+        assert!(
+            assign.contains(&format!(
+                "'{field}': $usage.{field} + $sum([$states.result.usage.{field}])"
+            )),
+            "{field} in {assign}"
+        );
+    }
+    // The sub-agent's result carries its whole run's usage, cache counts included.
+    let ask = &machine["States"][names::RUN_TOOLS]["ItemProcessor"]["States"][names::ASK_AGENT];
+    assert!(
+        ask["Output"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("'usage': $states.result.Output.usage"),
+        "{ask}"
+    );
+    asl::validate(&supervisor.state_machine()).expect("valid ASL");
+}
