@@ -726,6 +726,20 @@ fn cache_points_follow_the_conversation_on_the_models_that_cache() {
     ] {
         assert!(points(&long_request(model, 2), true).is_empty(), "{model}");
     }
+    // The minimums of the guide's table, whatever the region prefix and version suffix.
+    use llm_lambdas::providers::bedrock::cache_support;
+    let minimum = |model: &str| cache_support(model).map(|s| s.min_tokens);
+    assert_eq!(minimum("global.anthropic.claude-opus-4-6-v1"), Some(4096));
+    assert_eq!(
+        minimum("us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        Some(4096)
+    );
+    assert_eq!(
+        minimum("anthropic.claude-opus-4-1-20250805-v1:0"),
+        Some(1024)
+    );
+    assert_eq!(minimum("eu.amazon.nova-premier-v1:0"), Some(1000));
+    assert_eq!(minimum("cohere.command-r-plus-v1:0"), None);
     let mut short = question();
     short.model = sonnet.into();
     assert!(points(&short, true).is_empty());

@@ -231,7 +231,8 @@ pub const MAX_CACHE_POINTS: usize = 4;
 /// which is then sent no `cachePoint` at all.
 ///
 /// Claude 3.7 Sonnet, Sonnet 4 and 4.5, Opus 4 and 4.1: 1,024 tokens a checkpoint; Claude 3.5
-/// Haiku: 2,048; Claude Haiku 4.5 and Opus 4.5: 4,096; Nova Micro, Lite, Pro and Premier: 1,000,
+/// Haiku: 2,048; Claude Haiku 4.5, Opus 4.5 and 4.6: 4,096 (as `anthropic::min_cacheable_tokens`);
+/// Nova Micro, Lite, Pro and Premier: 1,000,
 /// system and messages only, at most 32k cached tokens.
 pub fn cache_support(model_id: &str) -> Option<CacheSupport> {
     let id = model_id.to_ascii_lowercase();
@@ -243,7 +244,10 @@ pub fn cache_support(model_id: &str) -> Option<CacheSupport> {
             max_tokens: None,
         })
     };
-    if id.contains("anthropic.claude-haiku-4-5") || id.contains("anthropic.claude-opus-4-5") {
+    if ["haiku-4-5", "opus-4-5", "opus-4-6"]
+        .iter()
+        .any(|m| id.contains(&format!("anthropic.claude-{m}")))
+    {
         claude(4096)
     } else if id.contains("anthropic.claude-3-5-haiku") {
         claude(2048)
