@@ -9,7 +9,7 @@ use crate::manifest::{
 };
 use crate::mcp::{self, McpServer, McpTarget};
 use crate::people::{self, ApprovalTools, People, RequestDestination};
-use crate::protocol::{AgentConfig, ModelSpec, Provider, ToolSpec};
+use crate::protocol::{AgentConfig, CacheTtl, ModelSpec, Provider, ToolSpec};
 
 /// The iteration cap when none is set: enough for a few rounds of tools, small enough that a
 /// model stuck in a loop stops soon.
@@ -279,6 +279,11 @@ impl Agent {
             model: self.model.clone(),
             tools: self.model_tools(),
             output_schema: self.output_schema.clone(),
+            cache_ttl: if self.people.waits() {
+                CacheTtl::OneHour
+            } else {
+                CacheTtl::FiveMinutes
+            },
         }
     }
 

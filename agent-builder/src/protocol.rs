@@ -268,6 +268,31 @@ pub struct AgentConfig {
     /// A JSON Schema the final answer must match, for structured output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<Value>,
+    /// How long the provider should keep the prompt cache between turns: `1h` for an agent that
+    /// waits for people (approvals, questions to the user), so the conversation is still cached
+    /// when the answer comes; absent for the default five minutes.
+    #[serde(default, skip_serializing_if = "CacheTtl::is_default")]
+    pub cache_ttl: CacheTtl,
+}
+
+/// The lifetime an agent asks of the provider's prompt cache (where the provider lets the caller
+/// choose it: Anthropic's `cache_control.ttl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum CacheTtl {
+    /// Five minutes, renewed on every hit: right for turns that follow each other within seconds.
+    #[default]
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    /// One hour: for an agent whose next turn may wait for a person.
+    #[serde(rename = "1h")]
+    OneHour,
+}
+
+impl CacheTtl {
+    /// Whether this is the default (five minutes), which the config leaves out.
+    pub fn is_default(&self) -> bool {
+        *self == CacheTtl::FiveMinutes
+    }
 }
 
 /// The payload of the LLM Lambda: one turn of the ReAct loop.
@@ -304,13 +329,28 @@ pub enum StopReason {
 }
 
 /// Tokens and their estimated cost.
+///
+/// The counts mean the same whatever the provider (each adapter normalises its own fields):
+/// `input_tokens` is every token of the prompt, cached or not, and `cache_read_tokens` and
+/// `cache_write_tokens` are the parts of it that the provider's prompt cache served (billed at
+/// about a tenth of the input price) or stored (billed at a premium by Anthropic and Claude on
+/// Bedrock, at the input price elsewhere). So the uncached part is
+/// `input_tokens - cache_read_tokens - cache_write_tokens`. Payloads written before the cache
+/// fields existed still parse (they read as 0).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Usage {
-    /// Tokens read.
+    /// Tokens read: the whole prompt, cached parts included.
     pub input_tokens: u64,
     /// Tokens written.
     pub output_tokens: u64,
-    /// The estimated cost in US dollars, from the price table; 0 for an unknown model.
+    /// Of `input_tokens`, those read from the provider's prompt cache.
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    /// Of `input_tokens`, those written to the provider's prompt cache.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// The estimated cost in US dollars, from the price table (cache reads and writes at their
+    /// own prices); 0 for an unknown model.
     #[serde(default)]
     pub estimated_cost_usd: f64,
 }
@@ -324,6 +364,12 @@ impl std::ops::Add for Usage {
         Usage {
             input_tokens: self.input_tokens.saturating_add(other.input_tokens),
             output_tokens: self.output_tokens.saturating_add(other.output_tokens),
+            cache_read_tokens: self
+                .cache_read_tokens
+                .saturating_add(other.cache_read_tokens),
+            cache_write_tokens: self
+                .cache_write_tokens
+                .saturating_add(other.cache_write_tokens),
             estimated_cost_usd: self.estimated_cost_usd + other.estimated_cost_usd,
         }
     }

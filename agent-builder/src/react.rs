@@ -136,11 +136,7 @@ impl Agent {
         }
         assign.insert(
             "usage".into(),
-            expr(
-                "{ 'input_tokens': $usage.input_tokens + $states.result.Payload.usage.input_tokens, \
-                 'output_tokens': $usage.output_tokens + $states.result.Payload.usage.output_tokens, \
-                 'estimated_cost_usd': $usage.estimated_cost_usd + $states.result.Payload.usage.estimated_cost_usd }",
-            ),
+            expr(&usage_sum("$states.result.Payload.usage")),
         );
         State::Task(Box::new(Task {
             comment: Some(
@@ -307,14 +303,7 @@ impl Agent {
         );
         if !self.sub_agents().is_empty() {
             // A sub-agent's result carries its run's usage: this run's counts it.
-            assign.insert(
-                "usage".into(),
-                expr(
-                    "{ 'input_tokens': $usage.input_tokens + $sum([$states.result.usage.input_tokens]), \
-                     'output_tokens': $usage.output_tokens + $sum([$states.result.usage.output_tokens]), \
-                     'estimated_cost_usd': $usage.estimated_cost_usd + $sum([$states.result.usage.estimated_cost_usd]) }",
-                ),
-            );
+            assign.insert("usage".into(), expr(&usage_sum("$states.result.usage")));
         }
         let items = if self.people().waits() {
             "$runCalls"
@@ -672,7 +661,13 @@ fn check_input() -> State {
     assign.insert("rejected".into(), json!([]));
     assign.insert(
         "usage".into(),
-        json!({"input_tokens": 0, "output_tokens": 0, "estimated_cost_usd": 0}),
+        json!({
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "estimated_cost_usd": 0
+        }),
     );
     State::Choice(Box::new(Choice {
         comment: Some(
@@ -695,6 +690,25 @@ fn check_input() -> State {
         default: Some(names::INVALID_INPUT.into()),
         ..Choice::default()
     }))
+}
+
+/// The run's usage (`$usage`) plus the usage at `path`, field by field: the LLM Lambda's
+/// `Payload.usage` after a turn, or the sub-agents' `usage` over a Map's results. Each term is
+/// `$sum([…])`, which reads a missing field (a payload from before the cache fields, a failed
+/// sub-agent's result) as 0 instead of making the whole sum undefined.
+fn usage_sum(path: &str) -> String {
+    let fields = [
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "estimated_cost_usd",
+    ];
+    let terms: Vec<String> = fields
+        .iter()
+        .map(|f| format!("'{f}': $usage.{f} + $sum([{path}.{f}])"))
+        .collect();
+    format!("{{ {} }}", terms.join(", "))
 }
 
 fn invalid_input() -> State {

@@ -204,11 +204,13 @@ fn report(outcome: Outcome) -> ExitCode {
                         outln!("{result:#}");
                     }
                     eprintln!(
-                        "conversation {} · {} turn{} · {} tokens in, {} out · ~${:.4}",
+                        "conversation {} · {} turn{} · {} tokens in ({} cache read, {} cache write), {} out · ~${:.4}",
                         answer.conversation_id,
                         answer.iterations,
                         if answer.iterations == 1 { "" } else { "s" },
                         answer.usage.input_tokens,
+                        answer.usage.cache_read_tokens,
+                        answer.usage.cache_write_tokens,
                         answer.usage.output_tokens,
                         answer.usage.estimated_cost_usd
                     );

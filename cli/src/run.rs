@@ -292,9 +292,11 @@ fn print_answer(
     }
     eprintln!();
     eprintln!(
-        "iterations {} · tokens {} in / {} out · est. cost ${:.4} · {transitions} state transitions",
+        "iterations {} · tokens {} in ({} cache read, {} cache write) / {} out · est. cost ${:.4} · {transitions} state transitions",
         output.iterations,
         output.usage.input_tokens,
+        output.usage.cache_read_tokens,
+        output.usage.cache_write_tokens,
         output.usage.output_tokens,
         output.usage.estimated_cost_usd
     );

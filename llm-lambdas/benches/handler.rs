@@ -211,6 +211,7 @@ fn agent(provider: Provider) -> AgentConfig {
             },
         ],
         output_schema: None,
+        cache_ttl: Default::default(),
     }
 }
 
@@ -266,6 +267,8 @@ fn conversation(provider: Provider, n: u32) -> (Vec<String>, Vec<ToolResult>) {
                 usage: Usage {
                     input_tokens: 1000,
                     output_tokens: 50,
+                    cache_read_tokens: 0,
+                    cache_write_tokens: 0,
                     estimated_cost_usd: 0.00375,
                 },
             },
@@ -352,6 +355,7 @@ fn measure_parts(
                 tools: agent.tools.clone(),
                 max_tokens: agent.model.max_tokens,
                 temperature: None,
+                cache_ttl: Default::default(),
             };
             let started = Instant::now();
             black_box(model.complete(&request).await.map_err(|e| e.to_string())?);

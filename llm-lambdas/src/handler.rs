@@ -219,6 +219,7 @@ impl Handler {
             tools: tools.iter().map(|t| t.spec.clone()).collect(),
             max_tokens: request.agent.model.max_tokens,
             temperature: request.agent.model.temperature,
+            cache_ttl: request.agent.cache_ttl,
         };
         chat.messages.push(user.clone());
         let mut turn_messages = vec![user];
@@ -332,6 +333,8 @@ impl Handler {
             latency_ms = started.elapsed().as_millis() as u64,
             input_tokens = response.usage.input_tokens,
             output_tokens = response.usage.output_tokens,
+            cache_read_tokens = response.usage.cache_read_tokens,
+            cache_write_tokens = response.usage.cache_write_tokens,
             estimated_cost_usd = response.usage.estimated_cost_usd,
             stop_reason,
             tool_calls = response.tool_calls.len() as u64,
@@ -345,6 +348,8 @@ impl Handler {
             gen_ai.response.model = %turn.model,
             gen_ai.usage.input_tokens = response.usage.input_tokens,
             gen_ai.usage.output_tokens = response.usage.output_tokens,
+            gen_ai.usage.cache_read.input_tokens = response.usage.cache_read_tokens,
+            gen_ai.usage.cache_creation.input_tokens = response.usage.cache_write_tokens,
             sfn.execution_arn = execution,
             sfn.state = agent_builder::react::names::CALL_LLM,
             "turn"
@@ -384,8 +389,10 @@ impl Handler {
             },
             conversation_id: &request.conversation_id,
             iteration: request.iteration,
-            input_tokens: reply.input_tokens,
-            output_tokens: reply.output_tokens,
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cache_read_tokens: usage.cache_read_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
             latency_ms,
             estimated_cost_usd: usage.estimated_cost_usd,
             tool_calls: asked_tool_calls(&reply.message),
@@ -396,9 +403,12 @@ impl Handler {
     fn usage_of(&self, chat: &ChatRequest, reply: &ChatResponse) -> Usage {
         if !self.model.prices_apply() {
             // A scripted run: its counts are made up, so no cost is estimated from them.
+            let cache = reply.cache.within(reply.input_tokens);
             return Usage {
                 input_tokens: reply.input_tokens,
                 output_tokens: reply.output_tokens,
+                cache_read_tokens: cache.read,
+                cache_write_tokens: cache.write,
                 estimated_cost_usd: 0.0,
             };
         }
@@ -412,6 +422,7 @@ impl Handler {
             model,
             reply.input_tokens,
             reply.output_tokens,
+            reply.cache,
         )
     }
 

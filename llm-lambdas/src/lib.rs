@@ -29,6 +29,7 @@
 //!     },
 //!     tools: Vec::new(),
 //!     output_schema: None,
+//!     cache_ttl: Default::default(),
 //! };
 //! let response = handler
 //!     .handle(LlmRequest {
@@ -60,5 +61,5 @@ pub mod store;
 
 pub use error::LlmError;
 pub use handler::{Handler, HandlerError};
-pub use model::{ChatModel, ChatRequest, ChatResponse};
+pub use model::{CacheTokens, ChatModel, ChatRequest, ChatResponse};
 pub use store::{ConversationStore, DynamoStore, LocalStore, MemoryStore, StoreError, Turn};

@@ -5,8 +5,8 @@
 //! the model as a searchable property. No extra state, no API call.
 //!
 //! The lines meet the construct's metrics contract (`construct/README.md`, "Metrics contract"):
-//! `InputTokens`, `OutputTokens`, `ToolCalls` (Count), `LatencyMs` (Milliseconds) and
-//! `EstimatedCostUsd` (None) on every model call, and `LLM.AuthFailed` = 1 (Count) in a line of
+//! `InputTokens`, `OutputTokens`, `CacheReadTokens`, `CacheWriteTokens`, `ToolCalls` (Count),
+//! `LatencyMs` (Milliseconds) and `EstimatedCostUsd` (None) on every model call, and `LLM.AuthFailed` = 1 (Count) in a line of
 //! its own for a call that failed with `LLM.AuthFailed`; all with the one dimension set
 //! `[["Agent","Provider"]]`. These lines are written raw to stdout, never through `tracing`,
 //! so CloudWatch recognises them.
@@ -34,10 +34,14 @@ pub struct CallMetrics<'a> {
     pub conversation_id: &'a str,
     /// The iteration (property).
     pub iteration: u32,
-    /// Tokens read.
+    /// Tokens read: the whole prompt, cached parts included.
     pub input_tokens: u64,
     /// Tokens written.
     pub output_tokens: u64,
+    /// Of `input_tokens`, those read from the provider's prompt cache.
+    pub cache_read_tokens: u64,
+    /// Of `input_tokens`, those written to the provider's prompt cache.
+    pub cache_write_tokens: u64,
     /// Time the model took, in milliseconds.
     pub latency_ms: u64,
     /// The estimated cost in US dollars.
@@ -58,6 +62,8 @@ impl CallMetrics<'_> {
                     "Metrics": [
                         {"Name": "InputTokens", "Unit": "Count"},
                         {"Name": "OutputTokens", "Unit": "Count"},
+                        {"Name": "CacheReadTokens", "Unit": "Count"},
+                        {"Name": "CacheWriteTokens", "Unit": "Count"},
                         {"Name": "LatencyMs", "Unit": "Milliseconds"},
                         {"Name": "EstimatedCostUsd", "Unit": "None"},
                         {"Name": "ToolCalls", "Unit": "Count"}
@@ -71,6 +77,8 @@ impl CallMetrics<'_> {
             "Iteration": self.iteration,
             "InputTokens": self.input_tokens,
             "OutputTokens": self.output_tokens,
+            "CacheReadTokens": self.cache_read_tokens,
+            "CacheWriteTokens": self.cache_write_tokens,
             "LatencyMs": self.latency_ms,
             "EstimatedCostUsd": self.estimated_cost_usd,
             "ToolCalls": self.tool_calls,
@@ -223,6 +231,8 @@ mod tests {
             iteration: 2,
             input_tokens: 120,
             output_tokens: 30,
+            cache_read_tokens: 80,
+            cache_write_tokens: 20,
             latency_ms: 812,
             estimated_cost_usd: 0.0008,
             tool_calls: 2,
@@ -244,6 +254,8 @@ mod tests {
             [
                 "InputTokens",
                 "OutputTokens",
+                "CacheReadTokens",
+                "CacheWriteTokens",
                 "LatencyMs",
                 "EstimatedCostUsd",
                 "ToolCalls"
@@ -255,6 +267,8 @@ mod tests {
         assert_eq!(v["Model"], "claude-sonnet-4-5");
         assert_eq!(v["InputTokens"], 120);
         assert_eq!(v["OutputTokens"], 30);
+        assert_eq!(v["CacheReadTokens"], 80);
+        assert_eq!(v["CacheWriteTokens"], 20);
         assert_eq!(v["LatencyMs"], 812);
         assert_eq!(v["ToolCalls"], 2);
     }
@@ -269,6 +283,8 @@ mod tests {
             iteration: 3,
             input_tokens: 100,
             output_tokens: 20,
+            cache_read_tokens: 60,
+            cache_write_tokens: 0,
             latency_ms: 450,
             estimated_cost_usd: 0.5,
             tool_calls: 0,
@@ -278,10 +294,12 @@ mod tests {
             concat!(
                 r#"{"_aws":{"Timestamp":1700000000000,"CloudWatchMetrics":[{"Namespace":"SfnAgent","#,
                 r#""Dimensions":[["Agent","Provider"]],"Metrics":[{"Name":"InputTokens","Unit":"Count"},"#,
-                r#"{"Name":"OutputTokens","Unit":"Count"},{"Name":"LatencyMs","Unit":"Milliseconds"},"#,
+                r#"{"Name":"OutputTokens","Unit":"Count"},{"Name":"CacheReadTokens","Unit":"Count"},"#,
+                r#"{"Name":"CacheWriteTokens","Unit":"Count"},{"Name":"LatencyMs","Unit":"Milliseconds"},"#,
                 r#"{"Name":"EstimatedCostUsd","Unit":"None"},{"Name":"ToolCalls","Unit":"Count"}]}]},"#,
                 r#""Agent":"weather","Provider":"openai","Model":"gpt-4o","ConversationId":"c1","#,
-                r#""Iteration":3,"InputTokens":100,"OutputTokens":20,"LatencyMs":450,"#,
+                r#""Iteration":3,"InputTokens":100,"OutputTokens":20,"CacheReadTokens":60,"#,
+                r#""CacheWriteTokens":0,"LatencyMs":450,"#,
                 r#""EstimatedCostUsd":0.5,"ToolCalls":0}"#
             )
         );

@@ -3,7 +3,7 @@
 //! An adapter turns a provider-neutral [`ChatRequest`] into its provider's request, and the
 //! provider's response back into a [`ChatResponse`], at its edge and nowhere else.
 
-use agent_builder::{Message, Provider, StopReason, ToolSpec};
+use agent_builder::{CacheTtl, Message, Provider, StopReason, ToolSpec};
 
 use crate::error::LlmError;
 
@@ -22,6 +22,10 @@ pub struct ChatRequest {
     pub max_tokens: u32,
     /// Sampling temperature; the provider's default when `None`.
     pub temperature: Option<f32>,
+    /// How long the agent wants its prompt cached between turns (the agent's
+    /// [`AgentConfig::cache_ttl`](agent_builder::AgentConfig::cache_ttl)); an adapter whose
+    /// provider lets the caller choose (Anthropic) asks for it, the others ignore it.
+    pub cache_ttl: CacheTtl,
 }
 
 /// The model's reply, converted back to provider-neutral form.
@@ -35,12 +39,55 @@ pub struct ChatResponse {
     pub message: Message,
     /// Why the model stopped.
     pub stop_reason: StopReason,
-    /// Tokens read.
+    /// Tokens read: the whole prompt, the cached parts included, whatever the provider's own
+    /// field means (Anthropic's and Bedrock's `input_tokens` leave the cache out; OpenAI's
+    /// `prompt_tokens` and Gemini's `promptTokenCount` count it in).
     pub input_tokens: u64,
     /// Tokens written.
     pub output_tokens: u64,
+    /// The parts of `input_tokens` the provider's prompt cache served or stored.
+    pub cache: CacheTokens,
     /// The model id the provider reports having used.
     pub model: String,
+}
+
+/// The parts of a reply's input tokens that the provider's prompt cache served or stored. Both
+/// are included in [`ChatResponse::input_tokens`]; adapters keep `read + write` within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheTokens {
+    /// Input tokens read from the cache (Anthropic `cache_read_input_tokens`, OpenAI
+    /// `prompt_tokens_details.cached_tokens`, Gemini `cachedContentTokenCount`, Bedrock
+    /// `cacheReadInputTokens`).
+    pub read: u64,
+    /// Input tokens written to the cache, whatever their lifetime (Anthropic
+    /// `cache_creation_input_tokens`, Bedrock `cacheWriteInputTokens`; OpenAI and Gemini do not
+    /// report writes, which cost the plain input price there).
+    pub write: u64,
+    /// Of `write`, the tokens written with the one-hour lifetime (Anthropic
+    /// `cache_creation.ephemeral_1h_input_tokens`), priced apart.
+    pub write_1h: u64,
+}
+
+impl CacheTokens {
+    /// The counts made consistent with a prompt of `input_tokens`: reads first, then writes,
+    /// then the one-hour writes, each cut to what is left, so a server's inconsistent report
+    /// never makes the uncached part negative.
+    pub fn within(self, input_tokens: u64) -> CacheTokens {
+        let read = self.read.min(input_tokens);
+        let write = self.write.min(input_tokens - read);
+        CacheTokens {
+            read,
+            write,
+            write_1h: self.write_1h.min(write),
+        }
+    }
+
+    /// The input tokens neither read from nor written to the cache.
+    pub fn uncached(self, input_tokens: u64) -> u64 {
+        input_tokens
+            .saturating_sub(self.read)
+            .saturating_sub(self.write)
+    }
 }
 
 /// A chat model behind one provider's API.

@@ -701,6 +701,7 @@ mod tests {
                 stop_reason: agent_builder::StopReason::EndTurn,
                 input_tokens: 1,
                 output_tokens: 1,
+                cache: Default::default(),
                 model: "m".into(),
             })
         }
@@ -725,6 +726,7 @@ mod tests {
             tools: Vec::new(),
             max_tokens: 10,
             temperature: None,
+            cache_ttl: Default::default(),
         }
     }
 

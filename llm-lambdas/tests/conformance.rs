@@ -109,6 +109,7 @@ fn request(api: &Api) -> ChatRequest {
         }],
         max_tokens: 64,
         temperature: None,
+        cache_ttl: Default::default(),
     }
 }
 
@@ -498,6 +499,7 @@ fn long_request(model: &str, turns: usize) -> ChatRequest {
         }],
         max_tokens: 512,
         temperature: None,
+        cache_ttl: Default::default(),
     }
 }
 
@@ -577,4 +579,150 @@ fn anthropic_cache_breakpoints_follow_the_conversation() {
     let short = body(&request(&APIS[0]), PromptCache::FiveMinutes);
     assert!(breakpoints(&short).is_empty());
     assert!(short["system"].is_string());
+}
+
+/// The usage of a reply that read 600 and wrote 300 of its 1,000 prompt tokens, in each
+/// provider's documented shape, and what the adapters make of it: `input_tokens` is the whole
+/// prompt for all, the cache parts are within it.
+#[tokio::test]
+async fn cache_tokens_mean_the_same_for_every_provider() {
+    // (provider, usage, expected read, expected write, expected one-hour write)
+    let cases = [
+        // Anthropic's `input_tokens` leaves the cache out; `cache_creation` splits the writes by
+        // lifetime (<https://docs.anthropic.com/en/api/messages>, "usage").
+        (
+            &APIS[0],
+            json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+                "content": [{"type": "text", "text": "Hi."}], "stop_reason": "end_turn",
+                "usage": {"input_tokens": 100, "cache_read_input_tokens": 600,
+                    "cache_creation_input_tokens": 300,
+                    "cache_creation": {"ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 100},
+                    "output_tokens": 5}}),
+            600,
+            300,
+            100,
+        ),
+        // OpenAI's `prompt_tokens` counts the cached tokens in; writes are not reported
+        // (<https://platform.openai.com/docs/guides/prompt-caching>).
+        (
+            &APIS[1],
+            json!({"id": "c1", "object": "chat.completion", "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1000, "completion_tokens": 5,
+                    "prompt_tokens_details": {"cached_tokens": 600, "audio_tokens": 0}}}),
+            600,
+            0,
+            0,
+        ),
+        // Gemini's `promptTokenCount` counts `cachedContentTokenCount` in
+        // (<https://ai.google.dev/api/generate-content#UsageMetadata>).
+        (
+            &APIS[2],
+            json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "Hi."}]}, "finishReason": "STOP"}],
+                "usageMetadata": {"promptTokenCount": 1000, "cachedContentTokenCount": 600,
+                    "candidatesTokenCount": 5, "totalTokenCount": 1005}}),
+            600,
+            0,
+            0,
+        ),
+    ];
+    for (api, body, read, write, write_1h) in cases {
+        let server = serve(api, json_reply(200, body.to_string()), None).await;
+        let response = complete(api, &server).await;
+        let Ok(response) = response else {
+            panic!("{}: {response:?}", api.name)
+        };
+        assert_eq!(response.input_tokens, 1000, "{}", api.name);
+        assert_eq!(response.output_tokens, 5, "{}", api.name);
+        assert_eq!(
+            (
+                response.cache.read,
+                response.cache.write,
+                response.cache.write_1h
+            ),
+            (read, write, write_1h),
+            "{}",
+            api.name
+        );
+    }
+}
+
+/// DeepSeek reports its cache hits as `prompt_cache_hit_tokens`
+/// (<https://api-docs.deepseek.com/guides/kv_cache>), and a server that claims more cached
+/// tokens than the prompt held, or absurd ones, is cut to the prompt.
+#[tokio::test]
+async fn openai_compatible_cache_counts_are_read_and_bounded() {
+    let api = &APIS[1];
+    for (usage, read) in [
+        (
+            json!({"prompt_tokens": 1000, "completion_tokens": 5, "prompt_cache_hit_tokens": 640, "prompt_cache_miss_tokens": 360}),
+            640,
+        ),
+        (
+            json!({"prompt_tokens": 1000, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 5000}}),
+            1000,
+        ),
+        (
+            json!({"prompt_tokens": 1000, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": u64::MAX}}),
+            0,
+        ),
+        (
+            json!({"prompt_tokens": 1000, "completion_tokens": 5, "prompt_tokens_details": null}),
+            0,
+        ),
+    ] {
+        let body = json!({"id": "c1", "object": "chat.completion", "model": "deepseek-chat",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."}, "finish_reason": "stop"}],
+            "usage": usage});
+        let server = serve(api, json_reply(200, body.to_string()), None).await;
+        let response = complete(api, &server).await;
+        let Ok(response) = response else {
+            panic!("{usage}: {response:?}")
+        };
+        assert_eq!(response.cache.read, read, "{usage}");
+        assert_eq!(response.input_tokens, 1000, "{usage}");
+    }
+}
+
+/// An agent that waits for people asks for the one-hour cache: `"ttl": "1h"` on every breakpoint
+/// and the extended-TTL beta header; the others send neither.
+#[tokio::test]
+async fn an_agent_that_waits_gets_the_one_hour_cache() {
+    use agent_builder::CacheTtl;
+    let api = &APIS[0];
+    let reply = (api.usage_body)(json!(10), json!(5)).to_string();
+    for (ttl, control, beta) in [
+        (
+            CacheTtl::OneHour,
+            json!({"type": "ephemeral", "ttl": "1h"}),
+            Some("extended-cache-ttl-2025-04-11"),
+        ),
+        (CacheTtl::FiveMinutes, json!({"type": "ephemeral"}), None),
+    ] {
+        let server = serve(api, json_reply(200, reply.clone()), None).await;
+        let mut request = long_request("claude-sonnet-4-5", 2);
+        request.cache_ttl = ttl;
+        let response = (api.build)(&server.uri(), Duration::from_secs(10))
+            .complete(&request)
+            .await;
+        assert!(response.is_ok(), "{response:?}");
+        let received = server.received_requests().await.unwrap_or_default();
+        let Some(sent) = received.first() else {
+            panic!("no request")
+        };
+        let body: Value = serde_json::from_slice(&sent.body).unwrap_or_default();
+        assert_eq!(breakpoints(&body), ["system", "message 2", "message 4"]);
+        assert_eq!(body["system"][0]["cache_control"], control, "{ttl:?}");
+        assert_eq!(
+            body["messages"][4]["content"][0]["cache_control"], control,
+            "{ttl:?}"
+        );
+        assert_eq!(
+            sent.headers
+                .get("anthropic-beta")
+                .and_then(|v| v.to_str().ok()),
+            beta,
+            "{ttl:?}"
+        );
+    }
 }

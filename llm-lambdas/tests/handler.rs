@@ -37,6 +37,7 @@ fn weather_agent(output_schema: Option<Value>) -> AgentConfig {
             }),
         }],
         output_schema,
+        cache_ttl: Default::default(),
     }
 }
 
@@ -845,4 +846,49 @@ async fn content_is_logged_only_when_opted_in_and_failures_are_logged_by_name() 
     assert_eq!(failed[0]["level"], "WARN");
     assert_eq!(failed[0]["outcome"], "LLM.AuthFailed");
     assert_eq!(failed[0]["gen_ai.system"], "anthropic");
+}
+
+#[tokio::test]
+async fn cache_tokens_reach_the_usage_the_metrics_and_the_cost() {
+    let mut cached = reply("Sunny.", &[], "claude-sonnet-4-5-20250929");
+    // 1,000 prompt tokens: 700 read from the cache, 200 written (50 of them for an hour).
+    cached.cache = llm_lambdas::CacheTokens {
+        read: 700,
+        write: 200,
+        write_1h: 50,
+    };
+    let s = setup(vec![Ok(cached)]);
+    let mut agent = weather_agent(None);
+    agent.cache_ttl = agent_builder::CacheTtl::OneHour;
+    let out = s
+        .handler
+        .handle(question(&agent, "c-cache", 1, "Weather in Paris?"))
+        .await
+        .expect("turn");
+    // The agent's cache lifetime reaches the model.
+    assert_eq!(
+        s.model.requests()[0].cache_ttl,
+        agent_builder::CacheTtl::OneHour
+    );
+    assert_eq!(out.usage.input_tokens, 1000);
+    assert_eq!(
+        (out.usage.cache_read_tokens, out.usage.cache_write_tokens),
+        (700, 200)
+    );
+    // Sonnet 4.5: 100 uncached at $3, 700 read at $0.30, 150 written at $3.75, 50 written for an
+    // hour at $6, 100 out at $15 (per million).
+    let expected = (100.0 * 3.0 + 700.0 * 0.3 + 150.0 * 3.75 + 50.0 * 6.0 + 100.0 * 15.0) / 1e6;
+    assert!(
+        (out.usage.estimated_cost_usd - expected).abs() < 1e-12,
+        "{} vs {expected}",
+        out.usage.estimated_cost_usd
+    );
+    let emf: Value = serde_json::from_str(s.metrics.contents().trim()).expect("EMF JSON");
+    assert_eq!(emf["InputTokens"], 1000);
+    assert_eq!(emf["CacheReadTokens"], 700);
+    assert_eq!(emf["CacheWriteTokens"], 200);
+    assert!((emf["EstimatedCostUsd"].as_f64().unwrap_or_default() - expected).abs() < 1e-12);
+    // The stored turn keeps them, for a retry answered from the store.
+    let turns = s.store.load("c-cache").await.expect("load");
+    assert_eq!(turns[0].response.usage, out.usage);
 }

@@ -26,6 +26,7 @@ fn request(question: &str) -> LlmRequest {
             },
             tools: Vec::new(),
             output_schema: None,
+            cache_ttl: Default::default(),
         },
         conversation_id: "shared-conversation".into(),
         iteration: 1,

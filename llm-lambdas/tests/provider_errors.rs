@@ -32,6 +32,7 @@ fn request(model: &str) -> ChatRequest {
         tools: vec![],
         max_tokens: 64,
         temperature: None,
+        cache_ttl: Default::default(),
     }
 }
 

@@ -42,6 +42,7 @@ fn question() -> ChatRequest {
         tools: vec![weather_tool()],
         max_tokens: 1024,
         temperature: Some(0.2),
+        cache_ttl: Default::default(),
     }
 }
 

@@ -45,6 +45,7 @@ fn question() -> ChatRequest {
         tools: vec![weather_tool()],
         max_tokens: 1024,
         temperature: Some(0.5),
+        cache_ttl: Default::default(),
     }
 }
 
@@ -605,4 +606,225 @@ async fn an_empty_error_result_still_says_it_failed() {
         body["messages"][2]["content"][0]["toolResult"],
         json!({"toolUseId": "tooluse_1", "content": [{"text": "The tool failed without saying why."}], "status": "error"})
     );
+}
+
+// ---- Prompt caching: `cachePoint` blocks (<https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html>).
+
+/// A request whose system prompt passes every model's minimum, over `turns` turns of tool
+/// calls with long results.
+fn long_request(model: &str, turns: usize) -> ChatRequest {
+    let mut messages = vec![Message::user_text("Plan my week of travel.")];
+    for turn in 0..turns {
+        messages.push(Message {
+            role: Role::Assistant,
+            content: vec![ContentBlock::ToolUse {
+                id: format!("tooluse_{turn}"),
+                name: "get_weather".into(),
+                input: json!({"city": "Paris"}),
+            }],
+        });
+        messages.push(Message {
+            role: Role::User,
+            content: vec![ContentBlock::ToolResult {
+                tool_use_id: format!("tooluse_{turn}"),
+                content: "Sunny, 18 °C. ".repeat(200),
+                is_error: false,
+            }],
+        });
+    }
+    ChatRequest {
+        model: model.into(),
+        system: "You are a careful travel assistant. ".repeat(150),
+        messages,
+        tools: vec![weather_tool()],
+        max_tokens: 512,
+        temperature: None,
+        cache_ttl: Default::default(),
+    }
+}
+
+/// Where the checkpoints of a Converse request are: `system`, `tools`, `message N`.
+fn cache_points(request: &llm_lambdas::providers::bedrock::ConverseRequest) -> Vec<String> {
+    use aws_sdk_bedrockruntime::types as br;
+    let mut found = Vec::new();
+    for block in &request.system {
+        if matches!(block, br::SystemContentBlock::CachePoint(_)) {
+            found.push("system".to_string());
+        }
+    }
+    for tool in request.tool_config.iter().flat_map(|c| c.tools()) {
+        if matches!(tool, br::Tool::CachePoint(_)) {
+            found.push("tools".to_string());
+        }
+    }
+    for (i, message) in request.messages.iter().enumerate() {
+        for (j, block) in message.content().iter().enumerate() {
+            if matches!(block, br::ContentBlock::CachePoint(_)) {
+                assert_eq!(
+                    j + 1,
+                    message.content().len(),
+                    "a checkpoint ends its message"
+                );
+                found.push(format!("message {i}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn cache_points_follow_the_conversation_on_the_models_that_cache() {
+    use llm_lambdas::providers::bedrock::{MAX_CACHE_POINTS, to_request_with};
+    let points = |request: &ChatRequest, on: bool| {
+        cache_points(&to_request_with(request, on).unwrap_or_else(|e| panic!("{e}")))
+    };
+    let sonnet = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    // Turn 1: the shared prefix (system) and the question.
+    assert_eq!(
+        points(&long_request(sonnet, 0), true),
+        ["system", "message 0"]
+    );
+    // Turn 3: the system, the last results (written now) and the ones before (read now).
+    assert_eq!(
+        points(&long_request(sonnet, 2), true),
+        ["system", "message 2", "message 4"]
+    );
+    // Never more than Bedrock's four, whatever the length.
+    assert!(points(&long_request(sonnet, 40), true).len() <= MAX_CACHE_POINTS);
+    // Without a system prompt, Claude caches after the tools.
+    let mut no_system = long_request("anthropic.claude-3-7-sonnet-20250219-v1:0", 2);
+    no_system.system.clear();
+    no_system.tools[0].description = "Current weather for a city. ".repeat(200);
+    assert_eq!(
+        points(&no_system, true),
+        ["tools", "message 2", "message 4"]
+    );
+    // Nova caches system and messages, never tools.
+    let mut nova = no_system.clone();
+    nova.model = "us.amazon.nova-pro-v1:0".into();
+    assert_eq!(points(&nova, true), ["message 2", "message 4"]);
+    assert_eq!(
+        points(&long_request("amazon.nova-lite-v1:0", 2), true),
+        ["system", "message 2", "message 4"]
+    );
+    // …and at most 32k cached tokens: no checkpoint past that.
+    let nova_long = points(&long_request("amazon.nova-micro-v1:0", 200), true);
+    assert_eq!(nova_long, ["system"]);
+    // Claude 3.5 Haiku caches from 2,048 tokens: the 1,350-token system prompt alone is too short.
+    assert_eq!(
+        points(
+            &long_request("anthropic.claude-3-5-haiku-20241022-v1:0", 2),
+            true
+        ),
+        ["message 2", "message 4"]
+    );
+    // Models without prompt caching, a short prompt, or the cache turned off: none at all.
+    for model in [
+        "meta.llama3-3-70b-instruct-v1:0",
+        "mistral.mistral-large-2402-v1:0",
+        "anthropic.claude-3-5-sonnet-20241022-v2:0",
+    ] {
+        assert!(points(&long_request(model, 2), true).is_empty(), "{model}");
+    }
+    // The minimums of the guide's table, whatever the region prefix and version suffix.
+    use llm_lambdas::providers::bedrock::cache_support;
+    let minimum = |model: &str| cache_support(model).map(|s| s.min_tokens);
+    assert_eq!(minimum("global.anthropic.claude-opus-4-6-v1"), Some(4096));
+    assert_eq!(
+        minimum("us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        Some(4096)
+    );
+    assert_eq!(
+        minimum("anthropic.claude-opus-4-1-20250805-v1:0"),
+        Some(1024)
+    );
+    assert_eq!(minimum("eu.amazon.nova-premier-v1:0"), Some(1000));
+    assert_eq!(minimum("cohere.command-r-plus-v1:0"), None);
+    let mut short = question();
+    short.model = sonnet.into();
+    assert!(points(&short, true).is_empty());
+    assert!(points(&long_request(sonnet, 2), false).is_empty());
+}
+
+#[tokio::test]
+async fn cache_points_go_on_the_wire_and_cache_usage_comes_back() {
+    // Converse's usage with the cache fields: `inputTokens` leaves them out.
+    let body = json!({
+        "output": {"message": {"role": "assistant", "content": [{"text": "Sunny all week."}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 100, "outputTokens": 12, "totalTokens": 1012,
+            "cacheReadInputTokens": 600, "cacheWriteInputTokens": 300},
+        "metrics": {"latencyMs": 420}
+    });
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/model/[^/]+/converse$"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json"))
+        .mount(&server)
+        .await;
+    let request = long_request("us.anthropic.claude-sonnet-4-5-20250929-v1:0", 1);
+    let reply = adapter(&server, Duration::from_secs(10))
+        .complete(&request)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.input_tokens, 1000);
+    assert_eq!((reply.cache.read, reply.cache.write), (600, 300));
+    let sent = server.received_requests().await.unwrap_or_default();
+    let sent: Value = serde_json::from_slice(&sent[0].body).unwrap_or_default();
+    let point = json!({"cachePoint": {"type": "default"}});
+    assert_eq!(sent["system"][1], point);
+    assert_eq!(sent["messages"][0]["content"][1], point);
+    assert_eq!(sent["messages"][2]["content"][1], point);
+    assert!(
+        !sent["toolConfig"]["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t.get("cachePoint").is_some())
+    );
+
+    // The same adapter with the cache off sends none.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/model/[^/]+/converse$"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json"))
+        .mount(&server)
+        .await;
+    let off = adapter(&server, Duration::from_secs(10)).with_prompt_cache(false);
+    off.complete(&request)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sent = server.received_requests().await.unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&sent[0].body).contains("cachePoint"));
+}
+
+#[tokio::test]
+async fn the_same_request_goes_out_as_the_same_bytes() {
+    // Tool schemas and tool inputs cross the SDK as hash maps; unsorted, their keys came out in
+    // another order each call, and no cached prefix holding a tool ever matched.
+    let body = fixture("tool_use.json");
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/model/[^/]+/converse$"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    let model = adapter(&server, Duration::from_secs(10));
+    let request = long_request("us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3);
+    for _ in 0..3 {
+        model
+            .complete(&request)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let sent = server.received_requests().await.unwrap_or_default();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[0].body, sent[1].body);
+    assert_eq!(sent[1].body, sent[2].body);
+    let length = sent[0]
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert_eq!(length, sent[0].body.len().to_string());
 }

@@ -50,6 +50,7 @@ fn question(model: &str) -> ChatRequest {
         tools: vec![weather_tool()],
         max_tokens: 1024,
         temperature: Some(0.5),
+        cache_ttl: Default::default(),
     }
 }
 

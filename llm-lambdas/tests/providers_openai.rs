@@ -43,6 +43,7 @@ fn question() -> ChatRequest {
         tools: vec![weather_tool()],
         max_tokens: 1024,
         temperature: None,
+        cache_ttl: Default::default(),
     }
 }
 

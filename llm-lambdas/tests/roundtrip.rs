@@ -94,6 +94,7 @@ fn request(model: &str, messages: Vec<Message>) -> ChatRequest {
         tools: tools(),
         max_tokens: 2048,
         temperature: None,
+        cache_ttl: Default::default(),
     }
 }
 

@@ -30,6 +30,8 @@ fn turn(n: u32, messages: Vec<Message>) -> Turn {
             usage: Usage {
                 input_tokens: 10,
                 output_tokens: 2,
+                cache_read_tokens: 0,
+                cache_write_tokens: 0,
                 estimated_cost_usd: 0.5,
             },
         },

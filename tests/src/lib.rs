@@ -83,6 +83,7 @@ impl ChatModel for FlakyModel {
             stop_reason: StopReason::EndTurn,
             input_tokens: 10,
             output_tokens: 5,
+            cache: Default::default(),
             model: request.model.clone(),
         })
     }

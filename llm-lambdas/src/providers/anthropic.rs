@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use agent_builder::{ContentBlock, Message, Provider, Role, StopReason};
+use agent_builder::{CacheTtl, ContentBlock, Message, Provider, Role, StopReason};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,10 +22,12 @@ use super::config::{
 use super::history::{input_as_object, normalized_messages, portable_tool_id};
 use super::http_model::{HttpApi, HttpModel, request_error};
 use super::key::ApiKey;
-use super::reply::{lenient_count, lenient_optional_count, token_sum, unique_tool_ids};
+use super::reply::{
+    lenient_count, lenient_optional_count, plausible_tokens, token_sum, unique_tool_ids,
+};
 use super::transport::RawReply;
 use crate::error::LlmError;
-use crate::model::{ChatRequest, ChatResponse};
+use crate::model::{CacheTokens, ChatRequest, ChatResponse};
 
 /// The real API.
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -35,6 +37,10 @@ pub const BASE_URL_ENV: &str = "ANTHROPIC_BASE_URL";
 pub const API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
 /// The API version this adapter speaks, sent as `anthropic-version`.
 pub const API_VERSION: &str = "2023-06-01";
+/// The beta that enables the one-hour cache lifetime (`"ttl": "1h"`), sent as `anthropic-beta`
+/// with every request that asks for it
+/// (<https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#1-hour-cache-duration>).
+pub const EXTENDED_CACHE_TTL_BETA: &str = "extended-cache-ttl-2025-04-11";
 
 /// The base URL from [`BASE_URL_ENV`], or [`DEFAULT_BASE_URL`].
 pub fn base_url_from_env() -> String {
@@ -95,9 +101,24 @@ impl HttpApi for Messages {
             .header("anthropic-version", API_VERSION)
     }
 
+    fn request_headers(
+        &self,
+        http: reqwest::RequestBuilder,
+        request: &ChatRequest,
+    ) -> reqwest::RequestBuilder {
+        if self.cache.for_agent(request.cache_ttl) == PromptCache::OneHour {
+            http.header("anthropic-beta", EXTENDED_CACHE_TTL_BETA)
+        } else {
+            http
+        }
+    }
+
     fn body(&self, request: &ChatRequest) -> Result<Vec<u8>, LlmError> {
-        serde_json::to_vec(&to_request_with(request, self.cache))
-            .map_err(|e| request_error(Provider::Anthropic, e))
+        serde_json::to_vec(&to_request_with(
+            request,
+            self.cache.for_agent(request.cache_ttl),
+        ))
+        .map_err(|e| request_error(Provider::Anthropic, e))
     }
 
     fn response(&self, reply: &RawReply, _request: &ChatRequest) -> Result<ChatResponse, LlmError> {
@@ -221,6 +242,16 @@ pub enum PromptCache {
 }
 
 impl PromptCache {
+    /// The cache for a request of an agent that asks for `ttl`: the one-hour lifetime when the
+    /// agent waits for people (its config says `1h`) or the deployment says so; none when the
+    /// deployment turned the cache off.
+    pub fn for_agent(self, ttl: CacheTtl) -> PromptCache {
+        match (self, ttl) {
+            (PromptCache::FiveMinutes, CacheTtl::OneHour) => PromptCache::OneHour,
+            (cache, _) => cache,
+        }
+    }
+
     fn control(self) -> Option<CacheControl> {
         let ttl = match self {
             PromptCache::Off => return None,
@@ -269,7 +300,7 @@ pub fn min_cacheable_tokens(model: &str) -> usize {
 
 /// A cheap token estimate of a text of `bytes` bytes: about four bytes a token for English and
 /// JSON. Only used to respect the minimum cacheable length; the API counts the real tokens.
-fn estimated_tokens(bytes: usize) -> usize {
+pub(crate) fn estimated_tokens(bytes: usize) -> usize {
     bytes / 4
 }
 
@@ -374,6 +405,29 @@ pub struct AnthropicUsage {
     /// Input tokens read from the cache.
     #[serde(default, deserialize_with = "lenient_optional_count")]
     pub cache_read_input_tokens: Option<u64>,
+    /// The cache writes by lifetime (`ephemeral_5m_input_tokens`, `ephemeral_1h_input_tokens`),
+    /// which sum to `cache_creation_input_tokens`.
+    #[serde(default, deserialize_with = "lenient_cache_creation")]
+    pub cache_creation: CacheCreation,
+}
+
+/// `usage.cache_creation`: the cache writes by lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+pub struct CacheCreation {
+    /// Tokens written with the five-minute lifetime.
+    #[serde(default, deserialize_with = "lenient_count")]
+    pub ephemeral_5m_input_tokens: u64,
+    /// Tokens written with the one-hour lifetime (priced at twice the input price).
+    #[serde(default, deserialize_with = "lenient_count")]
+    pub ephemeral_1h_input_tokens: u64,
+}
+
+/// `cache_creation` read leniently: `null` or another shape reads as no breakdown.
+fn lenient_cache_creation<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<CacheCreation, D::Error> {
+    let value = Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).unwrap_or_default())
 }
 
 /// Converts a neutral request to the Messages API body, with the default prompt cache
@@ -471,7 +525,7 @@ pub fn to_request_with(request: &ChatRequest, cache: PromptCache) -> MessagesReq
 
 /// The size of a JSON Schema, without serializing it: strings and keys, plus a little per
 /// value for the punctuation.
-fn schema_bytes(value: &Value) -> usize {
+pub(crate) fn schema_bytes(value: &Value) -> usize {
     match value {
         Value::String(s) => s.len() + 2,
         Value::Array(items) => items.iter().map(schema_bytes).sum::<usize>() + 2,
@@ -596,26 +650,42 @@ pub fn from_response(response: MessagesResponse) -> ChatResponse {
     unique_tool_ids(&mut content);
     let usage = response.usage;
     let p = Provider::Anthropic;
+    // `input_tokens` leaves the cache reads and writes out: the prompt is the sum of the three.
+    let read = plausible_tokens(
+        p,
+        "cache_read_input_tokens",
+        usage.cache_read_input_tokens.unwrap_or(0),
+    );
+    let write = plausible_tokens(
+        p,
+        "cache_creation_input_tokens",
+        usage.cache_creation_input_tokens.unwrap_or(0),
+    );
+    let input_tokens = token_sum(
+        p,
+        &[
+            ("input_tokens", usage.input_tokens),
+            ("cache_creation_input_tokens", write),
+            ("cache_read_input_tokens", read),
+        ],
+    );
     ChatResponse {
         message: Message {
             role: Role::Assistant,
             content,
         },
         stop_reason,
-        input_tokens: token_sum(
-            p,
-            &[
-                ("input_tokens", usage.input_tokens),
-                (
-                    "cache_creation_input_tokens",
-                    usage.cache_creation_input_tokens.unwrap_or(0),
-                ),
-                (
-                    "cache_read_input_tokens",
-                    usage.cache_read_input_tokens.unwrap_or(0),
-                ),
-            ],
-        ),
+        input_tokens,
+        cache: CacheTokens {
+            read,
+            write,
+            write_1h: plausible_tokens(
+                p,
+                "ephemeral_1h_input_tokens",
+                usage.cache_creation.ephemeral_1h_input_tokens,
+            ),
+        }
+        .within(input_tokens),
         output_tokens: token_sum(p, &[("output_tokens", usage.output_tokens)]),
         model: response.model,
     }

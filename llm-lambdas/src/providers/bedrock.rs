@@ -17,34 +17,55 @@ use std::time::Duration;
 
 use agent_builder::{ContentBlock, Message, Provider, Role, StopReason};
 use aws_sdk_bedrockruntime::config::http::HttpResponse;
+use aws_sdk_bedrockruntime::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_bedrockruntime::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_bedrockruntime::error::BoxError;
 use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
 use aws_sdk_bedrockruntime::types as br;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
 
+use super::anthropic::{estimated_tokens, schema_bytes};
 use super::classify::{mentions_context_too_long, shape_error};
-use super::config::{ProviderConfigError, timeout_from_env};
+use super::config::{ProviderConfigError, env_var, timeout_from_env};
 use super::history::{input_as_object, normalized_messages, portable_tool_id};
-use super::reply::{token_sum, unique_tool_ids};
+use super::reply::{plausible_tokens, token_sum, unique_tool_ids};
 use crate::error::LlmError;
-use crate::model::{ChatModel, ChatRequest, ChatResponse};
+use crate::model::{CacheTokens, ChatModel, ChatRequest, ChatResponse};
 
 /// The variable the SDK reads for a Bedrock Runtime endpoint override (a local test server).
 pub const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME";
+
+/// The variable that turns Bedrock's prompt cache off (`off`); on (`on`, the default) for the
+/// models that support it.
+pub const PROMPT_CACHE_ENV: &str = "BEDROCK_PROMPT_CACHE";
 
 /// A model behind Bedrock's Converse API.
 #[derive(Debug, Clone)]
 pub struct BedrockModel {
     client: aws_sdk_bedrockruntime::Client,
     timeout: Duration,
+    prompt_cache: bool,
 }
 
 impl BedrockModel {
     /// An adapter over a client the caller configured (region, credentials, endpoint, timeout).
     /// `timeout` is what a timeout error reports.
     pub fn new(client: aws_sdk_bedrockruntime::Client, timeout: Duration) -> Self {
-        Self { client, timeout }
+        Self {
+            client,
+            timeout,
+            prompt_cache: true,
+        }
+    }
+
+    /// The same adapter with the prompt cache on (`cachePoint` blocks for the models that
+    /// support them, the default) or off.
+    pub fn with_prompt_cache(mut self, on: bool) -> Self {
+        self.prompt_cache = on;
+        self
     }
 
     /// An adapter from the shared AWS configuration, with this call's timeout and no SDK retries.
@@ -73,7 +94,17 @@ impl BedrockModel {
                 what: "the AWS region where Bedrock serves the model (for example us-east-1)",
             });
         }
-        Ok(Self::from_sdk_config(&config, timeout))
+        let prompt_cache = match env_var(PROMPT_CACHE_ENV).as_deref().map(str::trim) {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(ProviderConfigError::InvalidEnv {
+                    variable: PROMPT_CACHE_ENV,
+                    message: format!("`{other}`: expected `on` or `off`"),
+                });
+            }
+        };
+        Ok(Self::from_sdk_config(&config, timeout).with_prompt_cache(prompt_cache))
     }
 }
 
@@ -84,7 +115,7 @@ impl ChatModel for BedrockModel {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let input = to_request(request)?;
+        let input = to_request_with(request, self.prompt_cache)?;
         let output = self
             .client
             .converse()
@@ -93,10 +124,67 @@ impl ChatModel for BedrockModel {
             .set_system(Some(input.system).filter(|s| !s.is_empty()))
             .inference_config(input.inference_config)
             .set_tool_config(input.tool_config)
+            .customize()
+            .interceptor(StableJson)
             .send()
             .await
             .map_err(|e| error_from_sdk(e, self.timeout))?;
         from_output(output, &request.model)
+    }
+}
+
+/// Sorts the keys of every JSON object of the serialized Converse request before it is signed.
+///
+/// The SDK carries JSON (tool schemas, tool inputs) as [`Document`]s over `HashMap`s, whose
+/// iteration order changes from one request to the next: the same conversation went out as
+/// different bytes each turn, so no prompt prefix holding a tool could match Bedrock's prompt
+/// cache. Sorted, the same request is the same bytes. The body is signed after this, and its
+/// `content-length` is set to the new length.
+#[derive(Debug)]
+struct StableJson;
+
+impl Intercept for StableJson {
+    fn name(&self) -> &'static str {
+        "StableJson"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        let Some(bytes) = request.body().bytes() else {
+            return Ok(());
+        };
+        let Ok(mut value) = serde_json::from_slice::<Value>(bytes) else {
+            return Ok(());
+        };
+        sort_keys(&mut value);
+        let sorted = serde_json::to_vec(&value)?;
+        let length = sorted.len().to_string();
+        *request.body_mut() = SdkBody::from(sorted);
+        if request.headers().contains_key("content-length") {
+            request.headers_mut().insert("content-length", length);
+        }
+        Ok(())
+    }
+}
+
+/// `value` with the keys of every object in sorted order.
+fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (key, mut item) in entries {
+                sort_keys(&mut item);
+                map.insert(key, item);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
     }
 }
 
@@ -122,15 +210,161 @@ fn build_error(e: impl std::fmt::Display) -> LlmError {
     }
 }
 
-/// Converts a neutral request to the parts of a Converse call.
+/// Where a model caches prompts on Bedrock, from the prompt-caching guide's table of supported
+/// models (<https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSupport {
+    /// The fewest tokens a checkpoint's prefix must hold; a checkpoint before it is not cached.
+    pub min_tokens: usize,
+    /// Whether a checkpoint may follow the tools (Claude: yes; Nova caches system and messages
+    /// only).
+    pub tools: bool,
+    /// The most tokens the cached prefix may hold, when the model has a limit (Nova: 32k).
+    pub max_tokens: Option<usize>,
+}
+
+/// The most cache checkpoints one Converse request may carry.
+pub const MAX_CACHE_POINTS: usize = 4;
+
+/// The prompt caching of a Bedrock model id (region prefix and version suffix allowed), or
+/// `None` for a model that does not support it (Llama, Mistral, Jamba, Claude 3.5 Sonnet, …),
+/// which is then sent no `cachePoint` at all.
+///
+/// Claude 3.7 Sonnet, Sonnet 4 and 4.5, Opus 4 and 4.1: 1,024 tokens a checkpoint; Claude 3.5
+/// Haiku: 2,048; Claude Haiku 4.5, Opus 4.5 and 4.6: 4,096 (as `anthropic::min_cacheable_tokens`);
+/// Nova Micro, Lite, Pro and Premier: 1,000,
+/// system and messages only, at most 32k cached tokens.
+pub fn cache_support(model_id: &str) -> Option<CacheSupport> {
+    let id = model_id.to_ascii_lowercase();
+    let id = id.rsplit('/').next().unwrap_or(&id);
+    let claude = |min_tokens| {
+        Some(CacheSupport {
+            min_tokens,
+            tools: true,
+            max_tokens: None,
+        })
+    };
+    if ["haiku-4-5", "opus-4-5", "opus-4-6"]
+        .iter()
+        .any(|m| id.contains(&format!("anthropic.claude-{m}")))
+    {
+        claude(4096)
+    } else if id.contains("anthropic.claude-3-5-haiku") {
+        claude(2048)
+    } else if id.contains("anthropic.claude-3-7-sonnet")
+        || id.contains("anthropic.claude-sonnet-4")
+        || id.contains("anthropic.claude-opus-4")
+    {
+        claude(1024)
+    } else if [
+        "amazon.nova-micro",
+        "amazon.nova-lite",
+        "amazon.nova-pro",
+        "amazon.nova-premier",
+    ]
+    .iter()
+    .any(|nova| id.contains(nova))
+    {
+        Some(CacheSupport {
+            min_tokens: 1000,
+            tools: false,
+            max_tokens: Some(32_000),
+        })
+    } else {
+        None
+    }
+}
+
+fn cache_point() -> Result<br::CachePointBlock, LlmError> {
+    br::CachePointBlock::builder()
+        .r#type(br::CachePointType::Default)
+        .build()
+        .map_err(build_error)
+}
+
+/// The size in bytes of a neutral block, as the Anthropic adapter counts it.
+fn neutral_block_bytes(block: &ContentBlock) -> usize {
+    match block {
+        ContentBlock::Text { text } => text.len(),
+        ContentBlock::ToolUse { name, input, .. } => name.len() + schema_bytes(input) + 40,
+        ContentBlock::ToolResult { content, .. } => content.len() + 40,
+    }
+}
+
+/// Converts a neutral request to the parts of a Converse call, with cache checkpoints for the
+/// models that support them ([`to_request_with`]).
 pub fn to_request(request: &ChatRequest) -> Result<ConverseRequest, LlmError> {
-    let mut messages = Vec::with_capacity(request.messages.len());
-    for message in normalized_messages(&request.messages) {
-        let content = message
+    to_request_with(request, true)
+}
+
+/// Converts a neutral request to the parts of a Converse call; with `prompt_cache`, and for a
+/// model that [supports it](cache_support), `cachePoint` blocks as the Anthropic adapter places
+/// its breakpoints, each only where the prefix before it reaches the model's minimum (and stays
+/// within its maximum), never more than [`MAX_CACHE_POINTS`]:
+///
+/// 1. after the system prompt (else after the tools, for Claude): the part every conversation
+///    of the agent shares;
+/// 2. at the end of the last user message (this turn's question or tool results): written now,
+///    read by the next turn;
+/// 3. at the end of the user message before it, where the previous turn wrote its entry.
+pub fn to_request_with(
+    request: &ChatRequest,
+    prompt_cache: bool,
+) -> Result<ConverseRequest, LlmError> {
+    let support = cache_support(&request.model).filter(|_| prompt_cache);
+    let neutral = normalized_messages(&request.messages);
+    let mut bytes: usize = request
+        .tools
+        .iter()
+        .map(|t| t.name.len() + t.description.len() + schema_bytes(&t.input_schema))
+        .sum::<usize>()
+        + request.system.len();
+    let cacheable = |bytes: usize| {
+        support.is_some_and(|s| {
+            let tokens = estimated_tokens(bytes);
+            tokens >= s.min_tokens && s.max_tokens.is_none_or(|max| tokens <= max)
+        })
+    };
+    let has_system = !request.system.trim().is_empty();
+    let mut points = 0usize;
+    let system_point = cacheable(bytes) && has_system;
+    let tools_point = cacheable(bytes)
+        && !has_system
+        && !request.tools.is_empty()
+        && support.is_some_and(|s| s.tools);
+    points += usize::from(system_point) + usize::from(tools_point);
+    // The user messages whose end gets a checkpoint: the last two, where the prefix is long enough.
+    let mut through = Vec::with_capacity(neutral.len());
+    for message in &neutral {
+        bytes += message
+            .content
+            .iter()
+            .map(neutral_block_bytes)
+            .sum::<usize>();
+        through.push(bytes);
+    }
+    let mut marked = Vec::new();
+    for index in (0..neutral.len())
+        .rev()
+        .filter(|i| neutral[*i].role == Role::User)
+        .take(2)
+    {
+        if points < MAX_CACHE_POINTS && cacheable(through[index]) {
+            marked.push(index);
+            points += 1;
+        }
+    }
+
+    let mut messages = Vec::with_capacity(neutral.len());
+    for (index, message) in neutral.iter().enumerate() {
+        let mut content = message
             .content
             .iter()
             .map(to_block)
             .collect::<Result<Vec<_>, _>>()?;
+        if marked.contains(&index) {
+            content.push(br::ContentBlock::CachePoint(cache_point()?));
+        }
         messages.push(
             br::Message::builder()
                 .role(match message.role {
@@ -155,6 +389,9 @@ pub fn to_request(request: &ChatRequest) -> Result<ConverseRequest, LlmError> {
                 .map_err(build_error)?,
         ));
     }
+    if tools_point {
+        tools.push(br::Tool::CachePoint(cache_point()?));
+    }
     let tool_config = if tools.is_empty() {
         None
     } else {
@@ -168,8 +405,13 @@ pub fn to_request(request: &ChatRequest) -> Result<ConverseRequest, LlmError> {
     Ok(ConverseRequest {
         model_id: request.model.clone(),
         messages,
-        system: if request.system.trim().is_empty() {
+        system: if !has_system {
             Vec::new()
+        } else if system_point {
+            vec![
+                br::SystemContentBlock::Text(request.system.clone()),
+                br::SystemContentBlock::CachePoint(cache_point()?),
+            ]
         } else {
             vec![br::SystemContentBlock::Text(request.system.clone())]
         },
@@ -312,29 +554,42 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
     }
     unique_tool_ids(&mut content);
     let p = Provider::Bedrock;
-    let (input_tokens, output_tokens) = output
+    // `inputTokens` leaves the cache reads and writes out (as Anthropic's `input_tokens` does):
+    // the prompt is the sum of the three.
+    let (input_tokens, output_tokens, cache) = output
         .usage
         .map(|u| {
             let non_negative = |n: i32| u64::try_from(n).unwrap_or(0);
+            let read = plausible_tokens(
+                p,
+                "cacheReadInputTokens",
+                u.cache_read_input_tokens.map_or(0, non_negative),
+            );
+            let write = plausible_tokens(
+                p,
+                "cacheWriteInputTokens",
+                u.cache_write_input_tokens.map_or(0, non_negative),
+            );
+            let input = token_sum(
+                p,
+                &[
+                    ("inputTokens", non_negative(u.input_tokens)),
+                    ("cacheReadInputTokens", read),
+                    ("cacheWriteInputTokens", write),
+                ],
+            );
             (
-                token_sum(
-                    p,
-                    &[
-                        ("inputTokens", non_negative(u.input_tokens)),
-                        (
-                            "cacheReadInputTokens",
-                            u.cache_read_input_tokens.map_or(0, non_negative),
-                        ),
-                        (
-                            "cacheWriteInputTokens",
-                            u.cache_write_input_tokens.map_or(0, non_negative),
-                        ),
-                    ],
-                ),
+                input,
                 token_sum(p, &[("outputTokens", non_negative(u.output_tokens))]),
+                CacheTokens {
+                    read,
+                    write,
+                    write_1h: 0,
+                }
+                .within(input),
             )
         })
-        .unwrap_or((0, 0));
+        .unwrap_or_default();
     Ok(ChatResponse {
         message: Message {
             role: Role::Assistant,
@@ -343,6 +598,7 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
         stop_reason,
         input_tokens,
         output_tokens,
+        cache,
         model: model.to_string(),
     })
 }

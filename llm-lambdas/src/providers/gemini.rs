@@ -35,10 +35,10 @@ use super::config::{
 use super::history::{input_as_object, normalized_messages, stable_tool_call_id, tool_names};
 use super::http_model::{HttpApi, HttpModel, request_error};
 use super::key::ApiKey;
-use super::reply::{lenient_count, token_sum, unique_tool_ids};
+use super::reply::{lenient_count, plausible_tokens, token_sum, unique_tool_ids};
 use super::transport::RawReply;
 use crate::error::LlmError;
-use crate::model::{ChatRequest, ChatResponse};
+use crate::model::{CacheTokens, ChatRequest, ChatResponse};
 
 /// The real API.
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
@@ -293,6 +293,10 @@ pub struct UsageMetadata {
     /// Tool-use prompt tokens.
     #[serde(default, deserialize_with = "lenient_count")]
     pub tool_use_prompt_token_count: u64,
+    /// Of the prompt, the tokens served by the cache (implicit or explicit caching; included
+    /// in `promptTokenCount`).
+    #[serde(default, deserialize_with = "lenient_count")]
+    pub cached_content_token_count: u64,
 }
 
 /// Converts a neutral request to the `generateContent` body.
@@ -665,19 +669,29 @@ pub fn from_response(
     unique_tool_ids(&mut content);
     let usage = response.usage_metadata.unwrap_or_default();
     let p = Provider::Gemini;
+    let input_tokens = token_sum(
+        p,
+        &[
+            ("promptTokenCount", usage.prompt_token_count),
+            ("toolUsePromptTokenCount", usage.tool_use_prompt_token_count),
+        ],
+    );
     Ok(ChatResponse {
         message: Message {
             role: Role::Assistant,
             content,
         },
         stop_reason,
-        input_tokens: token_sum(
-            p,
-            &[
-                ("promptTokenCount", usage.prompt_token_count),
-                ("toolUsePromptTokenCount", usage.tool_use_prompt_token_count),
-            ],
-        ),
+        input_tokens,
+        cache: CacheTokens {
+            read: plausible_tokens(
+                p,
+                "cachedContentTokenCount",
+                usage.cached_content_token_count,
+            ),
+            ..CacheTokens::default()
+        }
+        .within(input_tokens),
         output_tokens: token_sum(
             p,
             &[

@@ -40,6 +40,15 @@ pub trait HttpApi: Send + Sync + std::fmt::Debug + 'static {
     /// The request with its authentication and version headers.
     fn headers(&self, http: reqwest::RequestBuilder, key: &ApiKey) -> reqwest::RequestBuilder;
 
+    /// Headers that depend on the request (a beta feature the body uses); none by default.
+    fn request_headers(
+        &self,
+        http: reqwest::RequestBuilder,
+        _request: &ChatRequest,
+    ) -> reqwest::RequestBuilder {
+        http
+    }
+
     /// The JSON body of one call.
     fn body(&self, request: &ChatRequest) -> Result<Vec<u8>, LlmError>;
 
@@ -109,9 +118,10 @@ impl<A: HttpApi> HttpModel<A> {
                     seconds: self.timeout.as_secs(),
                 });
             }
+            let http = self.api.headers(self.client.post(&url), &self.api_key);
             let http = self
                 .api
-                .headers(self.client.post(&url), &self.api_key)
+                .request_headers(http, request)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
                 .timeout(remaining);

@@ -24,6 +24,7 @@
 //!     tools: vec![],
 //!     max_tokens: 256,
 //!     temperature: None,
+//!     cache_ttl: Default::default(),
 //! };
 //! // What the Anthropic adapter would send, computed without a network.
 //! let body = anthropic::to_request(&request);

@@ -27,7 +27,7 @@ use super::key::ApiKey;
 use super::reply::{lenient_count, plausible_tokens, unique_tool_ids};
 use super::transport::RawReply;
 use crate::error::LlmError;
-use crate::model::{ChatRequest, ChatResponse};
+use crate::model::{CacheTokens, ChatRequest, ChatResponse};
 
 /// The real API (with its `/v1`).
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -370,6 +370,30 @@ pub struct OpenAiUsage {
     /// Output tokens (reasoning included).
     #[serde(default, deserialize_with = "lenient_count")]
     pub completion_tokens: u64,
+    /// Details of the input tokens: how many the prompt cache served.
+    #[serde(default, deserialize_with = "lenient_details")]
+    pub prompt_tokens_details: PromptTokensDetails,
+    /// DeepSeek's name for the cached input tokens (it sends no `prompt_tokens_details`).
+    #[serde(default, deserialize_with = "lenient_count")]
+    pub prompt_cache_hit_tokens: u64,
+}
+
+/// `usage.prompt_tokens_details`
+/// (<https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage>).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+pub struct PromptTokensDetails {
+    /// Input tokens read from OpenAI's automatic prompt cache (part of `prompt_tokens`).
+    #[serde(default, deserialize_with = "lenient_count")]
+    pub cached_tokens: u64,
+}
+
+/// `prompt_tokens_details` read leniently: `null` or another shape (some compatible servers
+/// send `null`) reads as no details.
+fn lenient_details<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<PromptTokensDetails, D::Error> {
+    let value = Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).unwrap_or_default())
 }
 
 /// Converts a neutral request to the Chat Completions body.
@@ -567,14 +591,25 @@ pub fn from_response(response: CompletionResponse) -> Result<ChatResponse, LlmEr
     unique_tool_ids(&mut content);
     let usage = response.usage.unwrap_or_default();
     let p = Provider::OpenAi;
+    // `prompt_tokens` counts the cached tokens in; so does DeepSeek's.
+    let input_tokens = plausible_tokens(p, "prompt_tokens", usage.prompt_tokens);
+    let cached = usage
+        .prompt_tokens_details
+        .cached_tokens
+        .max(usage.prompt_cache_hit_tokens);
     Ok(ChatResponse {
         message: Message {
             role: Role::Assistant,
             content,
         },
         stop_reason,
-        input_tokens: plausible_tokens(p, "prompt_tokens", usage.prompt_tokens),
+        input_tokens,
         output_tokens: plausible_tokens(p, "completion_tokens", usage.completion_tokens),
+        cache: CacheTokens {
+            read: plausible_tokens(p, "cached_tokens", cached),
+            ..CacheTokens::default()
+        }
+        .within(input_tokens),
         model: response.model,
     })
 }

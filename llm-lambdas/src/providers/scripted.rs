@@ -203,6 +203,7 @@ impl ScriptedModel {
             stop_reason,
             input_tokens: turn.usage.input_tokens,
             output_tokens: turn.usage.output_tokens,
+            cache: Default::default(),
             model: request.model.clone(),
         })
     }
@@ -237,6 +238,7 @@ mod tests {
             tools: vec![],
             max_tokens: 100,
             temperature: None,
+            cache_ttl: Default::default(),
         }
     }
 

@@ -88,6 +88,7 @@ pub fn reply(text: &str, calls: &[(&str, &str, Value)], model: &str) -> ChatResp
         },
         input_tokens: 1000,
         output_tokens: 100,
+        cache: Default::default(),
         model: model.into(),
     }
 }
