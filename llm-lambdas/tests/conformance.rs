@@ -476,6 +476,7 @@ fn long_request(model: &str, turns: usize) -> ChatRequest {
                 id: format!("toolu_{turn}"),
                 name: "get_weather".into(),
                 input: json!({"city": "Paris"}),
+                extra: None,
             }],
         });
         messages.push(Message {

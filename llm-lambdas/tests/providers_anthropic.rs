@@ -54,16 +54,19 @@ fn follow_up() -> ChatRequest {
         content: vec![
             ContentBlock::Text {
                 text: "Checking.".into(),
+                extra: None,
             },
             ContentBlock::ToolUse {
                 id: "toolu_1".into(),
                 name: "get_weather".into(),
                 input: json!({"city": "Paris"}),
+                extra: None,
             },
             ContentBlock::ToolUse {
                 id: "call_bad".into(),
                 name: "get_weather".into(),
                 input: Value::String("{\"city\": Par".into()),
+                extra: None,
             },
         ],
     });
@@ -398,17 +401,20 @@ async fn thinking_blocks_are_skipped_and_empty_input_is_an_object() {
         response.message.content,
         vec![
             ContentBlock::Text {
-                text: "I'll check the weather and the time.".into()
+                text: "I'll check the weather and the time.".into(),
+                extra: None,
             },
             ContentBlock::ToolUse {
                 id: "toolu_01A09q90qw90lq917835lq9".into(),
                 name: "get_weather".into(),
                 input: json!({"city": "Paris"}),
+                extra: None,
             },
             ContentBlock::ToolUse {
                 id: "toolu_01B19r01rw01mr028946mr0".into(),
                 name: "get_time".into(),
                 input: json!({}),
+                extra: None,
             },
         ]
     );
@@ -530,6 +536,7 @@ async fn an_unanswered_tool_call_gets_an_error_result_before_the_next_question()
             id: "toolu_lost".into(),
             name: "get_weather".into(),
             input: json!({"city": "Paris"}),
+            extra: None,
         }],
     });
     request.messages.push(Message::user_text("And in Tokyo?"));

@@ -64,11 +64,13 @@ fn follow_up(model: &str) -> ChatRequest {
                 id: "toolu_1".into(),
                 name: "get_weather".into(),
                 input: json!({"city": "Paris"}),
+                extra: None,
             },
             ContentBlock::ToolUse {
                 id: "call_bad".into(),
                 name: "get_weather".into(),
                 input: Value::String("{\"city\": Par".into()),
+                extra: None,
             },
         ],
     });

@@ -57,11 +57,13 @@ fn follow_up() -> ChatRequest {
                 id: "call_1".into(),
                 name: "get_weather".into(),
                 input: json!({"city": "Paris"}),
+                extra: None,
             },
             ContentBlock::ToolUse {
                 id: "call_bad".into(),
                 name: "get_weather".into(),
                 input: Value::String("{\"city\": Par".into()),
+                extra: None,
             },
         ],
     });
@@ -585,6 +587,7 @@ async fn history_with_an_unanswered_call_is_repaired() {
             id: "call_lost".into(),
             name: "get_weather".into(),
             input: json!({"city": "Paris"}),
+            extra: None,
         }],
     });
     request.messages.push(Message::user_text("And in Tokyo?"));

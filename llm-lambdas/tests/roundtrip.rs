@@ -26,7 +26,10 @@ fn tools() -> Vec<ToolSpec> {
 }
 
 fn text(t: &str) -> ContentBlock {
-    ContentBlock::Text { text: t.into() }
+    ContentBlock::Text {
+        text: t.into(),
+        extra: None,
+    }
 }
 
 fn call(id: &str, name: &str, input: Value) -> ContentBlock {
@@ -34,6 +37,7 @@ fn call(id: &str, name: &str, input: Value) -> ContentBlock {
         id: id.into(),
         name: name.into(),
         input,
+        extra: None,
     }
 }
 
@@ -108,8 +112,10 @@ fn meaning(messages: &[Message]) -> Vec<(Role, Vec<String>)> {
                 .content
                 .iter()
                 .map(|b| match b {
-                    ContentBlock::Text { text } => format!("text: {text}"),
-                    ContentBlock::ToolUse { id, name, input } => {
+                    ContentBlock::Text { text, .. } => format!("text: {text}"),
+                    ContentBlock::ToolUse {
+                        id, name, input, ..
+                    } => {
                         calls.push((id.clone(), name.clone()));
                         format!("call #{}: {name} {input}", calls.len())
                     }
@@ -147,9 +153,10 @@ fn from_anthropic_request(body: &anthropic::MessagesRequest) -> Vec<Message> {
                 .content
                 .iter()
                 .filter_map(|b| match b {
-                    anthropic::AnthropicBlock::Text { text, .. } => {
-                        Some(ContentBlock::Text { text: text.clone() })
-                    }
+                    anthropic::AnthropicBlock::Text { text, .. } => Some(ContentBlock::Text {
+                        text: text.clone(),
+                        extra: None,
+                    }),
                     anthropic::AnthropicBlock::ToolUse {
                         id, name, input, ..
                     } => Some(call(id, name, input.clone())),

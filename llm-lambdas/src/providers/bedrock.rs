@@ -125,7 +125,7 @@ fn build_error(e: impl std::fmt::Display) -> LlmError {
 /// Converts a neutral request to the parts of a Converse call.
 pub fn to_request(request: &ChatRequest) -> Result<ConverseRequest, LlmError> {
     let mut messages = Vec::with_capacity(request.messages.len());
-    for message in normalized_messages(&request.messages) {
+    for message in normalized_messages(&request.messages, Provider::Bedrock) {
         let content = message
             .content
             .iter()
@@ -201,8 +201,10 @@ fn result_text(content: &str, is_error: bool) -> String {
 
 fn to_block(block: &ContentBlock) -> Result<br::ContentBlock, LlmError> {
     Ok(match block {
-        ContentBlock::Text { text } => br::ContentBlock::Text(text.clone()),
-        ContentBlock::ToolUse { id, name, input } => br::ContentBlock::ToolUse(
+        ContentBlock::Text { text, .. } => br::ContentBlock::Text(text.clone()),
+        ContentBlock::ToolUse {
+            id, name, input, ..
+        } => br::ContentBlock::ToolUse(
             br::ToolUseBlock::builder()
                 .tool_use_id(portable_tool_id(id))
                 .name(name)
@@ -248,8 +250,8 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
     let push_text = |content: &mut Vec<ContentBlock>, text: String, after_text: bool| match content
         .last_mut()
     {
-        Some(ContentBlock::Text { text: previous }) if after_text => previous.push_str(&text),
-        _ => content.push(ContentBlock::Text { text }),
+        Some(ContentBlock::Text { text: previous, .. }) if after_text => previous.push_str(&text),
+        _ => content.push(ContentBlock::text(text)),
     };
     let mut after_text = false;
     for block in message.content {
@@ -277,6 +279,7 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
                     } else {
                         input
                     },
+                    extra: None,
                 });
                 after_text = false;
             }
@@ -284,7 +287,7 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
             _ => after_text = false,
         }
     }
-    content.retain(|b| !matches!(b, ContentBlock::Text { text } if text.is_empty()));
+    content.retain(|b| !matches!(b, ContentBlock::Text { text, .. } if text.is_empty()));
     let has_tool_use = content
         .iter()
         .any(|b| matches!(b, ContentBlock::ToolUse { .. }));
@@ -301,13 +304,14 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
     if filtered
         && !content
             .iter()
-            .any(|b| matches!(b, ContentBlock::Text { text } if !text.trim().is_empty()))
+            .any(|b| matches!(b, ContentBlock::Text { text, .. } if !text.trim().is_empty()))
     {
         content.push(ContentBlock::Text {
             text: format!(
                 "Bedrock withheld the answer (stopReason: {}).",
                 output.stop_reason.as_str()
             ),
+            extra: None,
         });
     }
     unique_tool_ids(&mut content);

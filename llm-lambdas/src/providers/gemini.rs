@@ -299,7 +299,7 @@ pub struct UsageMetadata {
 pub fn to_request(request: &ChatRequest) -> GenerateContentRequest {
     let needs_signature = wants_thought_signatures(&request.model);
     let names = tool_names(&request.messages);
-    let contents = normalized_messages(&request.messages)
+    let contents = normalized_messages(&request.messages, Provider::Gemini)
         .iter()
         .map(|m| {
             let mut signed = false;
@@ -307,7 +307,7 @@ pub fn to_request(request: &ChatRequest) -> GenerateContentRequest {
                 .content
                 .iter()
                 .map(|b| match b {
-                    ContentBlock::Text { text } => Part {
+                    ContentBlock::Text { text, .. } => Part {
                         text: Some(text.clone()),
                         ..Part::default()
                     },
@@ -632,8 +632,8 @@ pub fn from_response(
         }
         if let Some(text) = part.text.filter(|t| !t.is_empty()) {
             match content.last_mut() {
-                Some(ContentBlock::Text { text: previous }) => previous.push_str(&text),
-                _ => content.push(ContentBlock::Text { text }),
+                Some(ContentBlock::Text { text: previous, .. }) => previous.push_str(&text),
+                _ => content.push(ContentBlock::text(text)),
             }
         }
         if let Some(call) = part.function_call {
@@ -651,6 +651,7 @@ pub fn from_response(
                 id,
                 name: call.name,
                 input,
+                extra: None,
             });
         }
     }

@@ -378,7 +378,7 @@ pub fn to_request(request: &ChatRequest, max_tokens_field: MaxTokensField) -> Co
     if !request.system.trim().is_empty() {
         messages.push(text_message("system", request.system.clone()));
     }
-    for message in &normalized_messages(&request.messages) {
+    for message in &normalized_messages(&request.messages, Provider::OpenAi) {
         match message.role {
             Role::User => push_user(&mut messages, message),
             Role::Assistant => push_assistant(&mut messages, message),
@@ -461,7 +461,7 @@ fn push_user(messages: &mut Vec<OpenAiMessage>, message: &Message) {
                 tool_calls: Vec::new(),
                 tool_call_id: Some(tool_use_id.clone()),
             }),
-            ContentBlock::Text { text } if !text.trim().is_empty() => texts.push(text.as_str()),
+            ContentBlock::Text { text, .. } if !text.trim().is_empty() => texts.push(text.as_str()),
             ContentBlock::Text { .. } | ContentBlock::ToolUse { .. } => {}
         }
     }
@@ -479,7 +479,9 @@ fn push_assistant(messages: &mut Vec<OpenAiMessage>, message: &Message) {
         .content
         .iter()
         .filter_map(|b| match b {
-            ContentBlock::ToolUse { id, name, input } => Some(OpenAiToolCall {
+            ContentBlock::ToolUse {
+                id, name, input, ..
+            } => Some(OpenAiToolCall {
                 id: id.clone(),
                 kind: "function".to_string(),
                 function: OpenAiFunctionCall {
@@ -520,7 +522,7 @@ pub fn from_response(response: CompletionResponse) -> Result<ChatResponse, LlmEr
         .filter(|t| !t.trim().is_empty())
         .or(choice.message.refusal.filter(|t| !t.trim().is_empty()));
     if let Some(text) = text {
-        content.push(ContentBlock::Text { text });
+        content.push(ContentBlock::text(text));
     }
     let mut calls = choice.message.tool_calls.unwrap_or_default();
     if calls.is_empty()
@@ -543,6 +545,7 @@ pub fn from_response(response: CompletionResponse) -> Result<ChatResponse, LlmEr
             id,
             name: call.function.name,
             input,
+            extra: None,
         });
     }
     let has_tool_use = content
@@ -558,10 +561,11 @@ pub fn from_response(response: CompletionResponse) -> Result<ChatResponse, LlmEr
     if choice.finish_reason.as_deref() == Some("content_filter")
         && !content
             .iter()
-            .any(|b| matches!(b, ContentBlock::Text { text } if !text.trim().is_empty()))
+            .any(|b| matches!(b, ContentBlock::Text { text, .. } if !text.trim().is_empty()))
     {
         content.push(ContentBlock::Text {
             text: CONTENT_FILTER_TEXT.to_string(),
+            extra: None,
         });
     }
     unique_tool_ids(&mut content);
