@@ -109,11 +109,16 @@ impl ContentBlock {
 /// on a part (Gemini 3 refuses a replayed function call without it), and the `reasoning` items of
 /// OpenAI's Responses API (with their `encrypted_content`), which a reasoning model reads back
 /// between tool calls. When the conversation moves to another provider, the extra is dropped at
-/// that provider's edge ([`ContentBlock::for_provider`]); the stored block keeps it.
+/// that provider's edge ([`ContentBlock::for_provider`]); the stored block keeps it. Both are
+/// bound to the model that wrote them, so an adapter sends them back only to that model
+/// ([`ProviderExtra::is_for`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProviderExtra {
     /// The provider that wrote it, the only one ever sent it.
     pub provider: Provider,
+    /// The model id the block was asked of (the request's, not the one the reply reports).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
     /// Gemini: the part's `thoughtSignature`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thought_signature: Option<String>,
@@ -124,13 +129,19 @@ pub struct ProviderExtra {
 }
 
 impl ProviderExtra {
-    /// An empty extra of `provider`.
-    pub fn new(provider: Provider) -> Self {
+    /// An empty extra of `provider` and `model`.
+    pub fn new(provider: Provider, model: impl Into<String>) -> Self {
         Self {
             provider,
+            model: model.into(),
             thought_signature: None,
             reasoning: Vec::new(),
         }
+    }
+
+    /// Whether the extra may be sent to `model` of `provider`: it was written by that very model.
+    pub fn is_for(&self, provider: Provider, model: &str) -> bool {
+        self.provider == provider && self.model == model
     }
 }
 
@@ -499,13 +510,13 @@ mod tests {
             input: json!({}),
             extra: Some(ProviderExtra {
                 thought_signature: Some("c2ln".into()),
-                ..ProviderExtra::new(Provider::Gemini)
+                ..ProviderExtra::new(Provider::Gemini, "gemini-3-pro-preview")
             }),
         };
         let stored = serde_json::to_value(&block).unwrap_or_default();
         assert_eq!(
             stored["extra"],
-            json!({"provider": "gemini", "thought_signature": "c2ln"})
+            json!({"provider": "gemini", "model": "gemini-3-pro-preview", "thought_signature": "c2ln"})
         );
         let read: Option<ContentBlock> = serde_json::from_value(stored).ok();
         assert_eq!(read.as_ref(), Some(&block));

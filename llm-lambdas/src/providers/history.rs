@@ -305,7 +305,7 @@ mod tests {
             text: text.into(),
             extra: Some(ProviderExtra {
                 thought_signature: Some("sig-text".into()),
-                ..ProviderExtra::new(Provider::Gemini)
+                ..ProviderExtra::new(Provider::Gemini, "gemini-3-pro-preview")
             }),
         };
         let messages = vec![
@@ -319,7 +319,7 @@ mod tests {
                         input: json!({}),
                         extra: Some(ProviderExtra {
                             thought_signature: Some("sig-call".into()),
-                            ..ProviderExtra::new(Provider::Gemini)
+                            ..ProviderExtra::new(Provider::Gemini, "gemini-3-pro-preview")
                         }),
                     },
                     // Gemini's signature alone on an empty text part.
