@@ -14,6 +14,7 @@ use llm_lambdas::providers::ApiKey;
 use llm_lambdas::providers::anthropic::AnthropicModel;
 use llm_lambdas::providers::gemini::GeminiModel;
 use llm_lambdas::providers::openai::OpenAiModel;
+use llm_lambdas::providers::openai_responses::OpenAiResponsesModel;
 use llm_lambdas::{ChatModel, ChatRequest, ChatResponse, LlmError};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -24,6 +25,8 @@ const KEY: &str = "sk-Conformance-Key-0123456789abcdef";
 /// One HTTP provider, as the table needs it.
 struct Api {
     name: &'static str,
+    /// What [`a_success_reply_of_another_shape_is_a_named_error`] calls its reply.
+    shape: &'static str,
     path: &'static str,
     model: &'static str,
     build: fn(&str, Duration) -> Box<dyn ChatModel>,
@@ -44,13 +47,21 @@ fn openai(base: &str, timeout: Duration) -> Box<dyn ChatModel> {
     )
 }
 
+fn openai_responses(base: &str, timeout: Duration) -> Box<dyn ChatModel> {
+    Box::new(
+        OpenAiResponsesModel::new(format!("{base}/v1"), ApiKey::new(KEY), timeout)
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+}
+
 fn gemini(base: &str, timeout: Duration) -> Box<dyn ChatModel> {
     Box::new(GeminiModel::new(base, ApiKey::new(KEY), timeout).unwrap_or_else(|e| panic!("{e}")))
 }
 
-const APIS: [Api; 3] = [
+const APIS: [Api; 4] = [
     Api {
         name: "anthropic",
+        shape: "Anthropic Messages",
         path: "/v1/messages",
         model: "claude-sonnet-4-5",
         build: anthropic,
@@ -64,6 +75,7 @@ const APIS: [Api; 3] = [
     },
     Api {
         name: "openai",
+        shape: "OpenAI Chat Completions",
         path: "/v1/chat/completions",
         model: "gpt-4o-mini",
         build: openai,
@@ -76,7 +88,25 @@ const APIS: [Api; 3] = [
         },
     },
     Api {
+        name: "openai_responses",
+        shape: "OpenAI Responses",
+        path: "/v1/responses",
+        model: "gpt-5-mini",
+        build: openai_responses,
+        // <https://platform.openai.com/docs/guides/error-codes>: the same body as Chat Completions.
+        error_body: |_, m| json!({"error": {"message": m, "type": "server_error", "param": null, "code": null}}),
+        usage_body: |i, o| {
+            json!({"id": "resp_1", "object": "response", "status": "completed", "error": null,
+                "incomplete_details": null, "model": "gpt-5-mini",
+                "output": [{"id": "msg_1", "type": "message", "status": "completed", "role": "assistant",
+                    "content": [{"type": "output_text", "text": "Hi.", "annotations": []}]}],
+                "usage": {"input_tokens": i, "input_tokens_details": {"cached_tokens": 0},
+                    "output_tokens": o, "output_tokens_details": {"reasoning_tokens": 0}}})
+        },
+    },
+    Api {
         name: "gemini",
+        shape: "Gemini generateContent",
         path: "/v1beta/models/gemini-2.5-flash:generateContent",
         model: "gemini-2.5-flash",
         build: gemini,
@@ -148,6 +178,7 @@ async fn a_turn_cut_off_while_writing_tool_calls_is_max_tokens() {
     let fixtures = [
         "max_tokens_tool_use.json",
         "length_tool_call.json",
+        "incomplete_max_output_tokens.json",
         "max_tokens_function_call.json",
     ];
     for (api, name) in APIS.iter().zip(fixtures) {
@@ -160,7 +191,7 @@ async fn a_turn_cut_off_while_writing_tool_calls_is_max_tokens() {
         assert_eq!(response.stop_reason, StopReason::MaxTokens, "{}", api.name);
         // No call reads as `{}` unless the model wrote `{}` (Anthropic's cut block says `{}`).
         for call in response.message.tool_calls() {
-            if api.name == "openai" {
+            if api.name.starts_with("openai") {
                 assert!(call.input.is_string(), "{}: {:?}", api.name, call.input);
             }
         }
@@ -183,14 +214,16 @@ async fn a_success_reply_of_another_shape_is_a_named_error() {
             r#"{"candidates": [{"content": {"role": "model", "parts": [{"text": "Hi"}]}, "finishReason": "STOP"}]}"#,
             "Gemini generateContent",
         ),
+        (
+            r#"{"id": "resp_1", "object": "response", "status": "completed", "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi"}]}]}"#,
+            "OpenAI Responses",
+        ),
         ("[1, 2]", ""),
         ("<html>It works!</html>", ""),
     ];
     for api in &APIS {
         for (body, looks_like) in bodies {
-            let own = looks_like.to_ascii_lowercase().starts_with(api.name)
-                || (api.name == "gemini" && looks_like.starts_with("Gemini"));
-            if own {
+            if looks_like == api.shape {
                 continue;
             }
             let server = serve(api, json_reply(200, body), None).await;

@@ -41,9 +41,75 @@ pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
 /// read, the default for any other base URL).
 pub const MAX_TOKENS_FIELD_ENV: &str = "OPENAI_MAX_TOKENS_FIELD";
 
+/// The variable choosing the API the OpenAI adapter speaks: `responses` (the default for
+/// api.openai.com) or `chat` (Chat Completions, the default for any other base URL).
+pub const API_ENV: &str = "OPENAI_API";
+
 /// The base URL from [`BASE_URL_ENV`], or [`DEFAULT_BASE_URL`].
 pub fn base_url_from_env() -> String {
     env_var(BASE_URL_ENV).unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
+}
+
+/// Which of OpenAI's APIs the OpenAI adapter speaks.
+///
+/// Decision: the API is a property of the server behind the base URL, not of the agent (the same
+/// agent runs on api.openai.com and on a local Ollama), so it is chosen with the base URL, in
+/// the OpenAI Lambda's (or the local run's) environment. OpenAI's own API gets the Responses API,
+/// the one OpenAI recommends, whose reasoning items the adapter keeps between turns; any other
+/// base URL gets Chat Completions, the API every compatible server implements (only some
+/// implement `/responses`). [`API_ENV`] overrides either default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenAiApi {
+    /// `POST {base}/responses` ([`super::openai_responses`]).
+    Responses,
+    /// `POST {base}/chat/completions` (this module).
+    ChatCompletions,
+}
+
+impl OpenAiApi {
+    /// The default for a base URL: Responses for OpenAI's own API, Chat Completions otherwise.
+    pub fn for_base_url(base_url: &str) -> Self {
+        if base_url.contains("api.openai.com") {
+            OpenAiApi::Responses
+        } else {
+            OpenAiApi::ChatCompletions
+        }
+    }
+
+    /// [`API_ENV`] when it is set (`responses` or `chat`; anything else is an error naming the
+    /// variable), else the default for `base_url`.
+    pub fn from_env(base_url: &str) -> Result<Self, ProviderConfigError> {
+        match env_var(API_ENV).as_deref().map(str::trim) {
+            None => Ok(Self::for_base_url(base_url)),
+            Some("responses") => Ok(OpenAiApi::Responses),
+            Some("chat") => Ok(OpenAiApi::ChatCompletions),
+            Some(other) => Err(ProviderConfigError::InvalidEnv {
+                variable: API_ENV,
+                message: format!("`{other}`: expected `responses` or `chat`"),
+            }),
+        }
+    }
+}
+
+/// The key from [`API_KEY_ENV`]; a missing one is fine for a base URL other than OpenAI's (a
+/// local server needs none: an empty key sends no `Authorization`), a malformed one never is.
+pub(crate) fn api_key_for(base_url: &str) -> Result<ApiKey, ProviderConfigError> {
+    match api_key_from_env(API_KEY_ENV, "an OpenAI (or compatible server's) API key") {
+        Ok(key) => Ok(key),
+        Err(ProviderConfigError::MissingEnv { .. }) if base_url != DEFAULT_BASE_URL => {
+            Ok(ApiKey::new(""))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The request with the bearer key, or without `Authorization` for an empty key.
+pub(crate) fn bearer(http: reqwest::RequestBuilder, key: &ApiKey) -> reqwest::RequestBuilder {
+    if key.expose().is_empty() {
+        http
+    } else {
+        http.bearer_auth(key.expose())
+    }
 }
 
 /// Which field carries the reply limit.
@@ -106,15 +172,7 @@ impl OpenAiModel {
     /// needs no key.
     pub fn from_env() -> Result<Self, ProviderConfigError> {
         let base_url = base_url_from_env();
-        let key = match api_key_from_env(API_KEY_ENV, "an OpenAI (or compatible server's) API key")
-        {
-            Ok(key) => key,
-            // Only a missing key is fine (a local server); a malformed one is always an error.
-            Err(ProviderConfigError::MissingEnv { .. }) if base_url != DEFAULT_BASE_URL => {
-                ApiKey::new("")
-            }
-            Err(e) => return Err(e),
-        };
+        let key = api_key_for(&base_url)?;
         Self::new(base_url, key, timeout_from_env()?)?.with_max_tokens_field_from_env()
     }
 
@@ -147,11 +205,7 @@ impl HttpApi for ChatCompletions {
     }
 
     fn headers(&self, http: reqwest::RequestBuilder, key: &ApiKey) -> reqwest::RequestBuilder {
-        if key.expose().is_empty() {
-            http
-        } else {
-            http.bearer_auth(key.expose())
-        }
+        bearer(http, key)
     }
 
     fn body(&self, request: &ChatRequest) -> Result<Vec<u8>, LlmError> {
@@ -637,7 +691,7 @@ pub fn from_response_json(body: &str) -> Result<ChatResponse, LlmError> {
 /// `{"error": {"message", "type", "param", "code"}}` (OpenAI, Groq, DeepSeek, xAI; Groq adds
 /// `failed_generation`), `{"object": "error", "message", "type", "code": 400}` (vLLM),
 /// `{"error": "…"}` (Ollama), `{"detail": "…"}` (FastAPI servers).
-struct ErrorFields {
+pub(crate) struct ErrorFields {
     message: String,
     kind: String,
     code: String,
@@ -646,7 +700,7 @@ struct ErrorFields {
 }
 
 impl ErrorFields {
-    fn parse(body: &str) -> Self {
+    pub(crate) fn parse(body: &str) -> Self {
         let value: Value = serde_json::from_str(body).unwrap_or(Value::Null);
         let object = match value.get("error") {
             Some(error @ Value::Object(_)) => error.clone(),
@@ -681,8 +735,10 @@ impl ErrorFields {
         }
     }
 
-    /// The status an error body implies when it came with HTTP 200.
-    fn status_hint(&self) -> u16 {
+    /// The status an error body implies when it came with HTTP 200 (a gateway's error, or a
+    /// Responses API reply with `status: "failed"`, whose `error.code` is one of
+    /// `server_error`, `rate_limit_exceeded`, `invalid_prompt` and the `image_*` codes).
+    pub(crate) fn status_hint(&self) -> u16 {
         if let Some(code) = self.numeric_code.filter(|c| (400..600).contains(c)) {
             return code;
         }
@@ -690,6 +746,8 @@ impl ErrorFields {
             ("rate_limit_exceeded" | "insufficient_quota", _) | (_, "insufficient_quota") => 429,
             ("invalid_api_key", _) | (_, "authentication_error") => 401,
             (_, "invalid_request_error") => 400,
+            ("context_length_exceeded" | "invalid_prompt", _) => 400,
+            (code, _) if code.contains("image") => 400,
             _ => 500,
         }
     }
