@@ -279,7 +279,7 @@ pub struct ToolSpec {
 pub enum Provider {
     /// Anthropic's Messages API.
     Anthropic,
-    /// OpenAI's Chat Completions API, and any OpenAI-compatible server by base URL.
+    /// OpenAI: its Responses API, or Chat Completions (any OpenAI-compatible server by base URL).
     #[serde(rename = "openai")]
     OpenAi,
     /// Google's Gemini `generateContent` API.

@@ -612,3 +612,251 @@ fn anthropic_cache_breakpoints_follow_the_conversation() {
     assert!(breakpoints(&short).is_empty());
     assert!(short["system"].is_string());
 }
+
+/// The Responses API's own cases: fixtures in `tests/fixtures/openai_responses/` (sources in its
+/// README), served on 127.0.0.1.
+const RESPONSES: &Api = &APIS[2];
+
+async fn responses_reply(status: u16, name: &str) -> Result<ChatResponse, LlmError> {
+    let server = serve(
+        RESPONSES,
+        json_reply(status, fixture("openai_responses", name)),
+        None,
+    )
+    .await;
+    complete(RESPONSES, &server).await
+}
+
+#[tokio::test]
+async fn responses_replies_keep_their_meaning() {
+    use agent_builder::ContentBlock;
+    let text = responses_reply(200, "text.json").await;
+    let Ok(text) = text else { panic!("{text:?}") };
+    assert_eq!(
+        text.message.text(),
+        "It is 18 °C and sunny in Paris, and 21 °C in Tokyo."
+    );
+    assert_eq!(text.stop_reason, StopReason::EndTurn);
+    assert_eq!((text.input_tokens, text.output_tokens), (36, 18));
+    assert_eq!(text.model, "gpt-4.1-2025-04-14");
+    assert!(text.message.content.iter().all(|b| b.extra().is_none()));
+
+    // Parallel calls after a reasoning item: the item rides on the first call, for this model.
+    let calls = responses_reply(200, "function_calls_parallel.json").await;
+    let Ok(calls) = calls else {
+        panic!("{calls:?}")
+    };
+    assert_eq!(calls.stop_reason, StopReason::ToolUse);
+    let summary: Vec<(String, String, Value)> = calls
+        .message
+        .tool_calls()
+        .into_iter()
+        .map(|c| (c.id, c.name, c.input))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "call_Ks2t6dUe9Q0m3Z7yV1pXa4Bc".to_string(),
+                "get_weather".to_string(),
+                json!({"city": "Paris"})
+            ),
+            (
+                "call_Lm8n0pQr2St4Uv6Wx8Yz0Ab1".to_string(),
+                "get_weather".to_string(),
+                json!({"city": "Tokyo"})
+            ),
+        ]
+    );
+    let extra = calls.message.content[0].extra();
+    assert_eq!(
+        extra.map(|e| (e.provider, e.model.as_str(), e.reasoning.len())),
+        Some((agent_builder::Provider::OpenAi, "gpt-5-mini", 1))
+    );
+    assert_eq!(
+        extra.map(|e| e.reasoning[0]["encrypted_content"].clone()),
+        Some(json!(
+            "gAAAAABorw4gRk9wQ2xhc3NpZmllZEVuY3J5cHRlZFJlYXNvbmluZ0ZvclBhcmlzQW5kVG9reW8="
+        ))
+    );
+    assert!(calls.message.content[1].extra().is_none());
+    assert_eq!((calls.input_tokens, calls.output_tokens), (82, 214));
+
+    // A reasoning item before the answer rides on its text; cached tokens are part of the input.
+    let reasoned = responses_reply(200, "reasoning_text.json").await;
+    let Ok(reasoned) = reasoned else {
+        panic!("{reasoned:?}")
+    };
+    assert_eq!(reasoned.message.text(), "Tokyo is 3 °C warmer than Paris.");
+    assert!(matches!(
+        &reasoned.message.content[..],
+        [ContentBlock::Text { extra: Some(e), .. }] if e.reasoning.len() == 1
+    ));
+    assert_eq!((reasoned.input_tokens, reasoned.output_tokens), (1404, 96));
+
+    // Out of budget while thinking: cut short, nothing to store but the (empty) turn.
+    let thinking = responses_reply(200, "incomplete_reasoning_only.json").await;
+    let Ok(thinking) = thinking else {
+        panic!("{thinking:?}")
+    };
+    assert_eq!(thinking.stop_reason, StopReason::MaxTokens);
+    assert!(thinking.message.content.is_empty(), "{thinking:?}");
+
+    // A refusal is the answer.
+    let refusal = responses_reply(200, "refusal.json").await;
+    assert!(
+        matches!(&refusal, Ok(r) if r.message.text() == "I'm sorry, I can't help with that."
+            && r.stop_reason == StopReason::EndTurn),
+        "{refusal:?}"
+    );
+}
+
+#[tokio::test]
+async fn responses_errors_map_to_their_names() {
+    for (status, name, expected) in [
+        (400, "error_context.json", "LLM.ContextTooLong"),
+        (400, "error_400.json", "LLM.BadRequest"),
+        (401, "error_401.json", "LLM.AuthFailed"),
+        (429, "error_429.json", "LLM.RateLimited"),
+        (500, "error_500.json", "LLM.ServerError"),
+        // A 200 whose response failed: its `error` decides.
+        (200, "failed_server_error.json", "LLM.ServerError"),
+        (200, "error_context.json", "LLM.ContextTooLong"),
+        (200, "error_429.json", "LLM.RateLimited"),
+    ] {
+        let e = responses_reply(status, name).await.err();
+        assert_eq!(
+            e.as_ref().map(|e| e.error_name()),
+            Some(expected),
+            "{status} {name}: {e:?}"
+        );
+    }
+}
+
+/// The body sent to `model` on the second turn of a conversation whose first turn gpt-5-mini
+/// answered with `function_calls_parallel.json` (a reasoning item, two calls), the calls answered
+/// by a result and an error.
+async fn second_responses_body(model: &str) -> Value {
+    let server = serve(
+        RESPONSES,
+        json_reply(200, fixture("openai_responses", "text.json")),
+        None,
+    )
+    .await;
+    let first = llm_lambdas::providers::openai_responses::from_response_json(
+        &fixture("openai_responses", "function_calls_parallel.json"),
+        "gpt-5-mini",
+    );
+    let Ok(first) = first else {
+        panic!("{first:?}")
+    };
+    let mut request = request(RESPONSES);
+    request.model = model.into();
+    request.temperature = Some(0.2);
+    let results: Vec<agent_builder::ToolResult> = first
+        .message
+        .tool_calls()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match i {
+            0 => agent_builder::ToolResult::ok(c.id.clone(), "{\"temp_c\": 18}"),
+            _ => agent_builder::ToolResult::error(c.id.clone(), "the service timed out"),
+        })
+        .collect();
+    request.messages.push(first.message);
+    request.messages.push(Message::tool_results(&results));
+    let model = (RESPONSES.build)(&server.uri(), Duration::from_secs(10));
+    let reply = model.complete(&request).await;
+    assert!(reply.is_ok(), "{reply:?}");
+    let sent = server.received_requests().await.unwrap_or_default();
+    assert_eq!(sent.len(), 1);
+    serde_json::from_slice(&sent[0].body).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn responses_request_is_one_the_api_accepts_and_sends_reasoning_back() {
+    // Field names and types per <https://platform.openai.com/docs/api-reference/responses/create>.
+    let body = second_responses_body("gpt-5-mini").await;
+    assert_eq!(
+        body,
+        json!({
+            "model": "gpt-5-mini",
+            "instructions": "You are a weather assistant.",
+            "input": [
+                {"type": "message", "role": "user", "content": "Weather in Paris and Tokyo?"},
+                // The reasoning item, verbatim, right before the call that followed it.
+                {
+                    "id": "rs_68af0e2049c081a0a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                    "type": "reasoning",
+                    "summary": [],
+                    "encrypted_content": "gAAAAABorw4gRk9wQ2xhc3NpZmllZEVuY3J5cHRlZFJlYXNvbmluZ0ZvclBhcmlzQW5kVG9reW8="
+                },
+                {"type": "function_call", "call_id": "call_Ks2t6dUe9Q0m3Z7yV1pXa4Bc", "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"},
+                {"type": "function_call", "call_id": "call_Lm8n0pQr2St4Uv6Wx8Yz0Ab1", "name": "get_weather", "arguments": "{\"city\":\"Tokyo\"}"},
+                {"type": "function_call_output", "call_id": "call_Ks2t6dUe9Q0m3Z7yV1pXa4Bc", "output": "{\"temp_c\": 18}"},
+                {"type": "function_call_output", "call_id": "call_Lm8n0pQr2St4Uv6Wx8Yz0Ab1", "output": "Error: the service timed out"}
+            ],
+            "tools": [{
+                "type": "function",
+                "name": "get_weather",
+                "description": "Current weather for a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+                "strict": false
+            }],
+            "max_output_tokens": 64,
+            // A reasoning model: no temperature, and its reasoning asked back encrypted.
+            "store": false,
+            "include": ["reasoning.encrypted_content"]
+        })
+    );
+
+    // Another model gets no reasoning item of gpt-5-mini's; a non-reasoning model gets its
+    // temperature and no `include` (it would answer 400 "Encrypted content is not supported").
+    let other = second_responses_body("gpt-4.1").await;
+    let input = other["input"].as_array().cloned().unwrap_or_default();
+    assert_eq!(input.len(), 5, "{other}");
+    assert!(input.iter().all(|item| item["type"] != "reasoning"));
+    assert!(other.get("include").is_none(), "{other}");
+    assert_eq!(other["temperature"], json!(0.2));
+    assert_eq!(other["store"], json!(false));
+    for field in ["messages", "max_tokens", "max_completion_tokens"] {
+        assert!(other.get(field).is_none(), "{field}: {other}");
+    }
+}
+
+#[tokio::test]
+async fn responses_reasoning_never_reaches_another_provider() {
+    let first = llm_lambdas::providers::openai_responses::from_response_json(
+        &fixture("openai_responses", "function_calls_parallel.json"),
+        "gpt-5-mini",
+    );
+    let Ok(first) = first else {
+        panic!("{first:?}")
+    };
+    let results: Vec<agent_builder::ToolResult> = first
+        .message
+        .tool_calls()
+        .iter()
+        .map(|c| agent_builder::ToolResult::ok(c.id.clone(), "ok"))
+        .collect();
+    for api in APIS.iter().filter(|a| a.name != "openai_responses") {
+        let usage = (api.usage_body)(json!(10), json!(2)).to_string();
+        let server = serve(api, json_reply(200, usage), None).await;
+        let mut request = request(api);
+        request.messages.push(first.message.clone());
+        request.messages.push(Message::tool_results(&results));
+        let reply = (api.build)(&server.uri(), Duration::from_secs(10))
+            .complete(&request)
+            .await;
+        assert!(reply.is_ok(), "{}: {reply:?}", api.name);
+        let sent = server.received_requests().await.unwrap_or_default();
+        let body = String::from_utf8_lossy(&sent[0].body).to_string();
+        assert!(
+            body.contains("call_Ks2t6dUe9Q0m3Z7yV1pXa4Bc") || api.name == "gemini",
+            "{}: {body}",
+            api.name
+        );
+        assert!(!body.contains("encrypted_content"), "{}: {body}", api.name);
+        assert!(!body.contains("gAAAAABorw4g"), "{}: {body}", api.name);
+    }
+}

@@ -485,6 +485,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn openai_itself_gets_the_responses_api_and_other_servers_chat_completions() {
+        use super::super::openai::OpenAiApi;
+        assert_eq!(
+            OpenAiApi::for_base_url("https://api.openai.com/v1"),
+            OpenAiApi::Responses
+        );
+        for base in [
+            "http://localhost:11434/v1",
+            "https://api.groq.com/openai/v1",
+            "https://api.deepseek.com/v1",
+        ] {
+            assert_eq!(OpenAiApi::for_base_url(base), OpenAiApi::ChatCompletions);
+        }
+    }
+
+    #[test]
     fn reasoning_models_are_told_apart() {
         for model in [
             "o3",
