@@ -5,6 +5,9 @@
 //! getting wrong: a turn cut off while writing tool calls, a 200 that is not the provider's
 //! reply, duplicate tool-call ids, a decompression bomb, absurd token counts, a 5xx saying the
 //! server is misconfigured, `retry-after`, a hung server, a key echoed lowercased or in base64.
+//! Also the cases every provider had its own copy of (an error status and its error name, a
+//! rate limit's wait, a slow reply, an answer cut off at the limit), now once for all, and the
+//! Responses API's own cases (`responses_*`).
 //! Fixture sources: `tests/fixtures/<provider>/README.md` ("Conformance cases").
 
 use std::time::{Duration, Instant};
@@ -713,13 +716,9 @@ async fn responses_replies_keep_their_meaning() {
 
 #[tokio::test]
 async fn responses_errors_map_to_their_names() {
+    // The error statuses are in `every_error_status_maps_to_its_error_name`; here, a 200 whose
+    // response failed, or a gateway's error in a 200: the body's `error` decides.
     for (status, name, expected) in [
-        (400, "error_context.json", "LLM.ContextTooLong"),
-        (400, "error_400.json", "LLM.BadRequest"),
-        (401, "error_401.json", "LLM.AuthFailed"),
-        (429, "error_429.json", "LLM.RateLimited"),
-        (500, "error_500.json", "LLM.ServerError"),
-        // A 200 whose response failed: its `error` decides.
         (200, "failed_server_error.json", "LLM.ServerError"),
         (200, "error_context.json", "LLM.ContextTooLong"),
         (200, "error_429.json", "LLM.RateLimited"),
@@ -858,5 +857,164 @@ async fn responses_reasoning_never_reaches_another_provider() {
         );
         assert!(!body.contains("encrypted_content"), "{}: {body}", api.name);
         assert!(!body.contains("gAAAAABorw4g"), "{}: {body}", api.name);
+    }
+}
+
+/// Each provider's own error bodies: (HTTP status, fixture, error name, text the message holds).
+fn status_cases(api: &Api) -> Vec<(u16, &'static str, &'static str, &'static str)> {
+    match api.name {
+        "anthropic" => vec![
+            (
+                400,
+                "error_400.json",
+                "LLM.BadRequest",
+                "invalid_request_error",
+            ),
+            (
+                400,
+                "error_context.json",
+                "LLM.ContextTooLong",
+                "prompt is too long",
+            ),
+            (401, "error_401.json", "LLM.AuthFailed", ""),
+            (500, "error_500.json", "LLM.ServerError", ""),
+            (529, "error_529.json", "LLM.Overloaded", ""),
+        ],
+        "openai" => vec![
+            (
+                400,
+                "error_400.json",
+                "LLM.BadRequest",
+                "invalid_function_parameters",
+            ),
+            (400, "error_context.json", "LLM.ContextTooLong", ""),
+            (401, "error_401.json", "LLM.AuthFailed", ""),
+            (500, "error_500.json", "LLM.ServerError", ""),
+            (503, "error_503.json", "LLM.Overloaded", ""),
+        ],
+        "openai_responses" => vec![
+            (400, "error_400.json", "LLM.BadRequest", "Encrypted content"),
+            (
+                400,
+                "error_context.json",
+                "LLM.ContextTooLong",
+                "context_length_exceeded",
+            ),
+            (401, "error_401.json", "LLM.AuthFailed", "invalid_api_key"),
+            (500, "error_500.json", "LLM.ServerError", ""),
+        ],
+        "gemini" => vec![
+            (400, "error_400.json", "LLM.BadRequest", "INVALID_ARGUMENT"),
+            (400, "error_context.json", "LLM.ContextTooLong", ""),
+            // A bad key is a 400 with reason API_KEY_INVALID.
+            (400, "error_key.json", "LLM.AuthFailed", ""),
+            (403, "error_403.json", "LLM.AuthFailed", ""),
+            (500, "error_500.json", "LLM.ServerError", ""),
+            (503, "error_503.json", "LLM.Overloaded", ""),
+        ],
+        other => panic!("no status cases for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_error_status_maps_to_its_error_name() {
+    for api in &APIS {
+        for (status, name, expected, says) in status_cases(api) {
+            let server = serve(api, json_reply(status, fixture(api.name, name)), None).await;
+            let e = match complete(api, &server).await {
+                Ok(r) => panic!("{} {name}: expected an error, got {r:?}", api.name),
+                Err(e) => e,
+            };
+            let at = format!("{} {status} {name}: {e:?}", api.name);
+            assert_eq!(e.error_name(), expected, "{at}");
+            assert!(e.to_string().contains(says), "{at}");
+            assert!(!e.to_string().contains(KEY), "the key leaked: {at}");
+            match &e {
+                LlmError::ServerError { status: s, .. }
+                | LlmError::Overloaded { status: s, .. } => {
+                    assert_eq!(*s, status, "{at}")
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limit_says_how_long_to_wait() {
+    for api in &APIS {
+        // The `retry-after` header wins over OpenAI's reset headers and Gemini's retryDelay.
+        let template = json_reply(429, fixture(api.name, "error_429.json"))
+            .insert_header("retry-after", "17")
+            .insert_header("x-ratelimit-reset-requests", "120ms");
+        let server = serve(api, template, None).await;
+        let e = complete(api, &server).await;
+        assert!(
+            matches!(
+                &e,
+                Err(LlmError::RateLimited {
+                    retry_after_seconds: Some(17),
+                    ..
+                })
+            ),
+            "{}: {e:?}",
+            api.name
+        );
+    }
+    // Without the header, Gemini's wait is its RetryInfo.retryDelay ("26s").
+    let gemini = &APIS[3];
+    let server = serve(
+        gemini,
+        json_reply(429, fixture("gemini", "error_429.json")),
+        None,
+    )
+    .await;
+    let e = complete(gemini, &server).await;
+    assert!(
+        matches!(
+            &e,
+            Err(LlmError::RateLimited {
+                retry_after_seconds: Some(26),
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_reply_is_a_timeout() {
+    for api in &APIS {
+        let usage = (api.usage_body)(json!(10), json!(2)).to_string();
+        let template = json_reply(200, usage).set_delay(Duration::from_secs(3));
+        let server = serve(api, template, None).await;
+        let e = (api.build)(&server.uri(), Duration::from_secs(1))
+            .complete(&request(api))
+            .await;
+        assert!(
+            matches!(&e, Err(LlmError::Timeout { seconds: 1, .. })),
+            "{}: {e:?}",
+            api.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_answer_cut_off_at_the_limit_is_max_tokens() {
+    let fixtures = [
+        "max_tokens.json",
+        "length.json",
+        "incomplete_text.json",
+        "max_tokens.json",
+    ];
+    for (api, name) in APIS.iter().zip(fixtures) {
+        let server = serve(api, json_reply(200, fixture(api.name, name)), None).await;
+        let response = complete(api, &server).await;
+        assert!(
+            matches!(&response, Ok(r) if r.stop_reason == StopReason::MaxTokens
+                && r.message.text().ends_with(" In")),
+            "{}: {response:?}",
+            api.name
+        );
     }
 }
