@@ -1018,3 +1018,79 @@ async fn an_answer_cut_off_at_the_limit_is_max_tokens() {
         );
     }
 }
+
+/// Runs in a child process with the variables [`openai_api_is_chosen_by_the_environment`]
+/// sets: builds the OpenAI adapter as the Lambda and the local run do, and answers one call (or,
+/// with `SFN_AGENT_TEST_EXPECT=error`, fails naming `OPENAI_API`).
+#[tokio::test]
+#[ignore = "run by openai_api_is_chosen_by_the_environment in a child process"]
+async fn openai_from_env_child() {
+    if std::env::var("SFN_AGENT_TEST_CHILD").is_err() {
+        return;
+    }
+    let model =
+        llm_lambdas::providers::for_provider_from_env(agent_builder::Provider::OpenAi).await;
+    if std::env::var("SFN_AGENT_TEST_EXPECT").as_deref() == Ok("error") {
+        let e = model.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("OPENAI_API is invalid"), "{e}");
+        return;
+    }
+    let model = model.unwrap_or_else(|e| panic!("from_env: {e}"));
+    let response = model.complete(&request(&APIS[1])).await;
+    assert!(response.is_ok(), "{response:?}");
+}
+
+#[tokio::test]
+async fn openai_api_is_chosen_by_the_environment() {
+    for (api, expect, paths) in [
+        // Another base URL than OpenAI's: Chat Completions by default.
+        (None, "ok", ["/v1/chat/completions"]),
+        (Some("chat"), "ok", ["/v1/chat/completions"]),
+        (Some("responses"), "ok", ["/v1/responses"]),
+        (Some("completions"), "error", [""]),
+    ] {
+        let server = MockServer::start().await;
+        for (route, api_index, file) in [
+            ("/v1/chat/completions", 1, "text.json"),
+            ("/v1/responses", 2, "text.json"),
+        ] {
+            Mock::given(method("POST"))
+                .and(path(route))
+                .respond_with(json_reply(200, fixture(APIS[api_index].name, file)))
+                .mount(&server)
+                .await;
+        }
+        let mut child = std::process::Command::new(
+            std::env::current_exe().unwrap_or_else(|e| panic!("test binary: {e}")),
+        );
+        child
+            .args(["openai_from_env_child", "--exact", "--ignored", "--quiet"])
+            .env("SFN_AGENT_TEST_CHILD", "1")
+            .env("SFN_AGENT_TEST_EXPECT", expect)
+            .env("OPENAI_BASE_URL", format!("{}/v1", server.uri()))
+            .env("OPENAI_API_KEY", KEY)
+            .env_remove("OPENAI_API");
+        if let Some(value) = api {
+            child.env("OPENAI_API", value);
+        }
+        let output = child.output().unwrap_or_else(|e| panic!("child: {e}"));
+        assert!(
+            output.status.success(),
+            "{api:?}: child failed: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let sent: Vec<String> = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.url.path().to_string())
+            .collect();
+        let expected: Vec<String> = paths
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(sent, expected, "{api:?}");
+    }
+}
