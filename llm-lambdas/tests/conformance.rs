@@ -1019,25 +1019,135 @@ async fn an_answer_cut_off_at_the_limit_is_max_tokens() {
     }
 }
 
-/// Runs in a child process with the variables [`openai_api_is_chosen_by_the_environment`]
-/// sets: builds the OpenAI adapter as the Lambda and the local run do, and answers one call (or,
-/// with `SFN_AGENT_TEST_EXPECT=error`, fails naming `OPENAI_API`).
+/// Runs in a child process with the variables a parent test sets: builds the adapter of
+/// `SFN_AGENT_TEST_PROVIDER` from the environment, as the Lambdas and the local run do, and asks
+/// `SFN_AGENT_TEST_MODEL` one question (or, with `SFN_AGENT_TEST_EXPECT=error`, fails naming
+/// `OPENAI_API`).
 #[tokio::test]
-#[ignore = "run by openai_api_is_chosen_by_the_environment in a child process"]
-async fn openai_from_env_child() {
+#[ignore = "run by the *_from_the_environment tests in a child process"]
+async fn provider_from_env_child() {
     if std::env::var("SFN_AGENT_TEST_CHILD").is_err() {
         return;
     }
-    let model =
-        llm_lambdas::providers::for_provider_from_env(agent_builder::Provider::OpenAi).await;
+    let provider: agent_builder::Provider = std::env::var("SFN_AGENT_TEST_PROVIDER")
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let model = llm_lambdas::providers::for_provider_from_env(provider).await;
     if std::env::var("SFN_AGENT_TEST_EXPECT").as_deref() == Ok("error") {
         let e = model.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("OPENAI_API is invalid"), "{e}");
         return;
     }
     let model = model.unwrap_or_else(|e| panic!("from_env: {e}"));
-    let response = model.complete(&request(&APIS[1])).await;
-    assert!(response.is_ok(), "{response:?}");
+    let mut request = request(&APIS[0]);
+    request.model = std::env::var("SFN_AGENT_TEST_MODEL").unwrap_or_default();
+    let response = model.complete(&request).await;
+    assert!(
+        matches!(&response, Ok(r) if r.stop_reason == StopReason::EndTurn),
+        "{response:?}"
+    );
+}
+
+/// Runs [`provider_from_env_child`] with `variables`, and says whether it succeeded.
+fn run_child(provider: &str, model: &str, expect: &str, variables: &[(&str, String)]) {
+    let mut child = std::process::Command::new(
+        std::env::current_exe().unwrap_or_else(|e| panic!("test binary: {e}")),
+    );
+    child
+        .args(["provider_from_env_child", "--exact", "--ignored", "--quiet"])
+        .env("SFN_AGENT_TEST_CHILD", "1")
+        .env("SFN_AGENT_TEST_PROVIDER", provider)
+        .env("SFN_AGENT_TEST_MODEL", model)
+        .env("SFN_AGENT_TEST_EXPECT", expect);
+    for variable in [
+        "OPENAI_API",
+        "OPENAI_MAX_TOKENS_FIELD",
+        "LLM_TIMEOUT_SECONDS",
+    ] {
+        child.env_remove(variable);
+    }
+    for (name, value) in variables {
+        child.env(name, value);
+    }
+    let output = child.output().unwrap_or_else(|e| panic!("child: {e}"));
+    assert!(
+        output.status.success(),
+        "{provider} {variables:?}: child failed: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[tokio::test]
+async fn base_url_and_key_from_the_environment() {
+    use wiremock::matchers::header;
+    for api in &APIS {
+        let server = MockServer::start().await;
+        // The mock answers only a request with the key where the provider wants it.
+        let (key_header, key_value, provider, variables) = match api.name {
+            "anthropic" => (
+                "x-api-key",
+                KEY.to_string(),
+                "anthropic",
+                vec![("ANTHROPIC_BASE_URL", server.uri())],
+            ),
+            "gemini" => (
+                "x-goog-api-key",
+                KEY.to_string(),
+                "gemini",
+                vec![("GEMINI_BASE_URL", server.uri())],
+            ),
+            "openai" => (
+                "authorization",
+                format!("Bearer {KEY}"),
+                "openai",
+                vec![
+                    ("OPENAI_BASE_URL", format!("{}/v1", server.uri())),
+                    ("OPENAI_MAX_TOKENS_FIELD", "max_completion_tokens".into()),
+                ],
+            ),
+            _ => (
+                "authorization",
+                format!("Bearer {KEY}"),
+                "openai",
+                vec![
+                    ("OPENAI_BASE_URL", format!("{}/v1", server.uri())),
+                    ("OPENAI_API", "responses".into()),
+                ],
+            ),
+        };
+        let ok = (api.usage_body)(json!(10), json!(2)).to_string();
+        Mock::given(method("POST"))
+            .and(path(api.path))
+            .and(header(key_header, key_value.as_str()))
+            .and(header("content-type", "application/json"))
+            .respond_with(json_reply(200, ok))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let key_variable = if provider == "openai" {
+            "OPENAI_API_KEY"
+        } else if provider == "gemini" {
+            "GEMINI_API_KEY"
+        } else {
+            "ANTHROPIC_API_KEY"
+        };
+        let mut variables = variables;
+        variables.push((key_variable, KEY.to_string()));
+        run_child(provider, api.model, "ok", &variables);
+        let sent = server.received_requests().await.unwrap_or_default();
+        let body: Value = sent
+            .first()
+            .and_then(|r| serde_json::from_slice(&r.body).ok())
+            .unwrap_or_default();
+        // Gemini's model is in the path the mock matched; the others' in the body.
+        if api.name != "gemini" {
+            assert_eq!(body["model"], api.model, "{}", api.name);
+        }
+        if api.name == "openai" {
+            assert_eq!(body["max_completion_tokens"], 64);
+        }
+    }
 }
 
 #[tokio::test]
@@ -1060,25 +1170,14 @@ async fn openai_api_is_chosen_by_the_environment() {
                 .mount(&server)
                 .await;
         }
-        let mut child = std::process::Command::new(
-            std::env::current_exe().unwrap_or_else(|e| panic!("test binary: {e}")),
-        );
-        child
-            .args(["openai_from_env_child", "--exact", "--ignored", "--quiet"])
-            .env("SFN_AGENT_TEST_CHILD", "1")
-            .env("SFN_AGENT_TEST_EXPECT", expect)
-            .env("OPENAI_BASE_URL", format!("{}/v1", server.uri()))
-            .env("OPENAI_API_KEY", KEY)
-            .env_remove("OPENAI_API");
+        let mut variables = vec![
+            ("OPENAI_BASE_URL", format!("{}/v1", server.uri())),
+            ("OPENAI_API_KEY", KEY.to_string()),
+        ];
         if let Some(value) = api {
-            child.env("OPENAI_API", value);
+            variables.push(("OPENAI_API", value.to_string()));
         }
-        let output = child.output().unwrap_or_else(|e| panic!("child: {e}"));
-        assert!(
-            output.status.success(),
-            "{api:?}: child failed: {}",
-            String::from_utf8_lossy(&output.stdout)
-        );
+        run_child("openai", "gpt-4o-mini", expect, &variables);
         let sent: Vec<String> = server
             .received_requests()
             .await

@@ -238,43 +238,6 @@ async fn error_for(status: u16, name: &str) -> LlmError {
     }
 }
 
-/// Runs in a child process with `ANTHROPIC_BASE_URL` and `ANTHROPIC_API_KEY` set by
-/// [`base_url_and_key_from_the_environment`]; skipped when run on its own.
-#[tokio::test]
-#[ignore = "run by base_url_and_key_from_the_environment in a child process"]
-async fn from_env_child() {
-    if std::env::var("SFN_AGENT_TEST_CHILD").is_err() {
-        return;
-    }
-    let model = AnthropicModel::from_env().unwrap_or_else(|e| panic!("from_env: {e}"));
-    let response = model.complete(&question()).await;
-    assert!(
-        matches!(&response, Ok(r) if r.stop_reason == StopReason::EndTurn),
-        "{response:?}"
-    );
-}
-
-#[tokio::test]
-async fn base_url_and_key_from_the_environment() {
-    let server = server_answering(200, fixture("text.json")).await;
-    let output = std::process::Command::new(
-        std::env::current_exe().unwrap_or_else(|e| panic!("test binary: {e}")),
-    )
-    .args(["from_env_child", "--exact", "--ignored", "--quiet"])
-    .env("SFN_AGENT_TEST_CHILD", "1")
-    .env("ANTHROPIC_BASE_URL", server.uri())
-    .env("ANTHROPIC_API_KEY", KEY)
-    .output()
-    .unwrap_or_else(|e| panic!("child: {e}"));
-    assert!(
-        output.status.success(),
-        "child failed: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    // The mock only answers with the right headers, and `expect(1)` is checked on drop.
-    assert_eq!(sent_body(&server).await["model"], "claude-sonnet-4-5");
-}
-
 #[test]
 fn missing_key_names_the_variable() {
     // Only meaningful when the variable is absent, as in CI.

@@ -270,42 +270,6 @@ async fn error_for(status: u16, name: &str) -> LlmError {
     }
 }
 
-/// Runs in a child process with `GEMINI_BASE_URL` and `GEMINI_API_KEY` set by
-/// [`base_url_and_key_from_the_environment`]; skipped when run on its own.
-#[tokio::test]
-#[ignore = "run by base_url_and_key_from_the_environment in a child process"]
-async fn from_env_child() {
-    if std::env::var("SFN_AGENT_TEST_CHILD").is_err() {
-        return;
-    }
-    let model = GeminiModel::from_env().unwrap_or_else(|e| panic!("from_env: {e}"));
-    let response = model.complete(&question(MODEL)).await;
-    assert!(
-        matches!(&response, Ok(r) if r.stop_reason == StopReason::EndTurn),
-        "{response:?}"
-    );
-}
-
-#[tokio::test]
-async fn base_url_and_key_from_the_environment() {
-    let server = server_answering(MODEL, 200, fixture("text.json")).await;
-    let output = std::process::Command::new(
-        std::env::current_exe().unwrap_or_else(|e| panic!("test binary: {e}")),
-    )
-    .args(["from_env_child", "--exact", "--ignored", "--quiet"])
-    .env("SFN_AGENT_TEST_CHILD", "1")
-    .env("GEMINI_BASE_URL", server.uri())
-    .env("GEMINI_API_KEY", KEY)
-    .output()
-    .unwrap_or_else(|e| panic!("child: {e}"));
-    assert!(
-        output.status.success(),
-        "child failed: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    sent_body(&server).await;
-}
-
 // ---- Variations real servers send (fixtures and sources in tests/fixtures/gemini/README.md).
 
 /// What the adapter makes of a reply with `status` and the fixture `name`.

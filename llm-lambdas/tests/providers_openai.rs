@@ -299,43 +299,6 @@ async fn local_server_without_key_gets_no_authorization_header() {
     assert!(!requests[0].headers.contains_key("authorization"));
 }
 
-/// Runs in a child process with `OPENAI_BASE_URL` and `OPENAI_API_KEY` set by
-/// [`base_url_and_key_from_the_environment`]; skipped when run on its own.
-#[tokio::test]
-#[ignore = "run by base_url_and_key_from_the_environment in a child process"]
-async fn from_env_child() {
-    if std::env::var("SFN_AGENT_TEST_CHILD").is_err() {
-        return;
-    }
-    let model = OpenAiModel::from_env().unwrap_or_else(|e| panic!("from_env: {e}"));
-    let response = model.complete(&question()).await;
-    assert!(
-        matches!(&response, Ok(r) if r.stop_reason == StopReason::EndTurn),
-        "{response:?}"
-    );
-}
-
-#[tokio::test]
-async fn base_url_and_key_from_the_environment() {
-    let server = server_answering(200, fixture("text.json")).await;
-    let output = std::process::Command::new(
-        std::env::current_exe().unwrap_or_else(|e| panic!("test binary: {e}")),
-    )
-    .args(["from_env_child", "--exact", "--ignored", "--quiet"])
-    .env("SFN_AGENT_TEST_CHILD", "1")
-    .env("OPENAI_BASE_URL", format!("{}/v1", server.uri()))
-    .env("OPENAI_API_KEY", KEY)
-    .env("OPENAI_MAX_TOKENS_FIELD", "max_completion_tokens")
-    .output()
-    .unwrap_or_else(|e| panic!("child: {e}"));
-    assert!(
-        output.status.success(),
-        "child failed: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    assert_eq!(sent_body(&server).await["max_completion_tokens"], 1024);
-}
-
 // ---- Variations real servers send (fixtures and sources in tests/fixtures/openai/README.md).
 
 /// What the adapter makes of a reply with `status` and the fixture `name`.
