@@ -53,9 +53,10 @@ pub const BASE_URL_ENV: &str = "GEMINI_BASE_URL";
 pub const API_KEY_ENV: &str = "GEMINI_API_KEY";
 /// The signature Gemini documents for function calls it did not produce itself in this history.
 pub const DUMMY_THOUGHT_SIGNATURE: &str = "skip_thought_signature_validator";
-/// The longest thought signature kept on a block (they are a few hundred bytes to a few KB). A
-/// longer one is not stored, so a hostile reply cannot grow the stored turn past the store's item
-/// limit; a call that loses its signature is replayed with [`DUMMY_THOUGHT_SIGNATURE`].
+/// The most bytes of thought signatures kept from one reply (they are a few hundred bytes to a
+/// few KB each). Signatures past it are not stored, so a hostile reply cannot grow the stored
+/// turn past the store's item limit; a call that loses its signature is replayed with
+/// [`DUMMY_THOUGHT_SIGNATURE`].
 pub const MAX_THOUGHT_SIGNATURE_BYTES: usize = 64 * 1024;
 
 /// The base URL from [`BASE_URL_ENV`], or [`DEFAULT_BASE_URL`].
@@ -414,15 +415,21 @@ fn own_signature(extra: Option<&ProviderExtra>, model: &str) -> Option<String> {
 }
 
 /// A part's signature as the block's extra, if it is one to keep.
-fn signature_extra(signature: Option<String>, model: &str) -> Option<ProviderExtra> {
+/// `kept` counts the signature bytes of the reply kept so far.
+fn signature_extra(
+    signature: Option<String>,
+    model: &str,
+    kept: &mut usize,
+) -> Option<ProviderExtra> {
     let signature = signature.filter(|s| !s.is_empty())?;
-    if signature.len() > MAX_THOUGHT_SIGNATURE_BYTES {
+    if kept.saturating_add(signature.len()) > MAX_THOUGHT_SIGNATURE_BYTES {
         eprintln!(
-            "gemini: a thoughtSignature of {} bytes is longer than {MAX_THOUGHT_SIGNATURE_BYTES}; not kept",
+            "gemini: thoughtSignatures of more than {MAX_THOUGHT_SIGNATURE_BYTES} bytes in one reply; one of {} bytes not kept",
             signature.len()
         );
         return None;
     }
+    *kept += signature.len();
     Some(ProviderExtra {
         thought_signature: Some(signature),
         ..ProviderExtra::new(Provider::Gemini, model)
@@ -668,11 +675,16 @@ pub fn from_response(
     }
     let mut content = Vec::new();
     let mut calls = 0usize;
+    let mut signature_bytes = 0usize;
     for part in parts {
         if part.thought == Some(true) {
             continue;
         }
-        let extra = signature_extra(part.thought_signature, requested_model);
+        let extra = signature_extra(
+            part.thought_signature,
+            requested_model,
+            &mut signature_bytes,
+        );
         if let Some(call) = part.function_call {
             let input = if call.args.is_null() {
                 json!({})
@@ -864,5 +876,24 @@ mod tests {
         assert!(!wants_thought_signatures("gemini-2.5-flash"));
         assert!(wants_thought_signatures("gemini-3-pro-preview"));
         assert!(!wants_thought_signatures("models/gemini-2.0-flash"));
+    }
+
+    #[test]
+    fn signatures_past_the_cap_are_not_kept() {
+        let big = "s".repeat(MAX_THOUGHT_SIGNATURE_BYTES / 2 + 1);
+        let call = |city: &str| json!({"functionCall": {"name": "get_weather", "args": {"city": city}}, "thoughtSignature": big});
+        let body = json!({"candidates": [{"content": {"role": "model",
+            "parts": [call("Paris"), call("Tokyo")]}, "finishReason": "STOP"}]});
+        let reply = from_response_json(&body.to_string(), "gemini-3-pro-preview");
+        let Ok(reply) = reply else {
+            panic!("{reply:?}")
+        };
+        let kept: Vec<bool> = reply
+            .message
+            .content
+            .iter()
+            .map(|b| b.extra().is_some())
+            .collect();
+        assert_eq!(kept, [true, false]);
     }
 }
