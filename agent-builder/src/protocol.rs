@@ -2,7 +2,9 @@
 //!
 //! Messages are provider-neutral: content is a list of `text`, `tool_use` and `tool_result`
 //! blocks, and each provider adapter converts to and from its own format at its edge. So a
-//! conversation stored by one provider can be continued by another.
+//! conversation stored by one provider can be continued by another. What one provider needs back
+//! on its own blocks in later turns (Gemini's thought signatures, the reasoning items of OpenAI's
+//! Responses API) rides on the block as its [`ProviderExtra`], which only that provider is sent.
 //!
 //! History travels by reference. The state machine carries the conversation id, the iteration,
 //! the latest assistant turn and the pending tool calls and results, never the message list: the
@@ -31,6 +33,10 @@ pub enum ContentBlock {
     Text {
         /// The text.
         text: String,
+        /// What the provider that wrote the block needs back on it (absent in most blocks, and
+        /// in every conversation stored before it existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extra: Option<ProviderExtra>,
     },
     /// The model asks for a tool to run.
     ToolUse {
@@ -40,6 +46,9 @@ pub enum ContentBlock {
         name: String,
         /// The tool's input, a JSON object.
         input: Value,
+        /// What the provider that wrote the call needs back on it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extra: Option<ProviderExtra>,
     },
     /// The result of a tool run, sent back to the model.
     ToolResult {
@@ -51,6 +60,89 @@ pub enum ContentBlock {
         #[serde(default)]
         is_error: bool,
     },
+}
+
+impl ContentBlock {
+    /// A text block with no provider extra.
+    pub fn text(text: impl Into<String>) -> Self {
+        ContentBlock::Text {
+            text: text.into(),
+            extra: None,
+        }
+    }
+
+    /// A tool call with no provider extra.
+    pub fn tool_use(id: impl Into<String>, name: impl Into<String>, input: Value) -> Self {
+        ContentBlock::ToolUse {
+            id: id.into(),
+            name: name.into(),
+            input,
+            extra: None,
+        }
+    }
+
+    /// The block's provider extra, when it has one.
+    pub fn extra(&self) -> Option<&ProviderExtra> {
+        match self {
+            ContentBlock::Text { extra, .. } | ContentBlock::ToolUse { extra, .. } => {
+                extra.as_ref()
+            }
+            ContentBlock::ToolResult { .. } => None,
+        }
+    }
+
+    /// The block as `provider` may see it: an extra written by another provider is removed.
+    pub fn for_provider(mut self, provider: Provider) -> Self {
+        if let ContentBlock::Text { extra, .. } | ContentBlock::ToolUse { extra, .. } = &mut self
+            && extra.as_ref().is_some_and(|e| e.provider != provider)
+        {
+            *extra = None;
+        }
+        self
+    }
+}
+
+/// What one provider attached to a block it wrote, to be sent back on the same block when the
+/// conversation goes to that provider again, and to no other provider ever.
+///
+/// It is opaque state the provider asks clients to return verbatim: Gemini's `thoughtSignature`
+/// on a part (Gemini 3 refuses a replayed function call without it), and the `reasoning` items of
+/// OpenAI's Responses API (with their `encrypted_content`), which a reasoning model reads back
+/// between tool calls. When the conversation moves to another provider, the extra is dropped at
+/// that provider's edge ([`ContentBlock::for_provider`]); the stored block keeps it. Both are
+/// bound to the model that wrote them, so an adapter sends them back only to that model
+/// ([`ProviderExtra::is_for`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProviderExtra {
+    /// The provider that wrote it, the only one ever sent it.
+    pub provider: Provider,
+    /// The model id the block was asked of (the request's, not the one the reply reports).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
+    /// Gemini: the part's `thoughtSignature`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thought_signature: Option<String>,
+    /// OpenAI Responses API: the `reasoning` output items that came right before this block,
+    /// verbatim and in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning: Vec<Value>,
+}
+
+impl ProviderExtra {
+    /// An empty extra of `provider` and `model`.
+    pub fn new(provider: Provider, model: impl Into<String>) -> Self {
+        Self {
+            provider,
+            model: model.into(),
+            thought_signature: None,
+            reasoning: Vec::new(),
+        }
+    }
+
+    /// Whether the extra may be sent to `model` of `provider`: it was written by that very model.
+    pub fn is_for(&self, provider: Provider, model: &str) -> bool {
+        self.provider == provider && self.model == model
+    }
 }
 
 /// One message of a conversation.
@@ -67,7 +159,7 @@ impl Message {
     pub fn user_text(text: impl Into<String>) -> Self {
         Self {
             role: Role::User,
-            content: vec![ContentBlock::Text { text: text.into() }],
+            content: vec![ContentBlock::text(text)],
         }
     }
 
@@ -79,12 +171,13 @@ impl Message {
         }
     }
 
-    /// The text blocks of the message, joined with newlines.
+    /// The text blocks of the message, joined with newlines (empty ones, which may only carry a
+    /// provider's extra, left out).
     pub fn text(&self) -> String {
         self.content
             .iter()
             .filter_map(|b| match b {
-                ContentBlock::Text { text } => Some(text.as_str()),
+                ContentBlock::Text { text, .. } if !text.is_empty() => Some(text.as_str()),
                 _ => None,
             })
             .collect::<Vec<_>>()
@@ -96,7 +189,9 @@ impl Message {
         self.content
             .iter()
             .filter_map(|b| match b {
-                ContentBlock::ToolUse { id, name, input } => Some(ToolCall {
+                ContentBlock::ToolUse {
+                    id, name, input, ..
+                } => Some(ToolCall {
                     id: id.clone(),
                     name: name.clone(),
                     input: input.clone(),
@@ -163,11 +258,7 @@ impl From<ToolResult> for ContentBlock {
 
 impl From<ToolCall> for ContentBlock {
     fn from(c: ToolCall) -> Self {
-        ContentBlock::ToolUse {
-            id: c.id,
-            name: c.name,
-            input: c.input,
-        }
+        ContentBlock::tool_use(c.id, c.name, c.input)
     }
 }
 
@@ -188,7 +279,7 @@ pub struct ToolSpec {
 pub enum Provider {
     /// Anthropic's Messages API.
     Anthropic,
-    /// OpenAI's Chat Completions API, and any OpenAI-compatible server by base URL.
+    /// OpenAI: its Responses API, or Chat Completions (any OpenAI-compatible server by base URL).
     #[serde(rename = "openai")]
     OpenAi,
     /// Google's Gemini `generateContent` API.
@@ -433,4 +524,65 @@ pub struct AgentOutput {
     pub iterations: u32,
     /// Tokens and estimated cost of the whole run.
     pub usage: Usage,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn blocks_stored_before_extras_existed_still_read_and_write_the_same() {
+        let old = json!([
+            {"type": "text", "text": "Checking."},
+            {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Paris"}}
+        ]);
+        let blocks: Vec<ContentBlock> = serde_json::from_value(old.clone()).unwrap_or_default();
+        assert_eq!(
+            blocks,
+            [
+                ContentBlock::text("Checking."),
+                ContentBlock::tool_use("t1", "get_weather", json!({"city": "Paris"}))
+            ]
+        );
+        assert_eq!(serde_json::to_value(&blocks).ok(), Some(old));
+    }
+
+    #[test]
+    fn an_extra_round_trips_and_is_removed_for_another_provider() {
+        let block = ContentBlock::ToolUse {
+            id: "t1".into(),
+            name: "get_weather".into(),
+            input: json!({}),
+            extra: Some(ProviderExtra {
+                thought_signature: Some("c2ln".into()),
+                ..ProviderExtra::new(Provider::Gemini, "gemini-3-pro-preview")
+            }),
+        };
+        let stored = serde_json::to_value(&block).unwrap_or_default();
+        assert_eq!(
+            stored["extra"],
+            json!({"provider": "gemini", "model": "gemini-3-pro-preview", "thought_signature": "c2ln"})
+        );
+        let read: Option<ContentBlock> = serde_json::from_value(stored).ok();
+        assert_eq!(read.as_ref(), Some(&block));
+        assert_eq!(block.clone().for_provider(Provider::Gemini), block);
+        assert_eq!(
+            block.for_provider(Provider::Anthropic),
+            ContentBlock::tool_use("t1", "get_weather", json!({}))
+        );
+    }
+
+    #[test]
+    fn empty_text_blocks_are_not_part_of_the_text() {
+        let message = Message {
+            role: Role::Assistant,
+            content: vec![
+                ContentBlock::text("a"),
+                ContentBlock::text(""),
+                ContentBlock::text("b"),
+            ],
+        };
+        assert_eq!(message.text(), "a\nb");
+    }
 }

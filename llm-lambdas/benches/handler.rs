@@ -231,11 +231,13 @@ fn conversation(provider: Provider, n: u32) -> (Vec<String>, Vec<ToolResult>) {
             content: vec![
                 ContentBlock::Text {
                     text: format!("Let me check city number {t}."),
+                    extra: None,
                 },
                 ContentBlock::ToolUse {
                     id: id.clone(),
                     name: "get_weather".into(),
                     input: json!({"city": format!("City {t}"), "unit": "celsius"}),
+                    extra: None,
                 },
             ],
         };

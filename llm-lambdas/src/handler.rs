@@ -510,6 +510,7 @@ fn new_user_blocks(request: &LlmRequest) -> Result<Vec<ContentBlock>, HandlerErr
     {
         blocks.push(ContentBlock::Text {
             text: question.clone(),
+            extra: None,
         });
     }
     if blocks.is_empty() {

@@ -696,7 +696,7 @@ mod tests {
             Ok(ChatResponse {
                 message: agent_builder::Message {
                     role: agent_builder::Role::Assistant,
-                    content: vec![agent_builder::ContentBlock::Text { text: "hi".into() }],
+                    content: vec![agent_builder::ContentBlock::text("hi")],
                 },
                 stop_reason: agent_builder::StopReason::EndTurn,
                 input_tokens: 1,

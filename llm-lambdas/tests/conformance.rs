@@ -5,6 +5,9 @@
 //! getting wrong: a turn cut off while writing tool calls, a 200 that is not the provider's
 //! reply, duplicate tool-call ids, a decompression bomb, absurd token counts, a 5xx saying the
 //! server is misconfigured, `retry-after`, a hung server, a key echoed lowercased or in base64.
+//! Also the cases every provider had its own copy of (an error status and its error name, a
+//! rate limit's wait, a slow reply, an answer cut off at the limit), now once for all, and the
+//! Responses API's own cases (`responses_*`).
 //! Fixture sources: `tests/fixtures/<provider>/README.md` ("Conformance cases").
 
 use std::time::{Duration, Instant};
@@ -14,6 +17,7 @@ use llm_lambdas::providers::ApiKey;
 use llm_lambdas::providers::anthropic::AnthropicModel;
 use llm_lambdas::providers::gemini::GeminiModel;
 use llm_lambdas::providers::openai::OpenAiModel;
+use llm_lambdas::providers::openai_responses::OpenAiResponsesModel;
 use llm_lambdas::{ChatModel, ChatRequest, ChatResponse, LlmError};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -24,6 +28,8 @@ const KEY: &str = "sk-Conformance-Key-0123456789abcdef";
 /// One HTTP provider, as the table needs it.
 struct Api {
     name: &'static str,
+    /// What [`a_success_reply_of_another_shape_is_a_named_error`] calls its reply.
+    shape: &'static str,
     path: &'static str,
     model: &'static str,
     build: fn(&str, Duration) -> Box<dyn ChatModel>,
@@ -44,13 +50,21 @@ fn openai(base: &str, timeout: Duration) -> Box<dyn ChatModel> {
     )
 }
 
+fn openai_responses(base: &str, timeout: Duration) -> Box<dyn ChatModel> {
+    Box::new(
+        OpenAiResponsesModel::new(format!("{base}/v1"), ApiKey::new(KEY), timeout)
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+}
+
 fn gemini(base: &str, timeout: Duration) -> Box<dyn ChatModel> {
     Box::new(GeminiModel::new(base, ApiKey::new(KEY), timeout).unwrap_or_else(|e| panic!("{e}")))
 }
 
-const APIS: [Api; 3] = [
+const APIS: [Api; 4] = [
     Api {
         name: "anthropic",
+        shape: "Anthropic Messages",
         path: "/v1/messages",
         model: "claude-sonnet-4-5",
         build: anthropic,
@@ -64,6 +78,7 @@ const APIS: [Api; 3] = [
     },
     Api {
         name: "openai",
+        shape: "OpenAI Chat Completions",
         path: "/v1/chat/completions",
         model: "gpt-4o-mini",
         build: openai,
@@ -76,7 +91,25 @@ const APIS: [Api; 3] = [
         },
     },
     Api {
+        name: "openai_responses",
+        shape: "OpenAI Responses",
+        path: "/v1/responses",
+        model: "gpt-5-mini",
+        build: openai_responses,
+        // <https://platform.openai.com/docs/guides/error-codes>: the same body as Chat Completions.
+        error_body: |_, m| json!({"error": {"message": m, "type": "server_error", "param": null, "code": null}}),
+        usage_body: |i, o| {
+            json!({"id": "resp_1", "object": "response", "status": "completed", "error": null,
+                "incomplete_details": null, "model": "gpt-5-mini",
+                "output": [{"id": "msg_1", "type": "message", "status": "completed", "role": "assistant",
+                    "content": [{"type": "output_text", "text": "Hi.", "annotations": []}]}],
+                "usage": {"input_tokens": i, "input_tokens_details": {"cached_tokens": 0},
+                    "output_tokens": o, "output_tokens_details": {"reasoning_tokens": 0}}})
+        },
+    },
+    Api {
         name: "gemini",
+        shape: "Gemini generateContent",
         path: "/v1beta/models/gemini-2.5-flash:generateContent",
         model: "gemini-2.5-flash",
         build: gemini,
@@ -149,6 +182,7 @@ async fn a_turn_cut_off_while_writing_tool_calls_is_max_tokens() {
     let fixtures = [
         "max_tokens_tool_use.json",
         "length_tool_call.json",
+        "incomplete_max_output_tokens.json",
         "max_tokens_function_call.json",
     ];
     for (api, name) in APIS.iter().zip(fixtures) {
@@ -161,7 +195,7 @@ async fn a_turn_cut_off_while_writing_tool_calls_is_max_tokens() {
         assert_eq!(response.stop_reason, StopReason::MaxTokens, "{}", api.name);
         // No call reads as `{}` unless the model wrote `{}` (Anthropic's cut block says `{}`).
         for call in response.message.tool_calls() {
-            if api.name == "openai" {
+            if api.name.starts_with("openai") {
                 assert!(call.input.is_string(), "{}: {:?}", api.name, call.input);
             }
         }
@@ -184,14 +218,16 @@ async fn a_success_reply_of_another_shape_is_a_named_error() {
             r#"{"candidates": [{"content": {"role": "model", "parts": [{"text": "Hi"}]}, "finishReason": "STOP"}]}"#,
             "Gemini generateContent",
         ),
+        (
+            r#"{"id": "resp_1", "object": "response", "status": "completed", "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi"}]}]}"#,
+            "OpenAI Responses",
+        ),
         ("[1, 2]", ""),
         ("<html>It works!</html>", ""),
     ];
     for api in &APIS {
         for (body, looks_like) in bodies {
-            let own = looks_like.to_ascii_lowercase().starts_with(api.name)
-                || (api.name == "gemini" && looks_like.starts_with("Gemini"));
-            if own {
+            if looks_like == api.shape {
                 continue;
             }
             let server = serve(api, json_reply(200, body), None).await;
@@ -477,6 +513,7 @@ fn long_request(model: &str, turns: usize) -> ChatRequest {
                 id: format!("toolu_{turn}"),
                 name: "get_weather".into(),
                 input: json!({"city": "Paris"}),
+                extra: None,
             }],
         });
         messages.push(Message {
@@ -581,6 +618,584 @@ fn anthropic_cache_breakpoints_follow_the_conversation() {
     assert!(short["system"].is_string());
 }
 
+/// The Responses API's own cases: fixtures in `tests/fixtures/openai_responses/` (sources in its
+/// README), served on 127.0.0.1.
+const RESPONSES: &Api = &APIS[2];
+
+async fn responses_reply(status: u16, name: &str) -> Result<ChatResponse, LlmError> {
+    let server = serve(
+        RESPONSES,
+        json_reply(status, fixture("openai_responses", name)),
+        None,
+    )
+    .await;
+    complete(RESPONSES, &server).await
+}
+
+#[tokio::test]
+async fn responses_replies_keep_their_meaning() {
+    use agent_builder::ContentBlock;
+    let text = responses_reply(200, "text.json").await;
+    let Ok(text) = text else { panic!("{text:?}") };
+    assert_eq!(
+        text.message.text(),
+        "It is 18 °C and sunny in Paris, and 21 °C in Tokyo."
+    );
+    assert_eq!(text.stop_reason, StopReason::EndTurn);
+    assert_eq!((text.input_tokens, text.output_tokens), (36, 18));
+    assert_eq!(text.model, "gpt-4.1-2025-04-14");
+    assert!(text.message.content.iter().all(|b| b.extra().is_none()));
+
+    // Parallel calls after a reasoning item: the item rides on the first call, for this model.
+    let calls = responses_reply(200, "function_calls_parallel.json").await;
+    let Ok(calls) = calls else {
+        panic!("{calls:?}")
+    };
+    assert_eq!(calls.stop_reason, StopReason::ToolUse);
+    let summary: Vec<(String, String, Value)> = calls
+        .message
+        .tool_calls()
+        .into_iter()
+        .map(|c| (c.id, c.name, c.input))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "call_Ks2t6dUe9Q0m3Z7yV1pXa4Bc".to_string(),
+                "get_weather".to_string(),
+                json!({"city": "Paris"})
+            ),
+            (
+                "call_Lm8n0pQr2St4Uv6Wx8Yz0Ab1".to_string(),
+                "get_weather".to_string(),
+                json!({"city": "Tokyo"})
+            ),
+        ]
+    );
+    let extra = calls.message.content[0].extra();
+    assert_eq!(
+        extra.map(|e| (e.provider, e.model.as_str(), e.reasoning.len())),
+        Some((agent_builder::Provider::OpenAi, "gpt-5-mini", 1))
+    );
+    assert_eq!(
+        extra.map(|e| e.reasoning[0]["encrypted_content"].clone()),
+        Some(json!(
+            "gAAAAABorw4gRk9wQ2xhc3NpZmllZEVuY3J5cHRlZFJlYXNvbmluZ0ZvclBhcmlzQW5kVG9reW8="
+        ))
+    );
+    assert!(calls.message.content[1].extra().is_none());
+    assert_eq!((calls.input_tokens, calls.output_tokens), (82, 214));
+
+    // A reasoning item before the answer rides on its text; cached tokens are part of the input.
+    let reasoned = responses_reply(200, "reasoning_text.json").await;
+    let Ok(reasoned) = reasoned else {
+        panic!("{reasoned:?}")
+    };
+    assert_eq!(reasoned.message.text(), "Tokyo is 3 °C warmer than Paris.");
+    assert!(matches!(
+        &reasoned.message.content[..],
+        [ContentBlock::Text { extra: Some(e), .. }] if e.reasoning.len() == 1
+    ));
+    assert_eq!((reasoned.input_tokens, reasoned.output_tokens), (1404, 96));
+
+    // Out of budget while thinking: cut short, nothing to store but the (empty) turn.
+    let thinking = responses_reply(200, "incomplete_reasoning_only.json").await;
+    let Ok(thinking) = thinking else {
+        panic!("{thinking:?}")
+    };
+    assert_eq!(thinking.stop_reason, StopReason::MaxTokens);
+    assert!(thinking.message.content.is_empty(), "{thinking:?}");
+
+    // A refusal is the answer.
+    let refusal = responses_reply(200, "refusal.json").await;
+    assert!(
+        matches!(&refusal, Ok(r) if r.message.text() == "I'm sorry, I can't help with that."
+            && r.stop_reason == StopReason::EndTurn),
+        "{refusal:?}"
+    );
+}
+
+#[tokio::test]
+async fn responses_errors_map_to_their_names() {
+    // The error statuses are in `every_error_status_maps_to_its_error_name`; here, a 200 whose
+    // response failed, or a gateway's error in a 200: the body's `error` decides.
+    for (status, name, expected) in [
+        (200, "failed_server_error.json", "LLM.ServerError"),
+        (200, "error_context.json", "LLM.ContextTooLong"),
+        (200, "error_429.json", "LLM.RateLimited"),
+    ] {
+        let e = responses_reply(status, name).await.err();
+        assert_eq!(
+            e.as_ref().map(|e| e.error_name()),
+            Some(expected),
+            "{status} {name}: {e:?}"
+        );
+    }
+}
+
+/// The body sent to `model` on the second turn of a conversation whose first turn gpt-5-mini
+/// answered with `function_calls_parallel.json` (a reasoning item, two calls), the calls answered
+/// by a result and an error.
+async fn second_responses_body(model: &str) -> Value {
+    let server = serve(
+        RESPONSES,
+        json_reply(200, fixture("openai_responses", "text.json")),
+        None,
+    )
+    .await;
+    let first = llm_lambdas::providers::openai_responses::from_response_json(
+        &fixture("openai_responses", "function_calls_parallel.json"),
+        "gpt-5-mini",
+    );
+    let Ok(first) = first else {
+        panic!("{first:?}")
+    };
+    let mut request = request(RESPONSES);
+    request.model = model.into();
+    request.temperature = Some(0.2);
+    let results: Vec<agent_builder::ToolResult> = first
+        .message
+        .tool_calls()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match i {
+            0 => agent_builder::ToolResult::ok(c.id.clone(), "{\"temp_c\": 18}"),
+            _ => agent_builder::ToolResult::error(c.id.clone(), "the service timed out"),
+        })
+        .collect();
+    request.messages.push(first.message);
+    request.messages.push(Message::tool_results(&results));
+    let model = (RESPONSES.build)(&server.uri(), Duration::from_secs(10));
+    let reply = model.complete(&request).await;
+    assert!(reply.is_ok(), "{reply:?}");
+    let sent = server.received_requests().await.unwrap_or_default();
+    assert_eq!(sent.len(), 1);
+    serde_json::from_slice(&sent[0].body).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn responses_request_is_one_the_api_accepts_and_sends_reasoning_back() {
+    // Field names and types per <https://platform.openai.com/docs/api-reference/responses/create>.
+    let body = second_responses_body("gpt-5-mini").await;
+    assert_eq!(
+        body,
+        json!({
+            "model": "gpt-5-mini",
+            "instructions": "You are a weather assistant.",
+            "input": [
+                {"type": "message", "role": "user", "content": "Weather in Paris and Tokyo?"},
+                // The reasoning item, verbatim, right before the call that followed it.
+                {
+                    "id": "rs_68af0e2049c081a0a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                    "type": "reasoning",
+                    "summary": [],
+                    "encrypted_content": "gAAAAABorw4gRk9wQ2xhc3NpZmllZEVuY3J5cHRlZFJlYXNvbmluZ0ZvclBhcmlzQW5kVG9reW8="
+                },
+                {"type": "function_call", "call_id": "call_Ks2t6dUe9Q0m3Z7yV1pXa4Bc", "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"},
+                {"type": "function_call", "call_id": "call_Lm8n0pQr2St4Uv6Wx8Yz0Ab1", "name": "get_weather", "arguments": "{\"city\":\"Tokyo\"}"},
+                {"type": "function_call_output", "call_id": "call_Ks2t6dUe9Q0m3Z7yV1pXa4Bc", "output": "{\"temp_c\": 18}"},
+                {"type": "function_call_output", "call_id": "call_Lm8n0pQr2St4Uv6Wx8Yz0Ab1", "output": "Error: the service timed out"}
+            ],
+            "tools": [{
+                "type": "function",
+                "name": "get_weather",
+                "description": "Current weather for a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+                "strict": false
+            }],
+            "max_output_tokens": 64,
+            // A reasoning model: no temperature, and its reasoning asked back encrypted.
+            "store": false,
+            "include": ["reasoning.encrypted_content"]
+        })
+    );
+
+    // Another model gets no reasoning item of gpt-5-mini's; a non-reasoning model gets its
+    // temperature and no `include` (it would answer 400 "Encrypted content is not supported").
+    let other = second_responses_body("gpt-4.1").await;
+    let input = other["input"].as_array().cloned().unwrap_or_default();
+    assert_eq!(input.len(), 5, "{other}");
+    assert!(input.iter().all(|item| item["type"] != "reasoning"));
+    assert!(other.get("include").is_none(), "{other}");
+    assert_eq!(other["temperature"], json!(0.2));
+    assert_eq!(other["store"], json!(false));
+    for field in ["messages", "max_tokens", "max_completion_tokens"] {
+        assert!(other.get(field).is_none(), "{field}: {other}");
+    }
+}
+
+#[tokio::test]
+async fn responses_reasoning_never_reaches_another_provider() {
+    let first = llm_lambdas::providers::openai_responses::from_response_json(
+        &fixture("openai_responses", "function_calls_parallel.json"),
+        "gpt-5-mini",
+    );
+    let Ok(first) = first else {
+        panic!("{first:?}")
+    };
+    let results: Vec<agent_builder::ToolResult> = first
+        .message
+        .tool_calls()
+        .iter()
+        .map(|c| agent_builder::ToolResult::ok(c.id.clone(), "ok"))
+        .collect();
+    for api in APIS.iter().filter(|a| a.name != "openai_responses") {
+        let usage = (api.usage_body)(json!(10), json!(2)).to_string();
+        let server = serve(api, json_reply(200, usage), None).await;
+        let mut request = request(api);
+        request.messages.push(first.message.clone());
+        request.messages.push(Message::tool_results(&results));
+        let reply = (api.build)(&server.uri(), Duration::from_secs(10))
+            .complete(&request)
+            .await;
+        assert!(reply.is_ok(), "{}: {reply:?}", api.name);
+        let sent = server.received_requests().await.unwrap_or_default();
+        let body = String::from_utf8_lossy(&sent[0].body).to_string();
+        assert!(
+            body.contains("call_Ks2t6dUe9Q0m3Z7yV1pXa4Bc") || api.name == "gemini",
+            "{}: {body}",
+            api.name
+        );
+        assert!(!body.contains("encrypted_content"), "{}: {body}", api.name);
+        assert!(!body.contains("gAAAAABorw4g"), "{}: {body}", api.name);
+    }
+}
+
+/// Each provider's own error bodies: (HTTP status, fixture, error name, text the message holds).
+fn status_cases(api: &Api) -> Vec<(u16, &'static str, &'static str, &'static str)> {
+    match api.name {
+        "anthropic" => vec![
+            (
+                400,
+                "error_400.json",
+                "LLM.BadRequest",
+                "invalid_request_error",
+            ),
+            (
+                400,
+                "error_context.json",
+                "LLM.ContextTooLong",
+                "prompt is too long",
+            ),
+            (401, "error_401.json", "LLM.AuthFailed", ""),
+            (500, "error_500.json", "LLM.ServerError", ""),
+            (529, "error_529.json", "LLM.Overloaded", ""),
+        ],
+        "openai" => vec![
+            (
+                400,
+                "error_400.json",
+                "LLM.BadRequest",
+                "invalid_function_parameters",
+            ),
+            (400, "error_context.json", "LLM.ContextTooLong", ""),
+            (401, "error_401.json", "LLM.AuthFailed", ""),
+            (500, "error_500.json", "LLM.ServerError", ""),
+            (503, "error_503.json", "LLM.Overloaded", ""),
+        ],
+        "openai_responses" => vec![
+            (400, "error_400.json", "LLM.BadRequest", "Encrypted content"),
+            (
+                400,
+                "error_context.json",
+                "LLM.ContextTooLong",
+                "context_length_exceeded",
+            ),
+            (401, "error_401.json", "LLM.AuthFailed", "invalid_api_key"),
+            (500, "error_500.json", "LLM.ServerError", ""),
+        ],
+        "gemini" => vec![
+            (400, "error_400.json", "LLM.BadRequest", "INVALID_ARGUMENT"),
+            (400, "error_context.json", "LLM.ContextTooLong", ""),
+            // A bad key is a 400 with reason API_KEY_INVALID.
+            (400, "error_key.json", "LLM.AuthFailed", ""),
+            (403, "error_403.json", "LLM.AuthFailed", ""),
+            (500, "error_500.json", "LLM.ServerError", ""),
+            (503, "error_503.json", "LLM.Overloaded", ""),
+        ],
+        other => panic!("no status cases for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_error_status_maps_to_its_error_name() {
+    for api in &APIS {
+        for (status, name, expected, says) in status_cases(api) {
+            let server = serve(api, json_reply(status, fixture(api.name, name)), None).await;
+            let e = match complete(api, &server).await {
+                Ok(r) => panic!("{} {name}: expected an error, got {r:?}", api.name),
+                Err(e) => e,
+            };
+            let at = format!("{} {status} {name}: {e:?}", api.name);
+            assert_eq!(e.error_name(), expected, "{at}");
+            assert!(e.to_string().contains(says), "{at}");
+            assert!(!e.to_string().contains(KEY), "the key leaked: {at}");
+            match &e {
+                LlmError::ServerError { status: s, .. }
+                | LlmError::Overloaded { status: s, .. } => {
+                    assert_eq!(*s, status, "{at}")
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limit_says_how_long_to_wait() {
+    for api in &APIS {
+        // The `retry-after` header wins over OpenAI's reset headers and Gemini's retryDelay.
+        let template = json_reply(429, fixture(api.name, "error_429.json"))
+            .insert_header("retry-after", "17")
+            .insert_header("x-ratelimit-reset-requests", "120ms");
+        let server = serve(api, template, None).await;
+        let e = complete(api, &server).await;
+        assert!(
+            matches!(
+                &e,
+                Err(LlmError::RateLimited {
+                    retry_after_seconds: Some(17),
+                    ..
+                })
+            ),
+            "{}: {e:?}",
+            api.name
+        );
+    }
+    // Without the header, Gemini's wait is its RetryInfo.retryDelay ("26s").
+    let gemini = &APIS[3];
+    let server = serve(
+        gemini,
+        json_reply(429, fixture("gemini", "error_429.json")),
+        None,
+    )
+    .await;
+    let e = complete(gemini, &server).await;
+    assert!(
+        matches!(
+            &e,
+            Err(LlmError::RateLimited {
+                retry_after_seconds: Some(26),
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_reply_is_a_timeout() {
+    for api in &APIS {
+        let usage = (api.usage_body)(json!(10), json!(2)).to_string();
+        let template = json_reply(200, usage).set_delay(Duration::from_secs(3));
+        let server = serve(api, template, None).await;
+        let e = (api.build)(&server.uri(), Duration::from_secs(1))
+            .complete(&request(api))
+            .await;
+        assert!(
+            matches!(&e, Err(LlmError::Timeout { seconds: 1, .. })),
+            "{}: {e:?}",
+            api.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_answer_cut_off_at_the_limit_is_max_tokens() {
+    let fixtures = [
+        "max_tokens.json",
+        "length.json",
+        "incomplete_text.json",
+        "max_tokens.json",
+    ];
+    for (api, name) in APIS.iter().zip(fixtures) {
+        let server = serve(api, json_reply(200, fixture(api.name, name)), None).await;
+        let response = complete(api, &server).await;
+        assert!(
+            matches!(&response, Ok(r) if r.stop_reason == StopReason::MaxTokens
+                && r.message.text().ends_with(" In")),
+            "{}: {response:?}",
+            api.name
+        );
+    }
+}
+
+/// Runs in a child process with the variables a parent test sets: builds the adapter of
+/// `SFN_AGENT_TEST_PROVIDER` from the environment, as the Lambdas and the local run do, and asks
+/// `SFN_AGENT_TEST_MODEL` one question (or, with `SFN_AGENT_TEST_EXPECT=error`, fails naming
+/// `OPENAI_API`).
+#[tokio::test]
+#[ignore = "run by the *_from_the_environment tests in a child process"]
+async fn provider_from_env_child() {
+    if std::env::var("SFN_AGENT_TEST_CHILD").is_err() {
+        return;
+    }
+    let provider: agent_builder::Provider = std::env::var("SFN_AGENT_TEST_PROVIDER")
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let model = llm_lambdas::providers::for_provider_from_env(provider).await;
+    if std::env::var("SFN_AGENT_TEST_EXPECT").as_deref() == Ok("error") {
+        let e = model.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("OPENAI_API is invalid"), "{e}");
+        return;
+    }
+    let model = model.unwrap_or_else(|e| panic!("from_env: {e}"));
+    let mut request = request(&APIS[0]);
+    request.model = std::env::var("SFN_AGENT_TEST_MODEL").unwrap_or_default();
+    let response = model.complete(&request).await;
+    assert!(
+        matches!(&response, Ok(r) if r.stop_reason == StopReason::EndTurn),
+        "{response:?}"
+    );
+}
+
+/// Runs [`provider_from_env_child`] with `variables`, and says whether it succeeded.
+fn run_child(provider: &str, model: &str, expect: &str, variables: &[(&str, String)]) {
+    let mut child = std::process::Command::new(
+        std::env::current_exe().unwrap_or_else(|e| panic!("test binary: {e}")),
+    );
+    child
+        .args(["provider_from_env_child", "--exact", "--ignored", "--quiet"])
+        .env("SFN_AGENT_TEST_CHILD", "1")
+        .env("SFN_AGENT_TEST_PROVIDER", provider)
+        .env("SFN_AGENT_TEST_MODEL", model)
+        .env("SFN_AGENT_TEST_EXPECT", expect);
+    for variable in [
+        "OPENAI_API",
+        "OPENAI_MAX_TOKENS_FIELD",
+        "LLM_TIMEOUT_SECONDS",
+    ] {
+        child.env_remove(variable);
+    }
+    for (name, value) in variables {
+        child.env(name, value);
+    }
+    let output = child.output().unwrap_or_else(|e| panic!("child: {e}"));
+    assert!(
+        output.status.success(),
+        "{provider} {variables:?}: child failed: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[tokio::test]
+async fn base_url_and_key_from_the_environment() {
+    use wiremock::matchers::header;
+    for api in &APIS {
+        let server = MockServer::start().await;
+        // The mock answers only a request with the key where the provider wants it.
+        let (key_header, key_value, provider, variables) = match api.name {
+            "anthropic" => (
+                "x-api-key",
+                KEY.to_string(),
+                "anthropic",
+                vec![("ANTHROPIC_BASE_URL", server.uri())],
+            ),
+            "gemini" => (
+                "x-goog-api-key",
+                KEY.to_string(),
+                "gemini",
+                vec![("GEMINI_BASE_URL", server.uri())],
+            ),
+            "openai" => (
+                "authorization",
+                format!("Bearer {KEY}"),
+                "openai",
+                vec![
+                    ("OPENAI_BASE_URL", format!("{}/v1", server.uri())),
+                    ("OPENAI_MAX_TOKENS_FIELD", "max_completion_tokens".into()),
+                ],
+            ),
+            _ => (
+                "authorization",
+                format!("Bearer {KEY}"),
+                "openai",
+                vec![
+                    ("OPENAI_BASE_URL", format!("{}/v1", server.uri())),
+                    ("OPENAI_API", "responses".into()),
+                ],
+            ),
+        };
+        let ok = (api.usage_body)(json!(10), json!(2)).to_string();
+        Mock::given(method("POST"))
+            .and(path(api.path))
+            .and(header(key_header, key_value.as_str()))
+            .and(header("content-type", "application/json"))
+            .respond_with(json_reply(200, ok))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let key_variable = if provider == "openai" {
+            "OPENAI_API_KEY"
+        } else if provider == "gemini" {
+            "GEMINI_API_KEY"
+        } else {
+            "ANTHROPIC_API_KEY"
+        };
+        let mut variables = variables;
+        variables.push((key_variable, KEY.to_string()));
+        run_child(provider, api.model, "ok", &variables);
+        let sent = server.received_requests().await.unwrap_or_default();
+        let body: Value = sent
+            .first()
+            .and_then(|r| serde_json::from_slice(&r.body).ok())
+            .unwrap_or_default();
+        // Gemini's model is in the path the mock matched; the others' in the body.
+        if api.name != "gemini" {
+            assert_eq!(body["model"], api.model, "{}", api.name);
+        }
+        if api.name == "openai" {
+            assert_eq!(body["max_completion_tokens"], 64);
+        }
+    }
+}
+
+#[tokio::test]
+async fn openai_api_is_chosen_by_the_environment() {
+    for (api, expect, paths) in [
+        // Another base URL than OpenAI's: Chat Completions by default.
+        (None, "ok", ["/v1/chat/completions"]),
+        (Some("chat"), "ok", ["/v1/chat/completions"]),
+        (Some("responses"), "ok", ["/v1/responses"]),
+        (Some("completions"), "error", [""]),
+    ] {
+        let server = MockServer::start().await;
+        for (route, api_index, file) in [
+            ("/v1/chat/completions", 1, "text.json"),
+            ("/v1/responses", 2, "text.json"),
+        ] {
+            Mock::given(method("POST"))
+                .and(path(route))
+                .respond_with(json_reply(200, fixture(APIS[api_index].name, file)))
+                .mount(&server)
+                .await;
+        }
+        let mut variables = vec![
+            ("OPENAI_BASE_URL", format!("{}/v1", server.uri())),
+            ("OPENAI_API_KEY", KEY.to_string()),
+        ];
+        if let Some(value) = api {
+            variables.push(("OPENAI_API", value.to_string()));
+        }
+        run_child("openai", "gpt-4o-mini", expect, &variables);
+        let sent: Vec<String> = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.url.path().to_string())
+            .collect();
+        let expected: Vec<String> = paths
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(sent, expected, "{api:?}");
+    }
+}
+
 /// The usage of a reply that read 600 and wrote 300 of its 1,000 prompt tokens, in each
 /// provider's documented shape, and what the adapters make of it: `input_tokens` is the whole
 /// prompt for all, the cache parts are within it.
@@ -614,10 +1229,24 @@ async fn cache_tokens_mean_the_same_for_every_provider() {
             0,
             0,
         ),
+        // The Responses API's `input_tokens` counts `input_tokens_details.cached_tokens` in
+        // (<https://platform.openai.com/docs/api-reference/responses/object>, "usage").
+        (
+            &APIS[2],
+            json!({"id": "resp_1", "object": "response", "status": "completed", "model": "gpt-4.1-mini",
+                "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                    "content": [{"type": "output_text", "text": "Hi.", "annotations": []}]}],
+                "usage": {"input_tokens": 1000, "input_tokens_details": {"cached_tokens": 600},
+                    "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 0},
+                    "total_tokens": 1005}}),
+            600,
+            0,
+            0,
+        ),
         // Gemini's `promptTokenCount` counts `cachedContentTokenCount` in
         // (<https://ai.google.dev/api/generate-content#UsageMetadata>).
         (
-            &APIS[2],
+            &APIS[3],
             json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "Hi."}]}, "finishReason": "STOP"}],
                 "usageMetadata": {"promptTokenCount": 1000, "cachedContentTokenCount": 600,
                     "candidatesTokenCount": 5, "totalTokenCount": 1005}}),

@@ -486,7 +486,8 @@ async fn an_invalid_structured_answer_goes_back_once_with_the_errors() {
     assert_eq!(
         user.content[1],
         ContentBlock::Text {
-            text: "And Oslo?".into()
+            text: "And Oslo?".into(),
+            extra: None,
         }
     );
     // The conversation was continued on another provider.

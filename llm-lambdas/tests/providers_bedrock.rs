@@ -58,16 +58,19 @@ fn follow_up() -> ChatRequest {
         content: vec![
             ContentBlock::Text {
                 text: "Checking.".into(),
+                extra: None,
             },
             ContentBlock::ToolUse {
                 id: "tooluse_1".into(),
                 name: "get_weather".into(),
                 input: json!({"city": "Paris", "days": 2}),
+                extra: None,
             },
             ContentBlock::ToolUse {
                 id: "call_bad".into(),
                 name: "get_weather".into(),
                 input: Value::String("{\"city\": Par".into()),
+                extra: None,
             },
         ],
     });
@@ -485,12 +488,14 @@ async fn reasoning_blocks_are_not_part_of_the_answer() {
         response.message.content,
         vec![
             ContentBlock::Text {
-                text: "I'll check the weather in Paris.".into()
+                text: "I'll check the weather in Paris.".into(),
+                extra: None,
             },
             ContentBlock::ToolUse {
                 id: "tooluse_Vw9hX2kQRc2dE7pLk3sT1A".into(),
                 name: "get_weather".into(),
                 input: json!({"city": "Paris"}),
+                extra: None,
             },
         ]
     );
@@ -586,6 +591,7 @@ async fn an_empty_error_result_still_says_it_failed() {
             id: "tooluse_1".into(),
             name: "get_weather".into(),
             input: json!({"city": "Paris"}),
+            extra: None,
         }],
     });
     request.messages.push(Message {
@@ -621,6 +627,7 @@ fn long_request(model: &str, turns: usize) -> ChatRequest {
                 id: format!("tooluse_{turn}"),
                 name: "get_weather".into(),
                 input: json!({"city": "Paris"}),
+                extra: None,
             }],
         });
         messages.push(Message {

@@ -58,11 +58,13 @@ fn follow_up() -> ChatRequest {
                 id: "call_1".into(),
                 name: "get_weather".into(),
                 input: json!({"city": "Paris"}),
+                extra: None,
             },
             ContentBlock::ToolUse {
                 id: "call_bad".into(),
                 name: "get_weather".into(),
                 input: Value::String("{\"city\": Par".into()),
+                extra: None,
             },
         ],
     });
@@ -264,16 +266,6 @@ fn compatible_servers_arguments_as_object_or_empty() {
     assert_eq!(calls[1].input, json!(""));
 }
 
-#[tokio::test]
-async fn truncated_answer() {
-    let server = server_answering(200, fixture("length.json")).await;
-    let response = model(&server).complete(&question()).await;
-    assert!(
-        matches!(&response, Ok(r) if r.stop_reason == StopReason::MaxTokens && r.message.text().ends_with(" In")),
-        "{response:?}"
-    );
-}
-
 async fn error_for(status: u16, name: &str) -> LlmError {
     let server = server_answering(status, fixture(name)).await;
     match model(&server).complete(&question()).await {
@@ -283,93 +275,6 @@ async fn error_for(status: u16, name: &str) -> LlmError {
             e
         }
     }
-}
-
-#[tokio::test]
-async fn bad_request() {
-    let e = error_for(400, "error_400.json").await;
-    assert_eq!(e.error_name(), "LLM.BadRequest", "{e}");
-    assert!(e.to_string().contains("invalid_function_parameters"), "{e}");
-}
-
-#[tokio::test]
-async fn context_too_long() {
-    let e = error_for(400, "error_context.json").await;
-    assert_eq!(e.error_name(), "LLM.ContextTooLong", "{e}");
-}
-
-#[tokio::test]
-async fn auth_failed() {
-    let e = error_for(401, "error_401.json").await;
-    assert_eq!(e.error_name(), "LLM.AuthFailed", "{e}");
-}
-
-#[tokio::test]
-async fn rate_limited_with_retry_after() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .set_body_raw(fixture("error_429.json"), "application/json")
-                .insert_header("retry-after", "2")
-                .insert_header("x-ratelimit-reset-requests", "120ms"),
-        )
-        .mount(&server)
-        .await;
-    let e = model(&server).complete(&question()).await;
-    assert!(
-        matches!(
-            &e,
-            Err(LlmError::RateLimited {
-                retry_after_seconds: Some(2),
-                ..
-            })
-        ),
-        "{e:?}"
-    );
-}
-
-#[tokio::test]
-async fn server_error() {
-    let e = error_for(500, "error_500.json").await;
-    assert!(
-        matches!(&e, LlmError::ServerError { status: 500, .. }),
-        "{e:?}"
-    );
-}
-
-#[tokio::test]
-async fn overloaded() {
-    let e = error_for(503, "error_503.json").await;
-    assert!(
-        matches!(&e, LlmError::Overloaded { status: 503, .. }),
-        "{e:?}"
-    );
-}
-
-#[tokio::test]
-async fn timeout() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(fixture("text.json"), "application/json")
-                .set_delay(Duration::from_secs(3)),
-        )
-        .mount(&server)
-        .await;
-    let model = OpenAiModel::new(
-        format!("{}/v1", server.uri()),
-        ApiKey::new(KEY),
-        Duration::from_secs(1),
-    )
-    .unwrap_or_else(|e| panic!("adapter: {e}"));
-    let e = model.complete(&question()).await;
-    assert!(
-        matches!(&e, Err(LlmError::Timeout { seconds: 1, .. })),
-        "{e:?}"
-    );
 }
 
 #[tokio::test]
@@ -393,43 +298,6 @@ async fn local_server_without_key_gets_no_authorization_header() {
     let requests = server.received_requests().await.unwrap_or_default();
     assert_eq!(requests.len(), 1);
     assert!(!requests[0].headers.contains_key("authorization"));
-}
-
-/// Runs in a child process with `OPENAI_BASE_URL` and `OPENAI_API_KEY` set by
-/// [`base_url_and_key_from_the_environment`]; skipped when run on its own.
-#[tokio::test]
-#[ignore = "run by base_url_and_key_from_the_environment in a child process"]
-async fn from_env_child() {
-    if std::env::var("SFN_AGENT_TEST_CHILD").is_err() {
-        return;
-    }
-    let model = OpenAiModel::from_env().unwrap_or_else(|e| panic!("from_env: {e}"));
-    let response = model.complete(&question()).await;
-    assert!(
-        matches!(&response, Ok(r) if r.stop_reason == StopReason::EndTurn),
-        "{response:?}"
-    );
-}
-
-#[tokio::test]
-async fn base_url_and_key_from_the_environment() {
-    let server = server_answering(200, fixture("text.json")).await;
-    let output = std::process::Command::new(
-        std::env::current_exe().unwrap_or_else(|e| panic!("test binary: {e}")),
-    )
-    .args(["from_env_child", "--exact", "--ignored", "--quiet"])
-    .env("SFN_AGENT_TEST_CHILD", "1")
-    .env("OPENAI_BASE_URL", format!("{}/v1", server.uri()))
-    .env("OPENAI_API_KEY", KEY)
-    .env("OPENAI_MAX_TOKENS_FIELD", "max_completion_tokens")
-    .output()
-    .unwrap_or_else(|e| panic!("child: {e}"));
-    assert!(
-        output.status.success(),
-        "child failed: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    assert_eq!(sent_body(&server).await["max_completion_tokens"], 1024);
 }
 
 // ---- Variations real servers send (fixtures and sources in tests/fixtures/openai/README.md).
@@ -586,6 +454,7 @@ async fn history_with_an_unanswered_call_is_repaired() {
             id: "call_lost".into(),
             name: "get_weather".into(),
             input: json!({"city": "Paris"}),
+            extra: None,
         }],
     });
     request.messages.push(Message::user_text("And in Tokyo?"));

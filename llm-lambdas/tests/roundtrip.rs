@@ -26,7 +26,10 @@ fn tools() -> Vec<ToolSpec> {
 }
 
 fn text(t: &str) -> ContentBlock {
-    ContentBlock::Text { text: t.into() }
+    ContentBlock::Text {
+        text: t.into(),
+        extra: None,
+    }
 }
 
 fn call(id: &str, name: &str, input: Value) -> ContentBlock {
@@ -34,6 +37,7 @@ fn call(id: &str, name: &str, input: Value) -> ContentBlock {
         id: id.into(),
         name: name.into(),
         input,
+        extra: None,
     }
 }
 
@@ -109,8 +113,10 @@ fn meaning(messages: &[Message]) -> Vec<(Role, Vec<String>)> {
                 .content
                 .iter()
                 .map(|b| match b {
-                    ContentBlock::Text { text } => format!("text: {text}"),
-                    ContentBlock::ToolUse { id, name, input } => {
+                    ContentBlock::Text { text, .. } => format!("text: {text}"),
+                    ContentBlock::ToolUse {
+                        id, name, input, ..
+                    } => {
                         calls.push((id.clone(), name.clone()));
                         format!("call #{}: {name} {input}", calls.len())
                     }
@@ -148,9 +154,10 @@ fn from_anthropic_request(body: &anthropic::MessagesRequest) -> Vec<Message> {
                 .content
                 .iter()
                 .filter_map(|b| match b {
-                    anthropic::AnthropicBlock::Text { text, .. } => {
-                        Some(ContentBlock::Text { text: text.clone() })
-                    }
+                    anthropic::AnthropicBlock::Text { text, .. } => Some(ContentBlock::Text {
+                        text: text.clone(),
+                        extra: None,
+                    }),
                     anthropic::AnthropicBlock::ToolUse {
                         id, name, input, ..
                     } => Some(call(id, name, input.clone())),
@@ -548,5 +555,106 @@ fn a_conversation_started_on_anthropic_continues_on_openai_and_gemini() {
     assert_eq!(
         normalized_meaning(&from_anthropic_request(&a)),
         normalized_meaning(&history)
+    );
+}
+
+#[test]
+fn gemini_signatures_go_back_to_gemini_on_their_parts_and_to_no_other_provider() {
+    let model = "gemini-3-pro-preview";
+    let signed =
+        gemini::from_response_json(&fixture("gemini", "function_calls_signed.json"), model);
+    let Ok(signed) = signed else {
+        panic!("{signed:?}")
+    };
+    assert_eq!(signed.stop_reason, StopReason::ToolUse);
+    assert_eq!(signed.message.text(), "I'll check both cities.");
+    let calls = signed.message.tool_calls();
+    let mut history = vec![Message::user_text("Paris or Tokyo, which is warmer?")];
+    history.push(signed.message);
+    history.push(Message::tool_results(&[
+        agent_builder::ToolResult::ok(calls[0].id.clone(), "{\"temp_c\": 18}"),
+        agent_builder::ToolResult::ok(calls[1].id.clone(), "{\"temp_c\": 21}"),
+    ]));
+    let last =
+        gemini::from_response_json(&fixture("gemini", "text_signature_last_part.json"), model);
+    let Ok(last) = last else { panic!("{last:?}") };
+    assert_eq!(last.message.text(), "Paris is 18 °C and Tokyo 21 °C.");
+    history.push(last.message);
+    history.push(Message::user_text("And in Oslo?"));
+
+    // Stored and loaded again, as the conversation store does.
+    let stored = serde_json::to_string(&history).unwrap_or_default();
+    let loaded: Vec<Message> = serde_json::from_str(&stored).unwrap_or_default();
+    assert_eq!(loaded, history);
+
+    // Back to Gemini 3: each signature on its own part, no placeholder where the model signed.
+    let body = serde_json::to_value(gemini::to_request(&request(model, loaded.clone())))
+        .unwrap_or_default();
+    let first_turn = &body["contents"][1]["parts"];
+    assert_eq!(
+        first_turn[0],
+        json!({"text": "I'll check both cities.", "thoughtSignature": "CtwBAdHtim8xPq3vT0bS1Yd0YQ2n0yKJ5m4xgk8oU7y4k2XlqJ0r9T2v"})
+    );
+    assert_eq!(
+        first_turn[1]["thoughtSignature"],
+        "CiwBAdHtim9Jx2F8u0YQ6mB1vQ4u9r2ZkYc1cK4dS3pGf7xWw0a1QhT3"
+    );
+    assert_eq!(
+        first_turn[1]["functionCall"]["args"],
+        json!({"city": "Paris"})
+    );
+    assert!(
+        first_turn[2].get("thoughtSignature").is_none(),
+        "{first_turn}"
+    );
+    let answer_turn = &body["contents"][3]["parts"];
+    assert_eq!(
+        answer_turn,
+        &json!([
+            {"text": "Paris is 18 °C and Tokyo 21 °C.", "thoughtSignature": "Cr8BAdHtim-3n1eWq0pQ9sL2Xk7YbV4m8Z0tGd5c1FhJ2uR6oN3yAe9w"}
+        ])
+    );
+
+    // Another Gemini model gets the placeholder instead: a signature is bound to its model.
+    let other = serde_json::to_value(gemini::to_request(&request(
+        "gemini-3-flash-preview",
+        loaded.clone(),
+    )))
+    .unwrap_or_default();
+    let parts = &other["contents"][1]["parts"];
+    assert!(parts[0].get("thoughtSignature").is_none(), "{parts}");
+    assert_eq!(
+        parts[1]["thoughtSignature"],
+        gemini::DUMMY_THOUGHT_SIGNATURE
+    );
+
+    // Anywhere else: not one signature, and the same meaning as before.
+    let signatures = ["CtwBAdHtim8", "CiwBAdHtim9", "Cr8BAdHtim"];
+    let a = anthropic::to_request(&request("claude-sonnet-4-5", loaded.clone()));
+    let o = openai::to_request(
+        &request("gpt-4o-mini", loaded.clone()),
+        MaxTokensField::MaxTokens,
+    );
+    let b = bedrock::to_request(&request("amazon.nova-pro-v1:0", loaded.clone()));
+    let Ok(b) = b else { panic!("{b:?}") };
+    let sent = [
+        serde_json::to_string(&a).unwrap_or_default(),
+        serde_json::to_string(&o).unwrap_or_default(),
+        format!("{b:?}"),
+    ];
+    for body in &sent {
+        assert!(body.contains("Paris is 18"), "{body}");
+        for signature in signatures {
+            assert!(!body.contains(signature), "{body}");
+        }
+        assert!(!body.contains("thought"), "{body}");
+    }
+    assert_eq!(
+        normalized_meaning(&from_anthropic_request(&a)),
+        normalized_meaning(&loaded)
+    );
+    assert_eq!(
+        normalized_meaning(&from_openai_request(&o)),
+        normalized_meaning(&loaded)
     );
 }

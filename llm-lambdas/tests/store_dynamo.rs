@@ -68,6 +68,7 @@ async fn turns_round_trip_across_query_pages_with_an_expiry() {
                         id: format!("t{n}"),
                         name: "calc".into(),
                         input: serde_json::json!({"expr": "1+1", "unicode": "é✓"}),
+                        extra: None,
                     }],
                 },
             ],

@@ -76,9 +76,7 @@ impl ChatModel for FlakyModel {
         Ok(ChatResponse {
             message: agent_builder::Message {
                 role: agent_builder::Role::Assistant,
-                content: vec![agent_builder::ContentBlock::Text {
-                    text: self.answer.clone(),
-                }],
+                content: vec![agent_builder::ContentBlock::text(self.answer.clone())],
             },
             stop_reason: StopReason::EndTurn,
             input_tokens: 10,

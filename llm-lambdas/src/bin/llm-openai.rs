@@ -2,7 +2,8 @@
 //!
 //! Configuration (read at init, used on the first invocation): `CONVERSATION_TABLE`,
 //! `CONVERSATION_TTL_DAYS`, `SECRET_ARN` (the API-key secret), the provider's base URL and key
-//! variables, `LLM_TIMEOUT_SECONDS`, `LLM_MODEL_OVERRIDE`.
+//! variables, `LLM_TIMEOUT_SECONDS`, `LLM_MODEL_OVERRIDE`, and `OPENAI_API` (`responses`, the
+//! default for api.openai.com, or `chat`, the default for any other base URL).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -449,16 +449,17 @@ pub fn to_request(request: &ChatRequest) -> MessagesRequest {
 /// 3. after the user message before it, where the previous turn wrote its entry: an exact hit,
 ///    even when the new turn adds more than the 20 blocks the API looks back from a breakpoint.
 pub fn to_request_with(request: &ChatRequest, cache: PromptCache) -> MessagesRequest {
-    let mut messages: Vec<AnthropicMessage> = normalized_messages(&request.messages)
-        .into_iter()
-        .map(|m| AnthropicMessage {
-            role: match m.role {
-                Role::User => "user".to_string(),
-                Role::Assistant => "assistant".to_string(),
-            },
-            content: m.content.iter().map(to_block).collect(),
-        })
-        .collect();
+    let mut messages: Vec<AnthropicMessage> =
+        normalized_messages(&request.messages, Provider::Anthropic)
+            .into_iter()
+            .map(|m| AnthropicMessage {
+                role: match m.role {
+                    Role::User => "user".to_string(),
+                    Role::Assistant => "assistant".to_string(),
+                },
+                content: m.content.iter().map(to_block).collect(),
+            })
+            .collect();
     let mut tools: Vec<AnthropicTool> = request
         .tools
         .iter()
@@ -559,11 +560,13 @@ fn set_cache_control(block: &mut AnthropicBlock, control: CacheControl) {
 
 fn to_block(block: &ContentBlock) -> AnthropicBlock {
     match block {
-        ContentBlock::Text { text } => AnthropicBlock::Text {
+        ContentBlock::Text { text, .. } => AnthropicBlock::Text {
             text: text.clone(),
             cache_control: None,
         },
-        ContentBlock::ToolUse { id, name, input } => AnthropicBlock::ToolUse {
+        ContentBlock::ToolUse {
+            id, name, input, ..
+        } => AnthropicBlock::ToolUse {
             id: portable_tool_id(id),
             name: name.clone(),
             input: input_as_object(input),
@@ -606,10 +609,10 @@ pub fn from_response(response: MessagesResponse) -> ChatResponse {
         match block {
             AnthropicBlock::Text { text, .. } => {
                 match content.last_mut() {
-                    Some(ContentBlock::Text { text: previous }) if after_text => {
+                    Some(ContentBlock::Text { text: previous, .. }) if after_text => {
                         previous.push_str(&text)
                     }
-                    _ => content.push(ContentBlock::Text { text }),
+                    _ => content.push(ContentBlock::text(text)),
                 }
                 after_text = true;
             }
@@ -622,13 +625,13 @@ pub fn from_response(response: MessagesResponse) -> ChatResponse {
                 } else {
                     input
                 };
-                content.push(ContentBlock::ToolUse { id, name, input });
+                content.push(ContentBlock::tool_use(id, name, input));
                 after_text = false;
             }
             AnthropicBlock::ToolResult { .. } | AnthropicBlock::Other => after_text = false,
         }
     }
-    content.retain(|b| !matches!(b, ContentBlock::Text { text } if text.is_empty()));
+    content.retain(|b| !matches!(b, ContentBlock::Text { text, .. } if text.is_empty()));
     let has_tool_use = content
         .iter()
         .any(|b| matches!(b, ContentBlock::ToolUse { .. }));
@@ -641,10 +644,11 @@ pub fn from_response(response: MessagesResponse) -> ChatResponse {
     if response.stop_reason.as_deref() == Some("refusal")
         && !content
             .iter()
-            .any(|b| matches!(b, ContentBlock::Text { text } if !text.trim().is_empty()))
+            .any(|b| matches!(b, ContentBlock::Text { text, .. } if !text.trim().is_empty()))
     {
         content.push(ContentBlock::Text {
             text: REFUSAL_TEXT.to_string(),
+            extra: None,
         });
     }
     unique_tool_ids(&mut content);
@@ -793,7 +797,7 @@ mod tests {
         });
         let response = from_response_json(&body.to_string());
         assert!(
-            matches!(&response, Ok(r) if r.message.content == vec![ContentBlock::Text { text: "Answer.".into() }]),
+            matches!(&response, Ok(r) if r.message.content == vec![ContentBlock::text("Answer.")]),
             "{response:?}"
         );
     }

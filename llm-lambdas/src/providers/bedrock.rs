@@ -285,7 +285,7 @@ fn cache_point() -> Result<br::CachePointBlock, LlmError> {
 /// The size in bytes of a neutral block, as the Anthropic adapter counts it.
 fn neutral_block_bytes(block: &ContentBlock) -> usize {
     match block {
-        ContentBlock::Text { text } => text.len(),
+        ContentBlock::Text { text, .. } => text.len(),
         ContentBlock::ToolUse { name, input, .. } => name.len() + schema_bytes(input) + 40,
         ContentBlock::ToolResult { content, .. } => content.len() + 40,
     }
@@ -312,7 +312,7 @@ pub fn to_request_with(
     prompt_cache: bool,
 ) -> Result<ConverseRequest, LlmError> {
     let support = cache_support(&request.model).filter(|_| prompt_cache);
-    let neutral = normalized_messages(&request.messages);
+    let neutral = normalized_messages(&request.messages, Provider::Bedrock);
     let mut bytes: usize = request
         .tools
         .iter()
@@ -443,8 +443,10 @@ fn result_text(content: &str, is_error: bool) -> String {
 
 fn to_block(block: &ContentBlock) -> Result<br::ContentBlock, LlmError> {
     Ok(match block {
-        ContentBlock::Text { text } => br::ContentBlock::Text(text.clone()),
-        ContentBlock::ToolUse { id, name, input } => br::ContentBlock::ToolUse(
+        ContentBlock::Text { text, .. } => br::ContentBlock::Text(text.clone()),
+        ContentBlock::ToolUse {
+            id, name, input, ..
+        } => br::ContentBlock::ToolUse(
             br::ToolUseBlock::builder()
                 .tool_use_id(portable_tool_id(id))
                 .name(name)
@@ -490,8 +492,8 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
     let push_text = |content: &mut Vec<ContentBlock>, text: String, after_text: bool| match content
         .last_mut()
     {
-        Some(ContentBlock::Text { text: previous }) if after_text => previous.push_str(&text),
-        _ => content.push(ContentBlock::Text { text }),
+        Some(ContentBlock::Text { text: previous, .. }) if after_text => previous.push_str(&text),
+        _ => content.push(ContentBlock::text(text)),
     };
     let mut after_text = false;
     for block in message.content {
@@ -519,6 +521,7 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
                     } else {
                         input
                     },
+                    extra: None,
                 });
                 after_text = false;
             }
@@ -526,7 +529,7 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
             _ => after_text = false,
         }
     }
-    content.retain(|b| !matches!(b, ContentBlock::Text { text } if text.is_empty()));
+    content.retain(|b| !matches!(b, ContentBlock::Text { text, .. } if text.is_empty()));
     let has_tool_use = content
         .iter()
         .any(|b| matches!(b, ContentBlock::ToolUse { .. }));
@@ -543,13 +546,14 @@ pub fn from_output(output: ConverseOutput, model: &str) -> Result<ChatResponse, 
     if filtered
         && !content
             .iter()
-            .any(|b| matches!(b, ContentBlock::Text { text } if !text.trim().is_empty()))
+            .any(|b| matches!(b, ContentBlock::Text { text, .. } if !text.trim().is_empty()))
     {
         content.push(ContentBlock::Text {
             text: format!(
                 "Bedrock withheld the answer (stopReason: {}).",
                 output.stop_reason.as_str()
             ),
+            extra: None,
         });
     }
     unique_tool_ids(&mut content);

@@ -14,14 +14,19 @@
 //! Function declarations take an OpenAPI subset of JSON Schema; [`gemini_schema`] keeps only what
 //! it accepts (no `$schema`, `additionalProperties`, `$ref`, type arrays, unknown formats).
 //!
-//! Gemini 3 models want the `thoughtSignature` of their function calls back in the history. The
-//! neutral messages do not carry it, so replayed calls get the documented placeholder signature
-//! for histories the model did not write itself ([`DUMMY_THOUGHT_SIGNATURE`],
-//! <https://ai.google.dev/gemini-api/docs/thought-signatures>).
+//! Thought signatures (<https://ai.google.dev/gemini-api/docs/thought-signatures>): Gemini 2.5
+//! and 3 put an opaque `thoughtSignature` on parts they write (the first `functionCall` of a
+//! step, and text parts), and want each back on the same part when the history is replayed;
+//! Gemini 3 refuses a replayed function call of the current turn without it. The adapter keeps
+//! each signature on its neutral block as a Gemini [`ProviderExtra`] and sends it back on that
+//! part; no other provider is ever sent it. A replayed call with no signature of its own (a call
+//! another provider wrote, or one stored before signatures were kept) gets the documented
+//! placeholder for histories the model did not write itself ([`DUMMY_THOUGHT_SIGNATURE`]) when
+//! it is the first call of its turn and the model checks signatures.
 
 use std::time::Duration;
 
-use agent_builder::{ContentBlock, Message, Provider, Role, StopReason};
+use agent_builder::{ContentBlock, Message, Provider, ProviderExtra, Role, StopReason};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -48,6 +53,11 @@ pub const BASE_URL_ENV: &str = "GEMINI_BASE_URL";
 pub const API_KEY_ENV: &str = "GEMINI_API_KEY";
 /// The signature Gemini documents for function calls it did not produce itself in this history.
 pub const DUMMY_THOUGHT_SIGNATURE: &str = "skip_thought_signature_validator";
+/// The most bytes of thought signatures kept from one reply (they are a few hundred bytes to a
+/// few KB each). Signatures past it are not stored, so a hostile reply cannot grow the stored
+/// turn past the store's item limit; a call that loses its signature is replayed with
+/// [`DUMMY_THOUGHT_SIGNATURE`].
+pub const MAX_THOUGHT_SIGNATURE_BYTES: usize = 64 * 1024;
 
 /// The base URL from [`BASE_URL_ENV`], or [`DEFAULT_BASE_URL`].
 pub fn base_url_from_env() -> String {
@@ -303,7 +313,7 @@ pub struct UsageMetadata {
 pub fn to_request(request: &ChatRequest) -> GenerateContentRequest {
     let needs_signature = wants_thought_signatures(&request.model);
     let names = tool_names(&request.messages);
-    let contents = normalized_messages(&request.messages)
+    let contents = normalized_messages(&request.messages, Provider::Gemini)
         .iter()
         .map(|m| {
             let mut signed = false;
@@ -311,14 +321,22 @@ pub fn to_request(request: &ChatRequest) -> GenerateContentRequest {
                 .content
                 .iter()
                 .map(|b| match b {
-                    ContentBlock::Text { text } => Part {
+                    ContentBlock::Text { text, extra } => Part {
                         text: Some(text.clone()),
+                        thought_signature: own_signature(extra.as_ref(), &request.model),
                         ..Part::default()
                     },
-                    ContentBlock::ToolUse { name, input, .. } => {
-                        // Only the first call of a turn carries a signature (parallel calls).
-                        let thought_signature = (needs_signature && !signed)
-                            .then(|| DUMMY_THOUGHT_SIGNATURE.to_string());
+                    ContentBlock::ToolUse {
+                        name, input, extra, ..
+                    } => {
+                        // The model's own signature goes back on its call. A turn whose first
+                        // call has none gets the placeholder there; Gemini signs only the first
+                        // of parallel calls, so the others go without.
+                        let thought_signature = own_signature(extra.as_ref(), &request.model)
+                            .or_else(|| {
+                                (needs_signature && !signed)
+                                    .then(|| DUMMY_THOUGHT_SIGNATURE.to_string())
+                            });
                         signed = true;
                         Part {
                             function_call: Some(FunctionCall {
@@ -389,6 +407,37 @@ pub fn to_request(request: &ChatRequest) -> GenerateContentRequest {
             temperature: request.temperature,
         },
     }
+}
+
+/// The thought signature `model` wrote on a block. A signature of another Gemini model is not
+/// sent (it is bound to the model that wrote it); the block is then replayed like one another
+/// provider wrote.
+fn own_signature(extra: Option<&ProviderExtra>, model: &str) -> Option<String> {
+    extra
+        .filter(|e| e.is_for(Provider::Gemini, model))
+        .and_then(|e| e.thought_signature.clone())
+}
+
+/// A part's signature as the block's extra, if it is one to keep.
+/// `kept` counts the signature bytes of the reply kept so far.
+fn signature_extra(
+    signature: Option<String>,
+    model: &str,
+    kept: &mut usize,
+) -> Option<ProviderExtra> {
+    let signature = signature.filter(|s| !s.is_empty())?;
+    if kept.saturating_add(signature.len()) > MAX_THOUGHT_SIGNATURE_BYTES {
+        eprintln!(
+            "gemini: thoughtSignatures of more than {MAX_THOUGHT_SIGNATURE_BYTES} bytes in one reply; one of {} bytes not kept",
+            signature.len()
+        );
+        return None;
+    }
+    *kept += signature.len();
+    Some(ProviderExtra {
+        thought_signature: Some(signature),
+        ..ProviderExtra::new(Provider::Gemini, model)
+    })
 }
 
 /// Gemini 1.x and 2.x do not check signatures; newer models (3 and later) do.
@@ -630,16 +679,16 @@ pub fn from_response(
     }
     let mut content = Vec::new();
     let mut calls = 0usize;
+    let mut signature_bytes = 0usize;
     for part in parts {
         if part.thought == Some(true) {
             continue;
         }
-        if let Some(text) = part.text.filter(|t| !t.is_empty()) {
-            match content.last_mut() {
-                Some(ContentBlock::Text { text: previous }) => previous.push_str(&text),
-                _ => content.push(ContentBlock::Text { text }),
-            }
-        }
+        let extra = signature_extra(
+            part.thought_signature,
+            requested_model,
+            &mut signature_bytes,
+        );
         if let Some(call) = part.function_call {
             let input = if call.args.is_null() {
                 json!({})
@@ -655,7 +704,10 @@ pub fn from_response(
                 id,
                 name: call.name,
                 input,
+                extra,
             });
+        } else if let Some(text) = part.text.filter(|t| !t.is_empty() || extra.is_some()) {
+            push_text(&mut content, text, extra);
         }
     }
     // Cut off at the limit, calls or not: a call written when the budget ran out is not run.
@@ -703,6 +755,27 @@ pub fn from_response(
             .model_version
             .unwrap_or_else(|| requested_model.to_string()),
     })
+}
+
+/// Adds a text part to the reply: text parts that follow each other are one text (the answer is
+/// not split where the model's parts were), carrying the part's signature. Only when both the
+/// text so far and this part carry one does the part become a block of its own, so that neither
+/// signature is lost. An empty part that only carries a signature (Gemini may end a reply with
+/// one) is kept as such.
+fn push_text(content: &mut Vec<ContentBlock>, text: String, extra: Option<ProviderExtra>) {
+    if let Some(ContentBlock::Text {
+        text: previous,
+        extra: previous_extra,
+    }) = content.last_mut()
+        && (previous_extra.is_none() || extra.is_none())
+    {
+        previous.push_str(&text);
+        if extra.is_some() {
+            *previous_extra = extra;
+        }
+        return;
+    }
+    content.push(ContentBlock::Text { text, extra });
 }
 
 /// Parses a `generateContent` response body (JSON text) to the neutral response.
@@ -817,5 +890,24 @@ mod tests {
         assert!(!wants_thought_signatures("gemini-2.5-flash"));
         assert!(wants_thought_signatures("gemini-3-pro-preview"));
         assert!(!wants_thought_signatures("models/gemini-2.0-flash"));
+    }
+
+    #[test]
+    fn signatures_past_the_cap_are_not_kept() {
+        let big = "s".repeat(MAX_THOUGHT_SIGNATURE_BYTES / 2 + 1);
+        let call = |city: &str| json!({"functionCall": {"name": "get_weather", "args": {"city": city}}, "thoughtSignature": big});
+        let body = json!({"candidates": [{"content": {"role": "model",
+            "parts": [call("Paris"), call("Tokyo")]}, "finishReason": "STOP"}]});
+        let reply = from_response_json(&body.to_string(), "gemini-3-pro-preview");
+        let Ok(reply) = reply else {
+            panic!("{reply:?}")
+        };
+        let kept: Vec<bool> = reply
+            .message
+            .content
+            .iter()
+            .map(|b| b.extra().is_some())
+            .collect();
+        assert_eq!(kept, [true, false]);
     }
 }

@@ -1,7 +1,8 @@
 //! The neutral history made acceptable to every provider: roles merged, every tool call
-//! answered, ids in the alphabet every API accepts, stable ids for calls that come without one.
+//! answered, ids in the alphabet every API accepts, stable ids for calls that come without one,
+//! and another provider's extras (thought signatures, reasoning items) left out.
 
-use agent_builder::{ContentBlock, Message};
+use agent_builder::{ContentBlock, Message, Provider};
 use serde_json::Value;
 
 /// A tool call id that is the same every time the same reply is converted: the turn's position,
@@ -46,8 +47,12 @@ pub(crate) fn tool_names(messages: &[Message]) -> std::collections::HashMap<&str
         .collect()
 }
 
-/// The messages with consecutive messages of one role merged, empty text blocks and empty
-/// messages dropped, and every tool call answered: the shape every provider accepts.
+/// The messages as `provider` may be sent them: the [`agent_builder::ProviderExtra`]s another
+/// provider wrote removed (Anthropic, OpenAI and Bedrock never see Gemini's thought signatures or
+/// the Responses API's reasoning items), consecutive messages of one role merged, empty text
+/// blocks (unless they carry `provider`'s own extra: Gemini may put its signature on an empty
+/// text part) and empty messages dropped, and every tool call answered: the shape every provider
+/// accepts.
 ///
 /// Anthropic, OpenAI, Gemini and Bedrock all refuse a history where an assistant's tool call is
 /// not answered in the very next (user) message, or where a result answers no call of the message
@@ -57,14 +62,16 @@ pub(crate) fn tool_names(messages: &[Message]) -> std::collections::HashMap<&str
 /// between the model's call and its result and the conversation was continued later. So a call
 /// without a result gets an error result saying it was not run, a result without its call becomes
 /// text, and the results come first in their calls' order (Anthropic wants them before any text).
-pub(crate) fn normalized_messages(messages: &[Message]) -> Vec<Message> {
+pub(crate) fn normalized_messages(messages: &[Message], provider: Provider) -> Vec<Message> {
     let mut merged: Vec<Message> = Vec::with_capacity(messages.len());
     for message in messages {
         let content: Vec<ContentBlock> = message
             .content
             .iter()
-            .filter(|b| !matches!(b, ContentBlock::Text { text } if text.trim().is_empty()))
-            .cloned()
+            .map(|b| b.clone().for_provider(provider))
+            .filter(|b| {
+                !matches!(b, ContentBlock::Text { text, extra: None } if text.trim().is_empty())
+            })
             .collect();
         if content.is_empty() {
             continue;
@@ -116,6 +123,7 @@ pub(crate) fn normalized_messages(messages: &[Message]) -> Vec<Message> {
                             text: format!(
                                 "(Result of the earlier tool call {tool_use_id}:) {content}"
                             ),
+                            extra: None,
                         });
                     }
                 }
@@ -203,7 +211,7 @@ mod tests {
             Message::user_text("  "),
             Message::user_text("b"),
         ];
-        let n = normalized_messages(&messages);
+        let n = normalized_messages(&messages, Provider::Anthropic);
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].text(), "a\nb");
     }
@@ -214,6 +222,7 @@ mod tests {
             id: id.into(),
             name: "t".into(),
             input: json!({}),
+            extra: None,
         };
         let result = |id: &str| ContentBlock::ToolResult {
             tool_use_id: id.into(),
@@ -232,6 +241,7 @@ mod tests {
                 content: vec![
                     ContentBlock::Text {
                         text: "more".into(),
+                        extra: None,
                     },
                     result("b"),
                     result("z"),
@@ -239,7 +249,7 @@ mod tests {
                 ],
             },
         ];
-        let n = normalized_messages(&messages);
+        let n = normalized_messages(&messages, Provider::Anthropic);
         assert_eq!(n.len(), 3);
         let summary: Vec<String> = n[2]
             .content
@@ -250,7 +260,7 @@ mod tests {
                     is_error,
                     ..
                 } => format!("result {tool_use_id} {is_error}"),
-                ContentBlock::Text { text } => format!("text {text}"),
+                ContentBlock::Text { text, .. } => format!("text {text}"),
                 ContentBlock::ToolUse { id, .. } => format!("call {id}"),
             })
             .collect();
@@ -286,5 +296,50 @@ mod tests {
                 "{id}"
             );
         }
+    }
+
+    #[test]
+    fn another_providers_extras_are_dropped_and_its_own_kept() {
+        use agent_builder::ProviderExtra;
+        let signed = |text: &str| ContentBlock::Text {
+            text: text.into(),
+            extra: Some(ProviderExtra {
+                thought_signature: Some("sig-text".into()),
+                ..ProviderExtra::new(Provider::Gemini, "gemini-3-pro-preview")
+            }),
+        };
+        let messages = vec![
+            Message::user_text("q"),
+            Message {
+                role: agent_builder::Role::Assistant,
+                content: vec![
+                    ContentBlock::ToolUse {
+                        id: "a".into(),
+                        name: "t".into(),
+                        input: json!({}),
+                        extra: Some(ProviderExtra {
+                            thought_signature: Some("sig-call".into()),
+                            ..ProviderExtra::new(Provider::Gemini, "gemini-3-pro-preview")
+                        }),
+                    },
+                    // Gemini's signature alone on an empty text part.
+                    signed(""),
+                ],
+            },
+        ];
+        // Gemini gets back its own signatures, the empty signed part included.
+        let gemini = normalized_messages(&messages, Provider::Gemini);
+        assert_eq!(gemini[1].content, messages[1].content);
+        // Anything else sees no extra, and no empty block.
+        for provider in [Provider::Anthropic, Provider::OpenAi, Provider::Bedrock] {
+            let other = normalized_messages(&messages, provider);
+            assert_eq!(
+                other[1].content,
+                vec![ContentBlock::tool_use("a", "t", json!({}))],
+                "{provider}"
+            );
+        }
+        // The stored messages are not changed.
+        assert!(messages[1].content.iter().all(|b| b.extra().is_some()));
     }
 }

@@ -41,6 +41,7 @@ pub mod anthropic;
 pub mod bedrock;
 pub mod gemini;
 pub mod openai;
+pub mod openai_responses;
 pub mod scripted;
 
 pub mod classify;
@@ -65,13 +66,19 @@ use crate::model::ChatModel;
 
 /// Builds the adapter for `provider` from the environment: `ANTHROPIC_API_KEY`,
 /// `OPENAI_API_KEY`, `GEMINI_API_KEY` (and the base URL variables), or the AWS configuration for
-/// Bedrock. The error names the variable to set.
+/// Bedrock. For OpenAI, `OPENAI_API` (or the base URL) chooses the Responses API or Chat
+/// Completions ([`openai::OpenAiApi`]). The error names the variable to set.
 pub async fn for_provider_from_env(
     provider: Provider,
 ) -> Result<Arc<dyn ChatModel>, ProviderConfigError> {
     Ok(match provider {
         Provider::Anthropic => Arc::new(anthropic::AnthropicModel::from_env()?),
-        Provider::OpenAi => Arc::new(openai::OpenAiModel::from_env()?),
+        Provider::OpenAi => match openai::OpenAiApi::from_env(&openai::base_url_from_env())? {
+            openai::OpenAiApi::Responses => {
+                Arc::new(openai_responses::OpenAiResponsesModel::from_env()?)
+            }
+            openai::OpenAiApi::ChatCompletions => Arc::new(openai::OpenAiModel::from_env()?),
+        },
         Provider::Gemini => Arc::new(gemini::GeminiModel::from_env()?),
         Provider::Bedrock => Arc::new(bedrock::BedrockModel::from_env().await?),
     })
@@ -101,10 +108,18 @@ pub async fn for_provider_with_key(
             anthropic::AnthropicModel::new(anthropic::base_url_from_env(), api_key, timeout)?
                 .with_prompt_cache(anthropic::prompt_cache_from_env()?),
         ),
-        Provider::OpenAi => Arc::new(
-            openai::OpenAiModel::new(openai::base_url_from_env(), api_key, timeout)?
-                .with_max_tokens_field_from_env()?,
-        ),
+        Provider::OpenAi => {
+            let base_url = openai::base_url_from_env();
+            match openai::OpenAiApi::from_env(&base_url)? {
+                openai::OpenAiApi::Responses => Arc::new(
+                    openai_responses::OpenAiResponsesModel::new(base_url, api_key, timeout)?,
+                ),
+                openai::OpenAiApi::ChatCompletions => Arc::new(
+                    openai::OpenAiModel::new(base_url, api_key, timeout)?
+                        .with_max_tokens_field_from_env()?,
+                ),
+            }
+        }
         Provider::Gemini => Arc::new(gemini::GeminiModel::new(
             gemini::base_url_from_env(),
             api_key,

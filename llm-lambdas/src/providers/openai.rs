@@ -41,9 +41,75 @@ pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
 /// read, the default for any other base URL).
 pub const MAX_TOKENS_FIELD_ENV: &str = "OPENAI_MAX_TOKENS_FIELD";
 
+/// The variable choosing the API the OpenAI adapter speaks: `responses` (the default for
+/// api.openai.com) or `chat` (Chat Completions, the default for any other base URL).
+pub const API_ENV: &str = "OPENAI_API";
+
 /// The base URL from [`BASE_URL_ENV`], or [`DEFAULT_BASE_URL`].
 pub fn base_url_from_env() -> String {
     env_var(BASE_URL_ENV).unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
+}
+
+/// Which of OpenAI's APIs the OpenAI adapter speaks.
+///
+/// Decision: the API is a property of the server behind the base URL, not of the agent (the same
+/// agent runs on api.openai.com and on a local Ollama), so it is chosen with the base URL, in
+/// the OpenAI Lambda's (or the local run's) environment. OpenAI's own API gets the Responses API,
+/// the one OpenAI recommends, whose reasoning items the adapter keeps between turns; any other
+/// base URL gets Chat Completions, the API every compatible server implements (only some
+/// implement `/responses`). [`API_ENV`] overrides either default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenAiApi {
+    /// `POST {base}/responses` ([`super::openai_responses`]).
+    Responses,
+    /// `POST {base}/chat/completions` (this module).
+    ChatCompletions,
+}
+
+impl OpenAiApi {
+    /// The default for a base URL: Responses for OpenAI's own API, Chat Completions otherwise.
+    pub fn for_base_url(base_url: &str) -> Self {
+        if base_url.contains("api.openai.com") {
+            OpenAiApi::Responses
+        } else {
+            OpenAiApi::ChatCompletions
+        }
+    }
+
+    /// [`API_ENV`] when it is set (`responses` or `chat`; anything else is an error naming the
+    /// variable), else the default for `base_url`.
+    pub fn from_env(base_url: &str) -> Result<Self, ProviderConfigError> {
+        match env_var(API_ENV).as_deref().map(str::trim) {
+            None => Ok(Self::for_base_url(base_url)),
+            Some("responses") => Ok(OpenAiApi::Responses),
+            Some("chat") => Ok(OpenAiApi::ChatCompletions),
+            Some(other) => Err(ProviderConfigError::InvalidEnv {
+                variable: API_ENV,
+                message: format!("`{other}`: expected `responses` or `chat`"),
+            }),
+        }
+    }
+}
+
+/// The key from [`API_KEY_ENV`]; a missing one is fine for a base URL other than OpenAI's (a
+/// local server needs none: an empty key sends no `Authorization`), a malformed one never is.
+pub(crate) fn api_key_for(base_url: &str) -> Result<ApiKey, ProviderConfigError> {
+    match api_key_from_env(API_KEY_ENV, "an OpenAI (or compatible server's) API key") {
+        Ok(key) => Ok(key),
+        Err(ProviderConfigError::MissingEnv { .. }) if base_url != DEFAULT_BASE_URL => {
+            Ok(ApiKey::new(""))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The request with the bearer key, or without `Authorization` for an empty key.
+pub(crate) fn bearer(http: reqwest::RequestBuilder, key: &ApiKey) -> reqwest::RequestBuilder {
+    if key.expose().is_empty() {
+        http
+    } else {
+        http.bearer_auth(key.expose())
+    }
 }
 
 /// Which field carries the reply limit.
@@ -106,15 +172,7 @@ impl OpenAiModel {
     /// needs no key.
     pub fn from_env() -> Result<Self, ProviderConfigError> {
         let base_url = base_url_from_env();
-        let key = match api_key_from_env(API_KEY_ENV, "an OpenAI (or compatible server's) API key")
-        {
-            Ok(key) => key,
-            // Only a missing key is fine (a local server); a malformed one is always an error.
-            Err(ProviderConfigError::MissingEnv { .. }) if base_url != DEFAULT_BASE_URL => {
-                ApiKey::new("")
-            }
-            Err(e) => return Err(e),
-        };
+        let key = api_key_for(&base_url)?;
         Self::new(base_url, key, timeout_from_env()?)?.with_max_tokens_field_from_env()
     }
 
@@ -147,11 +205,7 @@ impl HttpApi for ChatCompletions {
     }
 
     fn headers(&self, http: reqwest::RequestBuilder, key: &ApiKey) -> reqwest::RequestBuilder {
-        if key.expose().is_empty() {
-            http
-        } else {
-            http.bearer_auth(key.expose())
-        }
+        bearer(http, key)
     }
 
     fn body(&self, request: &ChatRequest) -> Result<Vec<u8>, LlmError> {
@@ -402,7 +456,7 @@ pub fn to_request(request: &ChatRequest, max_tokens_field: MaxTokensField) -> Co
     if !request.system.trim().is_empty() {
         messages.push(text_message("system", request.system.clone()));
     }
-    for message in &normalized_messages(&request.messages) {
+    for message in &normalized_messages(&request.messages, Provider::OpenAi) {
         match message.role {
             Role::User => push_user(&mut messages, message),
             Role::Assistant => push_assistant(&mut messages, message),
@@ -485,7 +539,7 @@ fn push_user(messages: &mut Vec<OpenAiMessage>, message: &Message) {
                 tool_calls: Vec::new(),
                 tool_call_id: Some(tool_use_id.clone()),
             }),
-            ContentBlock::Text { text } if !text.trim().is_empty() => texts.push(text.as_str()),
+            ContentBlock::Text { text, .. } if !text.trim().is_empty() => texts.push(text.as_str()),
             ContentBlock::Text { .. } | ContentBlock::ToolUse { .. } => {}
         }
     }
@@ -503,7 +557,9 @@ fn push_assistant(messages: &mut Vec<OpenAiMessage>, message: &Message) {
         .content
         .iter()
         .filter_map(|b| match b {
-            ContentBlock::ToolUse { id, name, input } => Some(OpenAiToolCall {
+            ContentBlock::ToolUse {
+                id, name, input, ..
+            } => Some(OpenAiToolCall {
                 id: id.clone(),
                 kind: "function".to_string(),
                 function: OpenAiFunctionCall {
@@ -544,7 +600,7 @@ pub fn from_response(response: CompletionResponse) -> Result<ChatResponse, LlmEr
         .filter(|t| !t.trim().is_empty())
         .or(choice.message.refusal.filter(|t| !t.trim().is_empty()));
     if let Some(text) = text {
-        content.push(ContentBlock::Text { text });
+        content.push(ContentBlock::text(text));
     }
     let mut calls = choice.message.tool_calls.unwrap_or_default();
     if calls.is_empty()
@@ -567,6 +623,7 @@ pub fn from_response(response: CompletionResponse) -> Result<ChatResponse, LlmEr
             id,
             name: call.function.name,
             input,
+            extra: None,
         });
     }
     let has_tool_use = content
@@ -582,10 +639,11 @@ pub fn from_response(response: CompletionResponse) -> Result<ChatResponse, LlmEr
     if choice.finish_reason.as_deref() == Some("content_filter")
         && !content
             .iter()
-            .any(|b| matches!(b, ContentBlock::Text { text } if !text.trim().is_empty()))
+            .any(|b| matches!(b, ContentBlock::Text { text, .. } if !text.trim().is_empty()))
     {
         content.push(ContentBlock::Text {
             text: CONTENT_FILTER_TEXT.to_string(),
+            extra: None,
         });
     }
     unique_tool_ids(&mut content);
@@ -668,7 +726,7 @@ pub fn from_response_json(body: &str) -> Result<ChatResponse, LlmError> {
 /// `{"error": {"message", "type", "param", "code"}}` (OpenAI, Groq, DeepSeek, xAI; Groq adds
 /// `failed_generation`), `{"object": "error", "message", "type", "code": 400}` (vLLM),
 /// `{"error": "…"}` (Ollama), `{"detail": "…"}` (FastAPI servers).
-struct ErrorFields {
+pub(crate) struct ErrorFields {
     message: String,
     kind: String,
     code: String,
@@ -677,7 +735,7 @@ struct ErrorFields {
 }
 
 impl ErrorFields {
-    fn parse(body: &str) -> Self {
+    pub(crate) fn parse(body: &str) -> Self {
         let value: Value = serde_json::from_str(body).unwrap_or(Value::Null);
         let object = match value.get("error") {
             Some(error @ Value::Object(_)) => error.clone(),
@@ -712,8 +770,10 @@ impl ErrorFields {
         }
     }
 
-    /// The status an error body implies when it came with HTTP 200.
-    fn status_hint(&self) -> u16 {
+    /// The status an error body implies when it came with HTTP 200 (a gateway's error, or a
+    /// Responses API reply with `status: "failed"`, whose `error.code` is one of
+    /// `server_error`, `rate_limit_exceeded`, `invalid_prompt` and the `image_*` codes).
+    pub(crate) fn status_hint(&self) -> u16 {
         if let Some(code) = self.numeric_code.filter(|c| (400..600).contains(c)) {
             return code;
         }
@@ -721,6 +781,8 @@ impl ErrorFields {
             ("rate_limit_exceeded" | "insufficient_quota", _) | (_, "insufficient_quota") => 429,
             ("invalid_api_key", _) | (_, "authentication_error") => 401,
             (_, "invalid_request_error") => 400,
+            ("context_length_exceeded" | "invalid_prompt", _) => 400,
+            (code, _) if code.contains("image") => 400,
             _ => 500,
         }
     }

@@ -91,6 +91,7 @@ mod tests {
             id: id.into(),
             name: "t".into(),
             input: json!({}),
+            extra: None,
         };
         let mut content = vec![call("a"), call("a"), call("a_2"), call("a"), call("b")];
         unique_tool_ids(&mut content);

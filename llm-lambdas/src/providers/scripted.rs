@@ -178,6 +178,7 @@ impl ScriptedModel {
         if !turn.text.is_empty() {
             content.push(ContentBlock::Text {
                 text: turn.text.clone(),
+                extra: None,
             });
         }
         for (position, call) in turn.tool_calls.iter().enumerate() {
@@ -188,6 +189,7 @@ impl ScriptedModel {
                     .unwrap_or_else(|| format!("script_t{}_c{position}", index + 1)),
                 name: call.name.clone(),
                 input: call.input.clone(),
+                extra: None,
             });
         }
         let stop_reason = turn.stop_reason.unwrap_or(if turn.tool_calls.is_empty() {
@@ -274,7 +276,7 @@ mod tests {
         longer.push(Message::user_text("more"));
         longer.push(Message {
             role: Role::Assistant,
-            content: vec![ContentBlock::Text { text: "x".into() }],
+            content: vec![ContentBlock::text("x")],
         });
         let past = model.play(&request(longer));
         let Err(past) = past else {

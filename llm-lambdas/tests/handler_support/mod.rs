@@ -67,13 +67,17 @@ impl ChatModel for QueueModel {
 pub fn reply(text: &str, calls: &[(&str, &str, Value)], model: &str) -> ChatResponse {
     let mut content = Vec::new();
     if !text.is_empty() {
-        content.push(ContentBlock::Text { text: text.into() });
+        content.push(ContentBlock::Text {
+            text: text.into(),
+            extra: None,
+        });
     }
     for (id, name, input) in calls {
         content.push(ContentBlock::ToolUse {
             id: (*id).into(),
             name: (*name).into(),
             input: input.clone(),
+            extra: None,
         });
     }
     ChatResponse {
