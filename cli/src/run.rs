@@ -67,7 +67,7 @@ pub async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
         choose_model(project, &args, scripted, own, &agent.model().model).await?;
     let store = Arc::new(LocalStore::new(&args.conversations_dir));
     if let Some(id) = &args.conversation
-        && !store.path_of(id).exists()
+        && !store.exists(id)
     {
         eprintln!(
             "note: no conversation `{id}` in {}; starting it new",

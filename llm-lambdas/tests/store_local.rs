@@ -74,12 +74,12 @@ async fn turns_round_trip_through_one_file_and_a_taken_turn_conflicts() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    assert_eq!(files, ["conv%2F1%3Ax.json", "conv%2F1%3Ax.json.lock"]);
+    assert_eq!(files, ["conv%2F1%3Ax.jsonl", "conv%2F1%3Ax.jsonl.lock"]);
     assert_eq!(
         store.lock_path_of("conv/1:x"),
-        dir.join("conv%2F1%3Ax.json.lock")
+        dir.join("conv%2F1%3Ax.jsonl.lock")
     );
-    assert_eq!(store.path_of("../up"), dir.join("%2E.%2Fup.json"));
+    assert_eq!(store.path_of("../up"), dir.join("%2E.%2Fup.jsonl"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -242,6 +242,118 @@ fn writers_in_separate_processes_never_lose_a_turn() {
         .flat_map(|c| (0..5).map(move |i| format!("process {c} #{i}")))
         .collect();
     assert_all_stored(&turns, expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_file_holds_one_json_line_per_turn_appended_in_place() {
+    let dir = temp_dir("local-format");
+    let store = LocalStore::new(&dir);
+    store.append("f", &turn(1, "one")).await.expect("1");
+    let after_one = std::fs::read(store.path_of("f")).expect("file");
+    store.append("f", &turn(2, "two")).await.expect("2");
+    let text = std::fs::read_to_string(store.path_of("f")).expect("file");
+    // Appended: the first line's bytes are untouched, and each line is one whole turn.
+    assert!(text.as_bytes().starts_with(&after_one));
+    let lines: Vec<&str> = text.split_terminator('\n').collect();
+    assert_eq!(lines.len(), 2);
+    for (line, expected) in lines.iter().zip([turn(1, "one"), turn(2, "two")]) {
+        let parsed: Turn = serde_json::from_str(line).expect("a turn per line");
+        assert_eq!(parsed, expected);
+    }
+    assert!(text.ends_with('\n'));
+    // A store that has read the file reads only the lines after the turn it knows.
+    assert_eq!(
+        store.load_after("f", 1).await.expect("after"),
+        [turn(2, "two")]
+    );
+    // A turn number not after the last one is a conflict, even one never stored.
+    let err = store
+        .append("f", &turn(1, "again"))
+        .await
+        .expect_err("taken");
+    assert_eq!(err.error_name(), "Conversation.Conflict");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_torn_last_line_is_ignored_then_cut_off_by_the_next_write() {
+    let dir = temp_dir("local-torn");
+    let store = LocalStore::new(&dir);
+    store.append("t", &turn(1, "one")).await.expect("1");
+    // A crash in the middle of writing turn 2: half a line, no newline.
+    let line = serde_json::to_string(&turn(2, "two")).expect("json");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(store.path_of("t"))
+        .expect("open");
+    std::io::Write::write_all(&mut file, &line.as_bytes()[..line.len() / 2]).expect("write");
+    drop(file);
+
+    // A fresh store (a new process) reads turn 1 only: turn 2 was never stored.
+    let fresh = LocalStore::new(&dir);
+    assert_eq!(fresh.load("t").await.expect("load"), [turn(1, "one")]);
+    // Storing turn 2 again cuts the torn line off first.
+    fresh.append("t", &turn(2, "two again")).await.expect("2");
+    assert_eq!(
+        LocalStore::new(&dir).load("t").await.expect("load"),
+        [turn(1, "one"), turn(2, "two again")]
+    );
+    let text = std::fs::read_to_string(store.path_of("t")).expect("file");
+    assert_eq!(text.lines().count(), 2, "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_damaged_complete_line_is_an_error_naming_file_and_line() {
+    let dir = temp_dir("local-damaged");
+    let store = LocalStore::new(&dir);
+    store.append("d", &turn(1, "one")).await.expect("1");
+    let mut text = std::fs::read_to_string(store.path_of("d")).expect("file");
+    text.push_str("{\"turn\": 2, oops}\n");
+    std::fs::write(store.path_of("d"), text).expect("write");
+    let err = LocalStore::new(&dir).load("d").await.expect_err("damaged");
+    assert_eq!(err.error_name(), "Conversation.StoreFailed");
+    let message = err.to_string();
+    assert!(message.contains("line 2"), "{message}");
+    assert!(message.contains("d.jsonl"), "{message}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_older_whole_file_conversation_is_read_and_converted_by_the_next_write() {
+    let dir = temp_dir("local-old");
+    std::fs::create_dir_all(&dir).expect("dir");
+    // The format written before the JSON Lines files: one pretty-printed document.
+    let old = serde_json::json!({
+        "conversation_id": "old/one",
+        "turns": [turn(2, "two"), turn(1, "one")],
+    });
+    let store = LocalStore::new(&dir);
+    std::fs::write(
+        store.old_path_of("old/one"),
+        serde_json::to_vec_pretty(&old).expect("json"),
+    )
+    .expect("write");
+    assert!(store.exists("old/one"));
+    assert_eq!(
+        store.load("old/one").await.expect("load"),
+        [turn(1, "one"), turn(2, "two")]
+    );
+    let err = store
+        .append("old/one", &turn(2, "taken"))
+        .await
+        .expect_err("taken");
+    assert_eq!(err.error_name(), "Conversation.Conflict");
+    store.append("old/one", &turn(3, "three")).await.expect("3");
+    assert!(
+        !store.old_path_of("old/one").exists(),
+        "the old file is converted"
+    );
+    assert_eq!(
+        LocalStore::new(&dir).load("old/one").await.expect("load"),
+        [turn(1, "one"), turn(2, "two"), turn(3, "three")]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
