@@ -397,16 +397,26 @@ impl ConversationStore for Counting {
     }
 }
 
+fn counting() -> Counting {
+    Counting {
+        inner: llm_lambdas::store::MemoryStore::new(),
+        afters: std::sync::Mutex::new(Vec::new()),
+    }
+}
+
+fn afters(store: &Counting) -> Vec<u32> {
+    store.afters.lock().map(|a| a.clone()).unwrap_or_default()
+}
+
 #[tokio::test]
 async fn the_cache_reads_only_newer_turns_and_sees_other_writers() {
     use llm_lambdas::store::CachedStore;
-    let cached = CachedStore::new(Counting {
-        inner: llm_lambdas::store::MemoryStore::new(),
-        afters: std::sync::Mutex::new(Vec::new()),
-    });
+    let cached = CachedStore::new(counting());
     cached.append("c", &turn(1, "one")).await.expect("1");
     cached.append("c", &turn(2, "two")).await.expect("2");
-    assert_eq!(cached.load("c").await.expect("load").len(), 2);
+    let turns = cached.load("c").await.expect("load");
+    assert_eq!(turns.len(), 2);
+    cached.release("c", turns);
     // Another writer adds turn 3 behind the cache's back.
     cached
         .inner()
@@ -419,18 +429,94 @@ async fn the_cache_reads_only_newer_turns_and_sees_other_writers() {
         turns,
         vec![turn(1, "one"), turn(2, "two"), turn(3, "three")]
     );
-    assert_eq!(cached.load("c").await.expect("load").len(), 3);
-    let afters = cached
-        .inner()
-        .afters
-        .lock()
-        .map(|a| a.clone())
-        .unwrap_or_default();
-    assert_eq!(afters, [0, 2, 3]);
+    cached.release("c", turns);
+    let turns = cached.load("c").await.expect("load");
+    assert_eq!(turns.len(), 3);
+    cached.release("c", turns);
+    assert_eq!(afters(cached.inner()), [0, 2, 3]);
     // A conflict found by the store still surfaces through the cache.
     let err = cached
         .append("c", &turn(3, "late"))
         .await
         .expect_err("taken");
     assert_eq!(err.error_name(), "Conversation.Conflict");
+}
+
+#[tokio::test]
+async fn turns_not_released_are_read_again_whole() {
+    use llm_lambdas::store::CachedStore;
+    let cached = CachedStore::new(counting());
+    cached.append("c", &turn(1, "one")).await.expect("1");
+    let turns = cached.load("c").await.expect("load");
+    drop(turns); // a failed call that never gave them back
+    assert_eq!(cached.held_bytes(), 0);
+    assert_eq!(cached.load("c").await.expect("load"), [turn(1, "one")]);
+    assert_eq!(afters(cached.inner()), [0, 0]);
+}
+
+#[tokio::test]
+async fn the_cache_forgets_the_least_recently_used_conversations_past_its_budget() {
+    use llm_lambdas::store::CachedStore;
+    let big = "x".repeat(10_000);
+    let one = turn(1, &big).approx_bytes();
+    assert!(one > 20_000, "text counted in messages and response: {one}");
+    // Room for two conversations of one turn, not three.
+    let cached = CachedStore::with_max_bytes(counting(), 2 * one + one / 2);
+    for id in ["a", "b", "c"] {
+        cached.append(id, &turn(1, &big)).await.expect("append");
+    }
+    for id in ["a", "b", "c"] {
+        let turns = cached.load(id).await.expect("load");
+        cached.release(id, turns);
+        assert!(cached.held_bytes() <= cached.max_bytes());
+    }
+    assert_eq!(cached.held_bytes(), 2 * one);
+    // `b` and `c` are held (read after turn 1); `a` was forgotten (read whole again).
+    for id in ["b", "c", "a"] {
+        let turns = cached.load(id).await.expect("load");
+        cached.release(id, turns);
+    }
+    assert_eq!(afters(cached.inner()), [0, 0, 0, 1, 1, 0]);
+
+    // A conversation bigger than the whole budget is not kept.
+    let small = CachedStore::with_max_bytes(counting(), one / 2);
+    small.append("a", &turn(1, &big)).await.expect("append");
+    let turns = small.load("a").await.expect("load");
+    small.release("a", turns);
+    assert_eq!(small.held_bytes(), 0);
+}
+
+#[test]
+fn the_cache_budget_comes_from_its_variable() {
+    use llm_lambdas::store::{CACHE_BYTES_ENV, DEFAULT_MAX_BYTES};
+    // `set_var` is unsafe (edition 2024) and would race the other tests: each value is read
+    // in a child process instead.
+    if std::env::var("SFN_AGENT_TEST_CACHE_CHILD").is_ok() {
+        return;
+    }
+    let exe = std::env::current_exe().expect("test binary");
+    let run = |value: Option<&str>| {
+        let mut command = std::process::Command::new(&exe);
+        command.args(["cache_budget_child", "--exact", "--ignored", "--nocapture"]);
+        command.env("SFN_AGENT_TEST_CACHE_CHILD", "1");
+        match value {
+            Some(v) => command.env(CACHE_BYTES_ENV, v),
+            None => command.env_remove(CACHE_BYTES_ENV),
+        };
+        let output = command.output().expect("child");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(run(None).contains(&format!("budget {DEFAULT_MAX_BYTES}")));
+    assert!(run(Some("1048576")).contains("budget 1048576"));
+    let bad = run(Some("4MB"));
+    assert!(bad.contains("CONVERSATION_CACHE_BYTES is `4MB`"), "{bad}");
+}
+
+#[test]
+#[ignore = "run by the_cache_budget_comes_from_its_variable in a child process"]
+fn cache_budget_child() {
+    match llm_lambdas::store::CachedStore::from_env(counting()) {
+        Ok(store) => println!("budget {}", store.max_bytes()),
+        Err(e) => println!("error {e}"),
+    }
 }
