@@ -558,13 +558,24 @@ fn find_stored<'t>(
 ) -> Option<&'t Turn> {
     let iteration = request.iteration;
     if let Some(execution) = &request.execution {
-        return turns.iter().rev().find(|t| {
-            t.execution.as_ref() == Some(execution)
-                && t.iteration == iteration
+        // An execution's iterations grow with its turns: the search stops at its first turn of
+        // an earlier iteration, so a new turn looks at the last one or two, not the whole history.
+        for t in turns.iter().rev() {
+            if t.execution.as_ref() != Some(execution) {
+                continue;
+            }
+            if t.iteration < iteration {
+                return None;
+            }
+            if t.iteration == iteration
                 && t.messages
                     .first()
                     .is_some_and(|m| m.content.ends_with(new_blocks))
-        });
+            {
+                return Some(t);
+            }
+        }
+        return None;
     }
     let same = |t: &Turn| {
         t.iteration == iteration
