@@ -180,11 +180,28 @@ pub struct QueryLog {
 /// A DynamoDB table keyed by `conversation_id` (S) and `turn` (N), serving `Query` (with
 /// `#c = :c AND #t > :t`, `Limit` and `ExclusiveStartKey`) and `PutItem` (with
 /// `attribute_not_exists`), and recording every query.
+///
+/// Items are kept as JSON text, rendered once when stored, so a `Query` costs the mock little
+/// more than copying bytes (the bench measures the binary, not the mock).
 #[derive(Debug, Default)]
 pub struct Dynamo {
-    items: Mutex<BTreeMap<(String, u64), Value>>,
+    items: Mutex<BTreeMap<(String, u64), String>>,
     /// Every query served, in order.
     pub queries: Mutex<Vec<QueryLog>>,
+}
+
+/// The key of an item: `conversation_id` and `turn`.
+fn key_of(item: &Value) -> (String, u64) {
+    (
+        item["conversation_id"]["S"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        item["turn"]["N"]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default(),
+    )
 }
 
 const AMZ_JSON: &str = "application/x-amz-json-1.0";
@@ -208,18 +225,9 @@ impl Dynamo {
 
     /// Stores an item as it is (an attribute-value map), replacing any with the same key.
     pub fn put(&self, item: Value) {
-        let key = (
-            item["conversation_id"]["S"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            item["turn"]["N"]
-                .as_str()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or_default(),
-        );
+        let key = key_of(&item);
         if let Ok(mut items) = self.items.lock() {
-            items.insert(key, item);
+            items.insert(key, item.to_string());
         }
     }
 
@@ -260,28 +268,40 @@ impl Dynamo {
             return dynamo_error("InternalServerError", "poisoned");
         };
         let range = (conversation.to_string(), start + 1)..=(conversation.to_string(), u64::MAX);
-        let mut found: Vec<Value> = items
-            .range(range)
-            .take(limit.saturating_add(1))
-            .map(|(_, v)| v.clone())
-            .collect();
+        let found: Vec<(&(String, u64), &String)> =
+            items.range(range).take(limit.saturating_add(1)).collect();
         let more = found.len() > limit;
-        found.truncate(limit);
+        let found = &found[..found.len().min(limit)];
+        let mut out = format!(
+            "{{\"Count\":{n},\"ScannedCount\":{n},\"Items\":[",
+            n = found.len()
+        );
+        for (i, (_, item)) in found.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(item);
+        }
+        out.push(']');
+        if more && let Some(((id, turn), _)) = found.last() {
+            let key = json!({"conversation_id": {"S": id}, "turn": {"N": turn.to_string()}});
+            out.push_str(&format!(",\"LastEvaluatedKey\":{key}"));
+        }
+        out.push('}');
+        let count = found.len();
         drop(items);
         if let Ok(mut q) = self.queries.lock() {
             q.push(QueryLog {
                 conversation_id: conversation.to_string(),
                 after,
-                items: found.len(),
+                items: count,
             });
         }
-        let mut out = json!({"Count": found.len(), "ScannedCount": found.len()});
-        if more && let Some(last) = found.last() {
-            out["LastEvaluatedKey"] =
-                json!({"conversation_id": last["conversation_id"], "turn": last["turn"]});
+        Response {
+            status: 200,
+            headers: vec![("content-type".into(), AMZ_JSON.into())],
+            body: out.into_bytes(),
         }
-        out["Items"] = Value::Array(found);
-        Response::json(200, AMZ_JSON, &out)
     }
 
     fn put_item(&self, body: &Value) -> Response {
@@ -309,7 +329,7 @@ impl Dynamo {
                 "The conditional request failed",
             );
         }
-        items.insert(key, item);
+        items.insert(key, item.to_string());
         Response::json(200, AMZ_JSON, &json!({}))
     }
 }
