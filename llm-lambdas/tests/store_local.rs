@@ -262,11 +262,20 @@ async fn the_file_holds_one_json_line_per_turn_appended_in_place() {
         assert_eq!(parsed, expected);
     }
     assert!(text.ends_with('\n'));
-    // A store that has read the file reads only the lines after the turn it knows.
+    // A store that has read the file reads only the lines after the turn it knows: with the
+    // first line overwritten (same length, no longer JSON), reading after turn 1 still works,
+    // and only a whole read sees the damage.
+    assert_eq!(store.load("f").await.expect("load").len(), 2);
+    let first_len = after_one.len() - 1;
+    let mut damaged = "#".repeat(first_len).into_bytes();
+    damaged.extend_from_slice(&text.as_bytes()[first_len..]);
+    std::fs::write(store.path_of("f"), damaged).expect("write");
     assert_eq!(
         store.load_after("f", 1).await.expect("after"),
         [turn(2, "two")]
     );
+    assert!(store.load("f").await.is_err());
+    std::fs::write(store.path_of("f"), &text).expect("restore");
     // A turn number not after the last one is a conflict, even one never stored.
     let err = store
         .append("f", &turn(1, "again"))

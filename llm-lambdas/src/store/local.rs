@@ -54,15 +54,16 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 pub struct LocalStore {
     dir: PathBuf,
     lock: tokio::sync::Mutex<()>,
-    /// How far each conversation's file has been read: the byte offset after the last complete
-    /// line, and the last turn number up to it.
-    read_to: Mutex<HashMap<String, ReadMark>>,
+    /// The lines of each conversation's file read so far: each one's turn number and the byte
+    /// offset after it, in file order. A load after turn N starts reading after N's line.
+    index: Mutex<HashMap<String, Vec<ReadMark>>>,
 }
 
+/// A line read: its turn and the offset after it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct ReadMark {
-    offset: u64,
-    last_turn: u32,
+    turn: u32,
+    end: u64,
 }
 
 /// The older whole-file format, read for files written before the JSON Lines files.
@@ -88,10 +89,10 @@ struct WriteLock {
 /// The complete lines read from a file from some offset on.
 struct Lines {
     turns: Vec<Turn>,
+    /// The offset after each turn's line.
+    ends: Vec<u64>,
     /// The offset the lines were read from.
     start: u64,
-    /// The offset after the last complete line.
-    end: u64,
     /// Whether an incomplete (torn) line follows `end`.
     torn: bool,
 }
@@ -102,7 +103,7 @@ impl LocalStore {
         Self {
             dir: dir.into(),
             lock: tokio::sync::Mutex::new(()),
-            read_to: Mutex::new(HashMap::new()),
+            index: Mutex::new(HashMap::new()),
         }
     }
 
@@ -190,16 +191,37 @@ impl LocalStore {
         }
     }
 
-    fn mark(&self, conversation_id: &str) -> Option<ReadMark> {
-        self.read_to
-            .lock()
-            .ok()
-            .and_then(|m| m.get(conversation_id).copied())
+    /// Where to start reading for the turns after `after`: after its line when read before,
+    /// else the start of the file.
+    fn offset_after(&self, conversation_id: &str, after: u32) -> u64 {
+        if after == 0 {
+            return 0;
+        }
+        let Ok(index) = self.index.lock() else {
+            return 0;
+        };
+        index.get(conversation_id).map_or(0, |marks| {
+            marks
+                .binary_search_by_key(&after, |m| m.turn)
+                .map_or(0, |i| marks[i].end)
+        })
     }
 
-    fn set_mark(&self, conversation_id: &str, mark: ReadMark) {
-        if let Ok(mut m) = self.read_to.lock() {
-            m.insert(conversation_id.to_string(), mark);
+    /// The last line read: its turn and the offset after it; `(0, 0)` when none.
+    fn last_read(&self, conversation_id: &str) -> ReadMark {
+        self.index
+            .lock()
+            .ok()
+            .and_then(|index| index.get(conversation_id).and_then(|m| m.last().copied()))
+            .unwrap_or(ReadMark { turn: 0, end: 0 })
+    }
+
+    /// Remembers the lines read (replacing what was known from their start on).
+    fn record(&self, conversation_id: &str, start: u64, marks: impl Iterator<Item = ReadMark>) {
+        if let Ok(mut index) = self.index.lock() {
+            let known = index.entry(conversation_id.to_string()).or_default();
+            known.retain(|m| m.end <= start);
+            known.extend(marks);
         }
     }
 
@@ -237,7 +259,10 @@ impl LocalStore {
             .map_err(|e| Self::failed(conversation_id, &path, "reading", e))?;
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let mut turns = Vec::new();
+        let mut ends = Vec::new();
+        let mut end = offset;
         for (number, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
+            end += line.len() as u64 + 1;
             if line.is_empty() {
                 continue;
             }
@@ -266,11 +291,12 @@ impl LocalStore {
                 )
             })?;
             turns.push(turn);
+            ends.push(end);
         }
         Ok(Some(Lines {
             turns,
+            ends,
             start: offset,
-            end: offset + complete as u64,
             torn: complete < bytes.len(),
         }))
     }
@@ -311,21 +337,10 @@ impl LocalStore {
     /// The turns after `after`: from the remembered offset when this store has read the file up
     /// to turn `after` already, else the whole file.
     fn read_after(&self, conversation_id: &str, after: u32) -> Result<Vec<Turn>, StoreError> {
-        let start = self
-            .mark(conversation_id)
-            .filter(|m| m.last_turn == after && after > 0)
-            .map_or(0, |m| m.offset);
+        let start = self.offset_after(conversation_id, after);
         match self.read_lines(conversation_id, start)? {
             Some(lines) => {
-                let before = if lines.start == 0 { 0 } else { after };
-                let last_turn = lines.turns.last().map_or(before, |t| t.turn);
-                self.set_mark(
-                    conversation_id,
-                    ReadMark {
-                        offset: lines.end,
-                        last_turn,
-                    },
-                );
+                self.record(conversation_id, lines.start, marks(&lines));
                 let mut turns = lines.turns;
                 turns.retain(|t| t.turn > after);
                 Ok(turns)
@@ -365,6 +380,15 @@ impl LocalStore {
     }
 }
 
+/// The marks of the lines read.
+fn marks(lines: &Lines) -> impl Iterator<Item = ReadMark> + '_ {
+    lines
+        .turns
+        .iter()
+        .zip(&lines.ends)
+        .map(|(t, &end)| ReadMark { turn: t.turn, end })
+}
+
 fn file_stem(conversation_id: &str) -> String {
     let mut name = String::with_capacity(conversation_id.len() + 6);
     for b in conversation_id.bytes() {
@@ -395,48 +419,28 @@ impl ConversationStore for LocalStore {
         let path = self.path_of(conversation_id);
 
         // Inside the lock: read what others added since this store last read the file.
-        let mark = self.mark(conversation_id).unwrap_or(ReadMark {
-            offset: 0,
-            last_turn: 0,
-        });
-        let (mark, torn) = match self.read_lines(conversation_id, mark.offset)? {
-            Some(lines) => (
-                ReadMark {
-                    offset: lines.end,
-                    last_turn: lines
-                        .turns
-                        .last()
-                        .map_or(if lines.start == 0 { 0 } else { mark.last_turn }, |t| {
-                            t.turn
-                        }),
-                },
-                lines.torn,
-            ),
+        let known = self.last_read(conversation_id);
+        let (last, torn) = match self.read_lines(conversation_id, known.end)? {
+            Some(lines) => {
+                self.record(conversation_id, lines.start, marks(&lines));
+                (self.last_read(conversation_id), lines.torn)
+            }
             None => match self.read_old(conversation_id)? {
                 Some(old) => {
                     self.convert(conversation_id, &old)?;
-                    let len = std::fs::metadata(&path)
-                        .map_err(|e| Self::failed(conversation_id, &path, "reading", e))?
-                        .len();
-                    (
-                        ReadMark {
-                            offset: len,
-                            last_turn: old.last().map_or(0, |t| t.turn),
-                        },
-                        false,
-                    )
+                    let lines = self.read_lines(conversation_id, 0)?.unwrap_or(Lines {
+                        turns: Vec::new(),
+                        ends: Vec::new(),
+                        start: 0,
+                        torn: false,
+                    });
+                    self.record(conversation_id, 0, marks(&lines));
+                    (self.last_read(conversation_id), false)
                 }
-                None => (
-                    ReadMark {
-                        offset: 0,
-                        last_turn: 0,
-                    },
-                    false,
-                ),
+                None => (ReadMark { turn: 0, end: 0 }, false),
             },
         };
-        self.set_mark(conversation_id, mark);
-        if turn.turn <= mark.last_turn {
+        if turn.turn <= last.turn {
             return Err(StoreError::Conflict {
                 conversation_id: conversation_id.to_string(),
                 turn: turn.turn,
@@ -466,18 +470,20 @@ impl ConversationStore for LocalStore {
             .map_err(|e| Self::failed(conversation_id, &path, "opening", e))?;
         if torn {
             // A crashed writer's incomplete last line: cut it off before appending.
-            file.set_len(mark.offset)
+            file.set_len(last.end)
                 .map_err(|e| Self::failed(conversation_id, &path, "cutting a torn line of", e))?;
         }
-        file.seek(SeekFrom::Start(mark.offset))
+        file.seek(SeekFrom::Start(last.end))
             .and_then(|_| file.write_all(&line))
             .map_err(|e| Self::failed(conversation_id, &path, "writing", e))?;
-        self.set_mark(
+        let end = last.end + line.len() as u64;
+        self.record(
             conversation_id,
-            ReadMark {
-                offset: mark.offset + line.len() as u64,
-                last_turn: turn.turn,
-            },
+            last.end,
+            std::iter::once(ReadMark {
+                turn: turn.turn,
+                end,
+            }),
         );
         Ok(())
     }
