@@ -497,6 +497,12 @@ fn run() -> Result<()> {
         after_all.0,
         after_all.1
     );
+    let first_queries = table
+        .queries()
+        .iter()
+        .filter(|q| q.conversation_id == "cold-000")
+        .count();
+    println!("  queries for the first invoke's conversation: {first_queries}");
     println!(
         "  items read per warm invoke: first {}, then {:?}",
         warm_queries.first().copied().unwrap_or_default(),
