@@ -406,8 +406,13 @@ fn run() -> Result<()> {
     let api = runtime_api()?;
 
     let spawned = Instant::now();
-    let child = Command::new(&binary)
-        .env_clear()
+    let mut command = Command::new(&binary);
+    command.env_clear();
+    // The cache's budget passes through, to compare (`CONVERSATION_CACHE_BYTES=0`: no cache).
+    if let Ok(bytes) = std::env::var("CONVERSATION_CACHE_BYTES") {
+        command.env("CONVERSATION_CACHE_BYTES", bytes);
+    }
+    let child = command
         .env("AWS_LAMBDA_RUNTIME_API", &api.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", "llm-openai")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
