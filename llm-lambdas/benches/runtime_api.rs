@@ -5,7 +5,8 @@
 //! `cargo bench -p sfn-agent-llm --bench runtime_api`
 //!
 //! It builds the binary first (`cargo build --release -p sfn-agent-llm --bin llm-openai`; set
-//! `SFN_AGENT_LAMBDA_BIN` to a built binary to skip that), then:
+//! `SFN_AGENT_LAMBDA_BIN` to a built binary to skip that: the figures in the README were taken
+//! that way, the build from inside `cargo bench` was not tried on the shared machine), then:
 //!
 //! - serves the Runtime API as documented (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>):
 //!   `GET /2018-06-01/runtime/invocation/next` answers one event with the
