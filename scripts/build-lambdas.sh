@@ -53,6 +53,8 @@ main() {
     fi
     printf '%-28s %8d KB  %s\n' "$binary" "$(( $(stat -c %s "$zip") / 1024 ))" "$zip"
   done
+  # Each zip within the size budget (4 MiB; LAMBDA_ZIP_MAX_BYTES).
+  "$root/scripts/check-lambda-zips.sh" "${built[@]}"
 }
 
 main "$@"

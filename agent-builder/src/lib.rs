@@ -28,6 +28,7 @@
 //! ([`manifest`]). It has no AWS SDK in it.
 
 pub mod agent;
+mod content_block;
 pub mod error;
 pub mod errors;
 pub mod manifest;

@@ -25,8 +25,9 @@ pub enum Role {
     Assistant,
 }
 
-/// One block of a message's content.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// One block of a message's content. (Read by a hand-written `Deserialize` in one pass, see
+/// `content_block.rs`; written by the derive.)
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentBlock {
     /// Plain text.

@@ -9,6 +9,7 @@ use crate::out::outln;
 use crate::project::Project;
 use agent_builder::{AgentOutput, Provider};
 use anyhow::bail;
+use llm_lambdas::store::CachedStore;
 use llm_lambdas::{ChatModel, LocalStore};
 use serde_json::{Value, json};
 use sfn_local::ExecutionStatus;
@@ -65,9 +66,11 @@ pub async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
     let scripted = args.script.is_some() || args.provider.as_deref() == Some("scripted");
     let (model, label, model_override) =
         choose_model(project, &args, scripted, own, &agent.model().model).await?;
-    let store = Arc::new(LocalStore::new(&args.conversations_dir));
+    // Behind a cache, each turn reads only the lines added since the last one: a run's time per
+    // iteration stays flat however long the conversation grows.
+    let store = Arc::new(CachedStore::new(LocalStore::new(&args.conversations_dir)));
     if let Some(id) = &args.conversation
-        && !store.path_of(id).exists()
+        && !store.inner().exists(id)
     {
         eprintln!(
             "note: no conversation `{id}` in {}; starting it new",

@@ -384,7 +384,9 @@ fn main() {
         (Provider::Gemini, GEMINI),
         (Provider::Bedrock, BEDROCK),
     ];
-    println!("Handler's own work per call (no network), median µs; goal: < 1000 µs at 100 turns");
+    println!(
+        "Handler's own work per call (no network), median µs; goals: <= 100 µs at 10 turns, <= 400 µs at 100 turns"
+    );
     println!(
         "{:<10} {:>9} {:>10} {:>16}   {:>19} {:>22}",
         "provider",
@@ -427,7 +429,7 @@ fn main() {
     }
 
     println!();
-    println!("Lambda zips (target: each under 6 MB)");
+    println!("Lambda zips (goal: each at most 4 MiB; scripts/check-lambda-zips.sh)");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     for provider in Provider::ALL {
         let bin = agent_builder::manifest::llm_binary(provider);

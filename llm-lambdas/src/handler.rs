@@ -194,10 +194,12 @@ impl Handler {
     ) -> Result<LlmResponse, HandlerError> {
         let new_blocks = new_user_blocks(request)?;
         let tools = self.tools(&request.agent)?;
-        let turns = self.store.load(&request.conversation_id).await?;
+        let mut turns = self.store.load(&request.conversation_id).await?;
         if let Some(done) = find_stored(&turns, request, &new_blocks) {
             self.log_turn(request, done, started, "replayed");
-            return Ok(done.response.clone());
+            let response = done.response.clone();
+            self.store.release(&request.conversation_id, turns);
+            return Ok(response);
         }
 
         let next_turn = turns.last().map_or(1, |t| t.turn + 1);
@@ -208,43 +210,37 @@ impl Handler {
             content: user_content,
         };
 
+        // The stored messages are lent to the request (moved, not copied) and moved back into
+        // their turns after the model call, which go back to the store (a warm Lambda's cache).
+        let counts: Vec<usize> = turns.iter().map(|t| t.messages.len()).collect();
+        let mut messages = Vec::with_capacity(counts.iter().sum::<usize>() + 3);
+        for t in &mut turns {
+            messages.append(&mut t.messages);
+        }
+        messages.push(user.clone());
         let mut chat = ChatRequest {
             model: self
                 .model_override
                 .clone()
                 .unwrap_or_else(|| request.agent.model.model.clone()),
             system: request.agent.system_prompt.clone(),
-            // The stored turns are not needed any more: move their messages, not a copy.
-            messages: turns.into_iter().flat_map(|t| t.messages).collect(),
+            messages,
             tools: tools.iter().map(|t| t.spec.clone()).collect(),
             max_tokens: request.agent.model.max_tokens,
             temperature: request.agent.model.temperature,
             cache_ttl: request.agent.cache_ttl,
         };
-        chat.messages.push(user.clone());
-        let mut turn_messages = vec![user];
-        let mut usage = Usage::default();
-        let mut corrected = false;
-
-        let (reply, outcome) = loop {
-            let reply = self.call(request, &chat).await?;
-            usage += self.usage_of(&chat, &reply);
-            turn_messages.push(reply.message.clone());
-            let outcome = evaluate(&reply, &tools, request.agent.output_schema.is_some());
-            match outcome {
-                Outcome::Correct(correction, why) => {
-                    if corrected {
-                        return Err(HandlerError::InvalidOutput(format!(
-                            "agent `{}`: the model's final answer does not match the output schema even after it was shown the errors once: {why}. Make the schema easier to satisfy or the system prompt clearer about the answer's shape",
-                            request.agent.name
-                        )));
-                    }
-                    corrected = true;
-                    chat.messages.push(reply.message.clone());
-                    chat.messages.push(correction.clone());
-                    turn_messages.push(correction);
-                }
-                other => break (reply, other),
+        let conversed = self.converse(request, &mut chat, &tools, user).await;
+        let mut lent = chat.messages.drain(..);
+        for (t, count) in turns.iter_mut().zip(counts) {
+            t.messages.extend(lent.by_ref().take(count));
+        }
+        drop(lent);
+        let (reply, outcome, turn_messages, usage) = match conversed {
+            Ok(conversed) => conversed,
+            Err(e) => {
+                self.store.release(&request.conversation_id, turns);
+                return Err(e);
             }
         };
 
@@ -298,9 +294,49 @@ impl Handler {
             messages: turn_messages,
             response,
         };
-        self.store.append(&request.conversation_id, &turn).await?;
+        let stored = self.store.append(&request.conversation_id, &turn).await;
+        // The new turn is not added: a caching store reads it back from the store next time,
+        // so it holds exactly what was stored.
+        self.store.release(&request.conversation_id, turns);
+        stored?;
         self.log_turn(request, &turn, started, "ok");
         Ok(turn.response)
+    }
+
+    /// Calls the model with `chat` (which starts with the history and the new user message),
+    /// once more with the errors when a structured answer does not match the output schema.
+    /// Returns the reply, how it ends the turn, the turn's messages and the usage.
+    async fn converse(
+        &self,
+        request: &LlmRequest,
+        chat: &mut ChatRequest,
+        tools: &[CheckedTool],
+        user: Message,
+    ) -> Result<(ChatResponse, Outcome, Vec<Message>, Usage), HandlerError> {
+        let mut turn_messages = vec![user];
+        let mut usage = Usage::default();
+        let mut corrected = false;
+        loop {
+            let reply = self.call(request, chat).await?;
+            usage += self.usage_of(chat, &reply);
+            turn_messages.push(reply.message.clone());
+            let outcome = evaluate(&reply, tools, request.agent.output_schema.is_some());
+            match outcome {
+                Outcome::Correct(correction, why) => {
+                    if corrected {
+                        return Err(HandlerError::InvalidOutput(format!(
+                            "agent `{}`: the model's final answer does not match the output schema even after it was shown the errors once: {why}. Make the schema easier to satisfy or the system prompt clearer about the answer's shape",
+                            request.agent.name
+                        )));
+                    }
+                    corrected = true;
+                    chat.messages.push(reply.message.clone());
+                    chat.messages.push(correction.clone());
+                    turn_messages.push(correction);
+                }
+                other => return Ok((reply, other, turn_messages, usage)),
+            }
+        }
     }
 
     /// The turn's log line: who, which model, how long, how many tokens, how it ended; the
@@ -534,13 +570,24 @@ fn find_stored<'t>(
 ) -> Option<&'t Turn> {
     let iteration = request.iteration;
     if let Some(execution) = &request.execution {
-        return turns.iter().rev().find(|t| {
-            t.execution.as_ref() == Some(execution)
-                && t.iteration == iteration
+        // An execution's iterations grow with its turns: the search stops at its first turn of
+        // an earlier iteration, so a new turn looks at the last one or two, not the whole history.
+        for t in turns.iter().rev() {
+            if t.execution.as_ref() != Some(execution) {
+                continue;
+            }
+            if t.iteration < iteration {
+                return None;
+            }
+            if t.iteration == iteration
                 && t.messages
                     .first()
                     .is_some_and(|m| m.content.ends_with(new_blocks))
-        });
+            {
+                return Some(t);
+            }
+        }
+        return None;
     }
     let same = |t: &Turn| {
         t.iteration == iteration

@@ -893,3 +893,62 @@ async fn cache_tokens_reach_the_usage_the_metrics_and_the_cost() {
     let turns = s.store.load("c-cache").await.expect("load");
     assert_eq!(turns[0].response.usage, out.usage);
 }
+
+#[tokio::test]
+async fn a_warm_cache_lends_the_history_to_each_call_and_gets_it_back_intact() {
+    use llm_lambdas::store::CachedStore;
+    let model = Arc::new(QueueModel::new(
+        Provider::Anthropic,
+        vec![
+            Ok(reply(
+                "Looking.",
+                &[("t1", "get_weather", json!({"city": "Paris"}))],
+                "m",
+            )),
+            Ok(reply(
+                "And Oslo.",
+                &[("t2", "get_weather", json!({"city": "Oslo"}))],
+                "m",
+            )),
+            // The third call fails: the history lent to it still goes back to the cache.
+            Err(LlmError::Overloaded {
+                provider: "anthropic".into(),
+                status: 529,
+                message: "busy".into(),
+            }),
+            Ok(reply("Done.", &[], "m")),
+        ],
+    ));
+    let cached = Arc::new(CachedStore::new(MemoryStore::new()));
+    let handler = Handler::new(model.clone(), cached.clone())
+        .with_metrics(MetricsSink::to_writer(std::io::sink()));
+    let agent = weather_agent(None);
+    handler
+        .handle(question(&agent, "w", 1, "Paris and Oslo?"))
+        .await
+        .expect("turn 1");
+    handler
+        .handle(results(&agent, "w", 2, vec![ToolResult::ok("t1", "sunny")]))
+        .await
+        .expect("turn 2");
+    let third = results(&agent, "w", 3, vec![ToolResult::ok("t2", "snow")]);
+    let err = handler.handle(third.clone()).await.expect_err("overloaded");
+    assert_eq!(err.error_name(), errors::LLM_OVERLOADED);
+    assert!(
+        cached.held_bytes() > 0,
+        "the history went back to the cache"
+    );
+    handler.handle(third).await.expect("turn 3");
+
+    // Every call saw the whole history, in order.
+    let sent: Vec<usize> = model.requests().iter().map(|r| r.messages.len()).collect();
+    assert_eq!(sent, [1, 3, 5, 5]);
+    let last = &model.requests()[3];
+    assert_eq!(last.messages[0].text(), "Paris and Oslo?");
+    assert_eq!(last.messages[3].text(), "And Oslo.");
+    // What the cache holds is exactly what the store holds.
+    let from_cache = cached.load("w").await.expect("load");
+    let stored = cached.inner().load("w").await.expect("load");
+    assert_eq!(from_cache, stored);
+    assert_eq!(stored.len(), 3);
+}

@@ -2,9 +2,12 @@
 //!
 //! Configuration (read at init, used on the first invocation): `CONVERSATION_TABLE`,
 //! `CONVERSATION_TTL_DAYS`, `SECRET_ARN` (the API-key secret), the provider's base URL and key
-//! variables, `LLM_TIMEOUT_SECONDS`, `LLM_MODEL_OVERRIDE`.
+//! variables, `LLM_TIMEOUT_SECONDS`, `LLM_MODEL_OVERRIDE`, `CONVERSATION_CACHE_BYTES`.
+//!
+//! One thread: a Lambda instance handles one invocation at a time, so worker threads would only
+//! add memory (a stack and an allocator arena each) and start-up time.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     llm_lambdas::handler::lambda::run(agent_builder::Provider::Anthropic).await
 }

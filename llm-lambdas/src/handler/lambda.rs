@@ -90,7 +90,7 @@ impl LlmLambda {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         // Turns loaded once are remembered: the next turn of the same execution reads one item.
         let store: Arc<dyn ConversationStore> =
-            Arc::new(CachedStore::new(DynamoStore::from_env(&config)?));
+            Arc::new(CachedStore::from_env(DynamoStore::from_env(&config)?)?);
         let mut handler = Handler::new(model, store);
         if let Some(model) = std::env::var("LLM_MODEL_OVERRIDE")
             .ok()

@@ -1,72 +1,195 @@
-//! A warm Lambda's memory of the conversations it has loaded.
+//! A warm Lambda's memory of the conversations it has loaded, bounded in bytes.
 //!
 //! Stored turns never change (each is written once, conditionally), so turns loaded once stay
 //! true; the next load of the same conversation only asks the store for the turns after the
-//! last one it knows ([`ConversationStore::load_after`]). A Lambda serving the successive turns
-//! of an execution then reads one item per call instead of the whole history.
+//! last one it knows ([`ConversationStore::load_after`]: a DynamoDB `Query` with
+//! `turn > :last`). A Lambda serving the successive turns of an execution then reads one item
+//! per call instead of the whole history.
+//!
+//! **No copies.** [`load`](ConversationStore::load) hands the cached turns over to the caller
+//! (moved out of the cache, with the newer ones appended), and
+//! [`release`](ConversationStore::release) takes them back when the caller is done: the history
+//! a warm Lambda holds is never copied. A load whose turns are not released (a failed call)
+//! only costs the next load a full read.
+//!
+//! **Bounded in bytes.** The cache keeps at most [`CACHE_BYTES_ENV`] bytes of turns (default
+//! [`DEFAULT_MAX_BYTES`], 512 KiB), measured by [`Turn::approx_bytes`]; past it, the conversations
+//! used least recently are forgotten first, and a conversation bigger than the whole budget is
+//! not kept at all.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use super::{ConversationStore, StoreError, Turn};
 
-/// How many conversations a [`CachedStore`] remembers when not told otherwise.
-pub const DEFAULT_CAPACITY: usize = 64;
+/// The environment variable with the cache's budget in bytes (a whole number; 0 keeps nothing).
+pub const CACHE_BYTES_ENV: &str = "CONVERSATION_CACHE_BYTES";
 
-/// A store that remembers the turns it loaded from another store.
+/// The cache's budget when [`CACHE_BYTES_ENV`] is not set: 512 KiB of turns (by
+/// [`Turn::approx_bytes`]), about three conversations of 100 tool turns, enough for a Lambda
+/// instance, which serves one invocation at a time. Measured with `benches/runtime_api.rs`: the
+/// LLM Lambda stays at about 15 MiB after 400 invocations of 100-turn conversations (14.4 MiB
+/// without a cache, 16.6 with 1 MiB, 24 with 4 MiB). A conversation over the budget is not
+/// cached (each call reads it whole); raise the budget for long conversations.
+pub const DEFAULT_MAX_BYTES: usize = 512 * 1024;
+
+/// A store that remembers the turns it loaded from another store, up to a budget in bytes.
 #[derive(Debug)]
 pub struct CachedStore<S> {
     inner: S,
-    capacity: usize,
-    turns: Mutex<HashMap<String, Arc<Vec<Turn>>>>,
+    max_bytes: usize,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    entries: HashMap<String, Entry>,
+    /// The number and bytes of the turns lent out by `load`, by conversation, until released.
+    lent: HashMap<String, (usize, usize)>,
+    /// The sum of the entries' bytes.
+    bytes: usize,
+    /// A counter ordering the entries by last use.
+    clock: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    turns: Vec<Turn>,
+    bytes: usize,
+    used: u64,
+}
+
+impl Cache {
+    fn take(&mut self, conversation_id: &str) -> Option<Entry> {
+        let entry = self.entries.remove(conversation_id)?;
+        self.bytes -= entry.bytes;
+        Some(entry)
+    }
+
+    /// Keeps `turns` unless they exceed the budget, then forgets the least recently used
+    /// conversations until the total fits.
+    fn keep(&mut self, conversation_id: &str, turns: Vec<Turn>, bytes: usize, max_bytes: usize) {
+        if bytes > max_bytes || turns.is_empty() {
+            return;
+        }
+        if let Some(held) = self.entries.get(conversation_id)
+            && held.turns.len() >= turns.len()
+        {
+            // Another call released as much or more of this conversation meanwhile.
+            return;
+        }
+        self.take(conversation_id);
+        self.clock += 1;
+        self.bytes += bytes;
+        self.entries.insert(
+            conversation_id.to_string(),
+            Entry {
+                turns,
+                bytes,
+                used: self.clock,
+            },
+        );
+        while self.bytes > max_bytes {
+            let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(id, _)| id.clone())
+            else {
+                break;
+            };
+            self.take(&oldest);
+        }
+    }
 }
 
 impl<S: ConversationStore> CachedStore<S> {
-    /// Remembers up to `DEFAULT_CAPACITY` (64) conversations of `inner`.
+    /// Remembers up to [`DEFAULT_MAX_BYTES`] of `inner`'s turns.
     pub fn new(inner: S) -> Self {
-        Self::with_capacity(inner, DEFAULT_CAPACITY)
+        Self::with_max_bytes(inner, DEFAULT_MAX_BYTES)
     }
 
-    /// Remembers up to `capacity` conversations; when full, it forgets them all and starts over
-    /// (a warm Lambda mostly serves one execution at a time).
-    pub fn with_capacity(inner: S, capacity: usize) -> Self {
+    /// Remembers up to `max_bytes` of turns (by [`Turn::approx_bytes`]); 0 remembers nothing.
+    pub fn with_max_bytes(inner: S, max_bytes: usize) -> Self {
         Self {
             inner,
-            capacity: capacity.max(1),
-            turns: Mutex::new(HashMap::new()),
+            max_bytes,
+            cache: Mutex::new(Cache::default()),
         }
+    }
+
+    /// Remembers up to [`CACHE_BYTES_ENV`] bytes of turns, [`DEFAULT_MAX_BYTES`] when unset; a
+    /// value that is not a whole number is an error naming the variable.
+    pub fn from_env(inner: S) -> Result<Self, StoreError> {
+        let max_bytes = match std::env::var(CACHE_BYTES_ENV) {
+            Ok(v) => v.trim().parse::<usize>().map_err(|_| StoreError::Failed {
+                conversation_id: String::new(),
+                message: format!(
+                    "{CACHE_BYTES_ENV} is `{v}`, not a whole number of bytes; set it to e.g. {DEFAULT_MAX_BYTES} (0 keeps no conversation in memory)"
+                ),
+            })?,
+            Err(_) => DEFAULT_MAX_BYTES,
+        };
+        Ok(Self::with_max_bytes(inner, max_bytes))
     }
 
     /// The store behind the cache.
     pub fn inner(&self) -> &S {
         &self.inner
     }
+
+    /// The budget in bytes.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// The bytes of turns held now (not counting turns lent out by `load`).
+    pub fn held_bytes(&self) -> usize {
+        self.cache.lock().map_or(0, |c| c.bytes)
+    }
 }
 
 #[async_trait::async_trait]
 impl<S: ConversationStore> ConversationStore for CachedStore<S> {
+    /// The cached turns, moved out of the cache, followed by the newer ones read from the store;
+    /// give them back with [`release`](ConversationStore::release).
     async fn load(&self, conversation_id: &str) -> Result<Vec<Turn>, StoreError> {
         let known = self
-            .turns
+            .cache
             .lock()
             .ok()
-            .and_then(|m| m.get(conversation_id).cloned());
-        let after = known.as_ref().and_then(|t| t.last()).map_or(0, |t| t.turn);
-        let newer = self.inner.load_after(conversation_id, after).await?;
-        if newer.is_empty()
-            && let Some(known) = known
-        {
-            return Ok(known.as_ref().clone());
-        }
-        let mut turns = known.map(|k| k.as_ref().clone()).unwrap_or_default();
-        turns.extend(newer);
-        if let Ok(mut map) = self.turns.lock() {
-            if map.len() >= self.capacity && !map.contains_key(conversation_id) {
-                map.clear();
+            .and_then(|mut c| c.take(conversation_id));
+        let (mut turns, mut bytes) = known.map_or((Vec::new(), 0), |e| (e.turns, e.bytes));
+        let after = turns.last().map_or(0, |t| t.turn);
+        let newer = match self.inner.load_after(conversation_id, after).await {
+            Ok(newer) => newer,
+            Err(e) => {
+                // What was cached is still true: keep it for the next load.
+                if let Ok(mut c) = self.cache.lock() {
+                    c.keep(conversation_id, turns, bytes, self.max_bytes);
+                }
+                return Err(e);
             }
-            map.insert(conversation_id.to_string(), Arc::new(turns.clone()));
+        };
+        bytes += newer.iter().map(Turn::approx_bytes).sum::<usize>();
+        turns.extend(newer);
+        if let Ok(mut c) = self.cache.lock() {
+            c.lent
+                .insert(conversation_id.to_string(), (turns.len(), bytes));
         }
         Ok(turns)
+    }
+
+    /// Takes back the turns `load` lent, to serve the next load without reading them again.
+    fn release(&self, conversation_id: &str, turns: Vec<Turn>) {
+        let Ok(mut c) = self.cache.lock() else {
+            return;
+        };
+        let bytes = match c.lent.remove(conversation_id) {
+            Some((count, bytes)) if count == turns.len() => bytes,
+            _ => turns.iter().map(Turn::approx_bytes).sum(),
+        };
+        c.keep(conversation_id, turns, bytes, self.max_bytes);
     }
 
     /// Writes through; the turn is remembered when it is next loaded back, so the cache holds

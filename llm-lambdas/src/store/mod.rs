@@ -11,7 +11,7 @@ mod dynamo;
 mod local;
 mod memory;
 
-pub use cached::CachedStore;
+pub use cached::{CACHE_BYTES_ENV, CachedStore, DEFAULT_MAX_BYTES};
 pub use dynamo::{DynamoStore, MAX_ITEM_BYTES};
 pub use local::LocalStore;
 pub use memory::MemoryStore;
@@ -40,6 +40,82 @@ pub struct Turn {
     pub messages: Vec<Message>,
     /// What the handler returned for this turn, replayed as is when the turn is retried.
     pub response: LlmResponse,
+}
+
+impl Turn {
+    /// About how many bytes the turn holds in memory: its strings and JSON values, plus a fixed
+    /// overhead per message, block and value. What [`CachedStore`] counts against its budget.
+    pub fn approx_bytes(&self) -> usize {
+        const OVERHEAD: usize = 64;
+        let blocks: usize = self
+            .messages
+            .iter()
+            .flat_map(|m| &m.content)
+            .map(|b| {
+                OVERHEAD
+                    + match b {
+                        ContentBlock::Text { text, extra } => text.len() + extra_bytes(extra),
+                        ContentBlock::ToolUse {
+                            id,
+                            name,
+                            input,
+                            extra,
+                        } => id.len() + name.len() + value_bytes(input) + extra_bytes(extra),
+                        ContentBlock::ToolResult {
+                            tool_use_id,
+                            content,
+                            ..
+                        } => tool_use_id.len() + content.len(),
+                    }
+            })
+            .sum();
+        let r = &self.response;
+        let calls: usize = r
+            .tool_calls
+            .iter()
+            .map(|c| OVERHEAD + c.id.len() + c.name.len() + value_bytes(&c.input))
+            .sum();
+        let rejected: usize = r
+            .rejected
+            .iter()
+            .map(|t| OVERHEAD + t.tool_use_id.len() + t.content.len())
+            .sum();
+        std::mem::size_of::<Turn>()
+            + OVERHEAD * self.messages.len()
+            + blocks
+            + self.model.len()
+            + self.execution.as_ref().map_or(0, String::len)
+            + r.conversation_id.len()
+            + r.text.len()
+            + calls
+            + rejected
+            + r.structured.as_ref().map_or(0, value_bytes)
+    }
+}
+
+/// The bytes of what a provider keeps on a block (a thought signature, reasoning items: up to
+/// 128 KiB a turn), so the cache's budget counts them.
+fn extra_bytes(extra: &Option<agent_builder::ProviderExtra>) -> usize {
+    extra.as_ref().map_or(0, |e| {
+        e.model.len()
+            + e.thought_signature.as_ref().map_or(0, String::len)
+            + e.reasoning.iter().map(value_bytes).sum::<usize>()
+    })
+}
+
+/// About how many bytes a JSON value holds in memory.
+fn value_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    const NODE: usize = 32;
+    NODE + match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(value_bytes).sum(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| k.len() + NODE + value_bytes(v))
+            .sum(),
+        _ => 0,
+    }
 }
 
 /// A failure of the conversation store.
@@ -92,6 +168,13 @@ pub trait ConversationStore: Send + Sync {
     /// Stores a turn, unless the conversation already has one with that number, in which case it
     /// fails with [`StoreError::Conflict`] and stores nothing.
     async fn append(&self, conversation_id: &str, turn: &Turn) -> Result<(), StoreError>;
+
+    /// Gives back the turns [`load`](Self::load) returned, unchanged, once the caller is done
+    /// with them: a caching store ([`CachedStore`]) keeps them for the next load, moved rather
+    /// than copied; the others drop them.
+    fn release(&self, conversation_id: &str, turns: Vec<Turn>) {
+        let _ = (conversation_id, turns);
+    }
 }
 
 /// Shortens the biggest tool results of `messages` until `excess` bytes of content are gone,
