@@ -333,6 +333,20 @@ impl Field {
         }))
     }
 
+    /// A `…Path` field's path as written and what it selects from `input` (`None`: nothing);
+    /// `None` for a field of another kind.
+    pub(crate) fn select_path<'f>(
+        &'f self,
+        ev: &Eval<'_>,
+        input: &Value,
+    ) -> Result<Option<(&'f str, Option<Value>)>, Failure> {
+        let Field::Path(expr) = self else {
+            return Ok(None);
+        };
+        let selected = ev.with_roots(input, |roots| expr.select(roots))?;
+        Ok(Some((expr.path_text().unwrap_or_default(), selected)))
+    }
+
     /// A number field's value; anything but a number is an error of the state's language.
     pub(crate) fn number(
         &self,
@@ -349,6 +363,15 @@ impl Field {
                 "The field '{name}' must be a number, found {other}"
             ))),
         }
+    }
+}
+
+/// A value as the service prints it in a cause: a string without its quotes, anything else as
+/// compact JSON.
+pub(crate) fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => crate::history::text(other),
     }
 }
 

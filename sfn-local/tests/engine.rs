@@ -1274,3 +1274,27 @@ async fn events_with_no_wait_between_them_share_a_clock_reading() {
     assert!(at("LambdaFunctionSucceeded", 0) > at("LambdaFunctionStarted", 1));
     assert!(at("WaitStateExited", 0) > at("WaitStateEntered", 0));
 }
+
+/// A JSONata Wait `Timestamp` that is not an ISO-8601 extended offset date-time fails with
+/// `States.QueryEvaluationError` and an `EvaluationFailed` event whose location is
+/// `Timestamp`, as recorded on the service (localstack's `test_base_scenarios` snapshot,
+/// `test_wait_timestamp_jsonata[NO_Z]`).
+#[tokio::test]
+async fn a_jsonata_wait_timestamp_that_does_not_parse_records_evaluation_failed() {
+    let execution = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "WaitState", "States": {"WaitState": {
+            "Type": "Wait", "Timestamp": "{% $states.input.TimestampValue %}", "End": true}}}),
+        Registry::new(),
+        json!({"TimestampValue": "2016-12-05T21:29:29"}),
+    )
+    .await;
+    let cause = "An error occurred while executing the state 'WaitState' (entered at the event id #2). The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: 2016-12-05T21:29:29";
+    let event = execution.history[2].to_json();
+    assert_eq!(
+        event,
+        json!({"id": 3, "previousEventId": 2, "timestamp": event["timestamp"], "type": "EvaluationFailed",
+            "evaluationFailedEventDetails": {"error": "States.QueryEvaluationError", "cause": cause,
+                "location": "Timestamp", "state": "WaitState"}})
+    );
+    assert_eq!(execution.cause.as_deref(), Some(cause));
+}

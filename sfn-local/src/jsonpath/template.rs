@@ -158,6 +158,22 @@ impl Expr {
         Path::parse(text).map(Expr::Path)
     }
 
+    /// The path as written (`None` for an intrinsic function).
+    pub(crate) fn path_text(&self) -> Option<&str> {
+        match self {
+            Expr::Path(path) => Some(path.text()),
+            Expr::Intrinsic(_) => None,
+        }
+    }
+
+    /// What a path selects, `None` when it matches nothing; an intrinsic's value.
+    pub(crate) fn select(&self, roots: &Roots<'_>) -> Result<Option<Value>, Failure> {
+        match self {
+            Expr::Intrinsic(call) => call.evaluate(roots).map(Some),
+            Expr::Path(path) => Ok(path.select(roots)),
+        }
+    }
+
     /// The value; a path that matches nothing fails with `States.Runtime`, naming `field`.
     pub(crate) fn evaluate(&self, roots: &Roots<'_>, field: &str) -> Result<Value, Failure> {
         match self {

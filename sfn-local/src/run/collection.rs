@@ -13,7 +13,8 @@ use crate::compile::{Map, Node, Parallel, Scope, Selector};
 use crate::context::MapItem;
 use crate::errors::{self, Failure};
 use crate::history::{Details, Field, Mark, Recorder, text};
-use crate::pipeline::{Eval, Io, Produced, owned};
+use crate::jsonata::StatesView;
+use crate::pipeline::{Eval, Io, Produced, owned, plain};
 use crate::vars::Vars;
 
 /// How many iterations of an inline Map the service runs at once.
@@ -60,19 +61,6 @@ pub(super) async fn map(
         .max_concurrency
         .number(ev, io, &effective, &states, "MaxConcurrency")?
         .unwrap_or(0.0);
-    let tolerance = Tolerance {
-        count: map
-            .tolerated_count
-            .number(ev, io, &effective, &states, "ToleratedFailureCount")?,
-        percentage: map.tolerated_percentage.number(
-            ev,
-            io,
-            &effective,
-            &states,
-            "ToleratedFailurePercentage",
-        )?,
-        total: items.len(),
-    };
     let mut inputs = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         let item = Arc::new(item);
@@ -103,6 +91,13 @@ pub(super) async fn map(
         "MapStateStarted",
         Some(("mapStateStartedEventDetails", json!({"length": total}))),
     );
+    // The service checks the tolerated failures after `MapStateStarted` (recorded in
+    // localstack's `test_map_state_tolerated_failure_count_path` snapshots).
+    let tolerance = Tolerance {
+        count: tolerated(map, false, ev, &effective, &states)?,
+        percentage: tolerated(map, true, ev, &effective, &states)?,
+        total,
+    };
     // The service runs at most 40 iterations of an inline Map at once, fewer when
     // `MaxConcurrency` says so; 0 means as many as it can. A worker runs one iteration at a
     // time and takes the next item when it is done, so items start in order.
@@ -376,6 +371,57 @@ impl Worker {
             }
         }
     }
+}
+
+/// `ToleratedFailureCount` (`percentage` false) or `ToleratedFailurePercentage`, from a
+/// literal, an expression or a path. A count must be a non-negative integer, a percentage a
+/// number from 0 to 100; otherwise the state fails, with `States.Runtime` in JSONPath, worded as
+/// the service words it.
+fn tolerated(
+    map: &Map,
+    percentage: bool,
+    ev: &Eval<'_>,
+    input: &Value,
+    states: &StatesView<'_>,
+) -> Result<Option<f64>, Failure> {
+    let (field, name) = if percentage {
+        (&map.tolerated_percentage, "ToleratedFailurePercentage")
+    } else {
+        (&map.tolerated_count, "ToleratedFailureCount")
+    };
+    let io = &map.io;
+    let n = match field.select_path(ev, input)? {
+        Some((path, Some(value))) => {
+            let n = if percentage {
+                value.as_f64()
+            } else {
+                value
+                    .as_u64()
+                    .map(|n| n as f64)
+                    .or_else(|| value.as_i64().map(|n| n as f64))
+            };
+            let Some(n) = n else {
+                return Err(Failure::runtime(format!(
+                    "The {name}Path field refers to value \"{}\" which is not a valid {}: {path}",
+                    plain(&value),
+                    if percentage { "float" } else { "integer" }
+                )));
+            };
+            n
+        }
+        // A literal, an expression, or a path that matches nothing (which fails here).
+        _ => match field.number(ev, io, input, states, name)? {
+            Some(n) => n,
+            None => return Ok(None),
+        },
+    };
+    if percentage && !(0.0..=100.0).contains(&n) {
+        return Err(io.type_error(format!("{name} must be between 0 and 100.")));
+    }
+    if !percentage && n < 0.0 {
+        return Err(io.type_error(format!("{name} cannot be negative.")));
+    }
+    Ok(Some(n))
 }
 
 /// How many failed items a Map tolerates.

@@ -666,12 +666,22 @@ fn locate(node: &Node, frame: &mut Frame<'_>, failure: Failure, entered: Mark) -
         let mut details = Map::new();
         details.insert("error".into(), json!(located.error));
         details.insert("cause".into(), json!(located.cause));
-        if let Some(location) = failure
+        // The field is named "specified for the field 'Output/x'" by an expression's error,
+        // "The Timestamp field cannot be …" by a value of the wrong form.
+        let location = failure
             .cause
             .split_once("specified for the field '")
             .and_then(|(_, rest)| rest.split_once('\''))
             .map(|(field, _)| field)
-        {
+            .or_else(|| {
+                failure
+                    .cause
+                    .strip_prefix("The ")
+                    .and_then(|rest| rest.split_once(" field "))
+                    .map(|(field, _)| field)
+                    .filter(|field| !field.contains(' '))
+            });
+        if let Some(location) = location {
             details.insert("location".into(), json!(location));
         }
         details.insert("state".into(), json!(&*node.name));
