@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Roots;
 use super::filter::{FilterRegex, Relation, relate, truthy_literal};
+use crate::errors::Failure;
 use crate::limits::MAX_FILTER_TERMS;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -187,6 +188,45 @@ impl Path {
     /// The path as written.
     pub(crate) fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Why the path selects nothing, as the service (Jayway) words it for `InputPath`,
+    /// `OutputPath` and `TimeoutSecondsPath`: a missing property before the last step is
+    /// "Missing property in path $['a']", anything else "No results for path: $['a']['b']".
+    pub(crate) fn not_found(&self, roots: &Roots<'_>) -> Failure {
+        let prefix = Path {
+            text: self.text.clone(),
+            root: self.root.clone(),
+            segments: Vec::new(),
+        };
+        let mut current = prefix.select(roots);
+        let mut walked = prefix;
+        let last = self.segments.len().saturating_sub(1);
+        for (i, segment) in self.segments.iter().enumerate() {
+            walked.segments.push(segment.clone());
+            let Segment::Child(name) = segment else {
+                break;
+            };
+            let Some(Value::Object(object)) = current else {
+                break;
+            };
+            match object.get(name) {
+                Some(next) => current = Some(next.clone()),
+                None if i < last => {
+                    return Failure::runtime(format!(
+                        "Invalid path '{}' : Missing property in path {}",
+                        self.text,
+                        walked.normalized()
+                    ));
+                }
+                None => break,
+            }
+        }
+        Failure::runtime(format!(
+            "Invalid path '{}' : No results for path: {}",
+            self.text,
+            self.normalized()
+        ))
     }
 
     /// The path in the normalized bracket form the service prints: `$['a']['b'][0]`.

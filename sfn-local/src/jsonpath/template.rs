@@ -37,13 +37,7 @@ impl IoPath {
         match self {
             IoPath::Absent => Ok(roots.input.clone()),
             IoPath::Null => Ok(Value::Object(Map::new())),
-            IoPath::Path(path) => path.select(roots).ok_or_else(|| {
-                Failure::runtime(format!(
-                    "Invalid path '{}' : No results for path: {}",
-                    path.text(),
-                    path.normalized()
-                ))
-            }),
+            IoPath::Path(path) => path.select(roots).ok_or_else(|| path.not_found(roots)),
         }
     }
 }

@@ -13,8 +13,8 @@ use crate::compile::{Map, Node, Parallel, Scope, Selector};
 use crate::context::MapItem;
 use crate::errors::{self, Failure};
 use crate::history::{Details, Field, Mark, Recorder, text};
-use crate::jsonata::StatesView;
-use crate::pipeline::{Eval, Io, Produced, owned, plain};
+use crate::jsonata::{self, StatesView};
+use crate::pipeline::{Eval, Field as PipelineField, Io, Produced, owned, plain};
 use crate::vars::Vars;
 
 /// How many iterations of an inline Map the service runs at once.
@@ -51,11 +51,7 @@ pub(super) async fn map(
         None => (*effective).clone(),
     };
     let Value::Array(items) = items else {
-        return Err(io.type_error(format!(
-            "The Map state '{}' needs an array of items, found {}",
-            node.name,
-            text(&items)
-        )));
+        return Err(io.type_error(not_an_array(&map.items, &items)));
     };
     let max_concurrency = map
         .max_concurrency
@@ -370,6 +366,28 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+/// The cause of items that are not an array, as the service words it (recorded in localstack's
+/// `test_map_state_items_eval_jsonata_fail` and `test_map_state_items_input_types` snapshots).
+fn not_an_array(field: &PipelineField, found: &Value) -> String {
+    if let PipelineField::Jsonata(jsonata::Template::Expr(_, expression)) = field {
+        let kind = match found {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        format!(
+            "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{kind}' for value: {}",
+            expression.text(),
+            text(found)
+        )
+    } else {
+        format!("Map state input must be an array but was: {}", text(found))
     }
 }
 

@@ -685,10 +685,17 @@ fn locate(node: &Node, frame: &mut Frame<'_>, failure: Failure, entered: Mark) -
             details.insert("location".into(), json!(location));
         }
         details.insert("state".into(), json!(&*node.name));
+        // A Map that failed before it started (its items are not an array, say) has written
+        // nothing since its entry; the service follows the evaluation's failure with
+        // `MapStateFailed` (localstack's `test_map_state_items_eval_jsonata_fail` snapshots).
+        let map_not_started = matches!(node.kind, Kind::Map(_)) && frame.rec.last() == entered;
         frame.rec.record(
             "EvaluationFailed",
             Some(("evaluationFailedEventDetails", Value::Object(details))),
         );
+        if map_not_started {
+            frame.rec.record("MapStateFailed", NO_DETAILS);
+        }
     }
     located
 }
