@@ -1298,3 +1298,47 @@ async fn a_jsonata_wait_timestamp_that_does_not_parse_records_evaluation_failed(
     );
     assert_eq!(execution.cause.as_deref(), Some(cause));
 }
+
+/// A Map's history chained as the service chains it (localstack's `test_base_scenarios`
+/// snapshot, `test_map_state_legacy_config_inline`): each iteration's `MapIterationStarted`
+/// follows the previous iteration's last state event, `MapStateSucceeded` and
+/// `MapStateExited` both follow the last `MapIterationSucceeded`.
+#[tokio::test]
+async fn map_iterations_chain_to_the_previous_iteration_as_recorded() {
+    let execution = run(
+        json!({"StartAt": "MapState", "States": {
+            "MapState": {"Type": "Map", "MaxConcurrency": 1, "Iterator": {
+                "StartAt": "IteratorInner", "States": {"IteratorInner": {"Type": "Pass", "End": true}},
+                "ProcessorConfig": {"Mode": "INLINE"}}, "Next": "Finish"},
+            "Finish": {"Type": "Succeed"}}}),
+        Registry::new(),
+        json!(["Hello", "World"]),
+    )
+    .await;
+    let chain: Vec<(&str, u64)> = execution
+        .history
+        .iter()
+        .map(|e| (e.event_type, e.previous_event_id))
+        .collect();
+    assert_eq!(
+        chain,
+        vec![
+            ("ExecutionStarted", 0),
+            ("MapStateEntered", 0),
+            ("MapStateStarted", 2),
+            ("MapIterationStarted", 3),
+            ("PassStateEntered", 4),
+            ("PassStateExited", 5),
+            ("MapIterationSucceeded", 6),
+            ("MapIterationStarted", 6),
+            ("PassStateEntered", 8),
+            ("PassStateExited", 9),
+            ("MapIterationSucceeded", 10),
+            ("MapStateSucceeded", 11),
+            ("MapStateExited", 11),
+            ("SucceedStateEntered", 13),
+            ("SucceedStateExited", 14),
+            ("ExecutionSucceeded", 15),
+        ]
+    );
+}

@@ -287,7 +287,7 @@ struct Worker {
     processor: Arc<Scope>,
     outer: Arc<Vars>,
     name: Arc<str>,
-    /// The Map's `MapStateStarted`, which every iteration's start follows.
+    /// The Map's `MapStateStarted`, which the worker's first iteration's start follows.
     started_from: Mark,
     shared: Arc<Iterations>,
 }
@@ -307,6 +307,10 @@ impl Worker {
             last: Mark::NONE,
             failure: None,
         };
+        // The service chains an iteration's start to the last event of the iteration before it
+        // (the last state's exit, not `MapIterationSucceeded`: localstack's
+        // `test_map_state_legacy_config_inline` snapshot); the first follows `MapStateStarted`.
+        let mut follows = started_from;
         loop {
             if shared.stop.load(Ordering::SeqCst) {
                 return done;
@@ -319,7 +323,7 @@ impl Worker {
             else {
                 return done;
             };
-            let mut rec = Recorder::new(&run.history, started_from);
+            let mut rec = Recorder::new(&run.history, follows);
             rec.record(
                 "MapIterationStarted",
                 Some(("mapIterationStartedEventDetails", iteration(&name, index))),
@@ -345,6 +349,7 @@ impl Worker {
                         Some(("mapIterationSucceededEventDetails", details)),
                     );
                     done.last = done.last.max(succeeded);
+                    follows = exited;
                     done.results
                         .push((index, owned(output), released.then_some(exited)));
                 }
@@ -363,6 +368,7 @@ impl Worker {
                         return done;
                     }
                     done.results.push((index, f.error_output(), None));
+                    follows = last;
                 }
             }
         }
