@@ -1342,3 +1342,40 @@ async fn map_iterations_chain_to_the_previous_iteration_as_recorded() {
         ]
     );
 }
+
+/// A retried Map or Parallel writes its `…StateStarted` again for each attempt, chained to the
+/// failed attempt's last event, and its `…StateFailed` once, after the last attempt (localstack's
+/// `test_base_scenarios` snapshots `test_map_state_retry` and `test_parallel_state_retry`).
+#[tokio::test]
+async fn a_retried_map_or_parallel_writes_the_service_events() {
+    let map = run(
+        json!({"StartAt": "StartState", "States": {
+            "StartState": {"Type": "Pass", "Result": [1], "ResultPath": "$.arr", "Next": "MapState"},
+            "MapState": {"Type": "Map", "ResultPath": null, "InputPath": "$.arr", "MaxConcurrency": 1,
+                "ItemProcessor": {"StartAt": "HandleItemFail", "States": {"HandleItemFail": {
+                    "Type": "Fail", "Error": "HandleItemFailError", "Cause": "HandleItemFailCause"}}},
+                "Retry": [{"ErrorEquals": ["HandleItemFailError"], "MaxAttempts": 2}], "Next": "Final"},
+            "Final": {"Type": "Pass", "End": true}}}),
+        Registry::new(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        prevs(&map),
+        vec![0, 0, 2, 3, 4, 5, 6, 7, 7, 9, 10, 11, 11, 13, 14, 15, 15, 17]
+    );
+    assert_eq!(types(&map)[16], "MapStateFailed");
+    let parallel = run(
+        json!({"StartAt": "ParallelState", "States": {
+            "ParallelState": {"Type": "Parallel", "Branches": [{"StartAt": "Branch1", "States": {
+                "Branch1": {"Type": "Fail", "Error": "FailureType", "Cause": "Cause description"}}}],
+                "Retry": [{"ErrorEquals": ["FailureType"], "MaxAttempts": 2}], "Next": "Final"},
+            "Final": {"Type": "Pass", "End": true}}}),
+        Registry::new(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(prevs(&parallel), vec![0, 0, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(types(&parallel)[8], "ParallelStateFailed");
+}
+

@@ -173,7 +173,7 @@ pub(super) async fn map(
     frame.rec.continue_from(last);
     if let Some(f) = failure {
         if f.error != errors::RUNTIME {
-            frame.rec.record("MapStateFailed", NO_DETAILS);
+            frame.collection_failed = Some("MapStateFailed");
         }
         return Err(f);
     }
@@ -223,7 +223,7 @@ pub(super) async fn parallel(
                 set.abort_all();
                 frame.rec.continue_from(branch_last);
                 if f.error != errors::RUNTIME {
-                    frame.rec.record("ParallelStateFailed", NO_DETAILS);
+                    frame.collection_failed = Some("ParallelStateFailed");
                 }
                 return Err(f);
             }

@@ -255,6 +255,7 @@ impl Engine {
                         // ExecutionStarted.
                         rec: Recorder::new(&run.history, Mark::NONE),
                         nested: false,
+                        collection_failed: None,
                     };
                     match run_scope(&run, &self.machine.root, input, frame).await {
                         Ok((output, rec)) => Ok((output, rec.last())),
@@ -416,6 +417,11 @@ struct Frame<'h> {
     rec: Recorder<'h>,
     /// Inside a Map iteration or a Parallel branch.
     nested: bool,
+    /// `MapStateFailed` or `ParallelStateFailed`, when an iteration or branch failed the state:
+    /// written only if the state is not retried (the service writes one per state, after its
+    /// last attempt: localstack's `test_map_state_retry` and `test_parallel_state_retry`
+    /// snapshots).
+    collection_failed: Option<&'static str>,
 }
 
 impl<'h> Frame<'h> {
@@ -428,6 +434,7 @@ impl<'h> Frame<'h> {
             map_item: None,
             rec,
             nested: true,
+            collection_failed: None,
         }
     }
 
@@ -540,6 +547,9 @@ async fn run_state<'a>(
         };
         if run.timed_out.load(Ordering::SeqCst) {
             // The execution's time is up: no Retry, no Catch.
+            if let Some(event_type) = frame.collection_failed.take() {
+                frame.rec.record(event_type, NO_DETAILS);
+            }
             return Err(failure);
         }
         if let Some(i) = node
@@ -552,12 +562,17 @@ async fn run_state<'a>(
                 let delay = backoff(r, counts[i]);
                 counts[i] += 1;
                 retry += 1;
+                // The next attempt's `…StateStarted` follows the failed one's last event.
+                frame.collection_failed = None;
                 run.sleep(delay).await?;
                 if frame.rec.is_full() {
                     return Err(history_quota_reached());
                 }
                 continue;
             }
+        }
+        if let Some(event_type) = frame.collection_failed.take() {
+            frame.rec.record(event_type, NO_DETAILS);
         }
         if let Some(catcher) = node
             .catchers
