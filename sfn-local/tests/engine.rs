@@ -1379,3 +1379,62 @@ async fn a_retried_map_or_parallel_writes_the_service_events() {
     assert_eq!(types(&parallel)[8], "ParallelStateFailed");
 }
 
+/// A Task's `Credentials` appear in its scheduled event as `taskCredentials: {"roleArn": …}`,
+/// evaluated like the parameters, in both query languages, for `lambda:invoke` and for a plain
+/// Lambda ARN (localstack's `test_credentials_base` snapshots, recorded on the service).
+#[tokio::test]
+async fn task_credentials_appear_in_the_scheduled_event() {
+    let role = "arn:aws:iam::111111111111:role/Trusted";
+    let registry = || {
+        let mut registry = Registry::new();
+        registry.lambda(
+            "my-function",
+            handler_fn(|p| async move { Ok(Arc::unwrap_or_clone(p)) }),
+        );
+        registry
+    };
+    let input = json!({"FunctionName": "my-function", "Payload": "PayloadFromTrustedAccount",
+        "CredentialsRoleArn": role});
+    let cases = [
+        (
+            json!({"StartAt": "InvokeLambda", "States": {"InvokeLambda": {"Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName.$": "$.FunctionName", "Payload.$": "$.Payload"},
+                "Credentials": {"RoleArn.$": "$.CredentialsRoleArn"}, "End": true}}}),
+            "taskScheduledEventDetails",
+        ),
+        (
+            json!({"QueryLanguage": "JSONata", "StartAt": "InvokeLambda", "States": {"InvokeLambda": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Arguments": {"FunctionName": "{% $states.input.FunctionName %}",
+                    "Payload": "{% $states.input.Payload %}"},
+                "Credentials": {"RoleArn": "{% $states.input.CredentialsRoleArn %}"}, "End": true}}}),
+            "taskScheduledEventDetails",
+        ),
+        (
+            json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:my-function",
+                "Credentials": {"RoleArn": role}, "End": true}}}),
+            "lambdaFunctionScheduledEventDetails",
+        ),
+    ];
+    for (definition, details) in cases {
+        let execution = run(definition, registry(), input.clone()).await;
+        assert_eq!(execution.error, None, "{:?}", execution.cause);
+        let scheduled = execution.history[2].to_json();
+        assert_eq!(
+            scheduled[details]["taskCredentials"],
+            json!({"roleArn": role}),
+            "{scheduled}"
+        );
+    }
+    let missing = run(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:my-function",
+            "Credentials": {"RoleArn.$": "$.nope"}, "End": true}}}),
+        registry(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(missing.error.as_deref(), Some("States.Runtime"));
+}
