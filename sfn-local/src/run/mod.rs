@@ -509,6 +509,7 @@ async fn run_state<'a>(
         return Err(history_quota_reached());
     }
     // `$$.State.EnteredTime` is the time of the state's entered event.
+    let before_entered = frame.rec.last();
     let entered_mark = frame.rec.record_at_once(
         node.events.0,
         Some((
@@ -543,7 +544,7 @@ async fn run_state<'a>(
                 exit(node, frame, &mut outcome);
                 return Ok(outcome);
             }
-            Err(failure) => locate(node, frame, failure, entered_mark),
+            Err(failure) => locate(node, frame, failure, (before_entered, entered_mark)),
         };
         if run.timed_out.load(Ordering::SeqCst) {
             // The execution's time is up: no Retry, no Catch.
@@ -660,7 +661,13 @@ const CAUSE_PREFIX: &str = "An error occurred while executing the state";
 /// expression), as the service does, and records an `EvaluationFailed` event for a failed
 /// JSONata expression. Errors a task or a Fail state raised, and errors already located by an
 /// inner state, pass unchanged.
-fn locate(node: &Node, frame: &mut Frame<'_>, failure: Failure, entered: Mark) -> Failure {
+/// `marks` are the event before the state's entry and its entry.
+fn locate(
+    node: &Node,
+    frame: &mut Frame<'_>,
+    failure: Failure,
+    (before_entered, entered): (Mark, Mark),
+) -> Failure {
     let engine_error = matches!(
         failure.error.as_str(),
         errors::RUNTIME | errors::QUERY_EVALUATION_ERROR | errors::INTRINSIC_FAILURE
@@ -701,9 +708,13 @@ fn locate(node: &Node, frame: &mut Frame<'_>, failure: Failure, entered: Mark) -
         }
         details.insert("state".into(), json!(&*node.name));
         // A Map that failed before it started (its items are not an array, say) has written
-        // nothing since its entry; the service follows the evaluation's failure with
-        // `MapStateFailed` (localstack's `test_map_state_items_eval_jsonata_fail` snapshots).
+        // nothing since its entry; the service chains its `EvaluationFailed` to the event
+        // before the entry and follows it with `MapStateFailed` (localstack's
+        // `test_map_state_items_eval_jsonata_fail` snapshots).
         let map_not_started = matches!(node.kind, Kind::Map(_)) && frame.rec.last() == entered;
+        if map_not_started {
+            frame.rec.continue_from(before_entered);
+        }
         frame.rec.record(
             "EvaluationFailed",
             Some(("evaluationFailedEventDetails", Value::Object(details))),
