@@ -323,7 +323,8 @@ pub struct ChoiceRule {
     pub or: Option<Vec<ChoiceRule>>,
     /// JSONPath: not this rule.
     pub not: Option<Box<ChoiceRule>>,
-    /// JSONata: a `{% %}` expression that evaluates to a boolean.
+    /// JSONata: a `{% %}` expression that evaluates to a boolean (a boolean literal, which the
+    /// service accepts, is read as `{% true %}` or `{% false %}`).
     pub condition: Option<String>,
     /// The state taken when the rule matches (top-level rules only).
     pub next: Option<String>,
@@ -355,9 +356,10 @@ pub struct Map {
         skip_serializing_if = "Option::is_none"
     )]
     pub item_processor: Option<ItemProcessor>,
-    /// Legacy: the states run for each item.
+    /// Legacy: the states run for each item. It has the fields of an `ItemProcessor`: the
+    /// service accepts a `ProcessorConfig` in it.
     #[serde(rename = "Iterator", default, skip_serializing_if = "Option::is_none")]
-    pub iterator: Option<Scope>,
+    pub iterator: Option<ItemProcessor>,
     /// JSONPath: selects the part of the input the state works on.
     #[serde(
         rename = "InputPath",
@@ -495,7 +497,7 @@ pub struct Map {
     pub end: Option<bool>,
 }
 
-/// A nested set of states: a Parallel branch, or a legacy Map `Iterator`.
+/// A nested set of states: a Parallel branch.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
@@ -510,7 +512,8 @@ pub struct Scope {
     pub states: States,
 }
 
-/// A Map state's `ItemProcessor`: the states run per item and how they run.
+/// A Map state's `ItemProcessor` (or legacy `Iterator`): the states run per item and how they
+/// run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemProcessor {
@@ -1084,7 +1087,14 @@ impl<'de> Deserialize<'de> for ChoiceRule {
             match key.as_str() {
                 "Comment" => rule.comment = Some(string_field::<D>(&key, value)?),
                 "Variable" => rule.variable = Some(string_field::<D>(&key, value)?),
-                "Condition" => rule.condition = Some(string_field::<D>(&key, value)?),
+                // The service accepts a boolean literal; it is kept as the equivalent
+                // expression, so a rule's `Condition` is always `{% … %}` text.
+                "Condition" => {
+                    rule.condition = Some(match value {
+                        Value::Bool(b) => format!("{{% {b} %}}"),
+                        other => string_field::<D>(&key, other)?,
+                    })
+                }
                 "Next" => rule.next = Some(string_field::<D>(&key, value)?),
                 "Output" => rule.output = Some(value),
                 "Assign" => {
@@ -1233,5 +1243,13 @@ impl Map {
         self.iterator
             .as_ref()
             .map(|i| (i.start_at.as_str(), &i.states))
+    }
+
+    /// The `ProcessorConfig`, whether in `ItemProcessor` or in the legacy `Iterator`.
+    pub fn processor_config(&self) -> Option<&ProcessorConfig> {
+        self.item_processor
+            .as_ref()
+            .or(self.iterator.as_ref())
+            .and_then(|p| p.processor_config.as_ref())
     }
 }

@@ -748,12 +748,8 @@ impl Checker {
         {
             self.report(path, "`ToleratedFailurePercentage` must be at most 100");
         }
-        let distributed = map
-            .item_processor
-            .as_ref()
-            .and_then(|p| p.processor_config.as_ref())
-            .and_then(|c| c.mode)
-            == Some(ProcessorMode::Distributed);
+        let distributed =
+            map.processor_config().and_then(|c| c.mode) == Some(ProcessorMode::Distributed);
         if !distributed {
             let mut only = Fields::new();
             only.add("ItemReader", &map.item_reader)
@@ -778,11 +774,7 @@ impl Checker {
                 self.report(path, format!("`{name}` is only for a distributed Map (`ProcessorConfig.Mode: DISTRIBUTED`)"));
             }
         }
-        if let Some(config) = map
-            .item_processor
-            .as_ref()
-            .and_then(|p| p.processor_config.as_ref())
-        {
+        if let Some(config) = map.processor_config() {
             if config.execution_type.is_some() && !distributed {
                 self.report(
                     path,

@@ -179,8 +179,13 @@ impl Condition {
     }
 }
 
-/// An RFC 3339 timestamp, as Choice and Wait accept them.
+/// An RFC 3339 timestamp, as Choice and Wait accept them: with a `T` between date and time
+/// (RFC 3339 allows a space, the service's ISO-8601 extended offset date-time does not) and an
+/// offset.
 pub(crate) fn timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
+    if !matches!(s.as_bytes().get(10), Some(b'T' | b't')) {
+        return None;
+    }
     DateTime::parse_from_rfc3339(s).ok()
 }
 

@@ -10,7 +10,8 @@ pub const ALL: &str = "States.ALL";
 pub const TASK_FAILED: &str = "States.TaskFailed";
 /// A task or the execution ran longer than its `TimeoutSeconds`.
 pub const TIMEOUT: &str = "States.Timeout";
-/// A bad path, a bad type, a missing state: the execution cannot go on. Not caught by `States.ALL`.
+/// A bad path, a bad type, a missing state: the execution cannot go on. Never retried nor
+/// caught, not even by a Retrier or Catcher that names it.
 pub const RUNTIME: &str = "States.Runtime";
 /// A payload over 256 KB. Not caught by `States.ALL`.
 pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
@@ -73,8 +74,12 @@ impl Failure {
     }
 
     /// Whether a Retrier's or Catcher's `ErrorEquals` list matches this failure, with the
-    /// service's wildcard rules.
+    /// service's wildcard rules. `States.Runtime` matches nothing, not even its own name: the
+    /// developer guide says it "isn't retriable, and will always cause the execution to fail".
     pub fn matches(&self, error_equals: &[String]) -> bool {
+        if self.error == RUNTIME {
+            return false;
+        }
         error_equals.iter().any(|name| match name.as_str() {
             ALL => self.error != RUNTIME && self.error != DATA_LIMIT_EXCEEDED,
             TASK_FAILED => {
@@ -279,7 +284,8 @@ mod tests {
         assert!(!custom.matches(&names(&["Other"])));
         let runtime = Failure::runtime("bad path");
         assert!(!runtime.matches(&names(&[ALL])));
-        assert!(runtime.matches(&names(&[RUNTIME])));
+        assert!(!runtime.matches(&names(&[RUNTIME])));
+        assert!(!runtime.matches(&names(&[TASK_FAILED, RUNTIME, ALL])));
     }
 
     #[test]

@@ -327,10 +327,29 @@ impl Field {
             Field::Absent => return Ok(None),
             Field::Literal(v) => v.clone(),
             Field::Jsonata(t) => ev.jsonata(t, states)?,
+            // The service words a timeout path that selects nothing as it words `InputPath`'s.
+            Field::Path(jsonpath::Expr::Path(path)) if name == "TimeoutSeconds" => ev
+                .with_roots(input, |roots| {
+                    path.select(roots).ok_or_else(|| path.not_found(roots))
+                })?,
             Field::Path(p) => {
                 ev.with_roots(input, |roots| p.evaluate(roots, &format!("{name}Path")))?
             }
         }))
+    }
+
+    /// A `…Path` field's path as written and what it selects from `input` (`None`: nothing);
+    /// `None` for a field of another kind.
+    pub(crate) fn select_path<'f>(
+        &'f self,
+        ev: &Eval<'_>,
+        input: &Value,
+    ) -> Result<Option<(&'f str, Option<Value>)>, Failure> {
+        let Field::Path(expr) = self else {
+            return Ok(None);
+        };
+        let selected = ev.with_roots(input, |roots| expr.select(roots))?;
+        Ok(Some((expr.path_text().unwrap_or_default(), selected)))
     }
 
     /// A number field's value; anything but a number is an error of the state's language.
@@ -349,6 +368,15 @@ impl Field {
                 "The field '{name}' must be a number, found {other}"
             ))),
         }
+    }
+}
+
+/// A value as the service prints it in a cause: a string without its quotes, anything else as
+/// compact JSON.
+pub(crate) fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => crate::history::text(other),
     }
 }
 

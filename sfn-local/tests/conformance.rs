@@ -240,6 +240,29 @@ fn compare(raw: &Value, actual: &Value) -> Result<(), String> {
             ));
         }
     }
+    // Events by id: each key given must match the event's (its details in full).
+    for want in raw["expect_history_events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let id = &want["id"];
+        let got = actual["history"]
+            .as_array()
+            .and_then(|events| events.iter().find(|e| &e["id"] == id));
+        let (Some(want), Some(got)) = (want.as_object(), got) else {
+            problems.push(format!("history: no event with id {id}"));
+            continue;
+        };
+        for (key, value) in want {
+            matches(
+                value,
+                &got[key],
+                &format!("event #{id}.{key}"),
+                &mut problems,
+            );
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {

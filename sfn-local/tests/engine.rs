@@ -1274,3 +1274,167 @@ async fn events_with_no_wait_between_them_share_a_clock_reading() {
     assert!(at("LambdaFunctionSucceeded", 0) > at("LambdaFunctionStarted", 1));
     assert!(at("WaitStateExited", 0) > at("WaitStateEntered", 0));
 }
+
+/// A JSONata Wait `Timestamp` that is not an ISO-8601 extended offset date-time fails with
+/// `States.QueryEvaluationError` and an `EvaluationFailed` event whose location is
+/// `Timestamp`, as recorded on the service (localstack's `test_base_scenarios` snapshot,
+/// `test_wait_timestamp_jsonata[NO_Z]`).
+#[tokio::test]
+async fn a_jsonata_wait_timestamp_that_does_not_parse_records_evaluation_failed() {
+    let execution = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "WaitState", "States": {"WaitState": {
+            "Type": "Wait", "Timestamp": "{% $states.input.TimestampValue %}", "End": true}}}),
+        Registry::new(),
+        json!({"TimestampValue": "2016-12-05T21:29:29"}),
+    )
+    .await;
+    let cause = "An error occurred while executing the state 'WaitState' (entered at the event id #2). The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: 2016-12-05T21:29:29";
+    let event = execution.history[2].to_json();
+    assert_eq!(
+        event,
+        json!({"id": 3, "previousEventId": 2, "timestamp": event["timestamp"], "type": "EvaluationFailed",
+            "evaluationFailedEventDetails": {"error": "States.QueryEvaluationError", "cause": cause,
+                "location": "Timestamp", "state": "WaitState"}})
+    );
+    assert_eq!(execution.cause.as_deref(), Some(cause));
+}
+
+/// A Map's history chained as the service chains it (localstack's `test_base_scenarios`
+/// snapshot, `test_map_state_legacy_config_inline`): each iteration's `MapIterationStarted`
+/// follows the previous iteration's last state event, `MapStateSucceeded` and
+/// `MapStateExited` both follow the last `MapIterationSucceeded`.
+#[tokio::test]
+async fn map_iterations_chain_to_the_previous_iteration_as_recorded() {
+    let execution = run(
+        json!({"StartAt": "MapState", "States": {
+            "MapState": {"Type": "Map", "MaxConcurrency": 1, "Iterator": {
+                "StartAt": "IteratorInner", "States": {"IteratorInner": {"Type": "Pass", "End": true}},
+                "ProcessorConfig": {"Mode": "INLINE"}}, "Next": "Finish"},
+            "Finish": {"Type": "Succeed"}}}),
+        Registry::new(),
+        json!(["Hello", "World"]),
+    )
+    .await;
+    let chain: Vec<(&str, u64)> = execution
+        .history
+        .iter()
+        .map(|e| (e.event_type, e.previous_event_id))
+        .collect();
+    assert_eq!(
+        chain,
+        vec![
+            ("ExecutionStarted", 0),
+            ("MapStateEntered", 0),
+            ("MapStateStarted", 2),
+            ("MapIterationStarted", 3),
+            ("PassStateEntered", 4),
+            ("PassStateExited", 5),
+            ("MapIterationSucceeded", 6),
+            ("MapIterationStarted", 6),
+            ("PassStateEntered", 8),
+            ("PassStateExited", 9),
+            ("MapIterationSucceeded", 10),
+            ("MapStateSucceeded", 11),
+            ("MapStateExited", 11),
+            ("SucceedStateEntered", 13),
+            ("SucceedStateExited", 14),
+            ("ExecutionSucceeded", 15),
+        ]
+    );
+}
+
+/// A retried Map or Parallel writes its `…StateStarted` again for each attempt, chained to the
+/// failed attempt's last event, and its `…StateFailed` once, after the last attempt (localstack's
+/// `test_base_scenarios` snapshots `test_map_state_retry` and `test_parallel_state_retry`).
+#[tokio::test]
+async fn a_retried_map_or_parallel_writes_the_service_events() {
+    let map = run(
+        json!({"StartAt": "StartState", "States": {
+            "StartState": {"Type": "Pass", "Result": [1], "ResultPath": "$.arr", "Next": "MapState"},
+            "MapState": {"Type": "Map", "ResultPath": null, "InputPath": "$.arr", "MaxConcurrency": 1,
+                "ItemProcessor": {"StartAt": "HandleItemFail", "States": {"HandleItemFail": {
+                    "Type": "Fail", "Error": "HandleItemFailError", "Cause": "HandleItemFailCause"}}},
+                "Retry": [{"ErrorEquals": ["HandleItemFailError"], "MaxAttempts": 2}], "Next": "Final"},
+            "Final": {"Type": "Pass", "End": true}}}),
+        Registry::new(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        prevs(&map),
+        vec![0, 0, 2, 3, 4, 5, 6, 7, 7, 9, 10, 11, 11, 13, 14, 15, 15, 17]
+    );
+    assert_eq!(types(&map)[16], "MapStateFailed");
+    let parallel = run(
+        json!({"StartAt": "ParallelState", "States": {
+            "ParallelState": {"Type": "Parallel", "Branches": [{"StartAt": "Branch1", "States": {
+                "Branch1": {"Type": "Fail", "Error": "FailureType", "Cause": "Cause description"}}}],
+                "Retry": [{"ErrorEquals": ["FailureType"], "MaxAttempts": 2}], "Next": "Final"},
+            "Final": {"Type": "Pass", "End": true}}}),
+        Registry::new(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(prevs(&parallel), vec![0, 0, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(types(&parallel)[8], "ParallelStateFailed");
+}
+
+/// A Task's `Credentials` appear in its scheduled event as `taskCredentials: {"roleArn": …}`,
+/// evaluated like the parameters, in both query languages, for `lambda:invoke` and for a plain
+/// Lambda ARN (localstack's `test_credentials_base` snapshots, recorded on the service).
+#[tokio::test]
+async fn task_credentials_appear_in_the_scheduled_event() {
+    let role = "arn:aws:iam::111111111111:role/Trusted";
+    let registry = || {
+        let mut registry = Registry::new();
+        registry.lambda(
+            "my-function",
+            handler_fn(|p| async move { Ok(Arc::unwrap_or_clone(p)) }),
+        );
+        registry
+    };
+    let input = json!({"FunctionName": "my-function", "Payload": "PayloadFromTrustedAccount",
+        "CredentialsRoleArn": role});
+    let cases = [
+        (
+            json!({"StartAt": "InvokeLambda", "States": {"InvokeLambda": {"Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName.$": "$.FunctionName", "Payload.$": "$.Payload"},
+                "Credentials": {"RoleArn.$": "$.CredentialsRoleArn"}, "End": true}}}),
+            "taskScheduledEventDetails",
+        ),
+        (
+            json!({"QueryLanguage": "JSONata", "StartAt": "InvokeLambda", "States": {"InvokeLambda": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Arguments": {"FunctionName": "{% $states.input.FunctionName %}",
+                    "Payload": "{% $states.input.Payload %}"},
+                "Credentials": {"RoleArn": "{% $states.input.CredentialsRoleArn %}"}, "End": true}}}),
+            "taskScheduledEventDetails",
+        ),
+        (
+            json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:my-function",
+                "Credentials": {"RoleArn": role}, "End": true}}}),
+            "lambdaFunctionScheduledEventDetails",
+        ),
+    ];
+    for (definition, details) in cases {
+        let execution = run(definition, registry(), input.clone()).await;
+        assert_eq!(execution.error, None, "{:?}", execution.cause);
+        let scheduled = execution.history[2].to_json();
+        assert_eq!(
+            scheduled[details]["taskCredentials"],
+            json!({"roleArn": role}),
+            "{scheduled}"
+        );
+    }
+    let missing = run(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:my-function",
+            "Credentials": {"RoleArn.$": "$.nope"}, "End": true}}}),
+        registry(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(missing.error.as_deref(), Some("States.Runtime"));
+}

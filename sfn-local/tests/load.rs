@@ -242,3 +242,25 @@ async fn one_engine_runs_executions_on_several_tasks_at_once() {
         assert_eq!(execution.output, Some(json!([n, n + 1])));
     }
 }
+
+/// Two forms the service accepts (recorded in localstack's `test_base_scenarios` snapshots,
+/// `test_choice_condition_constant_jsonata` and `test_map_state_legacy_config_inline`): a
+/// JSONata Choice `Condition` written as a boolean literal, and a legacy Map `Iterator` holding
+/// a `ProcessorConfig`. Both parse, validate and compile.
+#[test]
+fn a_boolean_condition_and_an_iterator_with_processor_config_are_valid() {
+    for definition in [
+        json!({"QueryLanguage": "JSONata", "StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Condition": true, "Next": "P"}], "Default": "P"},
+            "P": {"Type": "Pass", "End": true}}}),
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "Iterator": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+    ] {
+        let parsed = asl::StateMachine::from_value(definition).expect("the definition parses");
+        assert_eq!(asl::validate(&parsed).map_err(|e| e.to_string()), Ok(()));
+        Machine::compile(&parsed).expect("compiles");
+    }
+    let rule = json!({"Condition": 1, "Next": "P"});
+    assert!(serde_json::from_value::<asl::ChoiceRule>(rule).is_err());
+}

@@ -176,6 +176,9 @@ pub(crate) struct Task {
     /// is made ([`crate::Engine::new`]).
     pub resolved: OnceLock<TaskResource>,
     pub timeout: Field,
+    /// `Credentials`, a payload template in the state's language, shown in the scheduled
+    /// event as `taskCredentials`.
+    pub credentials: Selector,
     pub next: Option<usize>,
 }
 
@@ -194,7 +197,8 @@ pub(crate) struct Map {
     pub next: Option<usize>,
 }
 
-/// A Map's `ItemSelector` (or legacy `Parameters`).
+/// A Map's `ItemSelector` (or legacy `Parameters`), or a Task's `Credentials`: a payload
+/// template in the state's language.
 #[derive(Debug)]
 pub(crate) enum Selector {
     None,
@@ -410,6 +414,13 @@ impl StateCompiler<'_> {
                     self.jsonpath_only(&t.timeout_seconds_path),
                     "TimeoutSeconds",
                 )?,
+                credentials: match &t.credentials {
+                    None => Selector::None,
+                    Some(c) if self.jsonata => {
+                        Selector::Jsonata(self.jsonata(c, "Credentials", "")?)
+                    }
+                    Some(c) => Selector::JsonPath(self.template(c, "Credentials")?),
+                },
                 next: self.next(&t.next, t.end)?,
             })),
             State::Map(m) => {

@@ -171,12 +171,24 @@ impl Expression {
         match outcome {
             Ok(v) => Ok(v),
             Err(Some(message)) if !message.is_empty() => Err(Failure::query(format!(
-                "An error occurred while evaluating the JSONata expression '{expr}' specified for the field '{field}': {message}"
+                "The JSONata expression '{expr}' specified for the field '{field}' threw an error during evaluation. {}",
+                as_jsonata_js(&message)
             ))),
             Err(_) => Err(Failure::query(format!(
                 "The JSONata expression '{expr}' specified for the field '{field}' could not be evaluated by the local JSONata library (jsonata-core)"
             ))),
         }
+    }
+}
+
+/// The library's message as jsonata-js (and so the service) writes it: `T1006` without the
+/// name of what was called (recorded in localstack's `test_math_random_seeded` snapshot).
+fn as_jsonata_js(message: &str) -> &str {
+    const T1006: &str = "T1006: Attempted to invoke a non-function";
+    if message.starts_with(T1006) {
+        T1006
+    } else {
+        message
     }
 }
 
@@ -212,7 +224,7 @@ pub(crate) fn evaluate(
     Expression::compile(expr)
         .map_err(|e| {
             Failure::query(format!(
-                "An error occurred while evaluating the JSONata expression '{expr}' specified for the field '{field}': {e}"
+                "The JSONata expression '{expr}' specified for the field '{field}' threw an error during evaluation. {e}"
             ))
         })?
         .evaluate(states, vars, field)

@@ -48,6 +48,27 @@ mod tests {
     }
 
     #[test]
+    fn bracket_names_unescape_as_jayway_does() {
+        let input = json!({"a'b": 1, "x\\y": 2, "q\"": 3, "n\nl": 4, "é": 5, "a',b": 6, "c": 7});
+        assert_eq!(sel(&input, r"$['a\'b']"), Some(json!(1)));
+        assert_eq!(sel(&input, r#"$["x\\y"]"#), Some(json!(2)));
+        assert_eq!(sel(&input, r#"$["q\""]"#), Some(json!(3)));
+        assert_eq!(sel(&input, r"$['n\nl']"), Some(json!(4)));
+        assert_eq!(sel(&input, r"$['\u00e9']"), Some(json!(5)));
+        assert_eq!(sel(&input, r"$['a\',b','c']"), Some(json!([6, 7])));
+        // Malformed names are refused, never a panic.
+        for bad in [
+            r"$['a\']",
+            r"$['\u12']",
+            r"$['\uZZZZ']",
+            r"$['a'b']",
+            r"$['\u00e",
+        ] {
+            assert!(Path::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn paths_select_what_they_name() {
         for text in [
             "$.a.b[-1]",

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Roots;
 use super::filter::{FilterRegex, Relation, relate, truthy_literal};
+use crate::errors::Failure;
 use crate::limits::MAX_FILTER_TERMS;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -187,6 +188,45 @@ impl Path {
     /// The path as written.
     pub(crate) fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Why the path selects nothing, as the service (Jayway) words it for `InputPath`,
+    /// `OutputPath` and `TimeoutSecondsPath`: a missing property before the last step is
+    /// "Missing property in path $['a']", anything else "No results for path: $['a']['b']".
+    pub(crate) fn not_found(&self, roots: &Roots<'_>) -> Failure {
+        let prefix = Path {
+            text: self.text.clone(),
+            root: self.root.clone(),
+            segments: Vec::new(),
+        };
+        let mut current = prefix.select(roots);
+        let mut walked = prefix;
+        let last = self.segments.len().saturating_sub(1);
+        for (i, segment) in self.segments.iter().enumerate() {
+            walked.segments.push(segment.clone());
+            let Segment::Child(name) = segment else {
+                break;
+            };
+            let Some(Value::Object(object)) = current else {
+                break;
+            };
+            match object.get(name) {
+                Some(next) => current = Some(next.clone()),
+                None if i < last => {
+                    return Failure::runtime(format!(
+                        "Invalid path '{}' : Missing property in path {}",
+                        self.text,
+                        walked.normalized()
+                    ));
+                }
+                None => break,
+            }
+        }
+        Failure::runtime(format!(
+            "Invalid path '{}' : No results for path: {}",
+            self.text,
+            self.normalized()
+        ))
     }
 
     /// The path in the normalized bracket form the service prints: `$['a']['b'][0]`.
@@ -582,33 +622,60 @@ fn parse_bracket(chars: &[char], start: usize) -> Result<(Segment, usize), Strin
     Ok((segment, end + 1))
 }
 
+/// A quoted name of bracket notation, unescaped as Jayway does: `\'`, `\"`, `\\`, `\/`,
+/// `\b`, `\f`, `\n`, `\r`, `\t` and `\uXXXX`; a backslash before any other character
+/// stands for that character.
 fn unquote(s: &str) -> Result<String, String> {
     let q = s.chars().next().ok_or("empty name")?;
-    if s.len() < 2 || !s.ends_with(q) {
-        return Err(format!("bad quoted name {s}"));
-    }
-    let body = &s[1..s.len() - 1];
+    let body = s
+        .strip_prefix(q)
+        .and_then(|rest| rest.strip_suffix(q))
+        .ok_or_else(|| format!("bad quoted name {s}"))?;
     let mut out = String::new();
-    let mut escaped = false;
-    for c in body.chars() {
-        if escaped {
-            out.push(c);
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else {
-            out.push(c);
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c == q {
+            return Err(format!("bad quoted name {s}: an unescaped {q} inside"));
         }
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(escaped) = chars.next() else {
+            return Err(format!(
+                "bad quoted name {s}: it ends with an escaped quote"
+            ));
+        };
+        out.push(match escaped {
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let hex: String = chars.by_ref().take(4).collect();
+                u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == 4)
+                    .and_then(char::from_u32)
+                    .ok_or_else(|| format!("bad escape \\u{hex} in {s}"))?
+            }
+            other => other,
+        });
     }
     Ok(out)
 }
 
+/// Splits `s` at `sep` outside quotes (a backslash escapes the next character in a quote).
 fn split_top(s: &str, sep: char) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut quote: Option<char> = None;
     let mut start = 0;
+    let mut escaped = false;
     for (i, c) in s.char_indices() {
         match quote {
+            _ if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None if c == '\'' || c == '"' => quote = Some(c),

@@ -37,13 +37,7 @@ impl IoPath {
         match self {
             IoPath::Absent => Ok(roots.input.clone()),
             IoPath::Null => Ok(Value::Object(Map::new())),
-            IoPath::Path(path) => path.select(roots).ok_or_else(|| {
-                Failure::runtime(format!(
-                    "Invalid path '{}' : No results for path: {}",
-                    path.text(),
-                    path.normalized()
-                ))
-            }),
+            IoPath::Path(path) => path.select(roots).ok_or_else(|| path.not_found(roots)),
         }
     }
 }
@@ -156,6 +150,22 @@ impl Expr {
     /// Compiles a `…Path` field that takes a path only.
     pub(crate) fn path(text: &str) -> Result<Expr, String> {
         Path::parse(text).map(Expr::Path)
+    }
+
+    /// The path as written (`None` for an intrinsic function).
+    pub(crate) fn path_text(&self) -> Option<&str> {
+        match self {
+            Expr::Path(path) => Some(path.text()),
+            Expr::Intrinsic(_) => None,
+        }
+    }
+
+    /// What a path selects, `None` when it matches nothing; an intrinsic's value.
+    pub(crate) fn select(&self, roots: &Roots<'_>) -> Result<Option<Value>, Failure> {
+        match self {
+            Expr::Intrinsic(call) => call.evaluate(roots).map(Some),
+            Expr::Path(path) => Ok(path.select(roots)),
+        }
     }
 
     /// The value; a path that matches nothing fails with `States.Runtime`, naming `field`.

@@ -13,7 +13,8 @@ use crate::compile::{Map, Node, Parallel, Scope, Selector};
 use crate::context::MapItem;
 use crate::errors::{self, Failure};
 use crate::history::{Details, Field, Mark, Recorder, text};
-use crate::pipeline::{Eval, Io, Produced, owned};
+use crate::jsonata::{self, StatesView};
+use crate::pipeline::{Eval, Field as PipelineField, Io, Produced, owned, plain};
 use crate::vars::Vars;
 
 /// How many iterations of an inline Map the service runs at once.
@@ -50,29 +51,12 @@ pub(super) async fn map(
         None => (*effective).clone(),
     };
     let Value::Array(items) = items else {
-        return Err(io.type_error(format!(
-            "The Map state '{}' needs an array of items, found {}",
-            node.name,
-            text(&items)
-        )));
+        return Err(io.type_error(not_an_array(&map.items, &items)));
     };
     let max_concurrency = map
         .max_concurrency
         .number(ev, io, &effective, &states, "MaxConcurrency")?
         .unwrap_or(0.0);
-    let tolerance = Tolerance {
-        count: map
-            .tolerated_count
-            .number(ev, io, &effective, &states, "ToleratedFailureCount")?,
-        percentage: map.tolerated_percentage.number(
-            ev,
-            io,
-            &effective,
-            &states,
-            "ToleratedFailurePercentage",
-        )?,
-        total: items.len(),
-    };
     let mut inputs = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         let item = Arc::new(item);
@@ -103,6 +87,13 @@ pub(super) async fn map(
         "MapStateStarted",
         Some(("mapStateStartedEventDetails", json!({"length": total}))),
     );
+    // The service checks the tolerated failures after `MapStateStarted` (recorded in
+    // localstack's `test_map_state_tolerated_failure_count_path` snapshots).
+    let tolerance = Tolerance {
+        count: tolerated(map, false, ev, &effective, &states)?,
+        percentage: tolerated(map, true, ev, &effective, &states)?,
+        total,
+    };
     // The service runs at most 40 iterations of an inline Map at once, fewer when
     // `MaxConcurrency` says so; 0 means as many as it can. A worker runs one iteration at a
     // time and takes the next item when it is done, so items start in order.
@@ -182,7 +173,7 @@ pub(super) async fn map(
     frame.rec.continue_from(last);
     if let Some(f) = failure {
         if f.error != errors::RUNTIME {
-            frame.rec.record("MapStateFailed", NO_DETAILS);
+            frame.collection_failed = Some("MapStateFailed");
         }
         return Err(f);
     }
@@ -232,7 +223,7 @@ pub(super) async fn parallel(
                 set.abort_all();
                 frame.rec.continue_from(branch_last);
                 if f.error != errors::RUNTIME {
-                    frame.rec.record("ParallelStateFailed", NO_DETAILS);
+                    frame.collection_failed = Some("ParallelStateFailed");
                 }
                 return Err(f);
             }
@@ -296,7 +287,7 @@ struct Worker {
     processor: Arc<Scope>,
     outer: Arc<Vars>,
     name: Arc<str>,
-    /// The Map's `MapStateStarted`, which every iteration's start follows.
+    /// The Map's `MapStateStarted`, which the worker's first iteration's start follows.
     started_from: Mark,
     shared: Arc<Iterations>,
 }
@@ -316,6 +307,10 @@ impl Worker {
             last: Mark::NONE,
             failure: None,
         };
+        // The service chains an iteration's start to the last event of the iteration before it
+        // (the last state's exit, not `MapIterationSucceeded`: localstack's
+        // `test_map_state_legacy_config_inline` snapshot); the first follows `MapStateStarted`.
+        let mut follows = started_from;
         loop {
             if shared.stop.load(Ordering::SeqCst) {
                 return done;
@@ -328,7 +323,7 @@ impl Worker {
             else {
                 return done;
             };
-            let mut rec = Recorder::new(&run.history, started_from);
+            let mut rec = Recorder::new(&run.history, follows);
             rec.record(
                 "MapIterationStarted",
                 Some(("mapIterationStartedEventDetails", iteration(&name, index))),
@@ -354,6 +349,7 @@ impl Worker {
                         Some(("mapIterationSucceededEventDetails", details)),
                     );
                     done.last = done.last.max(succeeded);
+                    follows = exited;
                     done.results
                         .push((index, owned(output), released.then_some(exited)));
                 }
@@ -372,10 +368,84 @@ impl Worker {
                         return done;
                     }
                     done.results.push((index, f.error_output(), None));
+                    follows = last;
                 }
             }
         }
     }
+}
+
+/// The cause of items that are not an array, as the service words it (recorded in localstack's
+/// `test_map_state_items_eval_jsonata_fail` and `test_map_state_items_input_types` snapshots).
+fn not_an_array(field: &PipelineField, found: &Value) -> String {
+    if let PipelineField::Jsonata(jsonata::Template::Expr(_, expression)) = field {
+        let kind = match found {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        format!(
+            "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{kind}' for value: {}",
+            expression.text(),
+            text(found)
+        )
+    } else {
+        format!("Map state input must be an array but was: {}", text(found))
+    }
+}
+
+/// `ToleratedFailureCount` (`percentage` false) or `ToleratedFailurePercentage`, from a
+/// literal, an expression or a path. A count must be a non-negative integer, a percentage a
+/// number from 0 to 100; otherwise the state fails, with `States.Runtime` in JSONPath, worded as
+/// the service words it.
+fn tolerated(
+    map: &Map,
+    percentage: bool,
+    ev: &Eval<'_>,
+    input: &Value,
+    states: &StatesView<'_>,
+) -> Result<Option<f64>, Failure> {
+    let (field, name) = if percentage {
+        (&map.tolerated_percentage, "ToleratedFailurePercentage")
+    } else {
+        (&map.tolerated_count, "ToleratedFailureCount")
+    };
+    let io = &map.io;
+    let n = match field.select_path(ev, input)? {
+        Some((path, Some(value))) => {
+            let n = if percentage {
+                value.as_f64()
+            } else {
+                value
+                    .as_u64()
+                    .map(|n| n as f64)
+                    .or_else(|| value.as_i64().map(|n| n as f64))
+            };
+            let Some(n) = n else {
+                return Err(Failure::runtime(format!(
+                    "The {name}Path field refers to value \"{}\" which is not a valid {}: {path}",
+                    plain(&value),
+                    if percentage { "float" } else { "integer" }
+                )));
+            };
+            n
+        }
+        // A literal, an expression, or a path that matches nothing (which fails here).
+        _ => match field.number(ev, io, input, states, name)? {
+            Some(n) => n,
+            None => return Ok(None),
+        },
+    };
+    if percentage && !(0.0..=100.0).contains(&n) {
+        return Err(io.type_error(format!("{name} must be between 0 and 100.")));
+    }
+    if !percentage && n < 0.0 {
+        return Err(io.type_error(format!("{name} cannot be negative.")));
+    }
+    Ok(Some(n))
 }
 
 /// How many failed items a Map tolerates.

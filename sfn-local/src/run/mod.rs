@@ -255,6 +255,7 @@ impl Engine {
                         // ExecutionStarted.
                         rec: Recorder::new(&run.history, Mark::NONE),
                         nested: false,
+                        collection_failed: None,
                     };
                     match run_scope(&run, &self.machine.root, input, frame).await {
                         Ok((output, rec)) => Ok((output, rec.last())),
@@ -416,6 +417,11 @@ struct Frame<'h> {
     rec: Recorder<'h>,
     /// Inside a Map iteration or a Parallel branch.
     nested: bool,
+    /// `MapStateFailed` or `ParallelStateFailed`, when an iteration or branch failed the state:
+    /// written only if the state is not retried (the service writes one per state, after its
+    /// last attempt: localstack's `test_map_state_retry` and `test_parallel_state_retry`
+    /// snapshots).
+    collection_failed: Option<&'static str>,
 }
 
 impl<'h> Frame<'h> {
@@ -428,6 +434,7 @@ impl<'h> Frame<'h> {
             map_item: None,
             rec,
             nested: true,
+            collection_failed: None,
         }
     }
 
@@ -502,6 +509,7 @@ async fn run_state<'a>(
         return Err(history_quota_reached());
     }
     // `$$.State.EnteredTime` is the time of the state's entered event.
+    let before_entered = frame.rec.last();
     let entered_mark = frame.rec.record_at_once(
         node.events.0,
         Some((
@@ -536,10 +544,13 @@ async fn run_state<'a>(
                 exit(node, frame, &mut outcome);
                 return Ok(outcome);
             }
-            Err(failure) => locate(node, frame, failure, entered_mark),
+            Err(failure) => locate(node, frame, failure, (before_entered, entered_mark)),
         };
         if run.timed_out.load(Ordering::SeqCst) {
             // The execution's time is up: no Retry, no Catch.
+            if let Some(event_type) = frame.collection_failed.take() {
+                frame.rec.record(event_type, NO_DETAILS);
+            }
             return Err(failure);
         }
         if let Some(i) = node
@@ -552,12 +563,17 @@ async fn run_state<'a>(
                 let delay = backoff(r, counts[i]);
                 counts[i] += 1;
                 retry += 1;
+                // The next attempt's `…StateStarted` follows the failed one's last event.
+                frame.collection_failed = None;
                 run.sleep(delay).await?;
                 if frame.rec.is_full() {
                     return Err(history_quota_reached());
                 }
                 continue;
             }
+        }
+        if let Some(event_type) = frame.collection_failed.take() {
+            frame.rec.record(event_type, NO_DETAILS);
         }
         if let Some(catcher) = node
             .catchers
@@ -645,7 +661,13 @@ const CAUSE_PREFIX: &str = "An error occurred while executing the state";
 /// expression), as the service does, and records an `EvaluationFailed` event for a failed
 /// JSONata expression. Errors a task or a Fail state raised, and errors already located by an
 /// inner state, pass unchanged.
-fn locate(node: &Node, frame: &mut Frame<'_>, failure: Failure, entered: Mark) -> Failure {
+/// `marks` are the event before the state's entry and its entry.
+fn locate(
+    node: &Node,
+    frame: &mut Frame<'_>,
+    failure: Failure,
+    (before_entered, entered): (Mark, Mark),
+) -> Failure {
     let engine_error = matches!(
         failure.error.as_str(),
         errors::RUNTIME | errors::QUERY_EVALUATION_ERROR | errors::INTRINSIC_FAILURE
@@ -666,19 +688,40 @@ fn locate(node: &Node, frame: &mut Frame<'_>, failure: Failure, entered: Mark) -
         let mut details = Map::new();
         details.insert("error".into(), json!(located.error));
         details.insert("cause".into(), json!(located.cause));
-        if let Some(location) = failure
+        // The field is named "specified for the field 'Output/x'" by an expression's error,
+        // "The Timestamp field cannot be …" by a value of the wrong form.
+        let location = failure
             .cause
             .split_once("specified for the field '")
             .and_then(|(_, rest)| rest.split_once('\''))
             .map(|(field, _)| field)
-        {
+            .or_else(|| {
+                failure
+                    .cause
+                    .strip_prefix("The ")
+                    .and_then(|rest| rest.split_once(" field "))
+                    .map(|(field, _)| field)
+                    .filter(|field| !field.contains(' '))
+            });
+        if let Some(location) = location {
             details.insert("location".into(), json!(location));
         }
         details.insert("state".into(), json!(&*node.name));
+        // A Map that failed before it started (its items are not an array, say) has written
+        // nothing since its entry; the service chains its `EvaluationFailed` to the event
+        // before the entry and follows it with `MapStateFailed` (localstack's
+        // `test_map_state_items_eval_jsonata_fail` snapshots).
+        let map_not_started = matches!(node.kind, Kind::Map(_)) && frame.rec.last() == entered;
+        if map_not_started {
+            frame.rec.continue_from(before_entered);
+        }
         frame.rec.record(
             "EvaluationFailed",
             Some(("evaluationFailedEventDetails", Value::Object(details))),
         );
+        if map_not_started {
+            frame.rec.record("MapStateFailed", NO_DETAILS);
+        }
     }
     located
 }

@@ -10,7 +10,7 @@ use super::{Outcome, Run};
 use crate::choice;
 use crate::compile::{Node, Rule, RuleCondition};
 use crate::errors::Failure;
-use crate::pipeline::{Eval, Field, Io, Produced, not_a_string};
+use crate::pipeline::{Eval, Field, Io, Produced, not_a_string, plain};
 
 /// A Pass state: its `Result`, its `Parameters` or its input, through its pipeline. It waits
 /// for nothing: it exits at the moment it entered.
@@ -145,7 +145,9 @@ pub(super) async fn wait(
 ) -> Result<Outcome, Failure> {
     let states = ev.states(raw, None, None);
     let effective = io.input(ev, raw)?;
-    let delay = if let Some(s) = seconds.number(ev, io, &effective, &states, "Seconds")? {
+    let delay = if let Some((path, selected)) = seconds.select_path(ev, &effective)? {
+        Duration::from_secs(seconds_from_path(path, selected)?.min(1_000_000_000))
+    } else if let Some(s) = seconds.number(ev, io, &effective, &states, "Seconds")? {
         if s < 0.0 {
             return Err(Failure::runtime(format!(
                 "The Wait state '{}' got a negative number of seconds: {s}",
@@ -154,19 +156,33 @@ pub(super) async fn wait(
         }
         Duration::from_secs_f64(s.min(1.0e9))
     } else {
-        let Some(stamp) = timestamp.evaluate(ev, &effective, &states, "Timestamp")? else {
-            return Err(Failure::runtime(format!(
-                "The Wait state '{}' needs Seconds, Timestamp, SecondsPath or TimestampPath",
-                node.name
-            )));
+        let until = if let Some((path, selected)) = timestamp.select_path(ev, &effective)? {
+            let Some(stamp) = selected else {
+                return Err(Failure::runtime(format!(
+                    "The TimestampPath parameter does not reference an input value: {path}"
+                )));
+            };
+            stamp.as_str().and_then(choice::timestamp).ok_or_else(|| {
+                Failure::runtime(format!(
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {path} == {}",
+                    plain(&stamp)
+                ))
+            })?
+        } else {
+            let Some(stamp) = timestamp.evaluate(ev, &effective, &states, "Timestamp")? else {
+                return Err(Failure::runtime(format!(
+                    "The Wait state '{}' needs Seconds, Timestamp, SecondsPath or TimestampPath",
+                    node.name
+                )));
+            };
+            stamp.as_str().and_then(choice::timestamp).ok_or_else(|| {
+                io.type_error(format!(
+                    "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {}",
+                    plain(&stamp)
+                ))
+            })?
         };
-        let parsed = stamp.as_str().and_then(choice::timestamp).ok_or_else(|| {
-            Failure::runtime(format!(
-                "The Wait state '{}' got an invalid timestamp: {stamp}",
-                node.name
-            ))
-        })?;
-        let remaining = parsed.with_timezone(&Utc) - run.clock.now();
+        let remaining = until.with_timezone(&Utc) - run.clock.now();
         remaining.to_std().unwrap_or_default()
     };
     if !delay.is_zero() {
@@ -179,4 +195,28 @@ pub(super) async fn wait(
         assigned,
         at_once: false,
     })
+}
+
+/// `SecondsPath` must select a non-negative integer; anything else is `States.Runtime`, worded
+/// as the service words it (recorded in localstack's `test_wait` and `test_logs` snapshots).
+fn seconds_from_path(path: &str, selected: Option<Value>) -> Result<u64, Failure> {
+    let Some(value) = selected else {
+        return Err(Failure::runtime(format!(
+            "The SecondsPath parameter does not reference an input value: {path}"
+        )));
+    };
+    if let Value::Number(n) = &value {
+        if let Some(seconds) = n.as_u64() {
+            return Ok(seconds);
+        }
+        if n.is_i64() {
+            return Err(Failure::runtime(format!(
+                "The SecondsPath parameter references a negative value: {path} == {n}"
+            )));
+        }
+    }
+    Err(Failure::runtime(format!(
+        "The SecondsPath parameter cannot be parsed as a long value: {path} == {}",
+        plain(&value)
+    )))
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::{Frame, Outcome, Run, error_details};
-use crate::compile::{Kind, Node, Scope, Task};
+use crate::compile::{Kind, Node, Scope, Selector, Task};
 use crate::errors::{self, Failure, check_size};
 use crate::history::{Details, Field, Fields, Recorder, not_truncated, text};
 use crate::pipeline::{Eval, Produced};
@@ -93,9 +93,14 @@ pub(super) async fn run(
             .timeout
             .number(&ev, &task.io, &effective, &states, "TimeoutSeconds")?;
         let params = task.io.parameters(&ev, raw, effective.clone())?;
-        Ok((effective, params, timeout))
+        let credentials = match &task.credentials {
+            Selector::None => None,
+            Selector::Jsonata(t) => Some(ev.jsonata(t, &states)?),
+            Selector::JsonPath(t) => Some(ev.template(t, &effective)?),
+        };
+        Ok((effective, params, timeout, credentials))
     })();
-    let (effective, params, timeout) = match prepared {
+    let (effective, params, timeout, credentials) = match prepared {
         Ok(p) => p,
         Err(f) => {
             if let Some((t, _)) = &token {
@@ -105,7 +110,7 @@ pub(super) async fn run(
         }
     };
     let events = Events::of(resource);
-    events.scheduled(&mut frame.rec, &params, timeout, retry);
+    events.scheduled(&mut frame.rec, &params, timeout, credentials, retry);
     let (token, receiver) = match token {
         Some((t, rx)) => (Some(t), Some(rx)),
         None => (None, None),
@@ -244,6 +249,7 @@ impl<'r> Events<'r> {
         rec: &mut Recorder<'_>,
         params: &Arc<Value>,
         timeout: Option<f64>,
+        credentials: Option<Value>,
         retry: u64,
     ) {
         let r = self.resource;
@@ -263,6 +269,12 @@ impl<'r> Events<'r> {
         };
         if let Some(t) = timeout {
             fields.push(("timeoutInSeconds", Field::Int(t as u64)));
+        }
+        if let Some(credentials) = credentials {
+            fields.push((
+                "taskCredentials",
+                Field::Value(Box::new(task_credentials(credentials))),
+            ));
         }
         let scheduled = Some((self.names[0].1, Details::Fields(fields)));
         if retry == 0 {
@@ -315,5 +327,26 @@ impl<'r> Events<'r> {
                 Err(f)
             }
         }
+    }
+}
+
+/// `Credentials` as the scheduled event shows them: `{"RoleArn": …}` becomes
+/// `{"roleArn": …}` (localstack's `test_credentials_base` snapshots, recorded on the service).
+fn task_credentials(credentials: Value) -> Value {
+    match credentials {
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| {
+                    let mut chars = key.chars();
+                    let key = match chars.next() {
+                        Some(first) => first.to_lowercase().chain(chars).collect(),
+                        None => key,
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        other => other,
     }
 }
