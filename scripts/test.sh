@@ -37,8 +37,14 @@ if [ "$SFN_AGENT_LOCAL_AWS_STARTED" = 1 ]; then
   trap 'scripts/local-aws.sh stop >/dev/null 2>&1 || true' EXIT
 fi
 
+step "chromium (Debian's) for the console's browser test"
+scripts/install-chromium.sh >/dev/null
+
 step "cargo test (unit, integration, doc tests, end-to-end agent runs)"
 cargo test --workspace --quiet
+
+step "the AWS CLI against sfn-agent serve"
+scripts/serve-cli-test.sh
 
 step "team projects: examples/custom-agent, sfn-agent new, the README's tutorial"
 scripts/projects-test.sh
