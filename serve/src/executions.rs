@@ -421,7 +421,13 @@ fn strip_data(event: &mut Value) {
     }
 }
 
+/// How long StopExecution waits for an aborted run to be dropped: `STOP_WAIT_STEPS` steps of
+/// `STOP_WAIT_STEP` (a run is dropped at its next await, far sooner).
+const STOP_WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(2);
+const STOP_WAIT_STEPS: usize = 1_000;
+
 /// StopExecution: aborts a running execution and records `ExecutionAborted`.
+/// Its tasks' task tokens are forgotten (`TaskDoesNotExist` after).
 pub(crate) async fn stop(service: &Arc<Service>, body: &[u8]) -> Result<Value, ApiError> {
     let request: StopRequest = decode(body)?;
     let arn = required(&request.execution_arn, "executionArn")?;
@@ -439,6 +445,15 @@ pub(crate) async fn stop(service: &Arc<Service>, body: &[u8]) -> Result<Value, A
     };
     if let Some(abort) = abort {
         abort.abort();
+        // Once the run is dropped, its tasks waiting on a token no longer wait: their tokens
+        // are forgotten, so SendTask* and heartbeats on them answer `TaskDoesNotExist`.
+        for _ in 0..STOP_WAIT_STEPS {
+            if abort.is_finished() {
+                break;
+            }
+            tokio::time::sleep(STOP_WAIT_STEP).await;
+        }
+        service.tokens.forget_abandoned();
     }
     let stop = now();
     let mut events = events.lock().unwrap_or_else(|e| e.into_inner()).clone();

@@ -442,6 +442,22 @@ async fn stopping_failing_and_describing() {
         .await
         .unwrap_err();
     assert!(err.as_service_error().unwrap().is_task_does_not_exist());
+    // Its token is unknown to heartbeats too, as to failures.
+    let err = client
+        .send_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.as_service_error().unwrap().is_task_does_not_exist());
+    let err = client
+        .send_task_failure()
+        .task_token(&token)
+        .error("Late")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.as_service_error().unwrap().is_task_does_not_exist());
 
     // Failed by SendTaskFailure: nothing catches it, so the execution fails with its names.
     let arn = client
