@@ -245,7 +245,15 @@ impl ConsoleRun {
         };
         let server = Server::new(config, machines)?;
         let service = Arc::clone(server.service());
-        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {}:{}: {e} (is `serve` running there? --port 0 picks a free port)",
+                    args.host,
+                    args.port
+                )
+            })?;
         let address = listener.local_addr()?;
         let name = execution_name();
         let arn = service.config().arns.execution(agent.name(), &name);
