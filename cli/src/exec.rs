@@ -83,7 +83,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .definition
             .file_stem()
             .map(|s| s.to_string_lossy().replace('.', "-")),
-        role_arn: None,
+        ..ExecutionOptions::default()
     };
     let execution = engine.execute(input, options).await;
     outln!(

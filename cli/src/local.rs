@@ -148,6 +148,13 @@ impl LocalAgent {
         self
     }
 
+    /// Completes the requests' task tokens in this table: the one the engine running the agent
+    /// waits on (a server's, when the server runs the agent).
+    pub fn with_task_tokens(mut self, tokens: TaskTokens) -> Self {
+        self.tokens = tokens;
+        self
+    }
+
     /// The agents a sub-agent call may start, by name (the project's agents).
     pub fn with_agents(mut self, agents: Vec<Agent>) -> Self {
         self.agents = Arc::new(agents);

@@ -35,13 +35,13 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     script: Option<PathBuf>,
     /// Print every state transition (the execution history as it happens).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "console")]
     trace: bool,
     /// Where conversations are kept.
     #[arg(long, value_name = "DIR", default_value = ".sfn-agent/conversations")]
     conversations_dir: PathBuf,
     /// Print the execution's result as one JSON object on stdout instead of the summary.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "console")]
     json: bool,
     /// Answer every approval request without asking: `all` approves, `none` denies. Without
     /// it, each request is shown and asked on the terminal.
@@ -50,6 +50,8 @@ pub struct Args {
     /// Answer every question the model asks the user with this text, without asking.
     #[arg(long, value_name = "TEXT")]
     answer: Option<String>,
+    #[command(flatten)]
+    console: crate::serve::ConsoleArgs,
 }
 
 /// Runs the agent and prints progress on stderr, then the answer.
@@ -99,6 +101,38 @@ pub async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
     let mut input = json!({ "question": args.question });
     if let Some(id) = &args.conversation {
         input["conversation_id"] = json!(id);
+    }
+    if args.console.console {
+        let scripts = args.script.as_deref().and_then(std::path::Path::parent);
+        let run =
+            crate::serve::ConsoleRun::start(project, agent, local, input, scripts, &args.console)
+                .await?;
+        let outcome = run.wait().await?;
+        let succeeded = outcome.status == ExecutionStatus::Succeeded.as_str();
+        match (succeeded, &outcome.output) {
+            (true, Some(output)) => print_answer(
+                &project.name,
+                agent.name(),
+                output,
+                outcome.state_transitions,
+                !scripted,
+            ),
+            _ => {
+                eprintln!();
+                eprintln!(
+                    "✗ {}: {}",
+                    outcome.error.as_deref().unwrap_or(&outcome.status),
+                    readable_cause(outcome.cause.as_deref())
+                );
+            }
+        }
+        eprintln!("  execution {}", run.arn());
+        run.finish(args.console.exit).await?;
+        return Ok(if succeeded {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     let execution = local.run(input).await;
 

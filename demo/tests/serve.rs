@@ -36,12 +36,20 @@ impl Drop for TempDir {
     }
 }
 
-fn serve() -> Serve {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+/// A data dir of its own for each server or run of this test binary.
+fn data_dir() -> std::path::PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let data =
-        std::env::temp_dir().join(format!("sfn-agent-serve-test-{}-{n}", std::process::id()));
+    std::env::temp_dir().join(format!("sfn-agent-serve-test-{}-{n}", std::process::id()))
+}
+
+fn serve() -> Serve {
+    serve_in(data_dir())
+}
+
+/// The server, keeping its data in `data` (removed when it is dropped).
+fn serve_in(data: std::path::PathBuf) -> Serve {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sfn-agent"))
         .current_dir(&root)
         .args([
@@ -414,4 +422,86 @@ async fn the_console_shows_a_finished_and_a_running_execution() {
             .map(|m| m.len() > 10_000)
             .unwrap_or(false)
     );
+}
+
+/// `run --console`: the run goes through the endpoint, its console URL is printed before it
+/// starts, the answer is printed as `run` prints it, and the execution is stored: a `serve` on
+/// the same data dir describes it afterwards, with its history.
+#[tokio::test]
+async fn run_with_console_stores_the_run_and_prints_its_url() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let data = data_dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_sfn-agent"))
+        .current_dir(&root)
+        .args([
+            "run",
+            "assistant",
+            "What is 17% of 2,340, and its square root?",
+            "--script",
+            "examples/scripts/assistant.json",
+            "--console",
+            "--port",
+            "0",
+            "--exit",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .arg("--conversations-dir")
+        .arg(data.join("run-conversations"))
+        .env_remove("BROWSER")
+        .output()
+        .expect("sfn-agent runs");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("397.8"), "{stdout}");
+    let url = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("▶ console: "))
+        .unwrap_or_else(|| panic!("a console URL in:\n{stderr}"));
+    let encoded = url
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.split_once("/#execution="))
+        .map(|(_, arn)| arn)
+        .unwrap_or_else(|| panic!("the console's route to an execution: {url}"));
+    let arn = encoded.replace("%3A", ":");
+    assert!(
+        arn.starts_with("arn:aws:states:us-east-1:123456789012:execution:assistant:run-"),
+        "{url}"
+    );
+    // The URL came before the run's first turn.
+    let printed = stderr.find("▶ console: ").expect("printed");
+    let turn = stderr
+        .find("→ calculate")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(printed < turn, "{stderr}");
+    assert!(stderr.contains(&format!("execution {arn}")), "{stderr}");
+
+    let server = serve_in(data);
+    let client = client(&server.url);
+    let described = client
+        .describe_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("the run is stored");
+    assert_eq!(described.status(), &ExecutionStatus::Succeeded);
+    assert!(
+        described.output().unwrap_or_default().contains("397.8"),
+        "{described:?}"
+    );
+    let history = client
+        .get_execution_history()
+        .execution_arn(&arn)
+        .max_results(1000)
+        .send()
+        .await
+        .expect("its history");
+    let types: Vec<&str> = history
+        .events()
+        .iter()
+        .map(|e| e.r#type().as_str())
+        .collect();
+    assert_eq!(types.first(), Some(&"ExecutionStarted"), "{types:?}");
+    assert_eq!(types.last(), Some(&"ExecutionSucceeded"), "{types:?}");
+    assert!(types.contains(&"TaskStateEntered"), "{types:?}");
 }

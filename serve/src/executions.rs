@@ -104,11 +104,15 @@ fn engine(service: &Service, machine: &MachineRecord) -> Result<Engine, ApiError
         .with_task_tokens(service.tokens.clone()))
 }
 
-fn options(machine: &MachineRecord, name: &str) -> ExecutionOptions {
+/// The options of an execution: its name, its machine's name and role, and the region and
+/// account of the server's ARNs (so `$$.Execution.Id` is the ARN the API returns).
+fn options(service: &Service, machine: &MachineRecord, name: &str) -> ExecutionOptions {
     ExecutionOptions {
         name: Some(name.to_owned()),
         state_machine_name: Some(machine.name.clone()),
         role_arn: Some(machine.role_arn.clone()),
+        region: Some(service.config.arns.region.clone()),
+        account: Some(service.config.arns.account.clone()),
     }
 }
 
@@ -153,7 +157,7 @@ pub(crate) fn start(service: &Arc<Service>, body: &[u8]) -> Result<Value, ApiErr
         start,
         stop: None,
     })?;
-    let options = options(&machine, &name);
+    let options = options(service, &machine, &name);
     let task = {
         let service = Arc::clone(service);
         let arn = arn.clone();
@@ -243,7 +247,9 @@ pub(crate) async fn start_sync(service: &Arc<Service>, body: &[u8]) -> Result<Va
     }
     let engine = engine(service, &machine)?;
     let start = now();
-    let execution = engine.execute(input, options(&machine, &name)).await;
+    let execution = engine
+        .execute(input, options(service, &machine, &name))
+        .await;
     let stop = now();
     let mut response = json!({
         "executionArn": service.config.arns.express_execution(&machine.name, &name),
@@ -415,7 +421,13 @@ fn strip_data(event: &mut Value) {
     }
 }
 
+/// How long StopExecution waits for an aborted run to be dropped: `STOP_WAIT_STEPS` steps of
+/// `STOP_WAIT_STEP` (a run is dropped at its next await, far sooner).
+const STOP_WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(2);
+const STOP_WAIT_STEPS: usize = 1_000;
+
 /// StopExecution: aborts a running execution and records `ExecutionAborted`.
+/// Its tasks' task tokens are forgotten (`TaskDoesNotExist` after).
 pub(crate) async fn stop(service: &Arc<Service>, body: &[u8]) -> Result<Value, ApiError> {
     let request: StopRequest = decode(body)?;
     let arn = required(&request.execution_arn, "executionArn")?;
@@ -433,6 +445,15 @@ pub(crate) async fn stop(service: &Arc<Service>, body: &[u8]) -> Result<Value, A
     };
     if let Some(abort) = abort {
         abort.abort();
+        // Once the run is dropped, its tasks waiting on a token no longer wait: their tokens
+        // are forgotten, so SendTask* and heartbeats on them answer `TaskDoesNotExist`.
+        for _ in 0..STOP_WAIT_STEPS {
+            if abort.is_finished() {
+                break;
+            }
+            tokio::time::sleep(STOP_WAIT_STEP).await;
+        }
+        service.tokens.forget_abandoned();
     }
     let stop = now();
     let mut events = events.lock().unwrap_or_else(|e| e.into_inner()).clone();

@@ -55,6 +55,9 @@ pub struct Config {
     pub max_stored_executions: usize,
     /// How many executions may run at once (`ExecutionLimitExceeded` beyond).
     pub max_running_executions: usize,
+    /// The tasks waiting on a token (SendTaskSuccess / SendTaskFailure complete them). Give the
+    /// same table to handlers that answer their executions' requests themselves (a terminal).
+    pub task_tokens: TaskTokens,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             lambda_endpoint: None,
             max_stored_executions: 10_000,
             max_running_executions: 1_000,
+            task_tokens: TaskTokens::new(),
         }
     }
 }
@@ -132,12 +136,17 @@ impl Service {
             registries.insert(machine.name, machine.registry);
         }
         Ok(Arc::new(Self {
+            tokens: config.task_tokens.clone(),
             config,
             store,
             registries,
-            tokens: TaskTokens::new(),
             running: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// How the service runs (its ARNs' region and account, its data dir, …).
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Runs the action `target` names (`AWSStepFunctions.StartExecution`, …) with its body.

@@ -100,6 +100,8 @@ pub(crate) async fn run(service: &Arc<Service>, body: &[u8]) -> Result<Value, Ap
     let options = ExecutionOptions {
         state_machine_name: Some("TestState".to_owned()),
         role_arn: request.role_arn.clone().or(Some(DEFAULT_ROLE.to_owned())),
+        region: Some(service.config.arns.region.clone()),
+        account: Some(service.config.arns.account.clone()),
         ..ExecutionOptions::default()
     };
     let execution = engine.execute(input.clone(), options).await;

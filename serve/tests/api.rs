@@ -199,6 +199,47 @@ async fn waiting_token(client: &Client, arn: &str) -> String {
     panic!("{arn} never waited on a token");
 }
 
+/// `--region`/`--account` reach the run: `$$.Execution.Id` is the ARN the API returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_context_object_has_the_servers_region_and_account() {
+    let config = Config {
+        arns: sfn_agent_serve::Arns {
+            region: "eu-west-3".into(),
+            account: "111122223333".into(),
+        },
+        ..Config::default()
+    };
+    let local = serve(config).await;
+    let client = &local.client;
+    let machine = client
+        .create_state_machine()
+        .name("ids")
+        .definition(
+            r#"{"QueryLanguage": "JSONata", "StartAt": "Ids", "States": {"Ids": {"Type": "Pass",
+                "Output": {"id": "{% $states.context.Execution.Id %}",
+                           "machine": "{% $states.context.StateMachine.Id %}"}, "End": true}}}"#,
+        )
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    assert_eq!(
+        machine,
+        "arn:aws:states:eu-west-3:111122223333:stateMachine:ids"
+    );
+    let arn = client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let done = wait_for_end(client, &arn).await;
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    assert_eq!(output, json!({"id": arn, "machine": machine}));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_with_a_task_token_through_the_sdk() {
     let local = serve(Config::default()).await;
@@ -397,6 +438,22 @@ async fn stopping_failing_and_describing() {
         .send_task_success()
         .task_token(&token)
         .output("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.as_service_error().unwrap().is_task_does_not_exist());
+    // Its token is unknown to heartbeats too, as to failures.
+    let err = client
+        .send_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.as_service_error().unwrap().is_task_does_not_exist());
+    let err = client
+        .send_task_failure()
+        .task_token(&token)
+        .error("Late")
         .send()
         .await
         .unwrap_err();

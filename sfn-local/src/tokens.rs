@@ -54,9 +54,14 @@ impl TaskTokens {
         self.complete(token, Err(TaskError::new(error, cause)))
     }
 
-    /// The tokens tasks are waiting on now.
+    /// The tokens tasks are waiting on now (not those whose execution was dropped or aborted).
     pub fn pending(&self) -> Vec<String> {
-        let mut tokens: Vec<String> = self.lock().keys().cloned().collect();
+        let mut tokens: Vec<String> = self
+            .lock()
+            .iter()
+            .filter(|(_, waiter)| !waiter.is_closed())
+            .map(|(token, _)| token.clone())
+            .collect();
         tokens.sort();
         tokens
     }
@@ -83,9 +88,25 @@ impl TaskTokens {
         (token, rx)
     }
 
-    /// Forgets a token whose task ended another way (timeout, abort).
-    pub(crate) fn forget(&self, token: &str) {
+    /// Forgets a token whose task ended another way (timeout, abort): it is unknown from then
+    /// on (`TaskDoesNotExist`).
+    pub fn forget(&self, token: &str) {
         self.lock().remove(token);
+    }
+
+    /// Forgets the tokens whose task no longer waits because its execution was dropped (an
+    /// aborted run, as StopExecution leaves), and returns them, sorted.
+    pub fn forget_abandoned(&self) -> Vec<String> {
+        let mut forgotten = Vec::new();
+        self.lock().retain(|token, waiter| {
+            let waits = !waiter.is_closed();
+            if !waits {
+                forgotten.push(token.clone());
+            }
+            waits
+        });
+        forgotten.sort();
+        forgotten
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiter>> {
@@ -110,6 +131,27 @@ mod tests {
         assert_eq!(
             tokens.send_task_failure(&token, "E", "c"),
             Err(TokenError::TaskDoesNotExist(token.clone()))
+        );
+    }
+
+    #[tokio::test]
+    async fn tokens_of_dropped_tasks_are_forgotten() {
+        let tokens = TaskTokens::new();
+        let (kept, _waits) = tokens.issue();
+        let (dropped, rx) = tokens.issue();
+        drop(rx);
+        assert_eq!(tokens.pending(), vec![kept.clone()]);
+        assert_eq!(tokens.forget_abandoned(), vec![dropped.clone()]);
+        assert_eq!(tokens.forget_abandoned(), Vec::<String>::new());
+        assert_eq!(
+            tokens.send_task_success(&dropped, json!({})),
+            Err(TokenError::TaskDoesNotExist(dropped))
+        );
+        tokens.forget(&kept);
+        assert!(tokens.pending().is_empty());
+        assert_eq!(
+            tokens.send_task_success(&kept, json!({})),
+            Err(TokenError::TaskDoesNotExist(kept))
         );
     }
 }

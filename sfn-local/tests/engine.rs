@@ -855,7 +855,7 @@ async fn context_object_fields() {
     .with_clock(Arc::new(ManualClock::fixed()))
     .execute(
         json!({"a": 1}),
-        ExecutionOptions { name: Some("run-1".into()), state_machine_name: Some("Demo".into()), role_arn: None },
+        ExecutionOptions { name: Some("run-1".into()), state_machine_name: Some("Demo".into()), ..Default::default() },
     )
     .await;
     assert_eq!(
@@ -864,6 +864,37 @@ async fn context_object_fields() {
             "name": "run-1", "input": {"a": 1}, "state": "Ctx", "entered": "2024-01-01T00:00:00.000Z",
             "retries": 0, "machine": "Demo",
             "id": "arn:aws:states:us-east-1:123456789012:execution:Demo:run-1"
+        }))
+    );
+}
+
+#[tokio::test]
+async fn execution_and_machine_ids_take_the_region_and_account() {
+    let execution = Engine::new(
+        machine(json!({
+            "StartAt": "Ctx",
+            "States": {"Ctx": {"Type": "Pass", "Parameters": {
+                "id.$": "$$.Execution.Id", "machine.$": "$$.StateMachine.Id"
+            }, "End": true}}
+        })),
+        Registry::new(),
+    )
+    .execute(
+        json!({}),
+        ExecutionOptions {
+            name: Some("run-2".into()),
+            state_machine_name: Some("Demo".into()),
+            region: Some("eu-west-3".into()),
+            account: Some("111122223333".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        execution.output,
+        Some(json!({
+            "id": "arn:aws:states:eu-west-3:111122223333:execution:Demo:run-2",
+            "machine": "arn:aws:states:eu-west-3:111122223333:stateMachine:Demo"
         }))
     );
 }

@@ -194,3 +194,64 @@ async fn an_agent_run_with_an_approval_through_the_sdk() {
         Some(&HistoryEventType::ExecutionSucceeded)
     );
 }
+
+/// A run whose requests are answered where it runs (`run --console`: the terminal or
+/// `--approve`), not by SendTaskSuccess: the agent completes its tokens in the server's table
+/// (`Config::task_tokens`), so the approved call runs and the execution answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_answered_by_the_runs_responder_reaches_the_server() {
+    let agent = ops();
+    let config = serve::Config::default();
+    let model = scripted(
+        vec![
+            turn(
+                "Let me compute it.",
+                &[("calculate", json!({"expression": "6 * 7"}))],
+            ),
+            turn("It is 42.", &[]),
+        ],
+        Provider::Anthropic,
+    );
+    let handler = LocalAgent::handler(model, Arc::new(MemoryStore::new()), None);
+    let local = Arc::new(
+        LocalAgent::new(agent.clone(), handler, offline_toolbox())
+            .with_responder(Arc::new(|_| Reply::Approve))
+            .with_task_tokens(config.task_tokens.clone()),
+    );
+    let machine = serve::Machine {
+        name: agent.name().to_owned(),
+        definition: agent.state_machine(),
+        express: false,
+        registry: Arc::new(move || local.registry()),
+    };
+    let server = serve::Server::new(config, vec![machine]).expect("server");
+    let service = std::sync::Arc::clone(server.service());
+    let started = service
+        .call(
+            "AWSStepFunctions.StartExecution",
+            json!({
+                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:ops",
+                "input": json!({"question": "6 times 7?"}).to_string(),
+            })
+            .to_string()
+            .as_bytes(),
+        )
+        .await
+        .expect("start");
+    let describe = json!({"executionArn": started["executionArn"]}).to_string();
+    let mut described = Value::Null;
+    for _ in 0..400 {
+        described = service
+            .call("AWSStepFunctions.DescribeExecution", describe.as_bytes())
+            .await
+            .expect("describe");
+        if described["status"] != "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(described["status"], "SUCCEEDED", "{described}");
+    let output: AgentOutput =
+        serde_json::from_str(described["output"].as_str().expect("output")).expect("output");
+    assert_eq!(output.answer, "It is 42.");
+}

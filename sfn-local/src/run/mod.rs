@@ -68,6 +68,10 @@ pub struct ExecutionOptions {
     pub state_machine_name: Option<String>,
     /// `$$.Execution.RoleArn`; a placeholder role when `None`.
     pub role_arn: Option<String>,
+    /// The region in `$$.Execution.Id` and `$$.StateMachine.Id`; `us-east-1` when `None`.
+    pub region: Option<String>,
+    /// The account id in `$$.Execution.Id` and `$$.StateMachine.Id`; `123456789012` when `None`.
+    pub account: Option<String>,
 }
 
 /// The outcome of an execution.
@@ -196,6 +200,9 @@ impl Engine {
         let role = options.role_arn.unwrap_or_else(|| {
             "arn:aws:iam::123456789012:role/service-role/StepFunctions-LocalRole".to_owned()
         });
+        let region = options.region.as_deref().unwrap_or("us-east-1");
+        let account = options.account.as_deref().unwrap_or("123456789012");
+        let arns = format!("arn:aws:states:{region}:{account}");
         let start = self.clock.now();
         let input = Arc::new(input);
         let history = History::new(
@@ -212,9 +219,7 @@ impl Engine {
             execution: Map::from_iter([
                 (
                     "Id".to_owned(),
-                    json!(format!(
-                        "arn:aws:states:us-east-1:123456789012:execution:{machine_name}:{name}"
-                    )),
+                    json!(format!("{arns}:execution:{machine_name}:{name}")),
                 ),
                 ("Name".to_owned(), json!(name)),
                 ("RoleArn".to_owned(), json!(role)),
@@ -223,7 +228,7 @@ impl Engine {
             ]),
             input: input.clone(),
             state_machine: json!({
-                "Id": format!("arn:aws:states:us-east-1:123456789012:stateMachine:{machine_name}"),
+                "Id": format!("{arns}:stateMachine:{machine_name}"),
                 "Name": machine_name
             }),
             deadline: timeout.and_then(|s| {
