@@ -56,9 +56,9 @@ fn the_readme_command_answers_with_the_scripted_provider() {
     let stored = std::fs::read_dir(&dir)
         .expect("conversations dir")
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
         .count();
-    assert_eq!(stored, 1, "one conversation file (beside its lock file)");
+    assert_eq!(stored, 1, "one conversation file, JSON Lines (beside its lock file)");
 }
 
 #[test]
