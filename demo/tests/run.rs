@@ -58,7 +58,10 @@ fn the_readme_command_answers_with_the_scripted_provider() {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
         .count();
-    assert_eq!(stored, 1, "one conversation file, JSON Lines (beside its lock file)");
+    assert_eq!(
+        stored, 1,
+        "one conversation file, JSON Lines (beside its lock file)"
+    );
 }
 
 #[test]
