@@ -171,3 +171,49 @@ pub async fn run_with(
 pub fn question(q: &str) -> Value {
     json!({ "question": q })
 }
+
+/// The names of the states the run entered, in order.
+pub fn entered(execution: &Execution) -> Vec<String> {
+    execution
+        .history
+        .iter()
+        .filter(|e| e.event_type.ends_with("StateEntered"))
+        .filter_map(|e| {
+            e.to_json()["stateEnteredEventDetails"]["name"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The run's output as an agent's output; panics with the failure when it did not succeed.
+pub fn output(execution: &Execution) -> agent_builder::AgentOutput {
+    let Some(output) = &execution.output else {
+        panic!(
+            "the run did not succeed: {:?} {:?} {:?}",
+            execution.status, execution.error, execution.cause
+        );
+    };
+    serde_json::from_value(output.clone()).expect("agent output")
+}
+
+/// The text of the tool results the model was sent in its last turn.
+pub fn last_results(execution: &Execution) -> Vec<Value> {
+    let llm_calls: Vec<Value> = execution
+        .history
+        .iter()
+        .map(|e| e.to_json())
+        .filter(|e| e["type"] == "TaskScheduled")
+        .collect();
+    let last = llm_calls.last().expect("an LLM call");
+    let parameters: Value = serde_json::from_str(
+        last["taskScheduledEventDetails"]["parameters"]
+            .as_str()
+            .expect("text"),
+    )
+    .expect("json");
+    parameters["Payload"]["tool_results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}

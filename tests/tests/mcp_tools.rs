@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use agent_builder::{Agent, AgentOutput, McpServer, Model, Provider};
-use e2e_tests::{offline_toolbox, question, scripted, turn};
+use agent_builder::{Agent, McpServer, Model, Provider};
+use e2e_tests::{entered, last_results, offline_toolbox, output, question, scripted, turn};
 use llm_lambdas::{ChatModel, MemoryStore};
 use serde_json::{Value, json};
 use sfn_agent::local::LocalAgent;
@@ -34,50 +34,6 @@ async fn run(agent: &Agent, model: Arc<dyn ChatModel>) -> Execution {
         .with_clock(Arc::new(ManualClock::fixed()))
         .run(question("What is 40 + 2?"))
         .await
-}
-
-fn entered(execution: &Execution) -> Vec<String> {
-    execution
-        .history
-        .iter()
-        .filter(|e| e.event_type.ends_with("StateEntered"))
-        .filter_map(|e| {
-            e.to_json()["stateEnteredEventDetails"]["name"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect()
-}
-
-fn output(execution: &Execution) -> AgentOutput {
-    let Some(output) = &execution.output else {
-        panic!(
-            "the run did not succeed: {:?} {:?} {:?}",
-            execution.status, execution.error, execution.cause
-        );
-    };
-    serde_json::from_value(output.clone()).expect("agent output")
-}
-
-/// The tool results the model was sent in the last LLM call.
-fn last_results(execution: &Execution) -> Vec<Value> {
-    let scheduled: Vec<Value> = execution
-        .history
-        .iter()
-        .map(|e| e.to_json())
-        .filter(|e| e["type"] == "TaskScheduled")
-        .collect();
-    let last = scheduled.last().expect("an LLM call");
-    let parameters: Value = serde_json::from_str(
-        last["taskScheduledEventDetails"]["parameters"]
-            .as_str()
-            .expect("text"),
-    )
-    .expect("json");
-    parameters["Payload"]["tool_results"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// The payloads the Run tool states sent the MCP Lambda.

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use agent_builder::{Agent, AgentOutput, Model, Provider};
-use e2e_tests::{offline_toolbox, question, turn};
+use agent_builder::{Agent, Model, Provider};
+use e2e_tests::{entered, last_results, offline_toolbox, output, question, turn};
 use llm_lambdas::providers::scripted::{Script, ScriptTurn, ScriptedModel};
 use llm_lambdas::{ChatModel, ChatRequest, ChatResponse, LlmError, MemoryStore};
-use serde_json::{Value, json};
+use serde_json::json;
 use sfn_agent::local::{LocalAgent, PersonRequest, Reply};
 use sfn_local::{Execution, ManualClock};
 use stock_tools::specs;
@@ -90,50 +90,6 @@ async fn run(
         requests,
         local,
     }
-}
-
-fn entered(execution: &Execution) -> Vec<String> {
-    execution
-        .history
-        .iter()
-        .filter(|e| e.event_type.ends_with("StateEntered"))
-        .filter_map(|e| {
-            e.to_json()["stateEnteredEventDetails"]["name"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect()
-}
-
-fn output(execution: &Execution) -> AgentOutput {
-    let Some(output) = &execution.output else {
-        panic!(
-            "the run did not succeed: {:?} {:?} {:?}",
-            execution.status, execution.error, execution.cause
-        );
-    };
-    serde_json::from_value(output.clone()).expect("agent output")
-}
-
-/// The text of the tool results the model was sent in its last turn.
-fn last_results(execution: &Execution) -> Vec<Value> {
-    let llm_calls: Vec<Value> = execution
-        .history
-        .iter()
-        .map(|e| e.to_json())
-        .filter(|e| e["type"] == "TaskScheduled")
-        .collect();
-    let last = llm_calls.last().expect("an LLM call");
-    let parameters: Value = serde_json::from_str(
-        last["taskScheduledEventDetails"]["parameters"]
-            .as_str()
-            .expect("text"),
-    )
-    .expect("json");
-    parameters["Payload"]["tool_results"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
 }
 
 fn ops() -> Agent {

@@ -226,12 +226,7 @@ impl HttpApi for ChatCompletions {
     }
 
     fn error(&self, reply: &RawReply, in_success: Option<&Value>) -> LlmError {
-        let status = match in_success {
-            // OpenRouter, LiteLLM and some proxies answer 200 with `{"error": {…}}`.
-            Some(_) => ErrorFields::parse(&reply.body).status_hint(),
-            None => reply.status,
-        };
-        error_from_status(status, reply.retry_after_seconds, &reply.body)
+        reply_error(reply, in_success)
     }
 }
 
@@ -790,6 +785,17 @@ impl ErrorFields {
     fn is(&self, name: &str) -> bool {
         self.code == name || self.kind == name
     }
+}
+
+/// The error of an OpenAI reply (Chat Completions or Responses): by its status, or, for an error
+/// in a 200 (OpenRouter, LiteLLM and some proxies answer `{"error": {…}}`; the Responses API a
+/// `failed` response), by the status its error fields point to.
+pub(super) fn reply_error(reply: &RawReply, in_success: Option<&Value>) -> LlmError {
+    let status = match in_success {
+        Some(_) => ErrorFields::parse(&reply.body).status_hint(),
+        None => reply.status,
+    };
+    error_from_status(status, reply.retry_after_seconds, &reply.body)
 }
 
 /// Maps an error status and body to an [`LlmError`]

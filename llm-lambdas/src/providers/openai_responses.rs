@@ -39,8 +39,8 @@ use super::history::{normalized_messages, stable_tool_call_id};
 use super::http_model::{HttpApi, HttpModel, request_error};
 use super::key::ApiKey;
 use super::openai::{
-    CONTENT_FILTER_TEXT, ERROR_MARK, ErrorFields, api_key_for, base_url_from_env, bearer,
-    error_from_status, parse_arguments,
+    CONTENT_FILTER_TEXT, ERROR_MARK, api_key_for, base_url_from_env, bearer, parse_arguments,
+    reply_error,
 };
 use super::reply::{lenient_count, plausible_tokens, unique_tool_ids};
 use super::transport::RawReply;
@@ -111,12 +111,7 @@ impl HttpApi for Responses {
     }
 
     fn error(&self, reply: &RawReply, in_success: Option<&Value>) -> LlmError {
-        let status = match in_success {
-            // A `failed` response, or a gateway's error, in a 200.
-            Some(_) => ErrorFields::parse(&reply.body).status_hint(),
-            None => reply.status,
-        };
-        error_from_status(status, reply.retry_after_seconds, &reply.body)
+        reply_error(reply, in_success)
     }
 }
 
