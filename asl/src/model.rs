@@ -154,7 +154,12 @@ pub struct Task {
     )]
     pub output_path: Option<Option<String>>,
     /// JSONata: the state's output.
-    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Output",
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     /// Variables assigned when the state succeeds.
     #[serde(rename = "Assign", default, skip_serializing_if = "Option::is_none")]
@@ -245,7 +250,12 @@ pub struct Choice {
     #[serde(rename = "Default", default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// JSONata: the state's output when `Default` is taken.
-    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Output",
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     /// Variables assigned when `Default` is taken.
     #[serde(rename = "Assign", default, skip_serializing_if = "Option::is_none")]
@@ -478,7 +488,12 @@ pub struct Map {
     )]
     pub output_path: Option<Option<String>>,
     /// JSONata: the state's output.
-    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Output",
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     /// Variables assigned when the state succeeds.
     #[serde(rename = "Assign", default, skip_serializing_if = "Option::is_none")]
@@ -723,7 +738,12 @@ pub struct Parallel {
     )]
     pub output_path: Option<Option<String>>,
     /// JSONata: the state's output.
-    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Output",
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     /// Variables assigned when the state succeeds.
     #[serde(rename = "Assign", default, skip_serializing_if = "Option::is_none")]
@@ -791,7 +811,12 @@ pub struct Pass {
     )]
     pub output_path: Option<Option<String>>,
     /// JSONata: the state's output.
-    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Output",
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     /// Variables assigned by the state.
     #[serde(rename = "Assign", default, skip_serializing_if = "Option::is_none")]
@@ -855,7 +880,12 @@ pub struct Wait {
     )]
     pub output_path: Option<Option<String>>,
     /// JSONata: the state's output.
-    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Output",
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     /// Variables assigned by the state.
     #[serde(rename = "Assign", default, skip_serializing_if = "Option::is_none")]
@@ -899,7 +929,12 @@ pub struct Succeed {
     )]
     pub output_path: Option<Option<String>>,
     /// JSONata: the state's output.
-    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Output",
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
 }
 
@@ -1010,7 +1045,12 @@ pub struct Catcher {
     )]
     pub result_path: Option<Option<String>>,
     /// JSONata: the output passed to `Next`.
-    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Output",
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output: Option<Value>,
     /// Variables assigned on a match.
     #[serde(rename = "Assign", default, skip_serializing_if = "Option::is_none")]
@@ -1024,6 +1064,16 @@ where
     D: Deserializer<'de>,
 {
     Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// Reads a field whose `null` is a value: absent stays `None` (through `default`), `null` is
+/// `Some(Value::Null)` (JSONata `"Output": null` outputs `null`, recorded in localstack's
+/// `test_base_output_any_non_dict[NULL]`).
+fn present<'de, D>(deserializer: D) -> Result<Option<Value>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Value::deserialize(deserializer).map(Some)
 }
 
 const RULE_FIELDS: &[&str] = &[

@@ -72,13 +72,13 @@ pub(crate) fn failure(service: &Service, body: &[u8]) -> Result<Value, ApiError>
     Ok(json!({}))
 }
 
-/// SendTaskHeartbeat: succeeds while a task waits on the token. The local engine has no
-/// heartbeat clock, so this does not extend anything; it only says whether the task still waits.
+/// SendTaskHeartbeat: the task's `HeartbeatSeconds` starts again, while it waits on the token.
 pub(crate) fn heartbeat(service: &Service, body: &[u8]) -> Result<Value, ApiError> {
     let request: TokenRequest = decode(body)?;
     let token = token(&request)?;
-    if !service.tokens.pending().iter().any(|t| t == token) {
-        return Err(no_task(token));
-    }
+    service
+        .tokens
+        .send_task_heartbeat(token)
+        .map_err(|_| no_task(token))?;
     Ok(json!({}))
 }

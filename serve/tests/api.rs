@@ -952,3 +952,70 @@ async fn a_restart_keeps_executions_and_aborts_the_ones_it_cut() {
     drop(local);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// SendTaskHeartbeat keeps a task with `HeartbeatSeconds` waiting; without heartbeats it times
+/// out with `States.Timeout`, as the service records it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_keep_a_task_waiting() {
+    let local = serve(Config::default()).await;
+    let client = &local.client;
+    let machine = client
+        .create_state_machine()
+        .name("beats")
+        .definition(WAITS.replace(
+            r#""Next": "Done"
+    },"#,
+            r#""HeartbeatSeconds": 1, "Next": "Done"
+    },"#,
+        ))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let start = |name: &'static str| {
+        client
+            .start_execution()
+            .state_machine_arn(&machine)
+            .name(name)
+            .input(r#"{"q": "still there?"}"#)
+            .send()
+    };
+    let kept = start("kept").await.unwrap().execution_arn;
+    let token = waiting_token(client, &kept).await;
+    // Two seconds of heartbeats, twice the HeartbeatSeconds.
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        client
+            .send_task_heartbeat()
+            .task_token(&token)
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .send_task_success()
+        .task_token(&token)
+        .output(r#"{"answer": "yes"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for_end(client, &kept).await.status,
+        ExecutionStatus::Succeeded
+    );
+
+    let silent = start("silent").await.unwrap().execution_arn;
+    let token = waiting_token(client, &silent).await;
+    let ended = wait_for_end(client, &silent).await;
+    assert_eq!(ended.status, ExecutionStatus::Failed);
+    assert_eq!(ended.error.as_deref(), Some("States.Timeout"));
+    // Its token is spent.
+    let err = client
+        .send_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.as_service_error().unwrap().is_task_does_not_exist());
+}

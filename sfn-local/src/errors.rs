@@ -25,7 +25,15 @@ pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
 /// A Map state had more failed items than it tolerates.
 pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
-/// A heartbeat did not arrive in time.
+/// A distributed Map's `ItemReader` could not read its items (a missing object, a malformed
+/// file, a bad `ReaderConfig` value, no object store configured).
+pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
+/// A distributed Map's `ResultWriter` could not write its results.
+pub const RESULT_WRITER_FAILED: &str = "States.ResultWriterFailed";
+/// The developer guide's name for a heartbeat that did not arrive in time. The service records
+/// a missed heartbeat of a `.waitForTaskToken` task as [`TIMEOUT`] (localstack's
+/// `test_heartbeats`), and so does the engine; the name stays for `ErrorEquals` and for
+/// activities.
 pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
 /// The Lambda function does not exist (here: no handler is registered for it).
 pub const LAMBDA_RESOURCE_NOT_FOUND: &str = "Lambda.ResourceNotFoundException";

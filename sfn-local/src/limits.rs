@@ -70,3 +70,33 @@ pub const MAX_REGEX_PATTERN_BYTES: usize = 10_000;
 
 /// See [`MAX_REGEX_PATTERN_BYTES`].
 pub const MAX_REGEX_COMPILED_BYTES: usize = 1024 * 1024;
+
+/// The most items (after `MaxItems`) a distributed Map runs locally; past it the Map Run fails
+/// with `States.ItemReaderFailed`, naming the limit. The service runs up to 100,000,000
+/// (`MaxItems`' own maximum, developer guide "ReaderConfig"), as child executions it keeps in
+/// its own storage; the engine keeps each child's result in memory, so it bounds them.
+pub const MAX_MAP_RUN_ITEMS: usize = 100_000;
+
+/// The most bytes of header names and values the CSV rows of one `ItemReader` may add up to.
+/// Each row is an object keyed by every header, so a first row of a million short headers over
+/// many short rows would build far more than the file holds; past this the read fails with
+/// `States.ItemReaderFailed`. Four times the largest object read (64 MiB).
+pub const MAX_CSV_ITEMS_BYTES: usize = 256 * 1024 * 1024;
+
+/// The most child executions one execution starts, counting those of nested Map Runs (a child
+/// whose own distributed Map starts children): past it the Map Run that asks for one more fails
+/// with `States.Runtime`, naming the limit. A Map Run is bounded by [`MAX_MAP_RUN_ITEMS`], but
+/// a Map Run in each of its children would multiply them (the service bills and runs each); a
+/// local run of this many children takes seconds.
+pub const MAX_CHILD_EXECUTIONS: usize = 100_000;
+
+/// How many child executions of one Map Run the engine runs at once. The service's default
+/// `MaxConcurrency` for a distributed Map is 10,000 (developer guide: "MaxConcurrency";
+/// `0` means that default); locally they share the process's threads, so at most this many
+/// run at once, fewer when `MaxConcurrency` says so.
+pub const MAX_LOCAL_CHILD_CONCURRENCY: usize = 64;
+
+/// How many child executions of one Map Run keep their whole record (history included) in
+/// [`crate::Execution::map_runs`]; past it only their count is kept. A Map Run over 100,000
+/// items would otherwise hold 100,000 histories.
+pub const MAX_KEPT_CHILD_EXECUTIONS: usize = 1_000;

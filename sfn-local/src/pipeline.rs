@@ -327,11 +327,15 @@ impl Field {
             Field::Absent => return Ok(None),
             Field::Literal(v) => v.clone(),
             Field::Jsonata(t) => ev.jsonata(t, states)?,
-            // The service words a timeout path that selects nothing as it words `InputPath`'s.
-            Field::Path(jsonpath::Expr::Path(path)) if name == "TimeoutSeconds" => ev
-                .with_roots(input, |roots| {
+            // The service words a timeout or heartbeat path that selects nothing as it words
+            // `InputPath`'s (both recorded in localstack's test_invalid_jsonpath snapshots).
+            Field::Path(jsonpath::Expr::Path(path))
+                if name == "TimeoutSeconds" || name == "HeartbeatSeconds" =>
+            {
+                ev.with_roots(input, |roots| {
                     path.select(roots).ok_or_else(|| path.not_found(roots))
-                })?,
+                })?
+            }
             Field::Path(p) => {
                 ev.with_roots(input, |roots| p.evaluate(roots, &format!("{name}Path")))?
             }

@@ -3,18 +3,25 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use serde_json::{Value, json};
 
-use crate::errors::{Failure, LAMBDA_RESOURCE_NOT_FOUND, LAMBDA_SERVICE_EXCEPTION, RUNTIME};
+use chrono::{DateTime, Utc};
+
+use crate::errors::{
+    Failure, LAMBDA_RESOURCE_NOT_FOUND, LAMBDA_SERVICE_EXCEPTION, RUNTIME, serialized_len,
+};
+use crate::limits::MAX_PAYLOAD_DEPTH;
 
 /// An error a handler returns: for a Lambda, its `errorType` and `errorMessage`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskError {
     /// The error name that Retry and Catch match (a Lambda's `errorType`).
     pub error: String,
-    /// What went wrong (a Lambda's `errorMessage`).
+    /// What went wrong (a Lambda's `errorMessage`, which the engine wraps in the error object
+    /// the service shows, or that whole object as the runtime sends it, kept as it is; for a
+    /// `Lambda.*` or `States.*` error, the service's text).
     pub cause: String,
 }
 
@@ -308,17 +315,55 @@ impl Registry {
     }
 }
 
-/// The failure the service reports for a Lambda function error: the `errorType` as the error,
-/// and the function's error object as JSON text as the cause.
+/// The failure the service reports for a handler's error. A function error has the `errorType`
+/// as the error and the function's error object as JSON text as the cause: built from the
+/// message, or the handler's cause as it is when it is such an object already (what a runtime
+/// sends, `{"errorMessage":…,"errorType":…,"requestId":…,"stackTrace":[…]}`, as an emulator's
+/// body is taken). The service's own errors, `Lambda.*` (`Lambda.ResourceNotFoundException`)
+/// and `States.*`, keep their text as the cause (recorded in localstack's
+/// `test_no_such_function`: "Function not found: arn:…").
 pub(crate) fn lambda_failure(error_type: &str, message: &str) -> Failure {
+    if error_type.starts_with("Lambda.")
+        || error_type.starts_with("States.")
+        || is_error_object(message)
+    {
+        return Failure::new(error_type, message);
+    }
     let cause = json!({"errorType": error_type, "errorMessage": message, "trace": []});
     Failure::new(error_type, cause.to_string())
 }
 
+/// Whether `text` is a Lambda runtime's error object (JSON with `errorMessage` or `errorType`).
+fn is_error_object(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+        && serde_json::from_str::<serde_json::Map<String, Value>>(text)
+            .is_ok_and(|o| o.contains_key("errorMessage") || o.contains_key("errorType"))
+}
+
 /// The result of `arn:aws:states:::lambda:invoke`: the function's payload in the Invoke API's
-/// response, as the service returns it.
-pub(crate) fn lambda_invoke_result(payload: Value) -> Value {
-    let request_id = uuid::Uuid::new_v4().to_string();
+/// response, as the service returns it, with the headers the recordings show (localstack's
+/// `test_invoke`): `Content-Length` (the payload's length as a Python function's runtime
+/// writes it, which is what the recorded functions are), `Date` (`now`, as HTTP writes dates)
+/// and an X-Ray `X-Amzn-Trace-Id`, besides the request id.
+pub(crate) fn lambda_invoke_result(payload: Value, now: DateTime<Utc>) -> Value {
+    /// HTTP's date format, parsed once.
+    static HTTP_DATE: LazyLock<Vec<chrono::format::Item<'static>>> = LazyLock::new(|| {
+        chrono::format::StrftimeItems::new("%a, %d %b %Y %H:%M:%S GMT")
+            .parse_to_owned()
+            .unwrap_or_default()
+    });
+    // One random draw makes the request id and the trace's ids (made-up ids, all of them).
+    let random = uuid::Uuid::new_v4();
+    let request_id = random.to_string();
+    let length = python_json_len(&payload).to_string();
+    let date = now.format_with_items(HTTP_DATE.iter()).to_string();
+    let bits = random.as_u128();
+    let trace_id = format!(
+        "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
+        now.timestamp(),
+        bits >> 32,
+        bits as u64
+    );
     json!({
         "ExecutedVersion": "$LATEST",
         "Payload": payload,
@@ -328,20 +373,58 @@ pub(crate) fn lambda_invoke_result(payload: Value) -> Value {
                 "x-amzn-Remapped-Content-Length": ["0"],
                 "Connection": ["keep-alive"],
                 "x-amzn-RequestId": [request_id],
+                "Content-Length": [length],
+                "Date": [date],
+                "X-Amzn-Trace-Id": [trace_id],
                 "Content-Type": ["application/json"]
             },
             "HttpHeaders": {
                 "Connection": "keep-alive",
+                "Content-Length": length,
                 "Content-Type": "application/json",
+                "Date": date,
                 "X-Amz-Executed-Version": "$LATEST",
                 "x-amzn-Remapped-Content-Length": "0",
-                "x-amzn-RequestId": request_id
+                "x-amzn-RequestId": request_id,
+                "X-Amzn-Trace-Id": trace_id
             },
             "HttpStatusCode": 200
         },
         "SdkResponseMetadata": {"RequestId": request_id},
         "StatusCode": 200
     })
+}
+
+/// The length of `value`'s JSON text as Python's `json.dumps` writes it: a space after each
+/// `,` and `:`, and a character beyond ASCII as `\uXXXX` (two of them beyond the BMP).
+fn python_json_len(value: &Value) -> usize {
+    fn escaped_extra(s: &str) -> usize {
+        s.chars()
+            .filter(|c| !c.is_ascii())
+            .map(|c| if c.len_utf16() == 2 { 12 } else { 6 } - c.len_utf8())
+            .sum()
+    }
+    fn extra(value: &Value, depth: usize) -> usize {
+        if depth == 0 {
+            return 0;
+        }
+        match value {
+            Value::String(s) => escaped_extra(s),
+            Value::Array(items) => {
+                items.len().saturating_sub(1)
+                    + items.iter().map(|v| extra(v, depth - 1)).sum::<usize>()
+            }
+            Value::Object(fields) => {
+                2 * fields.len() - usize::from(!fields.is_empty())
+                    + fields
+                        .iter()
+                        .map(|(k, v)| escaped_extra(k) + extra(v, depth - 1))
+                        .sum::<usize>()
+            }
+            _ => 0,
+        }
+    }
+    serialized_len(value) + extra(value, MAX_PAYLOAD_DEPTH)
 }
 
 /// The function name in a name, a full or partial ARN (with or without a qualifier), or a
@@ -553,5 +636,35 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.error, "MyError");
         assert!(err.cause.contains("boom"));
+    }
+
+    #[test]
+    fn service_errors_and_runtime_error_objects_keep_their_cause() {
+        let missing = lambda_failure("Lambda.ResourceNotFoundException", "Function not found: x");
+        assert_eq!(missing.cause, "Function not found: x");
+        let object =
+            r#"{"errorMessage":"boom","errorType":"Exception","requestId":"r","stackTrace":[]}"#;
+        assert_eq!(lambda_failure("Exception", object).cause, object);
+        assert_eq!(
+            lambda_failure("Exception", "boom").cause,
+            r#"{"errorType":"Exception","errorMessage":"boom","trace":[]}"#
+        );
+    }
+
+    #[test]
+    fn content_length_is_the_python_runtime_text_length() {
+        // Recorded Content-Length values (localstack's lambda snapshots).
+        for (payload, length) in [
+            (json!({}), 2),
+            (json!("HelloWorld"), 12),
+            (json!({"status": "running"}), 21),
+            (
+                json!({"input_value": "string literal", "input_values": [1, 2, 3]}),
+                60,
+            ),
+            (json!("é"), 8),
+        ] {
+            assert_eq!(python_json_len(&payload), length, "{payload}");
+        }
     }
 }

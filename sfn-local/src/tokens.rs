@@ -1,11 +1,12 @@
 //! Task tokens for `.waitForTaskToken` tasks: the engine hands one out in `$$.Task.Token`, and
-//! a local call completes it, as SendTaskSuccess / SendTaskFailure would.
+//! a local call completes it, as SendTaskSuccess / SendTaskFailure would, or keeps it alive, as
+//! SendTaskHeartbeat would.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use crate::registry::TaskError;
 
@@ -17,7 +18,26 @@ pub enum TokenError {
     TaskDoesNotExist(String),
 }
 
-type Waiter = oneshot::Sender<Result<Value, TaskError>>;
+/// A task waiting on a token: where its outcome goes, and what its heartbeats wake.
+struct Waiter {
+    outcome: oneshot::Sender<Result<Value, TaskError>>,
+    heartbeat: Arc<Notify>,
+}
+
+impl Waiter {
+    /// The task no longer waits (its execution was dropped or aborted).
+    fn is_closed(&self) -> bool {
+        self.outcome.is_closed()
+    }
+}
+
+/// What a task holds while it waits on its token.
+pub(crate) struct Waiting {
+    /// The outcome SendTaskSuccess or SendTaskFailure gives.
+    pub outcome: oneshot::Receiver<Result<Value, TaskError>>,
+    /// Notified by each SendTaskHeartbeat (a heartbeat sent before the task waits is kept).
+    pub heartbeat: Arc<Notify>,
+}
 
 /// The tasks waiting on a token. Clone it freely: clones share the same waiting tasks.
 #[derive(Clone, Default)]
@@ -54,6 +74,19 @@ impl TaskTokens {
         self.complete(token, Err(TaskError::new(error, cause)))
     }
 
+    /// Tells the task waiting on `token` that its worker is alive (SendTaskHeartbeat): its
+    /// `HeartbeatSeconds` starts again.
+    pub fn send_task_heartbeat(&self, token: &str) -> Result<(), TokenError> {
+        let waiting = self.lock();
+        match waiting.get(token) {
+            Some(waiter) if !waiter.is_closed() => {
+                waiter.heartbeat.notify_one();
+                Ok(())
+            }
+            _ => Err(TokenError::TaskDoesNotExist(token.to_owned())),
+        }
+    }
+
     /// The tokens tasks are waiting on now (not those whose execution was dropped or aborted).
     pub fn pending(&self) -> Vec<String> {
         let mut tokens: Vec<String> = self
@@ -72,20 +105,34 @@ impl TaskTokens {
             .remove(token)
             .ok_or_else(|| TokenError::TaskDoesNotExist(token.to_owned()))?;
         waiter
+            .outcome
             .send(outcome)
             .map_err(|_| TokenError::TaskDoesNotExist(token.to_owned()))
     }
 
-    /// Issues a new token and the receiver its task waits on.
-    pub(crate) fn issue(&self) -> (String, oneshot::Receiver<Result<Value, TaskError>>) {
+    /// Issues a new token and what its task waits on.
+    pub(crate) fn issue(&self) -> (String, Waiting) {
         let token = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
         let (tx, rx) = oneshot::channel();
-        self.lock().insert(token.clone(), tx);
-        (token, rx)
+        let heartbeat = Arc::new(Notify::new());
+        self.lock().insert(
+            token.clone(),
+            Waiter {
+                outcome: tx,
+                heartbeat: heartbeat.clone(),
+            },
+        );
+        (
+            token,
+            Waiting {
+                outcome: rx,
+                heartbeat,
+            },
+        )
     }
 
     /// Forgets a token whose task ended another way (timeout, abort): it is unknown from then
@@ -122,7 +169,8 @@ mod tests {
     #[tokio::test]
     async fn tokens_complete_once() {
         let tokens = TaskTokens::new();
-        let (token, rx) = tokens.issue();
+        let (token, waiting) = tokens.issue();
+        let rx = waiting.outcome;
         assert_eq!(tokens.pending(), vec![token.clone()]);
         tokens
             .send_task_success(&token, json!({"ok": true}))
@@ -132,14 +180,33 @@ mod tests {
             tokens.send_task_failure(&token, "E", "c"),
             Err(TokenError::TaskDoesNotExist(token.clone()))
         );
+        assert_eq!(
+            tokens.send_task_heartbeat(&token),
+            Err(TokenError::TaskDoesNotExist(token.clone()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_heartbeat_wakes_the_waiting_task_and_is_kept_until_it_waits() {
+        let tokens = TaskTokens::new();
+        let (token, waiting) = tokens.issue();
+        tokens.send_task_heartbeat(&token).unwrap();
+        // Sent before the task waited: kept, so the wait sees it.
+        waiting.heartbeat.notified().await;
+        assert_eq!(tokens.pending(), vec![token.clone()]);
+        drop(waiting);
+        assert_eq!(
+            tokens.send_task_heartbeat(&token),
+            Err(TokenError::TaskDoesNotExist(token))
+        );
     }
 
     #[tokio::test]
     async fn tokens_of_dropped_tasks_are_forgotten() {
         let tokens = TaskTokens::new();
         let (kept, _waits) = tokens.issue();
-        let (dropped, rx) = tokens.issue();
-        drop(rx);
+        let (dropped, waiting) = tokens.issue();
+        drop(waiting);
         assert_eq!(tokens.pending(), vec![kept.clone()]);
         assert_eq!(tokens.forget_abandoned(), vec![dropped.clone()]);
         assert_eq!(tokens.forget_abandoned(), Vec::<String>::new());

@@ -3,7 +3,8 @@
 //! is reported at the end, with the case's name, where its expectation comes from, what was
 //! expected and what the engine did.
 //!
-//! `CONFORMANCE_FILTER=<substring>` runs only the cases whose name contains it.
+//! `CONFORMANCE_FILTER=<substring>` runs only the cases whose name contains it;
+//! `CONFORMANCE_DIR=<folder>` runs the cases of another folder instead.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use sfn_local::{
-    Engine, ExecutionOptions, InstantClock, LambdaHandler, Machine, Registry, TaskError,
+    Engine, ExecutionOptions, InstantClock, LambdaHandler, Machine, MemoryStore, Registry,
+    TaskError,
 };
 
 /// How long (in tokio time, which is paused and auto-advances) one case may take before it is
@@ -69,8 +71,12 @@ struct Case {
     raw: Value,
 }
 
+/// `tests/conformance`, or the folder `CONFORMANCE_DIR` names (candidate cases being checked).
 fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
+    match std::env::var_os("CONFORMANCE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance"),
+    }
 }
 
 fn load_cases() -> Result<Vec<Case>, String> {
@@ -167,7 +173,23 @@ async fn run_case(case: &Case) -> Result<(), String> {
         .map_err(|e| format!("the definition does not parse: {e}"))?;
     let registry = build_registry(raw.get("tasks"))?;
     let machine = Machine::compile(&machine).map_err(|e| format!("refused at load: {e}"))?;
-    let engine = Engine::new(machine, registry).with_clock(Arc::new(InstantClock::fixed()));
+    let store = Arc::new(MemoryStore::new());
+    let mut engine = Engine::new(machine, registry).with_clock(Arc::new(InstantClock::fixed()));
+    // `"s3": {"bucket/key": text, "bucket/": null}`: objects (and empty buckets) a distributed
+    // Map reads; without it the engine has no store, as `sfn-agent exec` without `--s3-…`.
+    if let Some(objects) = raw.get("s3").and_then(Value::as_object) {
+        for (path, body) in objects {
+            let (bucket, key) = path
+                .split_once('/')
+                .ok_or_else(|| format!("s3: {path:?} is not bucket/key"))?;
+            match body {
+                Value::String(text) => store.insert(bucket, key, text.as_bytes()),
+                Value::Null => store.create_bucket(bucket),
+                other => store.insert(bucket, key, other.to_string().into_bytes()),
+            }
+        }
+        engine = engine.with_object_store(store.clone());
+    }
     let input = raw.get("input").cloned().unwrap_or_else(|| json!({}));
     let options = ExecutionOptions {
         name: raw["execution_name"].as_str().map(str::to_string),
@@ -176,7 +198,29 @@ async fn run_case(case: &Case) -> Result<(), String> {
     let execution = tokio::time::timeout(CASE_TIME_LIMIT, engine.execute(input, options))
         .await
         .map_err(|_| format!("the execution did not finish within {CASE_TIME_LIMIT:?}"))?;
-    let actual = execution.to_json(true);
+    let mut actual = execution.to_json(true);
+    // `"expect_s3": {"bucket/key": value}`: objects the run wrote, each parsed as JSON (JSON
+    // Lines as an array of its lines) and matched like the output; the actual objects are
+    // shown under "s3".
+    if let Some(expected) = raw.get("expect_s3").and_then(Value::as_object) {
+        let mut written = serde_json::Map::new();
+        for path in expected.keys() {
+            let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+            let key = key.replace("{MapRunId}", &map_run_id(&actual));
+            let value = store.get(bucket, &key).map_or(Value::Null, |bytes| {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                serde_json::from_str(&text).unwrap_or_else(|_| {
+                    Value::Array(
+                        text.lines()
+                            .filter_map(|l| serde_json::from_str(l).ok())
+                            .collect(),
+                    )
+                })
+            });
+            written.insert(path.clone(), value);
+        }
+        actual["s3"] = Value::Object(written);
+    }
     compare(raw, &actual).map_err(|problems| {
         let mut shown = actual.clone();
         if raw.get("expect_history_types").is_none()
@@ -186,6 +230,16 @@ async fn run_case(case: &Case) -> Result<(), String> {
         }
         format!("{problems}\n  actual: {}", pretty(&shown))
     })
+}
+
+/// The id of the execution's first Map Run (the last part of its ARN), which the
+/// `ResultWriter`'s keys hold: `{MapRunId}` in an `expect_s3` key stands for it.
+fn map_run_id(actual: &Value) -> String {
+    actual["mapRuns"][0]["mapRunArn"]
+        .as_str()
+        .and_then(|arn| arn.rsplit(':').next())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn compare(raw: &Value, actual: &Value) -> Result<(), String> {
@@ -227,6 +281,9 @@ fn compare(raw: &Value, actual: &Value) -> Result<(), String> {
             "cause: expected it to contain {part:?}, got {}",
             actual["cause"]
         ));
+    }
+    if let Some(objects) = raw.get("expect_s3") {
+        matches(objects, &actual["s3"], "s3", &mut problems);
     }
     if let Some(types) = raw.get("expect_history_types") {
         let got: Vec<Value> = actual["history"]

@@ -639,6 +639,98 @@ async fn wait_for_task_token_completes_from_outside() {
     );
 }
 
+/// The first event of a type, as GetExecutionHistory gives it.
+fn event(execution: &sfn_local::Execution, event_type: &str) -> Value {
+    let found = execution
+        .history
+        .iter()
+        .find(|e| e.event_type == event_type);
+    found.map(|e| e.to_json()).unwrap_or(Value::Null)
+}
+
+/// A `.waitForTaskToken` task with `HeartbeatSeconds: 5` whose worker sends a heartbeat every
+/// `every` seconds, `beats` times, then succeeds (when `answers`).
+async fn heartbeat_run(every: u64, beats: usize, answers: bool) -> sfn_local::Execution {
+    let tokens = sfn_local::TaskTokens::new();
+    let mut registry = Registry::new();
+    let handle = tokens.clone();
+    registry.lambda(
+        "worker",
+        handler_fn(move |p: Arc<Value>| {
+            let handle = handle.clone();
+            async move {
+                let token = p["token"].as_str().unwrap_or_default().to_owned();
+                tokio::spawn(async move {
+                    for _ in 0..beats {
+                        tokio::time::sleep(Duration::from_secs(every)).await;
+                        if handle.send_task_heartbeat(&token).is_err() {
+                            return;
+                        }
+                    }
+                    if answers {
+                        let _ = handle.send_task_success(&token, json!({"done": true}));
+                    }
+                });
+                Ok(json!({}))
+            }
+        }),
+    );
+    Engine::new(
+        machine(json!({
+            "StartAt": "Work",
+            "States": {"Work": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "HeartbeatSecondsPath": "$.heartbeat",
+                "TimeoutSeconds": 600,
+                "Parameters": {"FunctionName": "worker", "Payload": {"token.$": "$$.Task.Token"}},
+                "End": true
+            }}
+        })),
+        registry,
+    )
+    .with_task_tokens(tokens)
+    .execute(json!({"heartbeat": 5}), ExecutionOptions::default())
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn heartbeats_keep_a_token_task_alive_and_their_absence_times_it_out() {
+    // Heartbeats every 3 s for 60 s, then the answer: well past HeartbeatSeconds, and
+    // succeeds.
+    let execution = heartbeat_run(3, 20, true).await;
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
+    assert_eq!(execution.output, Some(json!({"done": true})));
+    let scheduled = event(&execution, "TaskScheduled");
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["heartbeatInSeconds"],
+        5
+    );
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["timeoutInSeconds"],
+        600
+    );
+    // Three heartbeats, then silence: timed out as the service records it (localstack's
+    // test_heartbeats snapshots): TaskTimedOut with States.Timeout and no cause.
+    let execution = heartbeat_run(3, 3, false).await;
+    assert_eq!(execution.status, ExecutionStatus::Failed);
+    assert_eq!(execution.error.as_deref(), Some("States.Timeout"));
+    let timed_out = event(&execution, "TaskTimedOut");
+    assert_eq!(
+        timed_out["taskTimedOutEventDetails"]["error"],
+        "States.Timeout"
+    );
+    assert!(timed_out["taskTimedOutEventDetails"].get("cause").is_none());
+    // Heartbeats slower than HeartbeatSeconds: the first gap already times it out.
+    let execution = heartbeat_run(6, 10, true).await;
+    assert_eq!(execution.error.as_deref(), Some("States.Timeout"));
+}
+
 #[tokio::test(start_paused = true)]
 async fn map_runs_items_concurrently_up_to_max_concurrency() {
     // Developer Guide, "Using Map state in Inline mode": an inline Map "supports up to 40

@@ -459,3 +459,53 @@ async fn a_loop_that_wraps_its_input_fails_before_it_nests_too_deep() {
         "nested more than 256 levels deep",
     );
 }
+
+/// A range whose next item is past i64's end stops there, not in an overflow.
+#[tokio::test]
+async fn an_array_range_at_the_end_of_i64_stops_there() {
+    let execution = run(
+        json!({"StartAt": "R", "States": {"R": {"Type": "Pass", "Parameters": {
+            "r.$": "States.ArrayRange(9000000000000000000, 9200000000000000000, 9000000000000000000)"
+        }, "End": true}}}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.cause
+    );
+    assert_eq!(
+        execution.output,
+        Some(json!({"r": [9_000_000_000_000_000_000_i64]}))
+    );
+}
+
+/// An in-process Lambda that answers a value nested 1,000 deep, past the engine's 256: a named
+/// error, measured before the `lambda:invoke` result walks it.
+#[tokio::test]
+async fn a_lambda_answer_nested_without_end_is_a_named_error() {
+    let mut registry = Registry::new();
+    registry.lambda(
+        "deep",
+        handler_fn(|_| async {
+            let mut value = json!(1);
+            for _ in 0..1_000 {
+                value = json!([value]);
+            }
+            Ok(value)
+        }),
+    );
+    let execution = run_with(
+        engine(
+            json!({"StartAt": "Call", "States": {"Call": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "deep"}, "End": true}}}),
+            registry,
+        ),
+        json!({}),
+    )
+    .await;
+    assert_failed(&execution, "States.Runtime", "nested more than");
+}

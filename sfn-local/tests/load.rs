@@ -1,7 +1,8 @@
 //! Definitions the service refuses at CreateStateMachine are refused when the machine is
 //! compiled ([`Machine::compile`]), naming the field, not in the middle of a run. The classes:
 //! a transition to no state, a malformed JSONPath path or reference path, a malformed payload
-//! template or intrinsic function, a malformed Choice rule, and JSONata that does not parse.
+//! template or intrinsic function, a malformed Choice rule, a Wait `Timestamp` that is not an
+//! offset date-time, `Credentials` without `RoleArn`, and JSONata that does not parse.
 //! The service's validation (the "Amazon States Language" specification, "Errors" and
 //! "Paths"; CreateStateMachine's `InvalidDefinition`) names the field by its path in the
 //! definition, as `at` does here.
@@ -128,6 +129,11 @@ fn a_malformed_intrinsic_function_is_refused() {
         ("States.Format('{}', $.a", "missing ')'"),
         ("States.Format('{}', $.a[)", "Invalid intrinsic function"),
         ("States.Array(1) trailing", "unexpected text"),
+        // Recorded: only \', \{, \} and \\ are escapes (test_illegal_escapes).
+        (
+            r#"States.StringToJson('{"text":"An \"escaped\" quote"}')"#,
+            "not an escape",
+        ),
     ] {
         let e = refused(pass_with(json!({"Parameters": {"x.$": expression}})));
         assert_eq!(
@@ -143,6 +149,51 @@ fn a_malformed_intrinsic_function_is_refused() {
         (e.kind, e.at.as_str()),
         (LoadErrorKind::Intrinsic, "States.F.CausePath")
     );
+}
+
+#[test]
+fn a_wait_timestamp_that_is_not_an_offset_date_time_is_refused() {
+    // Recorded in localstack's test_wait_timestamp_invalid: "SCHEMA_VALIDATION_FAILED: String
+    // does not match RFC3339 timestamp at /States/WaitUntil/Timestamp".
+    for stamp in [
+        "2016-12-05 21:29:29Z",
+        "2016-12-05T21:29:29",
+        "2016-13-05T21:29:29Z",
+        "2016-12-05T25:29:29Z",
+        "05-12-2016T21:29:29Z",
+        "{% '2016-03-14T01:59:00Z' %}",
+    ] {
+        let e = refused(json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Timestamp": stamp, "End": true}}}));
+        assert_eq!(
+            (e.kind, e.at.as_str()),
+            (LoadErrorKind::Definition, "States.W.Timestamp"),
+            "{stamp}"
+        );
+    }
+    for stamp in [
+        "2016-03-14T01:59:00Z",
+        "2016-03-05T21:29:29.243167252+01:00",
+    ] {
+        compile(json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Timestamp": stamp, "End": true}}}))
+        .unwrap_or_else(|e| panic!("{stamp}: {e}"));
+    }
+}
+
+#[test]
+fn credentials_without_a_role_arn_are_refused() {
+    // Recorded in localstack's test_invalid_credentials_field: "The field 'RoleArn' is required
+    // but was missing at /States/State0/Credentials".
+    for credentials in [json!({}), json!({"InvalidField": "invalid"})] {
+        let e = refused(json!({"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f"}, "Credentials": credentials, "End": true}}}));
+        assert_eq!(
+            (e.kind, e.at.as_str()),
+            (LoadErrorKind::Definition, "States.T.Credentials")
+        );
+    }
 }
 
 #[test]

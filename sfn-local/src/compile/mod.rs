@@ -11,6 +11,12 @@ use std::sync::{Arc, OnceLock};
 use asl::{NumberOrExpression, QueryLanguage, State, StateMachine};
 use serde_json::Value;
 
+mod distributed;
+
+pub(crate) use distributed::{
+    Batcher, Distributed, Format, Reader, Source, Transformation, Writer,
+};
+
 use crate::choice::Condition;
 use crate::{jsonata, jsonpath};
 
@@ -176,6 +182,8 @@ pub(crate) struct Task {
     /// is made ([`crate::Engine::new`]).
     pub resolved: OnceLock<TaskResource>,
     pub timeout: Field,
+    /// `HeartbeatSeconds`: the longest a `.waitForTaskToken` task waits between heartbeats.
+    pub heartbeat: Field,
     /// `Credentials`, a payload template in the state's language, shown in the scheduled
     /// event as `taskCredentials`.
     pub credentials: Selector,
@@ -190,9 +198,9 @@ pub(crate) struct Map {
     pub max_concurrency: Field,
     pub tolerated_count: Field,
     pub tolerated_percentage: Field,
-    /// `ItemReader`, `ItemBatcher` or `ResultWriter`: a distributed Map, which the engine
-    /// does not run (the state fails, naming them).
-    pub distributed: bool,
+    /// A distributed Map's own fields (`ProcessorConfig.Mode: DISTRIBUTED`, or an
+    /// `ItemReader`, `ItemBatcher` or `ResultWriter`): it runs its items as child executions.
+    pub distributed: Option<Box<Distributed>>,
     pub processor: Arc<Scope>,
     pub next: Option<usize>,
 }
@@ -392,7 +400,7 @@ impl StateCompiler<'_> {
                     ..IoFields::default()
                 })?,
                 seconds: self.number(&w.seconds, &w.seconds_path, "Seconds")?,
-                timestamp: self.text_field(&w.timestamp, &w.timestamp_path, "Timestamp")?,
+                timestamp: self.wait_timestamp(&w.timestamp, &w.timestamp_path)?,
                 next: self.next(&w.next, w.end)?,
             },
             State::Task(t) => Kind::Task(Box::new(Task {
@@ -414,8 +422,26 @@ impl StateCompiler<'_> {
                     self.jsonpath_only(&t.timeout_seconds_path),
                     "TimeoutSeconds",
                 )?,
+                heartbeat: self.number(
+                    &t.heartbeat_seconds,
+                    self.jsonpath_only(&t.heartbeat_seconds_path),
+                    "HeartbeatSeconds",
+                )?,
                 credentials: match &t.credentials {
                     None => Selector::None,
+                    // As the service checks at CreateStateMachine (recorded in localstack's
+                    // test_invalid_credentials_field: `{}` and `{"InvalidField": …}`).
+                    Some(c)
+                        if !c.as_object().is_some_and(|o| {
+                            o.contains_key("RoleArn") || o.contains_key("RoleArn.$")
+                        }) =>
+                    {
+                        return Err(self.error(
+                            LoadErrorKind::Definition,
+                            "Credentials",
+                            "The field 'RoleArn' is required but was missing",
+                        ));
+                    }
                     Some(c) if self.jsonata => {
                         Selector::Jsonata(self.jsonata(c, "Credentials", "")?)
                     }
@@ -488,9 +514,7 @@ impl StateCompiler<'_> {
                         &m.tolerated_failure_percentage_path,
                         "ToleratedFailurePercentage",
                     )?,
-                    distributed: m.item_reader.is_some()
-                        || m.result_writer.is_some()
-                        || m.item_batcher.is_some(),
+                    distributed: self.distributed(m)?.map(Box::new),
                     processor: Arc::new(Scope::compile(
                         start,
                         states,
@@ -617,6 +641,29 @@ impl StateCompiler<'_> {
             ),
             (None, None) => Field::Absent,
         })
+    }
+
+    /// A Wait state's `Timestamp` or `TimestampPath`. A literal `Timestamp` must be an ISO-8601
+    /// extended offset date-time, as the service checks at CreateStateMachine ("SCHEMA_VALIDATION_FAILED:
+    /// String does not match RFC3339 timestamp at /States/WaitUntil/Timestamp", recorded in
+    /// localstack's `test_wait_timestamp_invalid`: no `T`, no offset, month 13, hour 25, and `{% %}`
+    /// in a JSONPath state).
+    fn wait_timestamp(
+        &self,
+        literal: &Option<String>,
+        path: &Option<String>,
+    ) -> Result<Field, LoadError> {
+        let field = self.text_field(literal, path, "Timestamp")?;
+        if let Field::Literal(Value::String(text)) = &field
+            && crate::choice::timestamp(text).is_none()
+        {
+            return Err(self.error(
+                LoadErrorKind::Definition,
+                "Timestamp",
+                format!("String does not match RFC3339 timestamp: {text}"),
+            ));
+        }
+        Ok(field)
     }
 
     fn text_or_expression(&self, text: &str, field: &str) -> Result<Field, LoadError> {

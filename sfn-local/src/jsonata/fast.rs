@@ -10,37 +10,138 @@ use serde_json::Value;
 
 use super::bindings::{Lookup, StatesView, number};
 
-/// The value of a simple expression (`Some(None)`: JSONata's `undefined`), or `None` when the
-/// expression is not one of the simple forms or the data needs the library's semantics.
-pub(crate) fn evaluate(
-    expr: &str,
-    states: &StatesView<'_>,
-    vars: Lookup<'_>,
-) -> Option<Option<Value>> {
-    let (left, comparison) = split_comparison(expr);
-    let value = path_value(left, states, vars)?;
-    let Some((op, number)) = comparison else {
-        return Some(value);
-    };
-    // Only number against number; `undefined`, strings and mixed types go to the library,
-    // which has their rules and errors.
-    let left = value?.as_f64()?;
-    let result = match op {
-        "=" => left == number,
-        "!=" => left != number,
-        "<" => left < number,
-        "<=" => left <= number,
-        ">" => left > number,
-        ">=" => left >= number,
-        _ => return None,
-    };
-    Some(Some(Value::Bool(result)))
+/// A simple expression, recognised once when the machine is compiled: a path of field names
+/// and, optionally, a comparison with a number.
+#[derive(Debug, Clone)]
+pub(crate) struct Simple {
+    root: Root,
+    names: Box<[Box<str>]>,
+    comparison: Option<(Op, f64)>,
+}
+
+/// Where a simple path starts.
+#[derive(Debug, Clone)]
+enum Root {
+    Input,
+    Result,
+    ErrorOutput,
+    Variable(Box<str>),
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Simple {
+    /// The expression's simple form, or `None` when it is not one (the library evaluates it).
+    pub(crate) fn compile(expr: &str) -> Option<Simple> {
+        let (left, comparison) = split_comparison(expr);
+        let rest = left.strip_prefix('$')?;
+        let mut names = rest.split('.');
+        let root_name = names.next()?;
+        if !is_name(root_name) {
+            return None;
+        }
+        let root = if root_name == "states" {
+            match names.next()? {
+                "input" => Root::Input,
+                "result" => Root::Result,
+                "errorOutput" => Root::ErrorOutput,
+                _ => return None,
+            }
+        } else {
+            Root::Variable(root_name.into())
+        };
+        let names = names
+            .map(|name| is_name(name).then(|| name.into()))
+            .collect::<Option<Box<[Box<str>]>>>()?;
+        Some(Simple {
+            root,
+            names,
+            comparison,
+        })
+    }
+
+    /// The value (`Some(None)`: JSONata's `undefined`), or `None` when the data needs the
+    /// library's semantics (an array or object at the end, a non-object on the way, a
+    /// comparison of anything but two numbers).
+    pub(crate) fn evaluate(
+        &self,
+        states: &StatesView<'_>,
+        vars: Lookup<'_>,
+    ) -> Option<Option<Value>> {
+        let value = self.path_value(states, vars)?;
+        let Some((op, number)) = self.comparison else {
+            return Some(value);
+        };
+        // Only number against number; `undefined`, strings and mixed types go to the library,
+        // which has their rules and errors.
+        let left = value?.as_f64()?;
+        let result = match op {
+            Op::Eq => left == number,
+            Op::Ne => left != number,
+            Op::Lt => left < number,
+            Op::Le => left <= number,
+            Op::Gt => left > number,
+            Op::Ge => left >= number,
+        };
+        Some(Some(Value::Bool(result)))
+    }
+
+    /// The value at the path (`Some(None)`: undefined), or `None` when the path meets something
+    /// other than objects on its way, or ends on an array or object (the library turns those
+    /// into sequences and sorts object keys).
+    fn path_value(&self, states: &StatesView<'_>, vars: Lookup<'_>) -> Option<Option<Value>> {
+        let owned_root;
+        let root = match &self.root {
+            Root::Input => Some(states.input),
+            Root::Result => states.result,
+            Root::ErrorOutput => states.error_output,
+            Root::Variable(name) => {
+                owned_root = vars(name)?;
+                Some(&owned_root)
+            }
+        };
+        // `$states.result` outside a task: undefined, as the library sees it.
+        let Some(mut current) = root else {
+            return Some(None);
+        };
+        for name in &self.names {
+            match current {
+                Value::Object(fields) => match fields.get(&**name) {
+                    Some(v) => current = v,
+                    None => return Some(None),
+                },
+                _ => return None,
+            }
+        }
+        match current {
+            Value::Null | Value::Bool(_) | Value::String(_) => Some(Some(current.clone())),
+            // The library computes in f64: give back what it would.
+            Value::Number(n) => number(n.as_f64()?).ok().map(Some),
+            Value::Array(_) | Value::Object(_) => None,
+        }
+    }
 }
 
 /// `path op number` split in its parts; the whole expression when there is no such comparison.
-fn split_comparison(expr: &str) -> (&str, Option<(&str, f64)>) {
-    for op in ["<=", ">=", "!=", "=", "<", ">"] {
-        if let Some((left, right)) = expr.split_once(op) {
+fn split_comparison(expr: &str) -> (&str, Option<(Op, f64)>) {
+    for (text, op) in [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("!=", Op::Ne),
+        ("=", Op::Eq),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ] {
+        if let Some((left, right)) = expr.split_once(text) {
             let number = right.trim();
             let is_number = !number.is_empty()
                 && number
@@ -50,60 +151,12 @@ fn split_comparison(expr: &str) -> (&str, Option<(&str, f64)>) {
             return match number.parse::<f64>() {
                 Ok(n) if is_number && n.is_finite() => (left.trim(), Some((op, n))),
                 // Not a comparison with a number: not simple (`op` stays in the path and the
-                // path check below rejects it).
+                // path check rejects it).
                 _ => (expr, None),
             };
         }
     }
     (expr.trim(), None)
-}
-
-/// The value at a path of field names (`Some(None)`: undefined), or `None` when the path is not
-/// simple or meets something other than objects on its way, or ends on an array or object
-/// (the library turns those into sequences and sorts object keys).
-fn path_value(path: &str, states: &StatesView<'_>, vars: Lookup<'_>) -> Option<Option<Value>> {
-    let rest = path.strip_prefix('$')?;
-    let mut names = rest.split('.');
-    let root_name = names.next()?;
-    if !is_name(root_name) {
-        return None;
-    }
-    let owned_root;
-    let mut current: &Value = if root_name == "states" {
-        let field = names.next()?;
-        let root = match field {
-            "input" => Some(states.input),
-            "result" => states.result,
-            "errorOutput" => states.error_output,
-            _ => return None,
-        };
-        match root {
-            Some(v) => v,
-            // `$states.result` outside a task: undefined, as the library sees it.
-            None => return names.all(is_name).then_some(None),
-        }
-    } else {
-        owned_root = vars(root_name)?;
-        &owned_root
-    };
-    for name in names {
-        if !is_name(name) {
-            return None;
-        }
-        match current {
-            Value::Object(fields) => match fields.get(name) {
-                Some(v) => current = v,
-                None => return Some(None),
-            },
-            _ => return None,
-        }
-    }
-    match current {
-        Value::Null | Value::Bool(_) | Value::String(_) => Some(Some(current.clone())),
-        // The library computes in f64: give back what it would.
-        Value::Number(n) => number(n.as_f64()?).ok().map(Some),
-        Value::Array(_) | Value::Object(_) => None,
-    }
 }
 
 /// A plain field name (letters, digits, `_`, not starting with a digit).
@@ -117,6 +170,10 @@ fn is_name(name: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn evaluate(expr: &str, states: &StatesView<'_>, vars: Lookup<'_>) -> Option<Option<Value>> {
+        Simple::compile(expr)?.evaluate(states, vars)
+    }
 
     fn view<'a>(input: &'a Value, result: Option<&'a Value>) -> StatesView<'a> {
         StatesView {

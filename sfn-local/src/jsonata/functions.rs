@@ -9,6 +9,7 @@ use jsonata_core::value::JValue;
 use serde_json::Value;
 
 use super::bindings::to_jvalue;
+use crate::literals::outside_literals;
 
 /// The private function that lets only finite numbers reach `$formatNumber`.
 const FINITE_FN: &str = "__sfn_finite";
@@ -36,19 +37,12 @@ pub(super) fn guard_format_number(expr: &str) -> Cow<'_, str> {
         };
         let arguments = &after[open + 1..];
         // The end of the first argument: a `,` or `)` outside brackets and strings.
-        let (mut depth, mut quote, mut end) = (0usize, None, arguments.len());
-        let mut chars = arguments.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match (quote, c) {
-                (Some(_), '\\') => {
-                    chars.next();
-                }
-                (Some(q), c) if c == q => quote = None,
-                (Some(_), _) => {}
-                (None, '"' | '\'' | '`') => quote = Some(c),
-                (None, '(' | '[' | '{') => depth += 1,
-                (None, ')' | ']' | '}') if depth > 0 => depth -= 1,
-                (None, ',' | ')') if depth == 0 => {
+        let (mut depth, mut end) = (0usize, arguments.len());
+        for (i, c) in outside_literals(arguments, &['"', '\'', '`']) {
+            match c {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' if depth > 0 => depth -= 1,
+                ',' | ')' if depth == 0 => {
                     end = i;
                     break;
                 }
@@ -153,7 +147,9 @@ fn fn_partition(args: &[JValue]) -> HostFnResult {
     Ok(JValue::array(chunks))
 }
 
-/// `$range(start, end, step)`: the numbers from `start` to `end` inclusive, by `step`.
+/// `$range(start, end, step)`: the numbers from `start` to `end` inclusive, by `step`, as a
+/// sequence: one number alone is that number (recorded in localstack's `test_array_range`:
+/// `$range(1, 9, 9)` is `1`).
 fn fn_range(args: &[JValue]) -> HostFnResult {
     let nums: Vec<f64> = args.iter().filter_map(JValue::as_f64).collect();
     let (3, 3) = (nums.len(), args.len()) else {
@@ -175,7 +171,7 @@ fn fn_range(args: &[JValue]) -> HostFnResult {
         out.push(JValue::Number(i));
         i += step;
     }
-    Ok(JValue::array(out))
+    Ok(JValue::sequence(out))
 }
 
 /// `$random([seed])`: a number in [0, 1); the same seed gives the same number.

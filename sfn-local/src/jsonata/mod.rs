@@ -26,6 +26,7 @@ use crate::errors::Failure;
 use crate::limits::{
     JSONATA_DEEP_STACK_BYTES, JSONATA_INLINE_DEPTH, MAX_JSONATA_DEPTH, MAX_JSONATA_NESTING,
 };
+use crate::literals::outside_literals;
 
 /// Longest an expression may run, in milliseconds (then it fails with JSONata's `D1012`).
 const TIME_LIMIT_MS: u64 = 10_000;
@@ -39,10 +40,11 @@ use functions::{guard_format_number, register_functions};
 
 pub(crate) use bindings::{Lookup, StatesView};
 
-/// The expression inside a `{% … %}` string, if the string is one.
+/// The expression inside a `{% … %}` string, if the string is one: it starts with `{%` and
+/// ends with `%}`. A string with spaces around them, `" {% $x %} "`, is a literal (recorded in
+/// localstack's `test_base_cases[BASE_LITERALS]`).
 pub(crate) fn expression(s: &str) -> Option<&str> {
-    let t = s.trim();
-    t.strip_prefix("{%")?.strip_suffix("%}").map(str::trim)
+    s.strip_prefix("{%")?.strip_suffix("%}").map(str::trim)
 }
 /// A JSONata expression (the text inside `{% %}`), parsed when the machine is compiled.
 #[derive(Debug, Clone)]
@@ -51,6 +53,8 @@ pub(crate) struct Expression {
     text: Box<str>,
     /// With `$formatNumber`'s first argument guarded (see [`guard_format_number`]).
     guarded: Box<str>,
+    /// A field path or a comparison with a number, evaluated without the library (see `fast`).
+    simple: Option<fast::Simple>,
     parsed: Parsed,
 }
 
@@ -85,6 +89,7 @@ impl Expression {
         let too_deep = |reason| Expression {
             text: expr.into(),
             guarded: guarded.clone().into(),
+            simple: None,
             parsed: Parsed::TooDeep(reason),
         };
         // The library parses and drops expressions recursively: an expression nested or
@@ -110,6 +115,7 @@ impl Expression {
         Ok(Expression {
             text: expr.into(),
             guarded: guarded.into(),
+            simple: fast::Simple::compile(expr),
             parsed: Parsed::Ready {
                 ast: Arc::new(ast),
                 text: text.into(),
@@ -133,7 +139,7 @@ impl Expression {
     ) -> Result<Option<Value>, Failure> {
         let expr = &*self.text;
         // A field path or a comparison with a number needs no parser (see `fast`).
-        if let Some(value) = fast::evaluate(expr, states, vars) {
+        if let Some(value) = self.simple.as_ref().and_then(|s| s.evaluate(states, vars)) {
             return Ok(value);
         }
         let (ast, text, deep) = match &self.parsed {
@@ -232,21 +238,14 @@ pub(crate) fn evaluate(
 
 /// How deep `(`, `[` and `{` nest in an expression, ignoring string literals.
 fn nesting_depth(expr: &str) -> usize {
-    let (mut depth, mut deepest, mut quote): (usize, usize, Option<char>) = (0, 0, None);
-    let mut chars = expr.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(_), '\\') => {
-                chars.next();
-            }
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '(' | '[' | '{') => {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for (_, c) in outside_literals(expr, &['"', '\'']) {
+        match c {
+            '(' | '[' | '{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
             }
-            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }

@@ -136,10 +136,19 @@ fn parse_arg(chars: &[char], start: usize, depth: usize) -> Result<(Arg, usize),
             while i < chars.len() {
                 match chars[i] {
                     '\\' if i + 1 < chars.len() => {
-                        // Keep `\{` and `\}` escaped for States.Format; unescape the rest.
+                        // Only the reserved characters are escaped: `\'`, `\\`, and `\{`,
+                        // `\}` (kept escaped for States.Format). The service refuses any other
+                        // escape at CreateStateMachine (`\"` in localstack's
+                        // `test_illegal_escapes`).
                         let next = chars[i + 1];
-                        if next == '{' || next == '}' {
-                            out.push('\\');
+                        match next {
+                            '{' | '}' => out.push('\\'),
+                            '\'' | '\\' => {}
+                            other => {
+                                return Err(format!(
+                                    "'\\{other}' is not an escape of a string literal (only \\', \\{{, \\}} and \\\\ are)"
+                                ));
+                            }
                         }
                         out.push(next);
                         i += 2;
@@ -267,6 +276,25 @@ fn as_int(name: &str, v: &Value, what: &str) -> Result<i64, Failure> {
     }
 }
 
+/// A number argument of `States.MathAdd` and `States.MathRandom`: the service takes any number
+/// and rounds it to the nearest integer, halves up (Java's `Math.round`: 1.5 is 2, -1.5 is -1),
+/// as recorded in localstack's `test_math_add` (1.49 + 1.5 is 3), although the developer guide
+/// speaks of integers.
+fn as_rounded_int(name: &str, v: &Value, what: &str) -> Result<i64, Failure> {
+    match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Ok(i),
+            None => n
+                .as_f64()
+                .map(|f| (f + 0.5).floor())
+                .filter(|f| f.is_finite() && f.abs() < 9.0e18)
+                .map(|f| f as i64)
+                .ok_or_else(|| fail(name, format!("{what} must be an integer, found {v}"))),
+        },
+        _ => Err(fail(name, format!("{what} must be an integer, found {v}"))),
+    }
+}
+
 fn as_array<'v>(name: &str, v: &'v Value, what: &str) -> Result<&'v Vec<Value>, Failure> {
     v.as_array()
         .ok_or_else(|| fail(name, format!("{what} must be an array, found {v}")))
@@ -287,6 +315,10 @@ fn call(name: &str, args: Vec<Value>, raw: &[Arg]) -> Result<Value, Failure> {
         "States.StringToJson" => {
             arity(name, &args, 1, 1)?;
             let s = as_str(name, &args[0], "the argument")?;
+            // An empty or blank string is `null` (recorded in localstack's test_string_to_json).
+            if s.trim().is_empty() {
+                return Ok(Value::Null);
+            }
             serde_json::from_str(s).map_err(|e| fail(name, format!("'{s}' is not JSON: {e}")))
         }
         "States.JsonToString" => {
@@ -317,8 +349,8 @@ fn call(name: &str, args: Vec<Value>, raw: &[Arg]) -> Result<Value, Failure> {
         }
         "States.ArrayRange" => {
             arity(name, &args, 3, 3)?;
-            let start = as_int(name, &args[0], "the start")?;
-            let end = as_int(name, &args[1], "the end")?;
+            let start = as_rounded_int(name, &args[0], "the start")?;
+            let end = as_rounded_int(name, &args[1], "the end")?;
             let step = as_int(name, &args[2], "the step")?;
             if step == 0 {
                 return Err(fail(name, "the step must not be 0"));
@@ -330,7 +362,11 @@ fn call(name: &str, args: Vec<Value>, raw: &[Arg]) -> Result<Value, Failure> {
                 if out.len() > 1000 {
                     return Err(fail(name, "the range has more than 1000 items"));
                 }
-                i += step;
+                // Past i64's range there is no next item.
+                let Some(next) = i.checked_add(step) else {
+                    break;
+                };
+                i = next;
             }
             Ok(Value::Array(out))
         }
@@ -416,8 +452,8 @@ fn call(name: &str, args: Vec<Value>, raw: &[Arg]) -> Result<Value, Failure> {
         }
         "States.MathRandom" => {
             arity(name, &args, 2, 3)?;
-            let start = as_int(name, &args[0], "the start")?;
-            let end = as_int(name, &args[1], "the end")?;
+            let start = as_rounded_int(name, &args[0], "the start")?;
+            let end = as_rounded_int(name, &args[1], "the end")?;
             if end <= start {
                 return Err(fail(name, "the end must be greater than the start"));
             }
@@ -432,8 +468,8 @@ fn call(name: &str, args: Vec<Value>, raw: &[Arg]) -> Result<Value, Failure> {
         }
         "States.MathAdd" => {
             arity(name, &args, 2, 2)?;
-            let a = as_int(name, &args[0], "the first argument")?;
-            let b = as_int(name, &args[1], "the second argument")?;
+            let a = as_rounded_int(name, &args[0], "the first argument")?;
+            let b = as_rounded_int(name, &args[1], "the second argument")?;
             a.checked_add(b)
                 .map(|s| json!(s))
                 .ok_or_else(|| fail(name, "the sum overflows"))
@@ -459,6 +495,38 @@ fn call(name: &str, args: Vec<Value>, raw: &[Arg]) -> Result<Value, Failure> {
     }
 }
 
+/// A `States.Format` argument as the service writes it: as Java prints its value, a string as
+/// is, an object `{a=1, b=[x, y]}` and an array `[1, x]` (recorded in localstack's
+/// `test_format_2` and `test_context_json_path`), a number, boolean or null as in JSON.
+fn java_text(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => out.push_str(s),
+        Value::Object(fields) => {
+            out.push('{');
+            for (i, (key, field)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(key);
+                out.push('=');
+                java_text(field, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                java_text(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 fn format(name: &str, template: &str, args: &[Value]) -> Result<Value, Failure> {
     let mut out = String::new();
     let mut next = 0;
@@ -480,10 +548,7 @@ fn format(name: &str, template: &str, args: &[Value]) -> Result<Value, Failure> 
                         ),
                     )
                 })?;
-                match arg {
-                    Value::String(s) => out.push_str(s),
-                    other => out.push_str(&serde_json::to_string(other).unwrap_or_default()),
-                }
+                java_text(arg, &mut out);
                 next += 1;
                 i += 2;
             }
@@ -680,5 +745,25 @@ mod tests {
             let err = run(expr, json!({})).unwrap_err();
             assert_eq!(err.error, crate::errors::INTRINSIC_FAILURE, "{expr}");
         }
+    }
+
+    #[test]
+    fn recorded_number_rounding_blank_json_and_java_text() {
+        let add = |a: f64, b: f64| run("States.MathAdd($.a, $.b)", json!({"a": a, "b": b}));
+        assert_eq!(add(1.49, 1.5).unwrap(), json!(3));
+        assert_eq!(add(-1.5, -1.51).unwrap(), json!(-3));
+        assert_eq!(add(-2.5, 0.0).unwrap(), json!(-2));
+        assert_eq!(
+            run("States.StringToJson($.s)", json!({"s": " "})).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            run(
+                "States.Format('{}', $.o)",
+                json!({"o": {"a": 1, "b": ["x", null, {}]}})
+            )
+            .unwrap(),
+            json!("{a=1, b=[x, null, {}]}")
+        );
     }
 }

@@ -8,6 +8,7 @@ use super::Roots;
 use super::filter::{FilterRegex, Relation, relate, truthy_literal};
 use crate::errors::Failure;
 use crate::limits::MAX_FILTER_TERMS;
+use crate::literals::outside_literals;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Root {
@@ -622,9 +623,11 @@ fn parse_bracket(chars: &[char], start: usize) -> Result<(Segment, usize), Strin
     Ok((segment, end + 1))
 }
 
-/// A quoted name of bracket notation, unescaped as Jayway does: `\'`, `\"`, `\\`, `\/`,
-/// `\b`, `\f`, `\n`, `\r`, `\t` and `\uXXXX`; a backslash before any other character
-/// stands for that character.
+/// A quoted name of bracket notation, unescaped as Jayway does: the name's own quote (`\'` in
+/// `['…']`), `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t` and `\uXXXX`; a backslash before any
+/// other character stands for that character, except before the other quote, where the
+/// service keeps it: `$['Test\""Name"']` selects the key `Test\""Name"` (recorded in
+/// localstack's `test_escape_sequence_parsing[ESCAPE_SEQUENCES_JSONPATH]`).
 fn unquote(s: &str) -> Result<String, String> {
     let q = s.chars().next().ok_or("empty name")?;
     let body = s
@@ -646,6 +649,9 @@ fn unquote(s: &str) -> Result<String, String> {
                 "bad quoted name {s}: it ends with an escaped quote"
             ));
         };
+        if matches!(escaped, '"' | '\'') && escaped != q {
+            out.push('\\');
+        }
         out.push(match escaped {
             'b' => '\u{8}',
             'f' => '\u{c}',
@@ -719,20 +725,9 @@ fn parse_filter(text: &str) -> Result<FilterExpr, String> {
 /// The parentheses, `!`, `&&` and `||` of a filter outside its string literals (those of the
 /// filters nested in it too): a bound of how deep its parser and evaluator recurse.
 fn filter_terms(body: &str) -> usize {
-    let (mut terms, mut quote, mut chars) = (0, None, body.chars());
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(_), '\\') => {
-                chars.next();
-            }
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(' | '!' | '&' | '|') => terms += 1,
-            _ => {}
-        }
-    }
-    terms
+    outside_literals(body, &['\'', '"'])
+        .filter(|(_, c)| matches!(c, '(' | '!' | '&' | '|'))
+        .count()
 }
 
 /// A recursive-descent parser for Jayway filter expressions.

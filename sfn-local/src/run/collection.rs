@@ -28,6 +28,57 @@ fn iteration(name: &Arc<str>, index: usize) -> Details {
     ])
 }
 
+/// The Map's items from its input: `Items` (JSONata) or `ItemsPath` (JSONPath), the whole
+/// effective input without them; anything but an array fails the state.
+pub(super) fn input_items(
+    map: &Map,
+    ev: &Eval<'_>,
+    effective: &Arc<Value>,
+    states: &StatesView<'_>,
+) -> Result<Vec<Value>, Failure> {
+    let items = match map.items.evaluate(ev, effective, states, "Items")? {
+        Some(items) => items,
+        None => (**effective).clone(),
+    };
+    match items {
+        Value::Array(items) => Ok(items),
+        items => Err(map.io.type_error(not_an_array(&map.items, &items))),
+    }
+}
+
+/// An item's input after the Map's `ItemSelector` (or legacy `Parameters`), which reads the
+/// item as `$$.Map.Item`, and that `$$.Map.Item`.
+pub(super) fn select(
+    map: &Map,
+    index: usize,
+    item: Arc<Value>,
+    raw: &Arc<Value>,
+    effective: &Value,
+    ev: &Eval<'_>,
+) -> Result<ItemInput, Failure> {
+    let map_item = MapItem {
+        index,
+        value: item.clone(),
+    };
+    let input = match &map.selector {
+        Selector::None => item,
+        selector => {
+            let mut context = ev.context.clone();
+            context.map_item = Some(map_item.clone());
+            let item_ev = Eval {
+                vars: ev.vars,
+                context,
+            };
+            Arc::new(match selector {
+                Selector::Jsonata(t) => item_ev.jsonata(t, &item_ev.states(raw, None, None))?,
+                Selector::JsonPath(t) => item_ev.template(t, effective)?,
+                Selector::None => unreachable!("matched above"),
+            })
+        }
+    };
+    Ok((input, map_item))
+}
+
 /// A Map state (inline): an iteration per item, at most 40 at once.
 pub(super) async fn map(
     run: &Arc<Run>,
@@ -37,50 +88,17 @@ pub(super) async fn map(
     ev: &Eval<'_>,
     frame: &mut Frame<'_>,
 ) -> Result<Outcome, Failure> {
-    if map.distributed {
-        return Err(Failure::runtime(format!(
-            "The Map state '{}' uses ItemReader, ItemBatcher or ResultWriter (distributed Map), which sfn-local does not support",
-            node.name
-        )));
+    if let Some(distributed) = &map.distributed {
+        return super::distributed::map(run, node, map, distributed, raw, ev, frame).await;
     }
     let io = &map.io;
     let states = ev.states(raw, None, None);
     let effective = io.input(ev, raw)?;
-    let items = match map.items.evaluate(ev, &effective, &states, "Items")? {
-        Some(items) => items,
-        None => (*effective).clone(),
-    };
-    let Value::Array(items) = items else {
-        return Err(io.type_error(not_an_array(&map.items, &items)));
-    };
-    let max_concurrency = map
-        .max_concurrency
-        .number(ev, io, &effective, &states, "MaxConcurrency")?
-        .unwrap_or(0.0);
+    let items = input_items(map, ev, &effective, &states)?;
+    let max_concurrency = max_concurrency(map, ev, &effective, &states)?;
     let mut inputs = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
-        let item = Arc::new(item);
-        let map_item = MapItem {
-            index,
-            value: item.clone(),
-        };
-        let input = match &map.selector {
-            Selector::None => item,
-            selector => {
-                let mut context = ev.context.clone();
-                context.map_item = Some(map_item.clone());
-                let item_ev = Eval {
-                    vars: ev.vars,
-                    context,
-                };
-                Arc::new(match selector {
-                    Selector::Jsonata(t) => item_ev.jsonata(t, &item_ev.states(raw, None, None))?,
-                    Selector::JsonPath(t) => item_ev.template(t, &effective)?,
-                    Selector::None => unreachable!("matched above"),
-                })
-            }
-        };
-        inputs.push((input, map_item));
+        inputs.push(select(map, index, Arc::new(item), raw, &effective, ev)?);
     }
     let total = inputs.len();
     frame.rec.record(
@@ -237,7 +255,7 @@ pub(super) async fn parallel(
 }
 
 /// A Map's or Parallel's output: the collected array as the result, through the pipeline.
-fn collected(
+pub(super) fn collected(
     io: &Io,
     raw: &Arc<Value>,
     effective: Arc<Value>,
@@ -255,7 +273,7 @@ fn collected(
 }
 
 /// A Map iteration's input and its `$$.Map.Item`.
-type ItemInput = (Arc<Value>, MapItem);
+pub(super) type ItemInput = (Arc<Value>, MapItem);
 
 /// What a Map's workers share: the items left, and whether the Map has failed.
 struct Iterations {
@@ -401,7 +419,7 @@ fn not_an_array(field: &PipelineField, found: &Value) -> String {
 /// literal, an expression or a path. A count must be a non-negative integer, a percentage a
 /// number from 0 to 100; otherwise the state fails, with `States.Runtime` in JSONPath, worded as
 /// the service words it.
-fn tolerated(
+pub(super) fn tolerated(
     map: &Map,
     percentage: bool,
     ev: &Eval<'_>,
@@ -413,52 +431,96 @@ fn tolerated(
     } else {
         (&map.tolerated_count, "ToleratedFailureCount")
     };
-    let io = &map.io;
-    let n = match field.select_path(ev, input)? {
-        Some((path, Some(value))) => {
-            let n = if percentage {
-                value.as_f64()
-            } else {
-                value
-                    .as_u64()
-                    .map(|n| n as f64)
-                    .or_else(|| value.as_i64().map(|n| n as f64))
-            };
-            let Some(n) = n else {
-                return Err(Failure::runtime(format!(
-                    "The {name}Path field refers to value \"{}\" which is not a valid {}: {path}",
-                    plain(&value),
-                    if percentage { "float" } else { "integer" }
-                )));
-            };
-            n
-        }
-        // A literal, an expression, or a path that matches nothing (which fails here).
-        _ => match field.number(ev, io, input, states, name)? {
-            Some(n) => n,
-            None => return Ok(None),
-        },
+    let Some(n) = map_number(&map.io, field, name, percentage, ev, input, states)? else {
+        return Ok(None);
     };
     if percentage && !(0.0..=100.0).contains(&n) {
-        return Err(io.type_error(format!("{name} must be between 0 and 100.")));
+        return Err(map
+            .io
+            .type_error(format!("{name} must be between 0 and 100.")));
     }
     if !percentage && n < 0.0 {
-        return Err(io.type_error(format!("{name} cannot be negative.")));
+        return Err(map.io.type_error(format!("{name} cannot be negative.")));
     }
     Ok(Some(n))
 }
 
+/// A Map's number field (`MaxConcurrency`, `ToleratedFailureCount`, a `float` one:
+/// `ToleratedFailurePercentage`). What its `…Path` selects is read as the service reads it,
+/// from its text: a number, or a string that reads as one (`"1"`, recorded in localstack's
+/// `test_reference_in_map_state`); anything else fails the state with `States.Runtime`, "The
+/// MaxConcurrencyPath field refers to value "NoNumber" which is not a valid integer:
+/// $.MaxConcurrencyValue" (`test_max_concurrency_path`).
+fn map_number(
+    io: &Io,
+    field: &PipelineField,
+    name: &str,
+    float: bool,
+    ev: &Eval<'_>,
+    input: &Value,
+    states: &StatesView<'_>,
+) -> Result<Option<f64>, Failure> {
+    if let Some((path, Some(value))) = field.select_path(ev, input)? {
+        let text = plain(&value);
+        let n = if float {
+            text.parse::<f64>().ok().filter(|n| n.is_finite())
+        } else {
+            text.parse::<i64>().ok().map(|n| n as f64)
+        };
+        return match n {
+            Some(n) => Ok(Some(n)),
+            None => Err(Failure::runtime(format!(
+                "The {name}Path field refers to value \"{text}\" which is not a valid {}: {path}",
+                if float { "float" } else { "integer" }
+            ))),
+        };
+    }
+    // A literal, an expression, or a path that matches nothing (which fails here).
+    field.number(ev, io, input, states, name)
+}
+
+/// A `…Path` value read as an integer: a JSON integer, or a string that holds one (the service
+/// reads a variable assigned `"1"` as 1: localstack's
+/// `test_reference_in_map_state[MAP_STATE_REFERENCE_IN_TOLERATED_FAILURE_PATH]`, recorded).
+pub(super) fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `MaxConcurrency` (0 when absent): a literal, an expression, or `MaxConcurrencyPath`, read as
+/// [`map_number`] reads it.
+pub(super) fn max_concurrency(
+    map: &Map,
+    ev: &Eval<'_>,
+    input: &Value,
+    states: &StatesView<'_>,
+) -> Result<f64, Failure> {
+    let n = map_number(
+        &map.io,
+        &map.max_concurrency,
+        "MaxConcurrency",
+        false,
+        ev,
+        input,
+        states,
+    )?;
+    Ok(n.unwrap_or(0.0))
+}
+
 /// How many failed items a Map tolerates.
 #[derive(Clone, Copy)]
-struct Tolerance {
-    count: Option<f64>,
-    percentage: Option<f64>,
-    total: usize,
+pub(super) struct Tolerance {
+    pub count: Option<f64>,
+    pub percentage: Option<f64>,
+    pub total: usize,
 }
 
 impl Tolerance {
     /// Whether `failures` failed items are more than tolerated (any, when nothing is tolerated).
-    fn exceeded(&self, failures: usize) -> bool {
+    pub(super) fn exceeded(&self, failures: usize) -> bool {
         let failures = failures as f64;
         let over_count = self.count.map(|c| failures > c);
         let over_pct = self

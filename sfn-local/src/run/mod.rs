@@ -6,13 +6,16 @@
 //! runs Map and Parallel.
 
 mod collection;
+mod distributed;
+mod reader;
 mod simple;
 mod task;
+mod writer;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -27,6 +30,7 @@ use crate::history::{
     self, Details, Field, Fields, History, HistoryEvent, Listener, Mark, Recorder, text,
 };
 use crate::limits;
+use crate::objects::ObjectStore;
 use crate::pipeline::{Eval, Produced, owned};
 use crate::registry::Registry;
 use crate::tokens::TaskTokens;
@@ -89,6 +93,33 @@ pub struct Execution {
     pub cause: Option<String>,
     /// Every event, in order, in GetExecutionHistory shape.
     pub history: Vec<HistoryEvent>,
+    /// The Map Runs of its distributed Maps, in the order they started, with their child
+    /// executions (which the parent's history does not show, as in the service).
+    pub map_runs: Vec<MapRun>,
+}
+
+/// One run of a distributed Map state: its ARN and its child executions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapRun {
+    /// `arn:aws:states:{region}:{account}:mapRun:{machine}/{label}:{id}`.
+    pub map_run_arn: String,
+    /// The Map state's name.
+    pub state_name: String,
+    /// The child executions, in item order: at most [`limits::MAX_KEPT_CHILD_EXECUTIONS`].
+    pub executions: Vec<ChildExecution>,
+    /// How many child executions ran (more than `executions` holds past the limit).
+    pub execution_count: usize,
+}
+
+/// A child execution of a Map Run: one item, or one batch of items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildExecution {
+    /// Its ARN (`…:execution:{machine}/{label}:{name}`, `…:express:…` for EXPRESS children).
+    pub execution_arn: String,
+    /// Its input (the item or batch, after `ItemSelector`).
+    pub input: Value,
+    /// How it ended, and its own history.
+    pub execution: Execution,
 }
 
 impl Execution {
@@ -113,6 +144,12 @@ impl Execution {
                 "history".into(),
                 Value::Array(self.history.iter().map(HistoryEvent::to_json).collect()),
             );
+            if !self.map_runs.is_empty() {
+                map.insert(
+                    "mapRuns".into(),
+                    Value::Array(self.map_runs.iter().map(MapRun::to_json).collect()),
+                );
+            }
         }
         Value::Object(map)
     }
@@ -126,6 +163,33 @@ impl Execution {
     }
 }
 
+impl MapRun {
+    /// `{"mapRunArn", "stateName", "executionCount", "executions": [{"executionArn", "name",
+    /// "input", "status", "output" | "error"/"cause", "history", "mapRuns"?}]}`.
+    pub fn to_json(&self) -> Value {
+        let executions = self
+            .executions
+            .iter()
+            .map(|child| {
+                let mut entry = Map::new();
+                entry.insert("executionArn".into(), json!(child.execution_arn));
+                entry.insert("name".into(), json!(child.execution.name));
+                entry.insert("input".into(), child.input.clone());
+                if let Value::Object(rest) = child.execution.to_json(true) {
+                    entry.extend(rest);
+                }
+                Value::Object(entry)
+            })
+            .collect();
+        json!({
+            "mapRunArn": self.map_run_arn,
+            "stateName": self.state_name,
+            "executionCount": self.execution_count,
+            "executions": Value::Array(executions),
+        })
+    }
+}
+
 /// Runs a compiled state machine against a registry of task handlers.
 pub struct Engine {
     machine: Machine,
@@ -133,6 +197,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     listener: Option<Listener>,
     tokens: TaskTokens,
+    store: Option<Arc<dyn ObjectStore>>,
     /// The largest history shard of the last execution: the next one reserves that much room.
     shard_capacity: AtomicUsize,
 }
@@ -157,8 +222,17 @@ impl Engine {
             clock: Arc::new(SystemClock::new()),
             listener: None,
             tokens: TaskTokens::new(),
+            store: None,
             shard_capacity: AtomicUsize::new(0),
         }
+    }
+
+    /// The objects a distributed Map's `ItemReader` reads and its `ResultWriter` writes
+    /// ([`crate::DirStore`] for a directory, or an S3 API client). Without one, such a Map
+    /// fails with `States.ItemReaderFailed` or `States.ResultWriterFailed`, saying so.
+    pub fn with_object_store(mut self, store: Arc<dyn ObjectStore>) -> Self {
+        self.store = Some(store);
+        self
     }
 
     /// Uses another clock ([`crate::ManualClock`] in tests: waits take no real time).
@@ -216,6 +290,12 @@ impl Engine {
             clock: self.clock.clone(),
             history,
             tokens: self.tokens.clone(),
+            store: self.store.clone(),
+            arns: arns.clone(),
+            machine_name: machine_name.clone(),
+            role: role.clone(),
+            map_runs: Mutex::new(Vec::new()),
+            children_started: Arc::new(AtomicUsize::new(0)),
             execution: Map::from_iter([
                 (
                     "Id".to_owned(),
@@ -237,115 +317,136 @@ impl Engine {
             }),
             timed_out: AtomicBool::new(false),
         });
-        let started = Recorder::new(&run.history, Mark::NONE).record(
-            "ExecutionStarted",
-            Some((
-                "executionStartedEventDetails",
-                Details::Fields(smallvec::smallvec![
-                    ("input", Field::Payload(input.clone())),
-                    ("inputDetails", Field::NotTruncated),
-                    ("roleArn", Field::Value(Box::new(Value::String(role)))),
-                ]),
-            )),
-        );
-        let outcome = match check_size(&input, "execution input") {
-            Err(f) => Err((f, started)),
-            Ok(()) => {
-                let body = async {
-                    let frame = Frame {
-                        vars: Vars::root(),
-                        own_vars: true,
-                        map_item: None,
-                        // The service chains the first state to no event, not to
-                        // ExecutionStarted.
-                        rec: Recorder::new(&run.history, Mark::NONE),
-                        nested: false,
-                        collection_failed: None,
-                    };
-                    match run_scope(&run, &self.machine.root, input, frame).await {
-                        Ok((output, rec)) => Ok((output, rec.last())),
-                        Err((f, last)) => Err((f, last)),
-                    }
+        let root = &self.machine.root;
+        let (execution, largest_shard) =
+            run_execution(run, root, input, name, timeout, self.listener.as_ref()).await;
+        self.shard_capacity.store(largest_shard, Ordering::Relaxed);
+        execution
+    }
+}
+
+/// Runs an execution (the machine's, or a Map Run's child) from its `ExecutionStarted` to its
+/// end; gives the outcome and the largest history shard.
+async fn run_execution(
+    run: Arc<Run>,
+    root: &Scope,
+    input: Arc<Value>,
+    name: String,
+    timeout: Option<u64>,
+    listener: Option<&Listener>,
+) -> (Execution, usize) {
+    let started = Recorder::new(&run.history, Mark::NONE).record(
+        "ExecutionStarted",
+        Some((
+            "executionStartedEventDetails",
+            Details::Fields(smallvec::smallvec![
+                ("input", Field::Payload(input.clone())),
+                ("inputDetails", Field::NotTruncated),
+                (
+                    "roleArn",
+                    Field::Value(Box::new(Value::String(run.role.clone())))
+                ),
+            ]),
+        )),
+    );
+    let outcome = match check_size(&input, "execution input") {
+        Err(f) => Err((f, started)),
+        Ok(()) => {
+            let body = async {
+                let frame = Frame {
+                    vars: Vars::root(),
+                    own_vars: true,
+                    map_item: None,
+                    // The service chains the first state to no event, not to
+                    // ExecutionStarted.
+                    rec: Recorder::new(&run.history, Mark::NONE),
+                    nested: false,
+                    collection_failed: None,
                 };
-                match timeout {
-                    Some(seconds) => {
-                        tokio::select! {
-                            r = body => r,
-                            _ = self.clock.timeout(Duration::from_secs(seconds)) => {
-                                run.timed_out.store(true, Ordering::SeqCst);
-                                let last = run.history.last_mark().max(started);
-                                Err((execution_timeout(), last))
-                            }
+                match run_scope(&run, root, input, frame).await {
+                    Ok((output, rec)) => Ok((output, rec.last())),
+                    Err((f, last)) => Err((f, last)),
+                }
+            };
+            match timeout {
+                Some(seconds) => {
+                    tokio::select! {
+                        r = body => r,
+                        _ = run.clock.timeout(Duration::from_secs(seconds)) => {
+                            run.timed_out.store(true, Ordering::SeqCst);
+                            let last = run.history.last_mark().max(started);
+                            Err((execution_timeout(), last))
                         }
                     }
-                    None => body.await,
                 }
+                None => body.await,
             }
-        };
-        // The service's history quota: when the end of the execution would not be among its
-        // first 25,000 events, the execution fails instead (see `limits::MAX_HISTORY_EVENTS`).
-        let over_quota = run.history.len() >= limits::MAX_HISTORY_EVENTS;
-        let outcome = match outcome {
-            Ok((_, last)) | Err((_, last)) if over_quota => {
-                run.timed_out.store(false, Ordering::SeqCst);
-                Err((history_quota_reached(), last))
-            }
-            outcome => outcome,
-        };
-        let (status, output, error, cause) = match outcome {
-            // No size check here: the output is the last state's, checked as its output.
-            Ok((output, last)) => {
-                let mut rec = Recorder::new(&run.history, last);
-                let succeeded = rec.record(
-                    "ExecutionSucceeded",
-                    Some((
-                        "executionSucceededEventDetails",
-                        Details::Fields(smallvec::smallvec![
-                            ("output", Field::Payload(output.clone())),
-                            ("outputDetails", Field::NotTruncated),
-                        ]),
-                    )),
+        }
+    };
+    // The service's history quota: when the end of the execution would not be among its
+    // first 25,000 events, the execution fails instead (see `limits::MAX_HISTORY_EVENTS`).
+    let over_quota = run.history.len() >= limits::MAX_HISTORY_EVENTS;
+    let outcome = match outcome {
+        Ok((_, last)) | Err((_, last)) if over_quota => {
+            run.timed_out.store(false, Ordering::SeqCst);
+            Err((history_quota_reached(), last))
+        }
+        outcome => outcome,
+    };
+    let (status, output, error, cause) = match outcome {
+        // No size check here: the output is the last state's, checked as its output.
+        Ok((output, last)) => {
+            let mut rec = Recorder::new(&run.history, last);
+            let succeeded = rec.record(
+                "ExecutionSucceeded",
+                Some((
+                    "executionSucceededEventDetails",
+                    Details::Fields(smallvec::smallvec![
+                        ("output", Field::Payload(output.clone())),
+                        ("outputDetails", Field::NotTruncated),
+                    ]),
+                )),
+            );
+            // The history holds the output too (the last state's exit and this event):
+            // they keep its text, so the execution takes the value without a copy.
+            rec.release(&[last, succeeded], &output);
+            (ExecutionStatus::Succeeded, Some(owned(output)), None, None)
+        }
+        Err((f, last)) => {
+            if run.timed_out.load(Ordering::SeqCst) {
+                Recorder::new(&run.history, last).record(
+                    "ExecutionTimedOut",
+                    Some(("executionTimedOutEventDetails", error_details(&f))),
                 );
-                // The history holds the output too (the last state's exit and this event):
-                // they keep its text, so the execution takes the value without a copy.
-                rec.release(&[last, succeeded], &output);
-                (ExecutionStatus::Succeeded, Some(owned(output)), None, None)
+                (
+                    ExecutionStatus::TimedOut,
+                    None,
+                    Some(f.error),
+                    Some(f.cause),
+                )
+            } else {
+                Recorder::new(&run.history, last).record(
+                    "ExecutionFailed",
+                    Some(("executionFailedEventDetails", error_details(&f))),
+                );
+                (ExecutionStatus::Failed, None, Some(f.error), Some(f.cause))
             }
-            Err((f, last)) => {
-                if run.timed_out.load(Ordering::SeqCst) {
-                    Recorder::new(&run.history, last).record(
-                        "ExecutionTimedOut",
-                        Some(("executionTimedOutEventDetails", error_details(&f))),
-                    );
-                    (
-                        ExecutionStatus::TimedOut,
-                        None,
-                        Some(f.error),
-                        Some(f.cause),
-                    )
-                } else {
-                    Recorder::new(&run.history, last).record(
-                        "ExecutionFailed",
-                        Some(("executionFailedEventDetails", error_details(&f))),
-                    );
-                    (ExecutionStatus::Failed, None, Some(f.error), Some(f.cause))
-                }
-            }
-        };
-        let (mut history, largest_shard) = run.history.take();
-        self.shard_capacity.store(largest_shard, Ordering::Relaxed);
-        if let (Some(end), Some(listener)) = (history::end_at_quota(&mut history), &self.listener) {
-            listener(end);
         }
-        Execution {
-            name,
-            status,
-            output,
-            error: error.filter(|e| !e.is_empty()),
-            cause: cause.filter(|c| !c.is_empty()),
-            history,
-        }
+    };
+    let (mut history, largest_shard) = run.history.take();
+    if let (Some(end), Some(listener)) = (history::end_at_quota(&mut history), listener) {
+        listener(end);
     }
+    let execution = Execution {
+        name,
+        status,
+        output,
+        error: error.filter(|e| !e.is_empty()),
+        cause: cause.filter(|c| !c.is_empty()),
+        history,
+        map_runs: std::mem::take(&mut *run.map_runs.lock().unwrap_or_else(|e| e.into_inner())),
+    };
+    (execution, largest_shard)
 }
 
 /// One execution's shared state.
@@ -354,6 +455,19 @@ struct Run {
     clock: Arc<dyn Clock>,
     history: History,
     tokens: TaskTokens,
+    /// The objects distributed Maps read and write, if the engine has a store.
+    store: Option<Arc<dyn ObjectStore>>,
+    /// `arn:aws:states:{region}:{account}`, the start of the ARNs a Map Run makes.
+    arns: String,
+    /// The state machine's name (a child's: `{machine}/{label}`).
+    machine_name: String,
+    /// `$$.Execution.RoleArn`, which child executions share.
+    role: String,
+    /// The Map Runs so far, handed to the [`Execution`] at its end.
+    map_runs: Mutex<Vec<MapRun>>,
+    /// Child executions started so far by this execution and every execution under it
+    /// (shared down the tree): bounded by [`limits::MAX_CHILD_EXECUTIONS`].
+    children_started: Arc<AtomicUsize>,
     execution: Map<String, Value>,
     input: Arc<Value>,
     state_machine: Value,

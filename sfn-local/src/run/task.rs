@@ -8,11 +8,13 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::{Frame, Outcome, Run, error_details};
+use crate::clock::Clock;
 use crate::compile::{Kind, Node, Scope, Selector, Task};
 use crate::errors::{self, Failure, check_size};
 use crate::history::{Details, Field, Fields, Recorder, not_truncated, text};
 use crate::pipeline::{Eval, Produced};
-use crate::registry::{Registry, TaskKind, TaskResource, lambda_invoke_result};
+use crate::registry::{Registry, TaskError, TaskKind, TaskResource, lambda_invoke_result};
+use crate::tokens::Waiting;
 
 /// The events of a task (type, details field): Scheduled, Started, Succeeded, Failed, TimedOut.
 const TASK_EVENTS: [(&str, &str); 5] = [
@@ -92,15 +94,18 @@ pub(super) async fn run(
         let timeout = task
             .timeout
             .number(&ev, &task.io, &effective, &states, "TimeoutSeconds")?;
+        let heartbeat =
+            task.heartbeat
+                .number(&ev, &task.io, &effective, &states, "HeartbeatSeconds")?;
         let params = task.io.parameters(&ev, raw, effective.clone())?;
         let credentials = match &task.credentials {
             Selector::None => None,
             Selector::Jsonata(t) => Some(ev.jsonata(t, &states)?),
             Selector::JsonPath(t) => Some(ev.template(t, &effective)?),
         };
-        Ok((effective, params, timeout, credentials))
+        Ok((effective, params, timeout, heartbeat, credentials))
     })();
-    let (effective, params, timeout, credentials) = match prepared {
+    let (effective, params, timeout, heartbeat, credentials) = match prepared {
         Ok(p) => p,
         Err(f) => {
             if let Some((t, _)) = &token {
@@ -110,14 +115,21 @@ pub(super) async fn run(
         }
     };
     let events = Events::of(resource);
-    events.scheduled(&mut frame.rec, &params, timeout, credentials, retry);
-    let (token, receiver) = match token {
-        Some((t, rx)) => (Some(t), Some(rx)),
+    events.scheduled(
+        &mut frame.rec,
+        &params,
+        timeout,
+        heartbeat,
+        credentials,
+        retry,
+    );
+    let (token, waiting) = match token {
+        Some((t, w)) => (Some(t), Some(w)),
         None => (None, None),
     };
     let work = async {
         let result = call(run, node, task, resource, &params).await?;
-        let Some(rx) = receiver else {
+        let Some(waiting) = waiting else {
             return Ok(result);
         };
         // The resource answered; the task now waits for its token.
@@ -128,12 +140,12 @@ pub(super) async fn run(
                 events.base(json!({"output": text(&result), "outputDetails": not_truncated()})),
             )),
         );
-        match rx.await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(Failure::from(e)),
-            Err(_) => Err(Failure::runtime(
-                "The task token was dropped before it was completed",
-            )),
+        match heartbeat {
+            Some(seconds) if seconds > 0.0 => {
+                let interval = Duration::from_secs_f64(seconds.min(1.0e9));
+                beating(&*run.clock, waiting, interval).await
+            }
+            _ => completed(waiting.outcome.await.ok()),
         }
     };
     let outcome = match timeout {
@@ -174,6 +186,39 @@ pub(super) async fn run(
     })
 }
 
+/// Waits on a task token while heartbeats keep coming: each SendTaskHeartbeat starts
+/// `interval` again, and none within it times the task out. The service records that as a
+/// `TaskTimedOut` with `States.Timeout` and no cause (localstack's `test_heartbeats` snapshots,
+/// recorded on the service), not `States.HeartbeatTimeout`.
+async fn beating(
+    clock: &dyn Clock,
+    waiting: Waiting,
+    interval: Duration,
+) -> Result<Value, Failure> {
+    let Waiting {
+        mut outcome,
+        heartbeat,
+    } = waiting;
+    loop {
+        tokio::select! {
+            r = &mut outcome => return completed(r.ok()),
+            _ = heartbeat.notified() => {}
+            _ = clock.timeout(interval) => return Err(Failure::new(errors::TIMEOUT, "")),
+        }
+    }
+}
+
+/// How a token's task ended: SendTaskSuccess, SendTaskFailure, or its token dropped.
+fn completed(outcome: Option<Result<Value, TaskError>>) -> Result<Value, Failure> {
+    match outcome {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err(Failure::from(e)),
+        None => Err(Failure::runtime(
+            "The task token was dropped before it was completed",
+        )),
+    }
+}
+
 /// Calls the task's resource with its parameters.
 async fn call(
     run: &Run,
@@ -196,7 +241,10 @@ async fn call(
                 })?;
             let payload = params.get("Payload").cloned().unwrap_or_else(|| json!({}));
             let out = registry.invoke_lambda(function, Arc::new(payload)).await?;
-            lambda_invoke_result(out)
+            // Measured before it is walked for its length: an in-process handler's value may
+            // nest without bound.
+            check_size(&out, "task result")?;
+            lambda_invoke_result(out, run.clock.now())
         }
         TaskKind::LambdaArn => {
             registry
@@ -249,6 +297,7 @@ impl<'r> Events<'r> {
         rec: &mut Recorder<'_>,
         params: &Arc<Value>,
         timeout: Option<f64>,
+        heartbeat: Option<f64>,
         credentials: Option<Value>,
         retry: u64,
     ) {
@@ -269,6 +318,10 @@ impl<'r> Events<'r> {
         };
         if let Some(t) = timeout {
             fields.push(("timeoutInSeconds", Field::Int(t as u64)));
+        }
+        // Lambda's own scheduled event has no heartbeat.
+        if let Some(h) = heartbeat.filter(|_| !self.lambda) {
+            fields.push(("heartbeatInSeconds", Field::Int(h as u64)));
         }
         if let Some(credentials) = credentials {
             fields.push((
