@@ -11,7 +11,7 @@ use sfn_agent_tool::{Tool, Toolbox};
 
 use crate::project::{Project, ToolboxFactory};
 use crate::{
-    agents, approve, check, exec, graph, history, invoke, new, run, serve, synth, validate,
+    agents, approve, batch, check, exec, graph, history, invoke, new, run, serve, synth, validate,
 };
 
 /// The command line of a project's agents.
@@ -174,6 +174,7 @@ impl App {
                 | Command::Check(_)
                 | Command::Graph(_)
                 | Command::Run(_)
+                | Command::Batch(_)
         ) {
             project.read_mcp_servers().await?;
         }
@@ -184,6 +185,7 @@ impl App {
             Command::Validate(args) => validate::run(args),
             Command::Graph(args) => graph::run(&project, args),
             Command::Run(args) => run::run(&project, args).await,
+            Command::Batch(args) => batch::run(&project, args).await,
             Command::Exec(args) => exec::run(args).await,
             Command::Invoke(args) => invoke::run(args).await,
             Command::History(args) => history::run(args).await,
@@ -219,6 +221,9 @@ enum Command {
     Graph(graph::Args),
     /// Ask an agent a question on the local engine, with its Lambdas in-process.
     Run(run::Args),
+    /// Have an agent answer every question of a JSON Lines file locally, as a distributed Map
+    /// whose child executions each run the agent's loop.
+    Batch(batch::Args),
     /// Run any ASL document on the local engine and print its outcome as JSON.
     Exec(exec::Args),
     /// Ask a deployed agent a question (StartExecution, or StartSyncExecution for Express).

@@ -29,8 +29,8 @@ pub fn needed(entries: &[AgentEntry]) -> Vec<(String, String)> {
         add(
             &entry.llm.binary,
             format!(
-                "the {provider} LLM Lambda: `sfn_agent::llm::handler::lambda::run(sfn_agent::Provider::{})`",
-                provider_variant(&provider)
+                "the {provider} LLM Lambda: `sfn_agent::llm::handler::lambda::run(sfn_agent::llm::ProviderAdapter::{})`",
+                adapter_const(&provider)
             ),
         );
         for tool in &entry.tools {
@@ -58,12 +58,12 @@ pub fn needed(entries: &[AgentEntry]) -> Vec<(String, String)> {
     needed
 }
 
-fn provider_variant(provider: &str) -> &'static str {
+fn adapter_const(provider: &str) -> &'static str {
     match provider {
-        "openai" => "OpenAi",
-        "gemini" => "Gemini",
-        "bedrock" => "Bedrock",
-        _ => "Anthropic",
+        "openai" => "OPENAI",
+        "gemini" => "GEMINI",
+        "bedrock" => "BEDROCK",
+        _ => "ANTHROPIC",
     }
 }
 

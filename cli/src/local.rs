@@ -452,7 +452,31 @@ impl LocalAgent {
     /// Runs the agent with a registry taken from [`LocalAgent::registry`] and changed (a tool
     /// Lambda made to crash, say): how tests reach the run path `run` takes.
     pub async fn run_with_registry(&self, registry: Registry, input: Value) -> Execution {
-        let machine = match Machine::compile(&self.agent.state_machine()) {
+        self.execute(registry, &self.agent.state_machine(), None, input)
+            .await
+    }
+
+    /// Runs another machine built around the agent's states (a batch of questions: see
+    /// `sfn-agent batch`) with the agent's handlers, and the objects its distributed Maps read
+    /// and write in `store`.
+    pub async fn run_definition(
+        &self,
+        definition: &asl::StateMachine,
+        store: Arc<dyn sfn_local::ObjectStore>,
+        input: Value,
+    ) -> Execution {
+        self.execute(self.registry(), definition, Some(store), input)
+            .await
+    }
+
+    async fn execute(
+        &self,
+        registry: Registry,
+        definition: &asl::StateMachine,
+        store: Option<Arc<dyn sfn_local::ObjectStore>>,
+        input: Value,
+    ) -> Execution {
+        let machine = match Machine::compile(definition) {
             Ok(machine) => machine,
             // The builder validates what it generates; should a definition still be refused,
             // the run fails with the reason instead of starting.
@@ -464,6 +488,7 @@ impl LocalAgent {
                     error: Some(sfn_local::errors::RUNTIME.to_owned()),
                     cause: Some(format!("The agent's state machine is invalid: {e}")),
                     history: Vec::new(),
+                    map_runs: Vec::new(),
                 };
             }
         };
@@ -473,6 +498,9 @@ impl LocalAgent {
         }
         if let Some(clock) = &self.clock {
             engine = engine.with_clock(Arc::clone(clock));
+        }
+        if let Some(store) = store {
+            engine = engine.with_object_store(store);
         }
         let options = ExecutionOptions {
             state_machine_name: Some(format!("{}-agent", self.agent.name())),

@@ -68,9 +68,12 @@ pub async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
     let scripted = args.script.is_some() || args.provider.as_deref() == Some("scripted");
     let (model, label, model_override) =
         choose_model(project, &args, scripted, own, &agent.model().model).await?;
-    // Behind a cache, each turn reads only the lines added since the last one: a run's time per
-    // iteration stays flat however long the conversation grows.
-    let store = Arc::new(CachedStore::new(LocalStore::new(&args.conversations_dir)));
+    // Behind a cache with no budget (one process, its own conversation), each turn reads only the
+    // lines added since the last one: a run's time per iteration stays flat however long the
+    // conversation grows.
+    let store = Arc::new(CachedStore::unbounded(LocalStore::new(
+        &args.conversations_dir,
+    )));
     if let Some(id) = &args.conversation
         && !store.inner().exists(id)
     {

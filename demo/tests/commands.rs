@@ -355,7 +355,7 @@ fn check_names_a_missing_lambda_binary() {
     }
     assert!(!stderr.contains("`llm-anthropic`"), "{stderr}");
     assert!(
-        stderr.contains("add src/bin/llm-openai.rs running the openai LLM Lambda: `sfn_agent::llm::handler::lambda::run(sfn_agent::Provider::OpenAi)`"),
+        stderr.contains("add src/bin/llm-openai.rs running the openai LLM Lambda: `sfn_agent::llm::handler::lambda::run(sfn_agent::llm::ProviderAdapter::OPENAI)`"),
         "{stderr}"
     );
     assert!(!stderr.contains("synth` to regenerate"), "{stderr}");

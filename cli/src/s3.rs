@@ -1,0 +1,175 @@
+//! The objects of a distributed Map on the S3 API: [`S3Store`] implements
+//! `sfn_local::ObjectStore` with `aws-sdk-s3`, for real S3 or a local S3 API server (moto).
+//! It lives here rather than in `sfn-local` so the engine builds no AWS SDK: a crate that only
+//! runs machines on local files (`sfn_local::DirStore`) does not pay for it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use sfn_local::objects::{LIST_PAGE_SIZE, ListPage, ObjectError, ObjectStore, ObjectSummary};
+
+/// An object store over the S3 API.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+}
+
+impl S3Store {
+    /// A store over this client.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// A store for an S3 API at `endpoint` (moto: `http://127.0.0.1:5000`), with path-style
+    /// addressing (a local server has no per-bucket host names); credentials and region from
+    /// the usual AWS environment (`us-east-1` when none is set).
+    pub async fn for_endpoint(endpoint: &str) -> Self {
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint);
+        if std::env::var_os("AWS_REGION").is_none()
+            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+        {
+            loader = loader.region(aws_config::Region::new("us-east-1"));
+        }
+        let shared = loader.load().await;
+        // A server that accepts the connection and then stalls must not hang the execution.
+        let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
+            .operation_timeout(Duration::from_secs(300))
+            .build();
+        let config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(true)
+            .timeout_config(timeouts)
+            .build();
+        Self::new(Client::from_conf(config))
+    }
+}
+
+/// An SDK error as the store's error: a missing bucket or key by name, anything else by its
+/// message and code.
+fn error<E>(bucket: &str, key: &str, e: aws_sdk_s3::error::SdkError<E>) -> ObjectError
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
+{
+    let code = e
+        .as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or_default();
+    match code {
+        "NoSuchBucket" => ObjectError::NoSuchBucket(bucket.to_owned()),
+        "NoSuchKey" | "NotFound" => ObjectError::no_such_key(bucket, key),
+        _ => {
+            let message = e
+                .as_service_error()
+                .and_then(|s| s.message())
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{e:?}"));
+            ObjectError::Other(format!("S3 {code}: {message}"))
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, ObjectError> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| error(bucket, key, e))?;
+        let size = object.content_length().unwrap_or_default().max(0) as u64;
+        if size > max_bytes {
+            return Err(ObjectError::too_large(bucket, key, size, max_bytes));
+        }
+        // Read chunk by chunk, so a server that sends more than it announced is still cut off.
+        let mut body = object.body;
+        let mut bytes = Vec::with_capacity(size as usize);
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| ObjectError::Other(e.to_string()))?
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > max_bytes {
+                return Err(ObjectError::too_large(
+                    bucket,
+                    key,
+                    bytes.len() as u64,
+                    max_bytes,
+                ));
+            }
+        }
+        Ok(bytes)
+    }
+
+    async fn list_objects_v2(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+    ) -> Result<ListPage, ObjectError> {
+        let mut request = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .max_keys(LIST_PAGE_SIZE as i32);
+        if !prefix.is_empty() {
+            request = request.prefix(prefix);
+        }
+        if let Some(token) = continuation {
+            request = request.continuation_token(token);
+        }
+        let page = request.send().await.map_err(|e| error(bucket, "", e))?;
+        let objects = page
+            .contents()
+            .iter()
+            .map(|o| ObjectSummary {
+                key: o.key().unwrap_or_default().to_owned(),
+                size: o.size().unwrap_or_default().max(0) as u64,
+                etag: o.e_tag().unwrap_or_default().to_owned(),
+                last_modified: o
+                    .last_modified()
+                    .and_then(|t| t.fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime).ok())
+                    .unwrap_or_default(),
+                storage_class: o
+                    .storage_class()
+                    .map_or("STANDARD", |c| c.as_str())
+                    .to_owned(),
+            })
+            .collect();
+        // A truncated page without a token would end the listing early, as if it were whole.
+        let next = match (page.is_truncated(), page.next_continuation_token()) {
+            (Some(true), Some(token)) => Some(token.to_owned()),
+            (Some(true), None) => {
+                return Err(ObjectError::Other(format!(
+                    "S3 ListObjectsV2 of bucket {bucket}: a truncated page without a NextContinuationToken"
+                )));
+            }
+            _ => None,
+        };
+        Ok(ListPage { objects, next })
+    }
+
+    async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ObjectError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| error(bucket, key, e))?;
+        Ok(())
+    }
+}
