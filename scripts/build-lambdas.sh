@@ -18,6 +18,7 @@ LAMBDAS=(
   sfn-agent-llm:llm-gemini
   sfn-agent-llm:llm-bedrock
   sfn-agent-triggers:sqs-trigger
+  sfn-agent-mcp:mcp-tool
 )
 
 # Everything runs from main, so bash has read the whole script before it starts: editing the
@@ -43,6 +44,8 @@ main() {
   bin_dir="$("$root/scripts/install-cargo-lambda.sh")"
   export PATH="$bin_dir:$PATH"
 
+  # One build for all, as the construct's deploy does: each LLM binary names its one
+  # `ProviderAdapter`, so it links that provider's adapter only, whatever the features.
   cargo lambda build --release --arm64 --output-format zip "${args[@]}"
 
   for binary in "${built[@]}"; do

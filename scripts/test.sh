@@ -25,7 +25,7 @@ step "generated state machines are current and valid (sfn-agent check)"
 cargo run --quiet -p sfn-agent-demo -- check
 
 step "asl-validator (npm) over every generated state machine"
-scripts/validate-asl.sh state-machines/*.asl.json construct/test/fixtures/mcp/*.asl.json asl/tests/fixtures/corpus/*.json
+scripts/validate-asl.sh state-machines/*.asl.json construct/test/fixtures/mcp/*.asl.json asl/tests/fixtures/corpus/*.json examples/batch/*.asl.json
 
 step "CDK: the construct and the demo app (assertions, offline synth, cdk-nag, cfn-lint)"
 scripts/cdk-test.sh

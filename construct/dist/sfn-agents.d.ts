@@ -81,6 +81,13 @@ export interface SfnAgentsProps {
      */
     readonly providerBaseUrls?: Partial<Record<'openai' | 'anthropic' | 'gemini', string>>;
     /**
+     * Which OpenAI API the `openai` LLM Lambda calls, set on it as `OPENAI_API`: `responses` (the
+     * Responses API) or `chat` (Chat Completions). Default: the Lambda's own rule, Responses on
+     * api.openai.com and Chat Completions on any other base URL, since only some compatible servers
+     * implement `/responses`.
+     */
+    readonly openaiApi?: 'responses' | 'chat';
+    /**
      * The EventBridge bus that agents with `requests.destination: "eventbridge"` put their approval
      * requests and questions on. Default: a new bus `<stack name>-agent-requests`, made only when
      * such an agent is in the manifest.

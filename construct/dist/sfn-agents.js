@@ -162,6 +162,7 @@ class SfnAgents extends constructs_1.Construct {
                         API_KEYS_SECRET_ID: this.apiKeys.secretArn,
                         CONVERSATION_TTL_DAYS: String(ttlDays),
                         ...baseUrlEnvironment(props.providerBaseUrls, llm.provider),
+                        ...openaiApiEnvironment(props.openaiApi, llm.provider),
                     },
                 }
                 : { timeout: TOOL_TIMEOUT, memorySize: TOOL_MEMORY_MB, environment: {} });
@@ -793,6 +794,15 @@ function pascal(name) {
         .filter((p) => p.length > 0)
         .map((p) => p[0].toUpperCase() + p.slice(1))
         .join('');
+}
+/** `OPENAI_API` for the OpenAI LLM Lambda, when the choice is made. */
+function openaiApiEnvironment(api, provider) {
+    if (api === undefined || provider !== 'openai')
+        return {};
+    if (api !== 'responses' && api !== 'chat') {
+        throw new errors_1.SfnAgentsError(`openaiApi is \`${String(api)}\`; it takes \`responses\` or \`chat\``);
+    }
+    return { OPENAI_API: api };
 }
 /** `OPENAI_BASE_URL` (or the provider's) for one LLM Lambda, when one is configured. */
 function baseUrlEnvironment(urls, provider) {

@@ -99,6 +99,13 @@ export interface SfnAgentsProps {
    */
   readonly providerBaseUrls?: Partial<Record<'openai' | 'anthropic' | 'gemini', string>>;
   /**
+   * Which OpenAI API the `openai` LLM Lambda calls, set on it as `OPENAI_API`: `responses` (the
+   * Responses API) or `chat` (Chat Completions). Default: the Lambda's own rule, Responses on
+   * api.openai.com and Chat Completions on any other base URL, since only some compatible servers
+   * implement `/responses`.
+   */
+  readonly openaiApi?: 'responses' | 'chat';
+  /**
    * The EventBridge bus that agents with `requests.destination: "eventbridge"` put their approval
    * requests and questions on. Default: a new bus `<stack name>-agent-requests`, made only when
    * such an agent is in the manifest.
@@ -256,6 +263,7 @@ export class SfnAgents extends Construct {
               API_KEYS_SECRET_ID: this.apiKeys.secretArn,
               CONVERSATION_TTL_DAYS: String(ttlDays),
               ...baseUrlEnvironment(props.providerBaseUrls, llm.provider),
+              ...openaiApiEnvironment(props.openaiApi, llm.provider),
             },
           }
         : { timeout: TOOL_TIMEOUT, memorySize: TOOL_MEMORY_MB, environment: {} });
@@ -951,6 +959,15 @@ export function pascal(name: string): string {
     .filter((p) => p.length > 0)
     .map((p) => p[0].toUpperCase() + p.slice(1))
     .join('');
+}
+
+/** `OPENAI_API` for the OpenAI LLM Lambda, when the choice is made. */
+function openaiApiEnvironment(api: SfnAgentsProps['openaiApi'], provider: string | undefined): Record<string, string> {
+  if (api === undefined || provider !== 'openai') return {};
+  if (api !== 'responses' && api !== 'chat') {
+    throw new SfnAgentsError(`openaiApi is \`${String(api)}\`; it takes \`responses\` or \`chat\``);
+  }
+  return { OPENAI_API: api };
 }
 
 /** `OPENAI_BASE_URL` (or the provider's) for one LLM Lambda, when one is configured. */

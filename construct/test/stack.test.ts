@@ -465,3 +465,14 @@ test('a provider base URL reaches only that provider’s LLM Lambda, and a bad o
   expect(withUrl[0].Properties.Environment.Variables.OPENAI_BASE_URL).toBe('https://api.deepseek.com/v1');
   expect(() => build(REAL_DIR, { providerBaseUrls: { openai: 'not a url' } })).toThrow(/not an http\(s\) URL/);
 });
+
+test('openaiApi reaches only the OpenAI LLM Lambda as OPENAI_API, and anything else is refused', () => {
+  const { template } = build(REAL_DIR, { openaiApi: 'chat' });
+  const functions = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
+  const withApi = functions.filter((f) => f.Properties.Environment?.Variables?.OPENAI_API);
+  expect(withApi.map((f) => f.Properties.Description)).toEqual(['sfn-agent llm-openai']);
+  expect(withApi[0].Properties.Environment.Variables.OPENAI_API).toBe('chat');
+  const without = build(REAL_DIR, {}).template.findResources('AWS::Lambda::Function');
+  expect(Object.values(without).some((f: any) => f.Properties.Environment?.Variables?.OPENAI_API)).toBe(false);
+  expect(() => build(REAL_DIR, { openaiApi: 'completions' as any })).toThrow(/takes `responses` or `chat`/);
+});

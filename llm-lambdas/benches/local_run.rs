@@ -1,6 +1,6 @@
 //! A local run's time per iteration at 10, 100 and 1,000 iterations, side by side: the handler
 //! with the scripted model (instant, no network) over the append-only `LocalStore` in a fresh
-//! directory, as `sfn-agent run` uses it (behind a `CachedStore`), and over the `LocalStore`
+//! directory, as `sfn-agent run` uses it (behind a `CachedStore` with no budget), and over the `LocalStore`
 //! alone (every turn reads the whole file once).
 //!
 //! `cargo bench -p sfn-agent-llm --bench local_run`
@@ -21,6 +21,10 @@ use llm_lambdas::metrics::MetricsSink;
 use llm_lambdas::providers::scripted::{Script, ScriptToolCall, ScriptTurn, ScriptedModel};
 use llm_lambdas::store::{CachedStore, ConversationStore, LocalStore};
 use serde_json::json;
+
+/// The allocator of `sfn-agent` (the demo binary), so the figures are theirs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn agent() -> AgentConfig {
     AgentConfig {
@@ -92,7 +96,7 @@ async fn run(iterations: usize, cached: bool) -> Result<(f64, f64), String> {
     let dir = temp_dir("local-run");
     let local = LocalStore::new(&dir);
     let store: Arc<dyn ConversationStore> = if cached {
-        Arc::new(CachedStore::new(local))
+        Arc::new(CachedStore::unbounded(local))
     } else {
         Arc::new(local)
     };

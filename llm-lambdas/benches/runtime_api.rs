@@ -48,6 +48,9 @@ const TURNS: u32 = 100;
 const COLD_INVOKES: usize = 400;
 const WARM_INVOKES: usize = 100;
 const WAIT: Duration = Duration::from_secs(30);
+/// Set to seed the items in the older format (`messages` and `response` as JSON strings), to
+/// compare with a binary from before the one-attribute items, or the reading of both.
+const OLD_ITEMS_ENV: &str = "SFN_AGENT_BENCH_OLD_ITEMS";
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -79,7 +82,8 @@ fn binary() -> Result<PathBuf> {
 }
 
 /// One stored turn of conversation `id`: a tool call and its ~400-byte result; returns the item
-/// as `DynamoStore` writes it, and the id of the call the next turn answers.
+/// as `DynamoStore` writes it (or wrote it, with [`OLD_ITEMS_ENV`]), and the id of the call the
+/// next turn answers.
 fn item(id: &str, t: u32, pending: Option<&str>) -> Result<(Value, String)> {
     let user = match pending {
         None => {
@@ -126,16 +130,26 @@ fn item(id: &str, t: u32, pending: Option<&str>) -> Result<(Value, String)> {
         messages: vec![user, assistant],
     };
     let text = |v: serde_json::Result<String>| v.map_err(|e| e.to_string());
-    let item = json!({
-        "conversation_id": {"S": id},
-        "turn": {"N": t.to_string()},
-        "iteration": {"N": t.to_string()},
-        "execution": {"S": turn.execution},
-        "provider": {"S": "openai"},
-        "model": {"S": turn.model},
-        "messages": {"S": text(serde_json::to_string(&turn.messages))?},
-        "response": {"S": text(serde_json::to_string(&turn.response))?},
-    });
+    let item = if std::env::var_os(OLD_ITEMS_ENV).is_some() {
+        json!({
+            "conversation_id": {"S": id},
+            "turn": {"N": t.to_string()},
+            "iteration": {"N": t.to_string()},
+            "execution": {"S": turn.execution},
+            "provider": {"S": "openai"},
+            "model": {"S": turn.model},
+            "messages": {"S": text(serde_json::to_string(&turn.messages))?},
+            "response": {"S": text(serde_json::to_string(&turn.response))?},
+        })
+    } else {
+        use base64::Engine as _;
+        let bytes = serde_json::to_vec(&turn).map_err(|e| e.to_string())?;
+        json!({
+            "conversation_id": {"S": id},
+            "turn": {"N": t.to_string()},
+            "turn_json": {"B": base64::engine::general_purpose::STANDARD.encode(bytes)},
+        })
+    };
     Ok((item, call))
 }
 

@@ -70,6 +70,9 @@ impl HandlerError {
     }
 }
 
+/// The most compiled schemas a handler keeps (tools of every agent it has served).
+const MAX_CACHED_VALIDATORS: usize = 256;
+
 /// The handler of the LLM Lambda (and of `sfn-agent run`, in-process).
 pub struct Handler {
     model: Arc<dyn ChatModel>,
@@ -77,7 +80,10 @@ pub struct Handler {
     model_override: Option<String>,
     metrics: MetricsSink,
     prices: &'static PriceTable,
-    validators: Mutex<HashMap<String, Arc<InputValidator>>>,
+    /// Compiled schemas by what they check (`agent` NUL `tool`), each with the schema it was
+    /// compiled from: a request carries its agent's schemas every time, and comparing one
+    /// with the cached schema costs far less than compiling it, or than serializing it as a key.
+    validators: Mutex<HashMap<String, (Value, Arc<InputValidator>)>>,
     log_content: bool,
 }
 
@@ -467,7 +473,7 @@ impl Handler {
         let mut tools = Vec::with_capacity(agent.tools.len() + 1);
         for spec in &agent.tools {
             tools.push(CheckedTool {
-                validator: self.validator(&spec.input_schema, || {
+                validator: self.validator(&agent.name, &spec.name, &spec.input_schema, || {
                     format!("tool `{}`'s input schema", spec.name)
                 })?,
                 spec: spec.clone(),
@@ -481,7 +487,9 @@ impl Handler {
                 )));
             }
             tools.push(CheckedTool {
-                validator: self.validator(schema, || "the agent's output schema".to_string())?,
+                validator: self.validator(&agent.name, FINAL_ANSWER_TOOL, schema, || {
+                    "the agent's output schema".to_string()
+                })?,
                 spec: ToolSpec {
                     name: FINAL_ANSWER_TOOL.into(),
                     description: "Give your final answer. Call this exactly once, when you have everything you need, with the answer as the input; it must match the input schema. Do not call other tools in the same turn.".into(),
@@ -492,14 +500,18 @@ impl Handler {
         Ok(tools)
     }
 
+    /// The compiled `schema` of `agent`'s `tool`, compiled on first use and again when it changes.
     fn validator(
         &self,
+        agent: &str,
+        tool: &str,
         schema: &Value,
         what: impl FnOnce() -> String,
     ) -> Result<Arc<InputValidator>, HandlerError> {
-        let key = schema.to_string();
+        let key = format!("{agent}\0{tool}");
         if let Ok(cache) = self.validators.lock()
-            && let Some(v) = cache.get(&key)
+            && let Some((compiled_from, v)) = cache.get(&key)
+            && compiled_from == schema
         {
             return Ok(v.clone());
         }
@@ -511,7 +523,11 @@ impl Handler {
         })?;
         let validator = Arc::new(validator);
         if let Ok(mut cache) = self.validators.lock() {
-            cache.insert(key, validator.clone());
+            // Bounded: a Lambda serving ever new agents starts over rather than grow.
+            if cache.len() >= MAX_CACHED_VALIDATORS {
+                cache.clear();
+            }
+            cache.insert(key, (schema.clone(), validator.clone()));
         }
         Ok(validator)
     }

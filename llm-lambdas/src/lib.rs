@@ -62,4 +62,5 @@ pub mod store;
 pub use error::LlmError;
 pub use handler::{Handler, HandlerError};
 pub use model::{CacheTokens, ChatModel, ChatRequest, ChatResponse};
+pub use providers::ProviderAdapter;
 pub use store::{ConversationStore, DynamoStore, LocalStore, MemoryStore, StoreError, Turn};

@@ -123,12 +123,13 @@ impl From<SecretsError> for LlmError {
 }
 
 /// The environment variable that overrides a provider's key; `None` for Bedrock, which signs
-/// requests with the Lambda's role instead.
+/// requests with the Lambda's role instead. Spelled out here (the adapters' `API_KEY_ENV`s,
+/// checked by a test) so that it does not depend on which adapters are built in.
 pub fn env_var(provider: Provider) -> Option<&'static str> {
     match provider {
-        Provider::Anthropic => Some(crate::providers::anthropic::API_KEY_ENV),
-        Provider::OpenAi => Some(crate::providers::openai::API_KEY_ENV),
-        Provider::Gemini => Some(crate::providers::gemini::API_KEY_ENV),
+        Provider::Anthropic => Some("ANTHROPIC_API_KEY"),
+        Provider::OpenAi => Some("OPENAI_API_KEY"),
+        Provider::Gemini => Some("GEMINI_API_KEY"),
         Provider::Bedrock => None,
     }
 }
@@ -536,6 +537,16 @@ fn parse_secret(secret_id: &str, text: &str) -> Result<HashMap<String, String>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(all(feature = "anthropic", feature = "openai", feature = "gemini"))]
+    #[test]
+    fn key_variables_are_the_adapters_own() {
+        use crate::providers::{anthropic, gemini, openai};
+        assert_eq!(env_var(Provider::Anthropic), Some(anthropic::API_KEY_ENV));
+        assert_eq!(env_var(Provider::OpenAi), Some(openai::API_KEY_ENV));
+        assert_eq!(env_var(Provider::Gemini), Some(gemini::API_KEY_ENV));
+        assert_eq!(env_var(Provider::Bedrock), None);
+    }
 
     struct Fixed(&'static str);
 

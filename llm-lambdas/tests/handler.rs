@@ -645,8 +645,22 @@ async fn the_model_override_replaces_the_agents_model() {
     );
 }
 
+#[test]
+fn each_provider_has_its_adapter() {
+    use llm_lambdas::ProviderAdapter;
+    for provider in Provider::ALL {
+        let adapter = ProviderAdapter::for_provider(provider).expect("built in");
+        assert_eq!(adapter.provider(), provider);
+    }
+    assert_eq!(ProviderAdapter::ANTHROPIC.provider(), Provider::Anthropic);
+    assert_eq!(ProviderAdapter::OPENAI.provider(), Provider::OpenAi);
+    assert_eq!(ProviderAdapter::GEMINI.provider(), Provider::Gemini);
+    assert_eq!(ProviderAdapter::BEDROCK.provider(), Provider::Bedrock);
+}
+
 #[tokio::test]
 async fn the_lambda_builds_its_adapter_with_the_key_and_names_a_missing_one() {
+    use llm_lambdas::ProviderAdapter;
     use llm_lambdas::handler::lambda::model_for;
     use llm_lambdas::secrets::{ApiKey, ApiKeys, SecretsManagerSource};
     let source = Arc::new(SecretsManagerSource::from_env());
@@ -655,14 +669,14 @@ async fn the_lambda_builds_its_adapter_with_the_key_and_names_a_missing_one() {
         source.clone(),
         std::collections::HashMap::from([(Provider::Anthropic, ApiKey::new("sk-ant-test"))]),
     ));
-    let model = model_for(Provider::Anthropic, &keys)
+    let model = model_for(ProviderAdapter::ANTHROPIC, &keys)
         .await
         .expect("adapter");
     assert_eq!(model.provider(), Provider::Anthropic);
 
     if std::env::var("GEMINI_API_KEY").is_err() {
         let none = Arc::new(ApiKeys::new(None, source, std::collections::HashMap::new()));
-        let err = model_for(Provider::Gemini, &none)
+        let err = model_for(ProviderAdapter::GEMINI, &none)
             .await
             .err()
             .expect("no key");

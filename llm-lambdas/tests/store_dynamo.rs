@@ -235,7 +235,13 @@ async fn an_oversize_tool_result_is_truncated_and_marked() {
         .expect("item");
     let size: usize = item
         .iter()
-        .map(|(k, v)| k.len() + v.as_s().map(|s| s.len()).unwrap_or(8))
+        .map(|(k, v)| {
+            k.len()
+                + v.as_s()
+                    .map(|s| s.len())
+                    .or_else(|_| v.as_b().map(|b| b.as_ref().len()))
+                    .unwrap_or(8)
+        })
         .sum();
     assert!(size < 400 * 1024, "{size}");
 }

@@ -46,11 +46,13 @@ fn request(iteration: u32, question: Option<&str>, results: Vec<ToolResult>) -> 
     }
 }
 
+/// A query of the `warm` conversation, as `DynamoStore` makes it: `turn` and `turn_json` only.
 fn log(after: u64, items: usize) -> QueryLog {
     QueryLog {
         conversation_id: "warm".into(),
         after,
         items,
+        projection: Some(vec!["turn".into(), "turn_json".into()]),
     }
 }
 
@@ -105,4 +107,126 @@ async fn a_warm_call_queries_only_the_turns_after_the_last_cached_one() {
         .await
         .expect("load all");
     assert_eq!(all.iter().map(|t| t.turn).collect::<Vec<_>>(), [1, 2, 3, 4]);
+}
+
+/// Items written before the one-attribute format (`messages` and `response` as JSON strings
+/// beside `iteration`, `execution`, `provider`, `model`) are still read, and a conversation can
+/// hold both kinds: new turns go into `turn_json`.
+#[tokio::test]
+async fn items_of_the_older_format_are_still_read() {
+    use agent_builder::{ContentBlock, LlmResponse, Message, Role, StopReason, Usage};
+    use llm_lambdas::store::Turn;
+
+    let (table, endpoint) = Dynamo::start().expect("loopback DynamoDB");
+    let config = local_aws_config(&endpoint).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
+    let assistant = Message {
+        role: Role::Assistant,
+        content: vec![
+            ContentBlock::text("Let me check."),
+            ContentBlock::ToolUse {
+                id: "toolu_1".into(),
+                name: "get_weather".into(),
+                input: json!({"city": "Paris"}),
+                extra: None,
+            },
+        ],
+    };
+    let old = Turn {
+        turn: 1,
+        iteration: 1,
+        execution: Some("arn:aws:states:us-east-1:1:execution:m:e".into()),
+        provider: Provider::Anthropic,
+        model: "claude-haiku-4-5".into(),
+        messages: vec![Message::user_text("Weather in Paris?"), assistant.clone()],
+        response: LlmResponse {
+            conversation_id: "mixed".into(),
+            iteration: 1,
+            stop_reason: StopReason::ToolUse,
+            text: assistant.text(),
+            tool_calls: assistant.tool_calls(),
+            rejected: Vec::new(),
+            structured: None,
+            usage: Usage {
+                input_tokens: 120,
+                output_tokens: 30,
+                estimated_cost_usd: 0.0005,
+                ..Usage::default()
+            },
+        },
+    };
+    let text = |v: serde_json::Result<String>| v.expect("JSON");
+    table.put(json!({
+        "conversation_id": {"S": "mixed"},
+        "turn": {"N": "1"},
+        "iteration": {"N": "1"},
+        "execution": {"S": old.execution},
+        "provider": {"S": "anthropic"},
+        "model": {"S": old.model},
+        "messages": {"S": text(serde_json::to_string(&old.messages))},
+        "response": {"S": text(serde_json::to_string(&old.response))},
+        "expires_at": {"N": "2000000000"},
+    }));
+    let new = Turn {
+        turn: 2,
+        iteration: 2,
+        messages: vec![
+            Message::tool_results(&[ToolResult::ok("toolu_1", "{\"temperature\": 18.5}")]),
+            Message {
+                role: Role::Assistant,
+                content: vec![ContentBlock::text("18.5 °C in Paris.")],
+            },
+        ],
+        response: LlmResponse {
+            iteration: 2,
+            stop_reason: StopReason::EndTurn,
+            text: "18.5 °C in Paris.".into(),
+            tool_calls: Vec::new(),
+            ..old.response.clone()
+        },
+        ..old.clone()
+    };
+    store.append("mixed", &new).await.expect("append");
+    assert_eq!(
+        store.load("mixed").await.expect("load"),
+        vec![old.clone(), new.clone()]
+    );
+    // The projected query met an item without `turn_json` and read the page again whole.
+    let projections: Vec<Option<Vec<String>>> =
+        table.queries().into_iter().map(|q| q.projection).collect();
+    assert_eq!(
+        projections,
+        [
+            Some(vec!["turn".to_string(), "turn_json".to_string()]),
+            None
+        ]
+    );
+    assert_eq!(
+        store.load_after("mixed", 1).await.expect("load after 1"),
+        vec![new]
+    );
+}
+
+/// The Lambda's warm-up at init: one `Query` that finds nothing, and a table that cannot be
+/// reached only costs the wait, never an error.
+#[tokio::test]
+async fn the_warm_up_queries_once_and_never_fails() {
+    let (table, endpoint) = Dynamo::start().expect("loopback DynamoDB");
+    let config = local_aws_config(&endpoint).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
+    store.warm_up().await;
+    let queries = table.queries();
+    assert_eq!(queries.len(), 1, "{queries:?}");
+    assert_eq!(queries[0].items, 0);
+
+    // Nothing listens on port 1 of the loopback.
+    let config = local_aws_config("http://127.0.0.1:1").await;
+    let unreachable = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
+    let started = std::time::Instant::now();
+    unreachable.warm_up().await;
+    assert!(
+        started.elapsed() < llm_lambdas::store::WARM_UP_WAIT + std::time::Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }

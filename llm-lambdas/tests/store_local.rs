@@ -529,3 +529,80 @@ fn cache_budget_child() {
         Err(e) => println!("error {e}"),
     }
 }
+
+/// A local run as `sfn-agent run` makes it (the handler, the scripted model, the local store
+/// behind a cache with no budget) costs the same work per iteration at the end of 1,000
+/// iterations as at the start: counted in lines parsed, not timed.
+#[tokio::test]
+async fn a_long_local_run_parses_each_turn_once() {
+    use agent_builder::{AgentConfig, LlmRequest, ModelSpec, ToolSpec};
+    use llm_lambdas::Handler;
+    use llm_lambdas::metrics::MetricsSink;
+    use llm_lambdas::providers::scripted::{Script, ScriptToolCall, ScriptTurn, ScriptedModel};
+    use llm_lambdas::store::CachedStore;
+    use std::sync::Arc;
+
+    const ITERATIONS: u32 = 1_000;
+    let dir = temp_dir("long-run");
+    let store = Arc::new(CachedStore::unbounded(LocalStore::new(&dir)));
+    let script = Script {
+        turns: (0..ITERATIONS)
+            .map(|t| ScriptTurn {
+                text: format!("Checking city {t}."),
+                tool_calls: vec![ScriptToolCall {
+                    id: None,
+                    name: "get_weather".into(),
+                    input: serde_json::json!({"city": format!("City {t}")}),
+                }],
+                ..ScriptTurn::default()
+            })
+            .collect(),
+    };
+    let handler = Handler::new(
+        Arc::new(ScriptedModel::new(script, Provider::Anthropic)),
+        store.clone(),
+    )
+    .with_metrics(MetricsSink::to_writer(std::io::sink()));
+    let agent = AgentConfig {
+        name: "weather".into(),
+        system_prompt: "Answer with the tools.".into(),
+        model: ModelSpec {
+            provider: Provider::Anthropic,
+            model: "claude-sonnet-4-5".into(),
+            max_tokens: 1024,
+            temperature: None,
+        },
+        tools: vec![ToolSpec {
+            name: "get_weather".into(),
+            description: "The weather in a city.".into(),
+            input_schema: serde_json::json!({"type": "object"}),
+        }],
+        output_schema: None,
+        cache_ttl: Default::default(),
+    };
+    let mut pending: Option<String> = None;
+    let mut parsed_at = Vec::new();
+    for iteration in 1..=ITERATIONS {
+        let request = LlmRequest {
+            execution: Some("arn:aws:states:us-east-1:1:execution:weather:long".into()),
+            agent: agent.clone(),
+            conversation_id: "long".into(),
+            iteration,
+            question: pending.is_none().then(|| "Weather everywhere?".to_string()),
+            tool_results: pending
+                .iter()
+                .map(|c| ToolResult::ok(c, "{\"temperature\": 18.5}"))
+                .collect(),
+        };
+        let response = handler.handle(request).await.expect("turn");
+        pending = response.tool_calls.first().map(|c| c.id.clone());
+        parsed_at.push(store.inner().lines_parsed());
+    }
+    // Each turn is parsed once, when the next iteration loads it: the first 10 iterations and
+    // the last 10 parse the same number of lines.
+    let first_10 = parsed_at[10] - parsed_at[0];
+    let last_10 = parsed_at[ITERATIONS as usize - 1] - parsed_at[ITERATIONS as usize - 11];
+    assert_eq!((first_10, last_10), (10, 10));
+    assert_eq!(store.inner().lines_parsed(), u64::from(ITERATIONS) - 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

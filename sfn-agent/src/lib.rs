@@ -86,7 +86,8 @@ pub use sfn_agent_cli::local;
 pub use sfn_local as engine;
 
 /// The LLM Lambdas: provider adapters, the conversation store, the handler
-/// (`llm::handler::lambda::run(Provider::Anthropic)` is a whole LLM Lambda binary).
+/// (`llm::handler::lambda::run(llm::ProviderAdapter::ANTHROPIC)` is a whole LLM Lambda binary,
+/// linking only that provider's adapter).
 #[cfg(any(feature = "cli", feature = "lambda"))]
 pub use llm_lambdas as llm;
 /// MCP tools: the synth-time resolver and the generic MCP tool Lambda

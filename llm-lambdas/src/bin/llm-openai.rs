@@ -1,6 +1,9 @@
 //! The openai LLM Lambda: one turn of an agent's ReAct loop on OpenAi's API.
 //!
-//! Configuration (read at init, used on the first invocation): `CONVERSATION_TABLE`,
+//! It links only its provider's adapter, whatever features the build has: nothing reaches the
+//! others (`ProviderAdapter`).
+//!
+//! Configuration (read at init, where the handler is built): `CONVERSATION_TABLE`,
 //! `CONVERSATION_TTL_DAYS`, `SECRET_ARN` (the API-key secret), the provider's base URL and key
 //! variables, `LLM_TIMEOUT_SECONDS`, `LLM_MODEL_OVERRIDE`, `CONVERSATION_CACHE_BYTES`, and
 //! `OPENAI_API` (`responses`, the default for api.openai.com, or `chat`, the default for any other
@@ -11,5 +14,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    llm_lambdas::handler::lambda::run(agent_builder::Provider::OpenAi).await
+    llm_lambdas::handler::lambda::run(llm_lambdas::providers::ProviderAdapter::OPENAI).await
 }

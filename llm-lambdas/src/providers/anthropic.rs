@@ -25,6 +25,7 @@ use super::key::ApiKey;
 use super::reply::{
     lenient_count, lenient_optional_count, plausible_tokens, token_sum, unique_tool_ids,
 };
+use super::size::{estimated_tokens, schema_bytes};
 use super::transport::RawReply;
 use crate::error::LlmError;
 use crate::model::{CacheTokens, ChatRequest, ChatResponse};
@@ -298,12 +299,6 @@ pub fn min_cacheable_tokens(model: &str) -> usize {
     }
 }
 
-/// A cheap token estimate of a text of `bytes` bytes: about four bytes a token for English and
-/// JSON. Only used to respect the minimum cacheable length; the API counts the real tokens.
-pub(crate) fn estimated_tokens(bytes: usize) -> usize {
-    bytes / 4
-}
-
 /// One message of the request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnthropicMessage {
@@ -451,7 +446,7 @@ pub fn to_request(request: &ChatRequest) -> MessagesRequest {
 pub fn to_request_with(request: &ChatRequest, cache: PromptCache) -> MessagesRequest {
     let mut messages: Vec<AnthropicMessage> =
         normalized_messages(&request.messages, Provider::Anthropic)
-            .into_iter()
+            .iter()
             .map(|m| AnthropicMessage {
                 role: match m.role {
                     Role::User => "user".to_string(),
@@ -521,22 +516,6 @@ pub fn to_request_with(request: &ChatRequest, cache: PromptCache) -> MessagesReq
         messages,
         tools,
         temperature: request.temperature,
-    }
-}
-
-/// The size of a JSON Schema, without serializing it: strings and keys, plus a little per
-/// value for the punctuation.
-pub(crate) fn schema_bytes(value: &Value) -> usize {
-    match value {
-        Value::String(s) => s.len() + 2,
-        Value::Array(items) => items.iter().map(schema_bytes).sum::<usize>() + 2,
-        Value::Object(map) => {
-            map.iter()
-                .map(|(k, v)| k.len() + 4 + schema_bytes(v))
-                .sum::<usize>()
-                + 2
-        }
-        _ => 6,
     }
 }
 

@@ -27,11 +27,11 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
 
-use super::anthropic::{estimated_tokens, schema_bytes};
 use super::classify::{mentions_context_too_long, shape_error};
 use super::config::{ProviderConfigError, env_var, timeout_from_env};
 use super::history::{input_as_object, normalized_messages, portable_tool_id};
 use super::reply::{plausible_tokens, token_sum, unique_tool_ids};
+use super::size::{estimated_tokens, schema_bytes};
 use crate::error::LlmError;
 use crate::model::{CacheTokens, ChatModel, ChatRequest, ChatResponse};
 
@@ -335,7 +335,7 @@ pub fn to_request_with(
     points += usize::from(system_point) + usize::from(tools_point);
     // The user messages whose end gets a checkpoint: the last two, where the prefix is long enough.
     let mut through = Vec::with_capacity(neutral.len());
-    for message in &neutral {
+    for message in neutral.iter() {
         bytes += message
             .content
             .iter()

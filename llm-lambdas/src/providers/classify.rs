@@ -4,6 +4,7 @@
 use agent_builder::Provider;
 use serde_json::Value;
 
+#[cfg(any(feature = "anthropic", feature = "openai", feature = "gemini"))]
 use super::transport::RawReply;
 use crate::error::LlmError;
 
@@ -168,6 +169,7 @@ fn foreign_shape(value: &Value) -> Option<&'static str> {
 }
 
 /// Parses the JSON body of a success reply.
+#[cfg(any(feature = "anthropic", feature = "openai", feature = "gemini"))]
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
     provider: Provider,
     reply: &RawReply,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use agent_builder::Provider;
 
 use super::key::{ApiKey, InvalidKey};
-use super::{anthropic, bedrock, gemini, openai, scripted};
+use super::scripted;
 
 /// The environment variable that sets the HTTP timeout of every adapter, in seconds.
 pub const TIMEOUT_ENV: &str = "LLM_TIMEOUT_SECONDS";
@@ -47,6 +47,11 @@ pub enum ProviderConfigError {
     /// The scripted model's script could not be loaded.
     #[error(transparent)]
     Script(#[from] scripted::ScriptError),
+    /// This build has no adapter for the provider: its cargo feature was off.
+    #[error(
+        "this build of sfn-agent-llm has no {0} adapter; build it with the `{feature}` feature (each LLM Lambda binary has only its own provider's)", feature = .0.as_str()
+    )]
+    NotBuiltIn(Provider),
 }
 
 /// Reads an environment variable, treating an empty value as unset.
@@ -94,19 +99,39 @@ pub(crate) fn base_url_without(base_url: String, version_segment: &str) -> Strin
         .to_string()
 }
 
-/// The variable that sets a provider's base URL, for the advice of a network error.
+/// The variable that sets a provider's base URL, for the advice of a network error. Spelled
+/// out here (the adapters' `BASE_URL_ENV`s, checked by a test) so that it does not depend on
+/// which adapters are built in.
 pub(crate) fn base_url_variable(provider: Provider) -> &'static str {
     match provider {
-        Provider::Anthropic => anthropic::BASE_URL_ENV,
-        Provider::OpenAi => openai::BASE_URL_ENV,
-        Provider::Gemini => gemini::BASE_URL_ENV,
-        Provider::Bedrock => bedrock::ENDPOINT_ENV,
+        Provider::Anthropic => "ANTHROPIC_BASE_URL",
+        Provider::OpenAi => "OPENAI_BASE_URL",
+        Provider::Gemini => "GEMINI_BASE_URL",
+        Provider::Bedrock => "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(all(
+        feature = "anthropic",
+        feature = "openai",
+        feature = "gemini",
+        feature = "bedrock"
+    ))]
+    #[test]
+    fn base_url_variables_are_the_adapters_own() {
+        use super::super::{anthropic, bedrock, gemini, openai};
+        assert_eq!(
+            base_url_variable(Provider::Anthropic),
+            anthropic::BASE_URL_ENV
+        );
+        assert_eq!(base_url_variable(Provider::OpenAi), openai::BASE_URL_ENV);
+        assert_eq!(base_url_variable(Provider::Gemini), gemini::BASE_URL_ENV);
+        assert_eq!(base_url_variable(Provider::Bedrock), bedrock::ENDPOINT_ENV);
+    }
 
     #[test]
     fn base_urls_take_either_spelling() {

@@ -37,21 +37,47 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// The helpers the adapters share (`classify`, `config`, `history`, `reply`, …): a build with
+// only some providers (one cargo feature each) leaves some of them unused. The default build,
+// with every provider, is the one linted without this allowance.
+#![cfg_attr(
+    not(all(
+        feature = "anthropic",
+        feature = "openai",
+        feature = "gemini",
+        feature = "bedrock"
+    )),
+    allow(dead_code)
+)]
+
+// One cargo feature per provider (all by default): a Lambda binary built with only its own
+// feature links only its adapter.
+#[cfg(feature = "anthropic")]
 pub mod anthropic;
+#[cfg(feature = "bedrock")]
 pub mod bedrock;
+#[cfg(feature = "gemini")]
 pub mod gemini;
+#[cfg(feature = "openai")]
 pub mod openai;
+#[cfg(feature = "openai")]
 pub mod openai_responses;
 pub mod scripted;
 
 pub mod classify;
 pub mod config;
 pub mod history;
+#[cfg(any(feature = "anthropic", feature = "openai", feature = "gemini"))]
 pub mod http_model;
 pub mod key;
 pub mod reply;
+#[cfg(any(feature = "anthropic", feature = "bedrock"))]
+mod size;
+#[cfg(any(feature = "anthropic", feature = "openai", feature = "gemini"))]
 pub mod transport;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use agent_builder::Provider;
@@ -68,20 +94,18 @@ use crate::model::ChatModel;
 /// `OPENAI_API_KEY`, `GEMINI_API_KEY` (and the base URL variables), or the AWS configuration for
 /// Bedrock. For OpenAI, `OPENAI_API` (or the base URL) chooses the Responses API or Chat
 /// Completions ([`openai::OpenAiApi`]). The error names the variable to set.
+///
+/// It chooses at run time, so a binary calling it links every adapter built in; a Lambda binary
+/// names its one [`ProviderAdapter`] instead.
 pub async fn for_provider_from_env(
     provider: Provider,
 ) -> Result<Arc<dyn ChatModel>, ProviderConfigError> {
-    Ok(match provider {
-        Provider::Anthropic => Arc::new(anthropic::AnthropicModel::from_env()?),
-        Provider::OpenAi => match openai::OpenAiApi::from_env(&openai::base_url_from_env())? {
-            openai::OpenAiApi::Responses => {
-                Arc::new(openai_responses::OpenAiResponsesModel::from_env()?)
-            }
-            openai::OpenAiApi::ChatCompletions => Arc::new(openai::OpenAiModel::from_env()?),
-        },
-        Provider::Gemini => Arc::new(gemini::GeminiModel::from_env()?),
-        Provider::Bedrock => Arc::new(bedrock::BedrockModel::from_env().await?),
-    })
+    ProviderAdapter::for_provider(provider)?.from_env().await
+}
+
+/// A built adapter, shared.
+fn adapter(model: impl ChatModel + 'static) -> Result<Arc<dyn ChatModel>, ProviderConfigError> {
+    Ok(Arc::new(model))
 }
 
 /// Builds the scripted model playing the script in `path` (`--provider scripted --script FILE`),
@@ -102,29 +126,138 @@ pub async fn for_provider_with_key(
     provider: Provider,
     api_key: ApiKey,
 ) -> Result<Arc<dyn ChatModel>, ProviderConfigError> {
-    let timeout = timeout_from_env()?;
-    Ok(match provider {
-        Provider::Anthropic => Arc::new(
-            anthropic::AnthropicModel::new(anthropic::base_url_from_env(), api_key, timeout)?
-                .with_prompt_cache(anthropic::prompt_cache_from_env()?),
-        ),
-        Provider::OpenAi => {
-            let base_url = openai::base_url_from_env();
-            match openai::OpenAiApi::from_env(&base_url)? {
-                openai::OpenAiApi::Responses => Arc::new(
-                    openai_responses::OpenAiResponsesModel::new(base_url, api_key, timeout)?,
-                ),
-                openai::OpenAiApi::ChatCompletions => Arc::new(
-                    openai::OpenAiModel::new(base_url, api_key, timeout)?
-                        .with_max_tokens_field_from_env()?,
-                ),
-            }
+    ProviderAdapter::for_provider(provider)?
+        .with_key(api_key)
+        .await
+}
+
+/// What an adapter's constructor returns, boxed so that [`ProviderAdapter`] can hold it.
+type Built = Pin<Box<dyn Future<Output = Result<Arc<dyn ChatModel>, ProviderConfigError>> + Send>>;
+
+/// How to build one provider's adapter, chosen when the program is written: a Lambda binary runs
+/// `handler::lambda::run(ProviderAdapter::ANTHROPIC)`, and nothing in it reaches the other
+/// providers' adapters, so the linker leaves them out (the Bedrock SDK alone is about a third
+/// of a binary) even in a build with every provider's feature, as the CDK construct's one
+/// `cargo lambda build` and a team's project make.
+#[derive(Clone, Copy)]
+pub struct ProviderAdapter {
+    provider: Provider,
+    from_env: fn() -> Built,
+    with_key: fn(ApiKey) -> Built,
+}
+
+impl std::fmt::Debug for ProviderAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ProviderAdapter")
+            .field(&self.provider)
+            .finish()
+    }
+}
+
+impl ProviderAdapter {
+    /// Anthropic's Messages API (`ANTHROPIC_BASE_URL`, `ANTHROPIC_PROMPT_CACHE`).
+    #[cfg(feature = "anthropic")]
+    pub const ANTHROPIC: Self = Self {
+        provider: Provider::Anthropic,
+        from_env: || Box::pin(async { adapter(anthropic::AnthropicModel::from_env()?) }),
+        with_key: |key| {
+            Box::pin(async move {
+                adapter(
+                    anthropic::AnthropicModel::new(
+                        anthropic::base_url_from_env(),
+                        key,
+                        timeout_from_env()?,
+                    )?
+                    .with_prompt_cache(anthropic::prompt_cache_from_env()?),
+                )
+            })
+        },
+    };
+
+    /// OpenAI's Responses API or Chat Completions, and the servers compatible with them
+    /// (`OPENAI_BASE_URL`; `OPENAI_API` chooses, [`openai::OpenAiApi`]).
+    #[cfg(feature = "openai")]
+    pub const OPENAI: Self = Self {
+        provider: Provider::OpenAi,
+        from_env: || {
+            Box::pin(async {
+                match openai::OpenAiApi::from_env(&openai::base_url_from_env())? {
+                    openai::OpenAiApi::Responses => {
+                        adapter(openai_responses::OpenAiResponsesModel::from_env()?)
+                    }
+                    openai::OpenAiApi::ChatCompletions => adapter(openai::OpenAiModel::from_env()?),
+                }
+            })
+        },
+        with_key: |key| {
+            Box::pin(async move {
+                let base_url = openai::base_url_from_env();
+                let timeout = timeout_from_env()?;
+                match openai::OpenAiApi::from_env(&base_url)? {
+                    openai::OpenAiApi::Responses => adapter(
+                        openai_responses::OpenAiResponsesModel::new(base_url, key, timeout)?,
+                    ),
+                    openai::OpenAiApi::ChatCompletions => adapter(
+                        openai::OpenAiModel::new(base_url, key, timeout)?
+                            .with_max_tokens_field_from_env()?,
+                    ),
+                }
+            })
+        },
+    };
+
+    /// Google's Gemini API (`GEMINI_BASE_URL`).
+    #[cfg(feature = "gemini")]
+    pub const GEMINI: Self = Self {
+        provider: Provider::Gemini,
+        from_env: || Box::pin(async { adapter(gemini::GeminiModel::from_env()?) }),
+        with_key: |key| {
+            Box::pin(async move {
+                adapter(gemini::GeminiModel::new(
+                    gemini::base_url_from_env(),
+                    key,
+                    timeout_from_env()?,
+                )?)
+            })
+        },
+    };
+
+    /// Amazon Bedrock's Converse API, signed with the AWS credentials (the key is ignored).
+    #[cfg(feature = "bedrock")]
+    pub const BEDROCK: Self = Self {
+        provider: Provider::Bedrock,
+        from_env: || Box::pin(async { adapter(bedrock::BedrockModel::from_env().await?) }),
+        with_key: |_| Box::pin(async { adapter(bedrock::BedrockModel::from_env().await?) }),
+    };
+
+    /// The adapter of `provider`, chosen at run time: an error when its cargo feature is off.
+    pub fn for_provider(provider: Provider) -> Result<Self, ProviderConfigError> {
+        match provider {
+            #[cfg(feature = "anthropic")]
+            Provider::Anthropic => Ok(Self::ANTHROPIC),
+            #[cfg(feature = "openai")]
+            Provider::OpenAi => Ok(Self::OPENAI),
+            #[cfg(feature = "gemini")]
+            Provider::Gemini => Ok(Self::GEMINI),
+            #[cfg(feature = "bedrock")]
+            Provider::Bedrock => Ok(Self::BEDROCK),
+            #[allow(unreachable_patterns)]
+            other => Err(ProviderConfigError::NotBuiltIn(other)),
         }
-        Provider::Gemini => Arc::new(gemini::GeminiModel::new(
-            gemini::base_url_from_env(),
-            api_key,
-            timeout,
-        )?),
-        Provider::Bedrock => Arc::new(bedrock::BedrockModel::from_env().await?),
-    })
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    /// Builds the adapter from the environment (see [`for_provider_from_env`]).
+    pub async fn from_env(&self) -> Result<Arc<dyn ChatModel>, ProviderConfigError> {
+        (self.from_env)().await
+    }
+
+    /// Builds the adapter with `key` (see [`for_provider_with_key`]).
+    pub async fn with_key(&self, key: ApiKey) -> Result<Arc<dyn ChatModel>, ProviderConfigError> {
+        (self.with_key)(key).await
+    }
 }

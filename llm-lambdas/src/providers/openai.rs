@@ -451,7 +451,7 @@ pub fn to_request(request: &ChatRequest, max_tokens_field: MaxTokensField) -> Co
     if !request.system.trim().is_empty() {
         messages.push(text_message("system", request.system.clone()));
     }
-    for message in &normalized_messages(&request.messages, Provider::OpenAi) {
+    for message in normalized_messages(&request.messages, Provider::OpenAi).iter() {
         match message.role {
             Role::User => push_user(&mut messages, message),
             Role::Assistant => push_assistant(&mut messages, message),

@@ -234,7 +234,7 @@ pub fn is_reasoning_model(model: &str) -> bool {
 pub fn to_request(request: &ChatRequest) -> ResponsesRequest {
     let reasoning = is_reasoning_model(&request.model);
     let mut input = Vec::with_capacity(request.messages.len() * 2);
-    for message in &normalized_messages(&request.messages, Provider::OpenAi) {
+    for message in normalized_messages(&request.messages, Provider::OpenAi).iter() {
         match message.role {
             Role::User => push_user(&mut input, message),
             Role::Assistant => push_assistant(&mut input, message, &request.model),

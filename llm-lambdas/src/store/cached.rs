@@ -67,18 +67,29 @@ impl Cache {
     }
 
     /// Keeps `turns` unless they exceed the budget, then forgets the least recently used
-    /// conversations until the total fits.
-    fn keep(&mut self, conversation_id: &str, turns: Vec<Turn>, bytes: usize, max_bytes: usize) {
+    /// conversations until the total fits. Returns what it did not keep, for [`drop_later`].
+    #[must_use]
+    fn keep(
+        &mut self,
+        conversation_id: &str,
+        turns: Vec<Turn>,
+        bytes: usize,
+        max_bytes: usize,
+    ) -> Vec<Vec<Turn>> {
         if bytes > max_bytes || turns.is_empty() {
-            return;
+            return vec![turns];
         }
         if let Some(held) = self.entries.get(conversation_id)
             && held.turns.len() >= turns.len()
         {
             // Another call released as much or more of this conversation meanwhile.
-            return;
+            return vec![turns];
         }
-        self.take(conversation_id);
+        let mut forgotten: Vec<Vec<Turn>> = self
+            .take(conversation_id)
+            .into_iter()
+            .map(|e| e.turns)
+            .collect();
         self.clock += 1;
         self.bytes += bytes;
         self.entries.insert(
@@ -98,8 +109,24 @@ impl Cache {
             else {
                 break;
             };
-            self.take(&oldest);
+            forgotten.extend(self.take(&oldest).map(|e| e.turns));
         }
+        forgotten
+    }
+}
+
+/// Frees forgotten turns after the call that forgot them, not during it: freeing a 100-turn
+/// conversation (thousands of small allocations) took about 3% of a cold Lambda invocation.
+/// In a tokio runtime it is a task, which a Lambda's one-thread runtime runs once the handler
+/// has returned and the runtime waits on the network (posting the response, polling for the
+/// next event); outside one it is done at once.
+fn drop_later(forgotten: Vec<Vec<Turn>>) {
+    if forgotten.iter().all(Vec::is_empty) {
+        return;
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn(async move { drop(forgotten) })),
+        Err(_) => drop(forgotten),
     }
 }
 
@@ -107,6 +134,15 @@ impl<S: ConversationStore> CachedStore<S> {
     /// Remembers up to [`DEFAULT_MAX_BYTES`] of `inner`'s turns.
     pub fn new(inner: S) -> Self {
         Self::with_max_bytes(inner, DEFAULT_MAX_BYTES)
+    }
+
+    /// Remembers every turn loaded, with no budget: for a process running its own conversations
+    /// (`sfn-agent run`), where a budget only costs time. A conversation over a budget is not
+    /// kept, so each of its turns would read and parse the whole file again: past about 400
+    /// tool turns with the Lambda's default of 512 KiB, a local run's time per iteration grew
+    /// with the conversation.
+    pub fn unbounded(inner: S) -> Self {
+        Self::with_max_bytes(inner, usize::MAX)
     }
 
     /// Remembers up to `max_bytes` of turns (by [`Turn::approx_bytes`]); 0 remembers nothing.
@@ -166,7 +202,9 @@ impl<S: ConversationStore> ConversationStore for CachedStore<S> {
             Err(e) => {
                 // What was cached is still true: keep it for the next load.
                 if let Ok(mut c) = self.cache.lock() {
-                    c.keep(conversation_id, turns, bytes, self.max_bytes);
+                    let forgotten = c.keep(conversation_id, turns, bytes, self.max_bytes);
+                    drop(c);
+                    drop_later(forgotten);
                 }
                 return Err(e);
             }
@@ -189,7 +227,9 @@ impl<S: ConversationStore> ConversationStore for CachedStore<S> {
             Some((count, bytes)) if count == turns.len() => bytes,
             _ => turns.iter().map(Turn::approx_bytes).sum(),
         };
-        c.keep(conversation_id, turns, bytes, self.max_bytes);
+        let forgotten = c.keep(conversation_id, turns, bytes, self.max_bytes);
+        drop(c);
+        drop_later(forgotten);
     }
 
     /// Writes through; the turn is remembered when it is next loaded back, so the cache holds

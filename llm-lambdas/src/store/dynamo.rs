@@ -1,16 +1,25 @@
 //! The DynamoDB conversation store: one item per turn.
 //!
-//! Table: partition key `conversation_id` (S), sort key `turn` (N). Each item holds the turn's
-//! messages and the handler's response as JSON strings, the provider and model that answered,
-//! and `expires_at` (epoch seconds) for DynamoDB TTL. A turn is written with
-//! `attribute_not_exists(conversation_id)`, so a second writer of the same turn fails with
-//! [`StoreError::Conflict`] instead of overwriting it.
+//! Table: partition key `conversation_id` (S), sort key `turn` (N). Each item holds the whole
+//! [`Turn`] as the JSON bytes of one binary attribute, `turn_json` (B), and `expires_at` (epoch
+//! seconds) for DynamoDB TTL. A turn is written with `attribute_not_exists(conversation_id)`, so
+//! a second writer of the same turn fails with [`StoreError::Conflict`] instead of overwriting it.
+//!
+//! **One attribute, binary.** A cold Lambda reads a conversation's every item: JSON text in a
+//! string attribute came back escaped inside DynamoDB's JSON (every quote `\"`, a tool result's
+//! own JSON twice over), unescaped byte by byte by the SDK, then parsed in two passes (messages,
+//! response). A binary attribute travels as base64, which the SDK decodes in bulk, and the turn
+//! is parsed in one pass.
+//!
+//! **The older items** (before `turn_json`): `messages` and `response` as JSON strings beside
+//! `iteration`, `execution`, `provider` and `model` attributes. They are still read, as written.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
@@ -21,6 +30,16 @@ use super::{ConversationStore, StoreError, Turn, truncate_tool_results};
 /// DynamoDB's item size limit is 400 KB; items are kept under this many bytes, leaving room for
 /// attribute names and DynamoDB's own accounting.
 pub const MAX_ITEM_BYTES: usize = 390 * 1024;
+
+/// The conversation id of [`DynamoStore::warm_up`]'s query: no handler request can name it
+/// usefully, and finding it empty is all the query is for.
+const WARM_UP_ID: &str = "sfn-agent:warm-up";
+
+/// The longest [`DynamoStore::warm_up`] waits.
+pub const WARM_UP_WAIT: Duration = Duration::from_secs(2);
+
+/// The attribute holding the whole turn as JSON bytes.
+const TURN_JSON: &str = "turn_json";
 
 /// Days a conversation is kept when `CONVERSATION_TTL_DAYS` is not set.
 const DEFAULT_TTL_DAYS: u64 = 30;
@@ -80,6 +99,28 @@ impl DynamoStore {
     /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// Makes one `Query` that finds nothing (a conversation id no conversation has), at most
+    /// [`WARM_UP_WAIT`], and ignores how it ends: the SDK's first request builds its HTTPS
+    /// client (reading the system's TLS roots), resolves the credentials and the endpoint and
+    /// opens the connection, which cost a Lambda's first invocation about 20 ms more than the
+    /// others. Called at init; a real failure is reported by the first invocation.
+    pub async fn warm_up(&self) {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#c = :c")
+            .expression_attribute_names("#c", "conversation_id")
+            .expression_attribute_values(":c", AttributeValue::S(WARM_UP_ID.into()))
+            .limit(1)
+            .send();
+        match tokio::time::timeout(WARM_UP_WAIT, query).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::debug!(error = %DisplayErrorContext(&e), "warm-up query failed"),
+            Err(_) => tracing::debug!("warm-up query timed out"),
+        }
     }
 
     /// Creates the table with the store's key schema (on-demand billing) unless it exists. The
@@ -149,6 +190,57 @@ impl DynamoStore {
         }
     }
 
+    /// The turns after `after`, every page of them, in order. `projected` asks DynamoDB for
+    /// `turn` and `turn_json` only (the attributes written for humans are never read back, and
+    /// each costs the SDK's parser); then `None` says an item had no `turn_json`, an item of the
+    /// older format, to be read again whole.
+    async fn query_turns(
+        &self,
+        conversation_id: &str,
+        after: u32,
+        projected: bool,
+    ) -> Result<Option<Vec<Turn>>, StoreError> {
+        let mut turns = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                // Names, not words: attribute names never collide with DynamoDB's reserved words.
+                .key_condition_expression("#c = :c AND #t > :t")
+                .expression_attribute_names("#c", "conversation_id")
+                .expression_attribute_names("#t", "turn")
+                .expression_attribute_values(":c", AttributeValue::S(conversation_id.to_string()))
+                .expression_attribute_values(":t", AttributeValue::N(after.to_string()))
+                .set_projection_expression(projected.then(|| format!("#t, {TURN_JSON}")))
+                .consistent_read(true)
+                .set_limit(self.page_size)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    self.failed(
+                        conversation_id,
+                        "loading the conversation",
+                        DisplayErrorContext(&e).to_string(),
+                    )
+                })?;
+            for item in page.items() {
+                if projected && !item.contains_key(TURN_JSON) {
+                    return Ok(None);
+                }
+                turns.push(self.turn_of_item(conversation_id, item)?);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        turns.sort_by_key(|t| t.turn);
+        Ok(Some(turns))
+    }
+
     fn failed(&self, conversation_id: &str, what: &str, detail: String) -> StoreError {
         StoreError::Failed {
             conversation_id: conversation_id.to_string(),
@@ -164,7 +256,7 @@ impl DynamoStore {
         conversation_id: &str,
         turn: &Turn,
     ) -> Result<HashMap<String, AttributeValue>, StoreError> {
-        let encode = |what: &str, r: serde_json::Result<String>| {
+        let encode = |what: &str, r: serde_json::Result<Vec<u8>>| {
             r.map_err(|e| {
                 self.failed(
                     conversation_id,
@@ -173,25 +265,24 @@ impl DynamoStore {
                 )
             })
         };
-        let response = encode("response", serde_json::to_string(&turn.response))?;
-        let mut messages_json = encode("messages", serde_json::to_string(&turn.messages))?;
+        let mut json = encode("turn", serde_json::to_vec(turn))?;
+        // Attribute names, numbers, and the scalars written beside `turn_json`.
         let fixed = conversation_id.len()
-            + response.len()
             + turn.model.len()
-            + 200 // attribute names, numbers, provider
-            ;
-        if fixed + messages_json.len() > MAX_ITEM_BYTES {
-            let mut messages = turn.messages.clone();
-            let excess = fixed + messages_json.len() - MAX_ITEM_BYTES;
-            truncate_tool_results(&mut messages, excess);
-            messages_json = encode("messages", serde_json::to_string(&messages))?;
-            if fixed + messages_json.len() > MAX_ITEM_BYTES {
+            + turn.execution.as_ref().map_or(0, String::len)
+            + 160;
+        if fixed + json.len() > MAX_ITEM_BYTES {
+            let mut shortened = turn.clone();
+            let excess = fixed + json.len() - MAX_ITEM_BYTES;
+            truncate_tool_results(&mut shortened.messages, excess);
+            json = encode("turn", serde_json::to_vec(&shortened))?;
+            if fixed + json.len() > MAX_ITEM_BYTES {
                 return Err(self.failed(
                     conversation_id,
                     &format!("storing turn {}", turn.turn),
                     format!(
                         "the turn is {} bytes even with its tool results truncated, over DynamoDB's 400 KB item limit; lower the agent's max_tokens",
-                        fixed + messages_json.len()
+                        fixed + json.len()
                     ),
                 ));
             }
@@ -202,17 +293,18 @@ impl DynamoStore {
                 AttributeValue::S(conversation_id.to_string()),
             ),
             ("turn".to_string(), AttributeValue::N(turn.turn.to_string())),
+            (TURN_JSON.to_string(), AttributeValue::B(Blob::new(json))),
+            // Written for whoever reads the table (the console, a query by hand), never read
+            // back: `turn_json` holds them too.
             (
                 "iteration".to_string(),
                 AttributeValue::N(turn.iteration.to_string()),
             ),
             (
                 "provider".to_string(),
-                AttributeValue::S(turn.provider.as_str().to_string()),
+                AttributeValue::S(turn.provider.to_string()),
             ),
             ("model".to_string(), AttributeValue::S(turn.model.clone())),
-            ("messages".to_string(), AttributeValue::S(messages_json)),
-            ("response".to_string(), AttributeValue::S(response)),
         ]);
         if let Some(execution) = &turn.execution {
             item.insert(
@@ -238,6 +330,14 @@ impl DynamoStore {
         item: &HashMap<String, AttributeValue>,
     ) -> Result<Turn, StoreError> {
         let bad = |detail: String| self.failed(conversation_id, "reading a stored turn", detail);
+        if let Some(json) = item.get(TURN_JSON) {
+            let json = json
+                .as_b()
+                .map_err(|_| bad(format!("attribute `{TURN_JSON}` is not binary")))?;
+            return serde_json::from_slice(json.as_ref())
+                .map_err(|e| bad(format!("`{TURN_JSON}` is not a valid turn: {e}")));
+        }
+        // An item written before `turn_json`.
         let s = |name: &str| {
             item.get(name)
                 .and_then(|v| v.as_s().ok())
@@ -270,41 +370,14 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn load_after(&self, conversation_id: &str, after: u32) -> Result<Vec<Turn>, StoreError> {
-        let mut turns = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                // Names, not words: attribute names never collide with DynamoDB's reserved words.
-                .key_condition_expression("#c = :c AND #t > :t")
-                .expression_attribute_names("#c", "conversation_id")
-                .expression_attribute_names("#t", "turn")
-                .expression_attribute_values(":c", AttributeValue::S(conversation_id.to_string()))
-                .expression_attribute_values(":t", AttributeValue::N(after.to_string()))
-                .consistent_read(true)
-                .set_limit(self.page_size)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    self.failed(
-                        conversation_id,
-                        "loading the conversation",
-                        DisplayErrorContext(&e).to_string(),
-                    )
-                })?;
-            for item in page.items() {
-                turns.push(self.turn_of_item(conversation_id, item)?);
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
+        match self.query_turns(conversation_id, after, true).await? {
+            Some(turns) => Ok(turns),
+            // An item of the older format, whose attributes the projection left out.
+            None => Ok(self
+                .query_turns(conversation_id, after, false)
+                .await?
+                .unwrap_or_default()),
         }
-        turns.sort_by_key(|t| t.turn);
-        Ok(turns)
     }
 
     async fn append(&self, conversation_id: &str, turn: &Turn) -> Result<(), StoreError> {

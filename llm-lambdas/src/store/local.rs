@@ -57,6 +57,8 @@ pub struct LocalStore {
     /// The lines of each conversation's file read so far: each one's turn number and the byte
     /// offset after it, in file order. A load after turn N starts reading after N's line.
     index: Mutex<HashMap<String, Vec<ReadMark>>>,
+    /// The lines parsed into turns so far, all conversations together ([`Self::lines_parsed`]).
+    parsed: AtomicU64,
 }
 
 /// A line read: its turn and the offset after it.
@@ -104,7 +106,15 @@ impl LocalStore {
             dir: dir.into(),
             lock: tokio::sync::Mutex::new(()),
             index: Mutex::new(HashMap::new()),
+            parsed: AtomicU64::new(0),
         }
+    }
+
+    /// How many lines (turns) this store has parsed since it was made, every read counted: the
+    /// work its loads cost, which a test can check stays one line per turn of a run instead of
+    /// growing with the conversation.
+    pub fn lines_parsed(&self) -> u64 {
+        self.parsed.load(Ordering::Relaxed)
     }
 
     /// A store under `.sfn-agent/conversations/` in the working directory.
@@ -293,6 +303,7 @@ impl LocalStore {
             turns.push(turn);
             ends.push(end);
         }
+        self.parsed.fetch_add(turns.len() as u64, Ordering::Relaxed);
         Ok(Some(Lines {
             turns,
             ends,
@@ -330,6 +341,7 @@ impl LocalStore {
             )
         })?;
         let mut turns = file.turns;
+        self.parsed.fetch_add(turns.len() as u64, Ordering::Relaxed);
         turns.sort_by_key(|t| t.turn);
         Ok(Some(turns))
     }

@@ -12,7 +12,7 @@ mod local;
 mod memory;
 
 pub use cached::{CACHE_BYTES_ENV, CachedStore, DEFAULT_MAX_BYTES};
-pub use dynamo::{DynamoStore, MAX_ITEM_BYTES};
+pub use dynamo::{DynamoStore, MAX_ITEM_BYTES, WARM_UP_WAIT};
 pub use local::LocalStore;
 pub use memory::MemoryStore;
 

@@ -175,17 +175,21 @@ pub struct QueryLog {
     pub after: u64,
     /// The items it returned.
     pub items: usize,
+    /// The attributes it was asked to return (`ProjectionExpression`, names resolved), or none
+    /// for all.
+    pub projection: Option<Vec<String>>,
 }
 
 /// A DynamoDB table keyed by `conversation_id` (S) and `turn` (N), serving `Query` (with
-/// `#c = :c AND #t > :t`, `Limit` and `ExclusiveStartKey`) and `PutItem` (with
-/// `attribute_not_exists`), and recording every query.
+/// `#c = :c AND #t > :t`, `Limit`, `ExclusiveStartKey` and `ProjectionExpression`) and
+/// `PutItem` (with `attribute_not_exists`), and recording every query.
 ///
-/// Items are kept as JSON text, rendered once when stored, so a `Query` costs the mock little
+/// Items are kept as JSON text, rendered once when stored, and so is their projection to
+/// `turn` and `turn_json` (the one `DynamoStore` asks for), so a `Query` costs the mock little
 /// more than copying bytes (the bench measures the binary, not the mock).
 #[derive(Debug, Default)]
 pub struct Dynamo {
-    items: Mutex<BTreeMap<(String, u64), String>>,
+    items: Mutex<BTreeMap<(String, u64), Stored>>,
     /// Every query served, in order.
     pub queries: Mutex<Vec<QueryLog>>,
 }
@@ -205,6 +209,67 @@ fn key_of(item: &Value) -> (String, u64) {
 }
 
 const AMZ_JSON: &str = "application/x-amz-json-1.0";
+
+/// The projection rendered ahead of time.
+const TURN_PROJECTION: [&str; 2] = ["turn", "turn_json"];
+
+/// One item: as stored, and rendered whole and projected.
+#[derive(Debug)]
+struct Stored {
+    item: Value,
+    whole: String,
+    turn_projection: String,
+}
+
+impl Stored {
+    fn new(item: Value) -> Self {
+        let turn_projection = project(&item, &TURN_PROJECTION).to_string();
+        Self {
+            whole: item.to_string(),
+            item,
+            turn_projection,
+        }
+    }
+
+    fn render(&self, projection: Option<&[String]>) -> std::borrow::Cow<'_, str> {
+        match projection {
+            None => self.whole.as_str().into(),
+            Some(names) if names.iter().eq(TURN_PROJECTION.iter()) => {
+                self.turn_projection.as_str().into()
+            }
+            Some(names) => project(&self.item, names).to_string().into(),
+        }
+    }
+}
+
+/// The item's attributes named in `names`.
+fn project<S: AsRef<str>>(item: &Value, names: &[S]) -> Value {
+    let kept = item
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(name, _)| names.iter().any(|n| n.as_ref() == name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    Value::Object(kept)
+}
+
+/// The attribute names of a `ProjectionExpression`, `#names` resolved.
+fn projection(body: &Value) -> Option<Vec<String>> {
+    let expression = body["ProjectionExpression"].as_str()?;
+    Some(
+        expression
+            .split(',')
+            .map(|name| {
+                let name = name.trim();
+                body["ExpressionAttributeNames"][name]
+                    .as_str()
+                    .unwrap_or(name)
+                    .to_string()
+            })
+            .collect(),
+    )
+}
 
 fn dynamo_error(kind: &str, message: &str) -> Response {
     Response::json(
@@ -227,7 +292,7 @@ impl Dynamo {
     pub fn put(&self, item: Value) {
         let key = key_of(&item);
         if let Ok(mut items) = self.items.lock() {
-            items.insert(key, item.to_string());
+            items.insert(key, Stored::new(item));
         }
     }
 
@@ -264,11 +329,12 @@ impl Dynamo {
             .and_then(|n| n.parse::<u64>().ok())
             .map_or(after, |s| s.max(after));
         let limit = body["Limit"].as_u64().map_or(usize::MAX, |l| l as usize);
+        let projection = projection(body);
         let Ok(items) = self.items.lock() else {
             return dynamo_error("InternalServerError", "poisoned");
         };
         let range = (conversation.to_string(), start + 1)..=(conversation.to_string(), u64::MAX);
-        let found: Vec<(&(String, u64), &String)> =
+        let found: Vec<(&(String, u64), &Stored)> =
             items.range(range).take(limit.saturating_add(1)).collect();
         let more = found.len() > limit;
         let found = &found[..found.len().min(limit)];
@@ -280,7 +346,7 @@ impl Dynamo {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(item);
+            out.push_str(&item.render(projection.as_deref()));
         }
         out.push(']');
         if more && let Some(((id, turn), _)) = found.last() {
@@ -295,6 +361,7 @@ impl Dynamo {
                 conversation_id: conversation.to_string(),
                 after,
                 items: count,
+                projection,
             });
         }
         Response {
@@ -329,7 +396,7 @@ impl Dynamo {
                 "The conditional request failed",
             );
         }
-        items.insert(key, item.to_string());
+        items.insert(key, Stored::new(item));
         Response::json(200, AMZ_JSON, &json!({}))
     }
 }

@@ -4,5 +4,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), sfn_agent::tool::lambda::Error> {
-    sfn_agent::llm::handler::lambda::run(sfn_agent::Provider::Anthropic).await
+    sfn_agent::llm::handler::lambda::run(sfn_agent::llm::ProviderAdapter::ANTHROPIC).await
 }
