@@ -273,7 +273,8 @@ fn conversation(provider: Provider, n: u32) -> (Vec<String>, Vec<ToolResult>) {
                     cache_write_tokens: 0,
                     estimated_cost_usd: 0.00375,
                 },
-            },
+            }
+            .into(),
         };
         turns.push(serde_json::to_string(&turn).unwrap_or_default());
     }

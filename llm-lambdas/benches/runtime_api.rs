@@ -126,7 +126,8 @@ fn item(id: &str, t: u32, pending: Option<&str>) -> Result<(Value, String)> {
                 estimated_cost_usd: 0.0002,
                 ..Usage::default()
             },
-        },
+        }
+        .into(),
         messages: vec![user, assistant],
     };
     let text = |v: serde_json::Result<String>| v.map_err(|e| e.to_string());

@@ -27,7 +27,7 @@ use crate::metrics::{AuthFailure, CallMetrics, MetricsSink};
 use crate::model::{ChatModel, ChatRequest, ChatResponse};
 use crate::pricing::PriceTable;
 use crate::secrets::SecretsError;
-use crate::store::{ConversationStore, StoreError, Turn};
+use crate::store::{ConversationStore, StoreError, StoredResponse, Turn};
 
 /// The tool the handler adds for an agent with an output schema: its input schema is the output
 /// schema, and the model's call to it is the final answer.
@@ -202,10 +202,18 @@ impl Handler {
         let tools = self.tools(&request.agent)?;
         let mut turns = self.store.load(&request.conversation_id).await?;
         if let Some(done) = find_stored(&turns, request, &new_blocks) {
-            self.log_turn(request, done, started, "replayed");
-            let response = done.response.clone();
+            let replayed = done.response.parse().map_err(|e| StoreError::Failed {
+                conversation_id: request.conversation_id.clone(),
+                message: format!(
+                    "turn {} is stored with a response that is not a valid response: {e}",
+                    done.turn
+                ),
+            });
+            if let Ok(response) = &replayed {
+                self.log_turn(request, done, response, started, "replayed");
+            }
             self.store.release(&request.conversation_id, turns);
-            return Ok(response);
+            return Ok(replayed?);
         }
 
         let next_turn = turns.last().map_or(1, |t| t.turn + 1);
@@ -298,15 +306,17 @@ impl Handler {
                 reply.model.clone()
             },
             messages: turn_messages,
-            response,
+            // A copy (its text and calls): the store writes the turn, the state machine gets
+            // the response.
+            response: StoredResponse::Parsed(response.clone()),
         };
         let stored = self.store.append(&request.conversation_id, &turn).await;
         // The new turn is not added: a caching store reads it back from the store next time,
         // so it holds exactly what was stored.
         self.store.release(&request.conversation_id, turns);
         stored?;
-        self.log_turn(request, &turn, started, "ok");
-        Ok(turn.response)
+        self.log_turn(request, &turn, &response, started, "ok");
+        Ok(response)
     }
 
     /// Calls the model with `chat` (which starts with the history and the new user message),
@@ -347,11 +357,17 @@ impl Handler {
 
     /// The turn's log line: who, which model, how long, how many tokens, how it ended; the
     /// OpenTelemetry GenAI attribute names beside the short ones; content only when opted in.
-    fn log_turn(&self, request: &LlmRequest, turn: &Turn, started: Instant, outcome: &str) {
+    fn log_turn(
+        &self,
+        request: &LlmRequest,
+        turn: &Turn,
+        response: &LlmResponse,
+        started: Instant,
+        outcome: &str,
+    ) {
         if !tracing::enabled!(target: TURN_LOG_TARGET, tracing::Level::INFO) {
             return;
         }
-        let response = &turn.response;
         let requested = self
             .model_override
             .as_deref()

@@ -63,4 +63,6 @@ pub use error::LlmError;
 pub use handler::{Handler, HandlerError};
 pub use model::{CacheTokens, ChatModel, ChatRequest, ChatResponse};
 pub use providers::ProviderAdapter;
-pub use store::{ConversationStore, DynamoStore, LocalStore, MemoryStore, StoreError, Turn};
+pub use store::{
+    ConversationStore, DynamoStore, LocalStore, MemoryStore, StoreError, StoredResponse, Turn,
+};

@@ -905,7 +905,10 @@ async fn cache_tokens_reach_the_usage_the_metrics_and_the_cost() {
     assert!((emf["EstimatedCostUsd"].as_f64().unwrap_or_default() - expected).abs() < 1e-12);
     // The stored turn keeps them, for a retry answered from the store.
     let turns = s.store.load("c-cache").await.expect("load");
-    assert_eq!(turns[0].response.usage, out.usage);
+    assert_eq!(
+        turns[0].response.parse().expect("response").usage,
+        out.usage
+    );
 }
 
 #[tokio::test]

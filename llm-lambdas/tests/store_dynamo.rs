@@ -34,7 +34,8 @@ fn turn(n: u32, messages: Vec<Message>) -> Turn {
                 cache_write_tokens: 0,
                 estimated_cost_usd: 0.5,
             },
-        },
+        }
+        .into(),
     }
 }
 

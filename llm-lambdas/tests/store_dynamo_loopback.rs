@@ -153,7 +153,8 @@ async fn items_of_the_older_format_are_still_read() {
                 estimated_cost_usd: 0.0005,
                 ..Usage::default()
             },
-        },
+        }
+        .into(),
     };
     let text = |v: serde_json::Result<String>| v.expect("JSON");
     table.put(json!({
@@ -182,8 +183,9 @@ async fn items_of_the_older_format_are_still_read() {
             stop_reason: StopReason::EndTurn,
             text: "18.5 °C in Paris.".into(),
             tool_calls: Vec::new(),
-            ..old.response.clone()
-        },
+            ..old.response.parse().expect("response")
+        }
+        .into(),
         ..old.clone()
     };
     store.append("mixed", &new).await.expect("append");

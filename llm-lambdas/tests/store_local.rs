@@ -23,7 +23,8 @@ fn turn(n: u32, text: &str) -> Turn {
             rejected: Vec::new(),
             structured: None,
             usage: Usage::default(),
-        },
+        }
+        .into(),
     }
 }
 
@@ -110,7 +111,10 @@ async fn concurrent_writers_in_one_process_never_lose_a_turn() {
     }
     let turns = store.load("race").await.expect("load");
     assert_eq!(turns.len(), 8);
-    let mut writers: Vec<_> = turns.iter().map(|t| t.response.text.clone()).collect();
+    let mut writers: Vec<_> = turns
+        .iter()
+        .map(|t| t.response.parse().expect("response").text)
+        .collect();
     writers.sort();
     assert_eq!(
         writers,
@@ -145,7 +149,10 @@ fn assert_all_stored(turns: &[Turn], mut expected: Vec<String>) {
         (1..=expected.len() as u32).collect::<Vec<_>>(),
         "turn numbers"
     );
-    let mut texts: Vec<String> = turns.iter().map(|t| t.response.text.clone()).collect();
+    let mut texts: Vec<String> = turns
+        .iter()
+        .map(|t| t.response.parse().expect("response").text)
+        .collect();
     texts.sort();
     expected.sort();
     assert_eq!(texts, expected);
@@ -604,5 +611,87 @@ async fn a_long_local_run_parses_each_turn_once() {
     let last_10 = parsed_at[ITERATIONS as usize - 1] - parsed_at[ITERATIONS as usize - 11];
     assert_eq!((first_10, last_10), (10, 10));
     assert_eq!(store.inner().lines_parsed(), u64::from(ITERATIONS) - 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A turn read back from a file keeps its response as text (`StoredResponse::Json`): a Lambda
+/// retry parses it and gets what the first call returned; a stored response of the wrong shape
+/// fails that retry by name (`Conversation.StoreFailed`), and a plain load still works.
+#[tokio::test]
+async fn a_stored_response_is_parsed_only_when_its_turn_is_replayed() {
+    use agent_builder::{AgentConfig, LlmRequest, ModelSpec, errors};
+    use llm_lambdas::Handler;
+    use llm_lambdas::metrics::MetricsSink;
+    use llm_lambdas::providers::scripted::{Script, ScriptTurn, ScriptedModel};
+    use llm_lambdas::store::StoredResponse;
+    use std::sync::Arc;
+
+    let dir = temp_dir("replay");
+    let handler = |dir: &std::path::Path| {
+        let script = Script {
+            turns: vec![ScriptTurn {
+                text: "Sunny in Paris.".into(),
+                ..ScriptTurn::default()
+            }],
+        };
+        Handler::new(
+            Arc::new(ScriptedModel::new(script, Provider::Anthropic)),
+            Arc::new(LocalStore::new(dir)),
+        )
+        .with_metrics(MetricsSink::to_writer(std::io::sink()))
+    };
+    let request = LlmRequest {
+        execution: Some("arn:aws:states:us-east-1:1:execution:weather:one".into()),
+        agent: AgentConfig {
+            name: "weather".into(),
+            system_prompt: "Answer.".into(),
+            model: ModelSpec {
+                provider: Provider::Anthropic,
+                model: "claude-sonnet-4-5".into(),
+                max_tokens: 1024,
+                temperature: None,
+            },
+            tools: Vec::new(),
+            output_schema: None,
+            cache_ttl: Default::default(),
+        },
+        conversation_id: "replay".into(),
+        iteration: 1,
+        question: Some("Weather in Paris?".into()),
+        tool_results: Vec::new(),
+    };
+    let first = handler(&dir).handle(request.clone()).await.expect("turn");
+
+    // A new Lambda (its own store, nothing cached) reads the turn from the file.
+    let loaded = LocalStore::new(&dir).load("replay").await.expect("load");
+    assert!(matches!(loaded[0].response, StoredResponse::Json(_)));
+    assert_eq!(loaded[0].response.parse().expect("response"), first);
+    let again = handler(&dir).handle(request.clone()).await.expect("retry");
+    assert_eq!(again, first, "the retry replays the stored response");
+
+    // The same line with a response of the wrong shape: loads, but cannot be replayed.
+    let file = dir.join("replay.jsonl");
+    let line = std::fs::read_to_string(&file).expect("file");
+    let mut value: serde_json::Value = serde_json::from_str(line.trim_end()).expect("a turn");
+    value["response"] = serde_json::json!({"text": 5});
+    std::fs::write(&file, format!("{value}\n")).expect("rewrite");
+    assert_eq!(
+        LocalStore::new(&dir)
+            .load("replay")
+            .await
+            .expect("load")
+            .len(),
+        1
+    );
+    let err = handler(&dir)
+        .handle(request)
+        .await
+        .expect_err("a bad response");
+    assert_eq!(err.error_name(), errors::CONVERSATION_STORE_FAILED);
+    assert!(
+        err.to_string()
+            .contains("turn 1 is stored with a response that is not a valid response"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

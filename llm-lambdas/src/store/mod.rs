@@ -39,14 +39,76 @@ pub struct Turn {
     /// The turn's messages, oldest first: user, assistant (, user, assistant).
     pub messages: Vec<Message>,
     /// What the handler returned for this turn, replayed as is when the turn is retried.
-    pub response: LlmResponse,
+    pub response: StoredResponse,
+}
+
+/// A turn's [`LlmResponse`] as a store holds it. Read back from a store it stays its JSON
+/// text, parsed only when the turn is replayed (a Lambda retry): every load would otherwise
+/// build it for each of the history's turns and use none of them, and it repeats the turn's
+/// text and tool calls, about a quarter of the load's time at 100 turns. Written as the
+/// response's JSON either way, so items are the same as before it existed.
+#[derive(Debug, Clone)]
+pub enum StoredResponse {
+    /// Built by the handler for a new turn.
+    Parsed(LlmResponse),
+    /// Read from a store, not yet parsed.
+    Json(Box<serde_json::value::RawValue>),
+}
+
+impl StoredResponse {
+    /// The response, parsed when it was read from a store.
+    pub fn parse(&self) -> Result<LlmResponse, serde_json::Error> {
+        match self {
+            StoredResponse::Parsed(response) => Ok(response.clone()),
+            StoredResponse::Json(json) => serde_json::from_str(json.get()),
+        }
+    }
+}
+
+impl From<LlmResponse> for StoredResponse {
+    fn from(response: LlmResponse) -> Self {
+        StoredResponse::Parsed(response)
+    }
+}
+
+/// Equal when the responses are: a turn read back equals the turn that was written.
+impl PartialEq for StoredResponse {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (StoredResponse::Json(a), StoredResponse::Json(b)) if a.get() == b.get() => true,
+            _ => matches!((self.parse(), other.parse()), (Ok(a), Ok(b)) if a == b),
+        }
+    }
+}
+
+impl Serialize for StoredResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            StoredResponse::Parsed(response) => response.serialize(serializer),
+            StoredResponse::Json(json) => json.serialize(serializer),
+        }
+    }
+}
+
+/// Kept as text, unless the text spans lines (a pretty-printed document, like the local store's
+/// older files): written back as is, it would break a JSON Lines file, so it is parsed (and
+/// written compact).
+impl<'de> Deserialize<'de> for StoredResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        if json.get().contains(['\n', '\r']) {
+            return serde_json::from_str(json.get())
+                .map(StoredResponse::Parsed)
+                .map_err(serde::de::Error::custom);
+        }
+        Ok(StoredResponse::Json(json))
+    }
 }
 
 impl Turn {
     /// About how many bytes the turn holds in memory: its strings and JSON values, plus a fixed
     /// overhead per message, block and value. What [`CachedStore`] counts against its budget.
     pub fn approx_bytes(&self) -> usize {
-        const OVERHEAD: usize = 64;
         let blocks: usize = self
             .messages
             .iter()
@@ -69,7 +131,22 @@ impl Turn {
                     }
             })
             .sum();
-        let r = &self.response;
+        std::mem::size_of::<Turn>()
+            + OVERHEAD * self.messages.len()
+            + blocks
+            + self.model.len()
+            + self.execution.as_ref().map_or(0, String::len)
+            + self.response.approx_bytes()
+    }
+}
+
+impl StoredResponse {
+    /// About how many bytes the response holds in memory (its text when not parsed).
+    fn approx_bytes(&self) -> usize {
+        let r = match self {
+            StoredResponse::Parsed(r) => r,
+            StoredResponse::Json(json) => return json.get().len(),
+        };
         let calls: usize = r
             .tool_calls
             .iter()
@@ -80,18 +157,16 @@ impl Turn {
             .iter()
             .map(|t| OVERHEAD + t.tool_use_id.len() + t.content.len())
             .sum();
-        std::mem::size_of::<Turn>()
-            + OVERHEAD * self.messages.len()
-            + blocks
-            + self.model.len()
-            + self.execution.as_ref().map_or(0, String::len)
-            + r.conversation_id.len()
+        r.conversation_id.len()
             + r.text.len()
             + calls
             + rejected
             + r.structured.as_ref().map_or(0, value_bytes)
     }
 }
+
+/// What [`Turn::approx_bytes`] counts for each message, block and call beside its strings.
+const OVERHEAD: usize = 64;
 
 /// The bytes of what a provider keeps on a block (a thought signature, reasoning items: up to
 /// 128 KiB a turn), so the cache's budget counts them.
