@@ -161,6 +161,27 @@ impl DirStore {
         Ok(self.root.join(relative(bucket)?))
     }
 
+    /// The file of `key` in the bucket folder `dir`. A path through a symbolic link below the
+    /// bucket is refused: listings do not follow links, so reads and writes do not either (a
+    /// link would reach files outside the directory).
+    fn object_path(dir: &Path, bucket: &str, key: &str) -> Result<PathBuf, ObjectError> {
+        let mut path = dir.to_path_buf();
+        for component in relative(key)?.components() {
+            path.push(component);
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(ObjectError::Other(format!(
+                        "s3://{bucket}/{key} goes through a symbolic link, which sfn-local does not follow"
+                    )));
+                }
+                Ok(_) => {}
+                // Nothing further exists (a write creates it).
+                Err(_) => break,
+            }
+        }
+        Ok(dir.join(relative(key)?))
+    }
+
     fn existing_bucket(&self, bucket: &str) -> Result<PathBuf, ObjectError> {
         let dir = self.bucket_dir(bucket)?;
         if dir.is_dir() {
@@ -238,7 +259,7 @@ impl ObjectStore for DirStore {
         key: &str,
         max_bytes: u64,
     ) -> Result<Vec<u8>, ObjectError> {
-        let path = self.existing_bucket(bucket)?.join(relative(key)?);
+        let path = Self::object_path(&self.existing_bucket(bucket)?, bucket, key)?;
         let meta = std::fs::metadata(&path).map_err(|_| ObjectError::no_such_key(bucket, key))?;
         if !meta.is_file() {
             return Err(ObjectError::no_such_key(bucket, key));
@@ -300,8 +321,7 @@ impl ObjectStore for DirStore {
 
     async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ObjectError> {
         // As S3, a write needs its bucket.
-        let dir = self.existing_bucket(bucket)?;
-        let path = dir.join(relative(key)?);
+        let path = Self::object_path(&self.existing_bucket(bucket)?, bucket, key)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io_error)?;
         }
@@ -516,6 +536,31 @@ mod tests {
         let page = store.list_objects_v2("b", "", None).await.unwrap();
         let keys: Vec<_> = page.objects.iter().map(|o| o.key.as_str()).collect();
         assert_eq!(keys, ["y"]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A planted link cannot make a read or a write leave the directory.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn reads_and_writes_follow_no_link() {
+        let dir = std::env::temp_dir().join(format!("sfn-local-links-{}", uuid::Uuid::new_v4()));
+        let outside = dir.join("outside");
+        std::fs::create_dir_all(dir.join("b")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret"), b"secret").unwrap();
+        std::os::unix::fs::symlink(outside.join("secret"), dir.join("b/file")).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("b/folder")).unwrap();
+        let store = DirStore::new(&dir);
+        for key in ["file", "folder/secret"] {
+            let error = store.get_object("b", key, 100).await.unwrap_err();
+            assert!(error.to_string().contains("symbolic link"), "{error}");
+        }
+        for key in ["file", "folder/new", "folder/deeper/new"] {
+            let error = store.put_object("b", key, b"x".to_vec()).await.unwrap_err();
+            assert!(error.to_string().contains("symbolic link"), "{error}");
+        }
+        assert_eq!(std::fs::read(outside.join("secret")).unwrap(), b"secret");
+        assert!(!outside.join("new").exists() && !outside.join("deeper").exists());
         std::fs::remove_dir_all(&dir).ok();
     }
 

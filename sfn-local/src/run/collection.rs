@@ -507,7 +507,14 @@ pub(super) fn max_concurrency(
         input,
         states,
     )?;
-    Ok(n.unwrap_or(0.0))
+    // A literal below 0 is refused at load; a path or an expression is checked here, in the
+    // words localstack's model of the service uses (no recording found).
+    match n {
+        Some(n) if n < 0.0 => Err(Failure::runtime(format!(
+            "Expected non-negative integer for MaxConcurrency, got '{n}' instead."
+        ))),
+        n => Ok(n.unwrap_or(0.0)),
+    }
 }
 
 /// How many failed items a Map tolerates.

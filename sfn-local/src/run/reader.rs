@@ -61,6 +61,8 @@ pub(super) fn parse(format: &Format, bytes: &[u8], max: usize) -> Result<Vec<Val
 /// an array is the service's "non-iterable node" (checked without building it).
 fn json_array(bytes: &[u8], max: usize) -> Result<Vec<Value>, Failure> {
     use serde::Deserializer as _;
+    // A byte order mark is skipped, as in JSON Lines and CSV files.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let parse_error =
         |e: serde_json::Error| failed(format!("The ItemReader's JSON file does not parse: {e}"));
     let starts_an_array = bytes
@@ -224,8 +226,11 @@ impl Rows<'_> {
                 field.clear();
             } else if c == b'\n' {
                 break;
-            } else if c == b'\r' && text.get(self.at) == Some(&b'\n') {
-                self.at += 1;
+            } else if c == b'\r' {
+                // CRLF, or a lone CR (old Mac files), ends the row as LF does.
+                if text.get(self.at) == Some(&b'\n') {
+                    self.at += 1;
+                }
                 break;
             } else {
                 field.push(c);
@@ -305,6 +310,19 @@ mod tests {
             "{}",
             trailing.cause
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_lone_carriage_returns_are_read() {
+        assert_eq!(
+            csv_first_row("A,B\r1,2\r3,4\r"),
+            vec![json!({"A": "1", "B": "2"}), json!({"A": "3", "B": "4"})]
+        );
+        assert_eq!(csv_first_row("\u{feff}A\r\n1\r\n"), vec![json!({"A": "1"})]);
+        let json = parse(&Format::Json, b"\xEF\xBB\xBF[1, 2]", 10).unwrap();
+        assert_eq!(json, vec![json!(1), json!(2)]);
+        let lines = parse(&Format::JsonLines, b"\xEF\xBB\xBF{\"q\":1}\n", 10).unwrap();
+        assert_eq!(lines, vec![json!({"q": 1})]);
     }
 
     #[test]
