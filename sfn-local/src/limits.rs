@@ -96,7 +96,13 @@ pub const MAX_CHILD_EXECUTIONS: usize = 100_000;
 /// run at once, fewer when `MaxConcurrency` says so.
 pub const MAX_LOCAL_CHILD_CONCURRENCY: usize = 64;
 
-/// How many child executions of one Map Run keep their whole record (history included) in
-/// [`crate::Execution::map_runs`]; past it only their count is kept. A Map Run over 100,000
-/// items would otherwise hold 100,000 histories.
+/// How many child executions of one execution (nested Map Runs included) keep their whole
+/// record (history included) in [`crate::Execution::map_runs`]; past it only their first and
+/// last events are kept. A Map Run over 100,000 items would otherwise hold 100,000 histories.
 pub const MAX_KEPT_CHILD_EXECUTIONS: usize = 1_000;
+
+/// How many bytes of JSON text the inputs and outputs of one execution's child executions
+/// (nested ones included) may add up to: their records hold them (a `ResultWriter` writes them
+/// all), and 100,000 children of 256 KB each would otherwise hold 25 GB. Past it the Map Run
+/// that ran the child fails with `States.Runtime`, naming the limit.
+pub const MAX_CHILD_EXECUTION_BYTES: usize = 256 * 1024 * 1024;

@@ -473,10 +473,7 @@ struct MillionKeys {
 #[async_trait]
 impl ObjectStore for MillionKeys {
     async fn get_object(&self, bucket: &str, key: &str, _: u64) -> Result<Vec<u8>, ObjectError> {
-        Err(ObjectError::NoSuchKey {
-            bucket: bucket.into(),
-            key: key.into(),
-        })
+        Err(ObjectError::no_such_key(bucket, key))
     }
 
     async fn list_objects_v2(
@@ -635,6 +632,26 @@ async fn nested_map_runs_stop_at_the_executions_child_limit() {
     assert!(failed_inner.is_some(), "{:?}", execution.cause);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_stop_at_the_executions_byte_limit() {
+    let _alone = HEAVY.lock().await;
+    // 1,100 children, each answering 250,000 characters: more than the 256 MiB the engine
+    // keeps for one execution's children.
+    let definition = json!({"StartAt": "Outer", "States": {"Outer": {
+        "Type": "Map", "End": true, "ItemsPath": "$.items",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "StartAt": "Big",
+            "States": {"Big": {"Type": "Pass", "Result": "x".repeat(250_000), "End": true}}
+        }
+    }}});
+    let m = Machine::from_json(&definition.to_string()).unwrap();
+    let items: Vec<u32> = (0..1_100).collect();
+    let execution = run(m, None, json!({"items": items})).await;
+    let cause = failed(&execution, "States.Runtime");
+    assert!(cause.contains("MAX_CHILD_EXECUTION_BYTES"), "{cause}");
+}
+
 #[tokio::test]
 async fn formats_the_engine_does_not_read_fail_saying_so() {
     for (input_type, named) in [("MANIFEST", "MANIFEST"), ("PARQUET", "Parquet")] {
@@ -655,10 +672,7 @@ struct EndlessEmptyPages {
 #[async_trait]
 impl ObjectStore for EndlessEmptyPages {
     async fn get_object(&self, bucket: &str, key: &str, _: u64) -> Result<Vec<u8>, ObjectError> {
-        Err(ObjectError::NoSuchKey {
-            bucket: bucket.into(),
-            key: key.into(),
-        })
+        Err(ObjectError::no_such_key(bucket, key))
     }
 
     async fn list_objects_v2(

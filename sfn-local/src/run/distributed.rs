@@ -142,13 +142,8 @@ pub(super) async fn map(
             return Err(map_run_failed(frame, f));
         }
     };
-    let outcome = if over_budget {
-        Err(Failure::runtime(format!(
-            "The execution started more than {} child executions in its Map Runs (nested ones \
-             included), the most sfn-local runs for one execution \
-             (sfn_local::limits::MAX_CHILD_EXECUTIONS)",
-            limits::MAX_CHILD_EXECUTIONS
-        )))
+    let outcome = if let Some(limit) = over_budget {
+        Err(limit.failure())
     } else if exceeded {
         Err(Failure::new(
             errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
@@ -482,8 +477,8 @@ impl ChildIds {
 struct Ran {
     children: Vec<ChildExecution>,
     exceeded: bool,
-    /// The execution tree reached [`limits::MAX_CHILD_EXECUTIONS`].
-    over_budget: bool,
+    /// The execution tree reached a limit of its child executions.
+    over_budget: Option<OverBudget>,
 }
 
 /// Runs a child execution per input, at most `max_concurrency` at once (0: the engine's
@@ -507,7 +502,7 @@ async fn run_children(
         next: AtomicUsize::new(0),
         failed: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
-        over_budget: AtomicBool::new(false),
+        over_budget: Mutex::new(None),
         tolerance,
     });
     let mut set = JoinSet::new();
@@ -536,7 +531,7 @@ async fn run_children(
     Ok(Ran {
         children: slots.into_iter().flatten().collect(),
         exceeded: shared.stop.load(Ordering::SeqCst),
-        over_budget: shared.over_budget.load(Ordering::SeqCst),
+        over_budget: *shared.over_budget.lock().unwrap_or_else(|e| e.into_inner()),
     })
 }
 
@@ -552,9 +547,50 @@ struct Children {
     failed: AtomicUsize,
     /// Set when the failures exceed the tolerance: no further child starts.
     stop: AtomicBool,
-    /// Set when the execution tree may start no more children.
-    over_budget: AtomicBool,
+    /// Set when the execution tree reached one of its [`super::ChildBudget`] limits.
+    over_budget: Mutex<Option<OverBudget>>,
     tolerance: Tolerance,
+}
+
+impl Children {
+    /// Records that a limit of the tree was reached, and starts no further child.
+    fn over(&self, limit: OverBudget) {
+        self.over_budget
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(limit);
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Which limit of an execution tree's child executions a Map Run reached.
+#[derive(Debug, Clone, Copy)]
+enum OverBudget {
+    /// [`limits::MAX_CHILD_EXECUTIONS`].
+    Executions,
+    /// [`limits::MAX_CHILD_EXECUTION_BYTES`].
+    Bytes,
+}
+
+impl OverBudget {
+    /// The `States.Runtime` failure that names the limit.
+    fn failure(self) -> Failure {
+        Failure::runtime(match self {
+            OverBudget::Executions => format!(
+                "The execution started more than {} child executions in its Map Runs (nested \
+                 ones included), the most sfn-local runs for one execution \
+                 (sfn_local::limits::MAX_CHILD_EXECUTIONS)",
+                limits::MAX_CHILD_EXECUTIONS
+            ),
+            OverBudget::Bytes => format!(
+                "The inputs and outputs of the execution's child executions (nested ones \
+                 included) came to more than {} bytes, the most sfn-local keeps for one \
+                 execution (sfn_local::limits::MAX_CHILD_EXECUTION_BYTES); a Map Run's results \
+                 that large need a ResultWriter on the service too, and smaller outputs here",
+                limits::MAX_CHILD_EXECUTION_BYTES
+            ),
+        })
+    }
 }
 
 /// Runs children one after another until the inputs run out or the Map Run stops.
@@ -579,15 +615,25 @@ impl ChildWorker {
             let Some((input, items)) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() else {
                 return done;
             };
-            if self.run.children_started.fetch_add(1, Ordering::SeqCst)
-                >= limits::MAX_CHILD_EXECUTIONS
-            {
-                self.shared.over_budget.store(true, Ordering::SeqCst);
-                self.shared.stop.store(true, Ordering::SeqCst);
+            let budget = &self.run.children;
+            if budget.started.fetch_add(1, Ordering::SeqCst) >= limits::MAX_CHILD_EXECUTIONS {
+                self.shared.over(OverBudget::Executions);
                 return done;
             }
             let mut child = run_child(&self.run, &self.processor, input, &self.ids).await;
-            if index >= limits::MAX_KEPT_CHILD_EXECUTIONS {
+            let bytes = serialized_len(&child.input)
+                + child.execution.output.as_ref().map_or(0, serialized_len);
+            if budget.bytes.fetch_add(bytes, Ordering::SeqCst) + bytes
+                > limits::MAX_CHILD_EXECUTION_BYTES
+            {
+                self.shared.over(OverBudget::Bytes);
+                return done;
+            }
+            // The first children of the tree keep their whole record (in item order within a
+            // Map Run; the count is shared with nested ones).
+            let kept = index < limits::MAX_KEPT_CHILD_EXECUTIONS
+                && budget.kept.fetch_add(1, Ordering::SeqCst) < limits::MAX_KEPT_CHILD_EXECUTIONS;
+            if !kept {
                 // Not kept in the Map Run's record: only its first and last events stay (the
                 // `ResultWriter`'s start and stop dates), so a long run's memory stays flat.
                 let history = &mut child.execution.history;
@@ -631,7 +677,7 @@ async fn run_child(
         machine_name: ids.machine.clone(),
         role: parent.role.clone(),
         map_runs: Mutex::new(Vec::new()),
-        children_started: parent.children_started.clone(),
+        children: parent.children.clone(),
         execution: JsonMap::from_iter([
             ("Id".to_owned(), json!(execution_arn)),
             ("Name".to_owned(), json!(name)),

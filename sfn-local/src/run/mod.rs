@@ -295,7 +295,7 @@ impl Engine {
             machine_name: machine_name.clone(),
             role: role.clone(),
             map_runs: Mutex::new(Vec::new()),
-            children_started: Arc::new(AtomicUsize::new(0)),
+            children: Arc::default(),
             execution: Map::from_iter([
                 (
                     "Id".to_owned(),
@@ -465,14 +465,28 @@ struct Run {
     role: String,
     /// The Map Runs so far, handed to the [`Execution`] at its end.
     map_runs: Mutex<Vec<MapRun>>,
-    /// Child executions started so far by this execution and every execution under it
-    /// (shared down the tree): bounded by [`limits::MAX_CHILD_EXECUTIONS`].
-    children_started: Arc<AtomicUsize>,
+    /// What child executions take from this execution and every execution under it (shared
+    /// down the tree).
+    children: Arc<ChildBudget>,
     execution: Map<String, Value>,
     input: Arc<Value>,
     state_machine: Value,
     deadline: Option<DateTime<Utc>>,
     timed_out: AtomicBool,
+}
+
+/// What the child executions of one execution tree take, each bounded: a Map Run is bounded by
+/// [`limits::MAX_MAP_RUN_ITEMS`], but a Map Run in each of its children would multiply it.
+#[derive(Debug, Default)]
+struct ChildBudget {
+    /// Children started: at most [`limits::MAX_CHILD_EXECUTIONS`].
+    started: AtomicUsize,
+    /// Children whose whole record (history included) is kept: at most
+    /// [`limits::MAX_KEPT_CHILD_EXECUTIONS`].
+    kept: AtomicUsize,
+    /// Bytes of the JSON text of the children's inputs and outputs, which their records hold:
+    /// at most [`limits::MAX_CHILD_EXECUTION_BYTES`].
+    bytes: AtomicUsize,
 }
 
 /// The failure of an execution whose history reached the service's quota of events.
