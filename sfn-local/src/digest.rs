@@ -3,9 +3,8 @@
 
 /// Hex digest of `data` with one of the service's algorithms (`MD5`, `SHA-1`, `SHA-256`,
 /// `SHA-384`, `SHA-512`); `None` for any other name.
-pub(crate) fn hash(data: &str, algorithm: &str) -> Option<String> {
+pub(crate) fn hash(bytes: &[u8], algorithm: &str) -> Option<String> {
     use sha2::Digest;
-    let bytes = data.as_bytes();
     let digest: Vec<u8> = match algorithm {
         "MD5" => md5::Md5::digest(bytes).to_vec(),
         "SHA-1" => sha1::Sha1::digest(bytes).to_vec(),

@@ -259,15 +259,30 @@ impl ObjectStore for DirStore {
         key: &str,
         max_bytes: u64,
     ) -> Result<Vec<u8>, ObjectError> {
+        use std::io::Read as _;
         let path = Self::object_path(&self.existing_bucket(bucket)?, bucket, key)?;
-        let meta = std::fs::metadata(&path).map_err(|_| ObjectError::no_such_key(bucket, key))?;
+        let file = std::fs::File::open(&path).map_err(|_| ObjectError::no_such_key(bucket, key))?;
+        let meta = file.metadata().map_err(io_error)?;
         if !meta.is_file() {
             return Err(ObjectError::no_such_key(bucket, key));
         }
         if meta.len() > max_bytes {
             return Err(ObjectError::too_large(bucket, key, meta.len(), max_bytes));
         }
-        std::fs::read(&path).map_err(io_error)
+        // At most one byte past the limit: a file that grew since is still refused.
+        let mut body = Vec::with_capacity(meta.len() as usize);
+        file.take(max_bytes.saturating_add(1))
+            .read_to_end(&mut body)
+            .map_err(io_error)?;
+        if body.len() as u64 > max_bytes {
+            return Err(ObjectError::too_large(
+                bucket,
+                key,
+                body.len() as u64,
+                max_bytes,
+            ));
+        }
+        Ok(body)
     }
 
     async fn list_objects_v2(
@@ -433,7 +448,11 @@ impl ObjectStore for MemoryStore {
             .map(|((_, key), body)| ObjectSummary {
                 key: key.clone(),
                 size: body.len() as u64,
-                etag: format!("\"{}\"", md5_hex(body)),
+                // S3's ETag of an object put in one part: its MD5.
+                etag: format!(
+                    "\"{}\"",
+                    crate::digest::hash(body, "MD5").unwrap_or_default()
+                ),
                 last_modified: "1970-01-01T00:00:00.000Z".to_owned(),
                 storage_class: "STANDARD".to_owned(),
             })
@@ -455,15 +474,6 @@ impl ObjectStore for MemoryStore {
         self.insert(bucket, key, body);
         Ok(())
     }
-}
-
-/// The MD5 of an object's bytes in hex: S3's ETag of an object put in one part.
-fn md5_hex(body: &[u8]) -> String {
-    use md5::Digest;
-    md5::Md5::digest(body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

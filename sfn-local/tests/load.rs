@@ -315,3 +315,26 @@ fn a_boolean_condition_and_an_iterator_with_processor_config_are_valid() {
     let rule = json!({"Condition": 1, "Next": "P"});
     assert!(serde_json::from_value::<asl::ChoiceRule>(rule).is_err());
 }
+
+/// A `WriterConfig` field that is not a string is refused naming it, as a `ReaderConfig` one is
+/// (not read as absent).
+#[test]
+fn a_writer_config_field_that_is_not_a_string_is_refused() {
+    for field in ["Transformation", "OutputType"] {
+        let definition = json!({"StartAt": "M", "States": {"M": {
+            "Type": "Map", "End": true,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
+            },
+            "ResultWriter": {"WriterConfig": {field: 1}}
+        }}});
+        let e = refused(definition);
+        assert_eq!(e.kind, LoadErrorKind::Definition, "{e}");
+        assert!(
+            e.at.ends_with(&format!("ResultWriter.WriterConfig.{field}")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("must be a string"), "{e}");
+    }
+}

@@ -289,8 +289,17 @@ impl StateCompiler<'_> {
             }
         };
         let config = w.writer_config.as_ref();
-        let text = |name: &str| config.and_then(|c| c.get(name)).and_then(Value::as_str);
-        let transformation = match text("Transformation") {
+        let text = |name: &str| -> Result<Option<&str>, LoadError> {
+            match config.and_then(|c| c.get(name)) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(other) => Err(self.definition(
+                    &format!("ResultWriter.WriterConfig.{name}"),
+                    format!("{name} must be a string, found {other}"),
+                )),
+            }
+        };
+        let transformation = match text("Transformation")? {
             None if config.is_some() => Transformation::Compact,
             None | Some("NONE") => Transformation::None,
             Some("COMPACT") => Transformation::Compact,
@@ -302,7 +311,7 @@ impl StateCompiler<'_> {
                 ));
             }
         };
-        let json_lines = match text("OutputType") {
+        let json_lines = match text("OutputType")? {
             None | Some("JSON") => false,
             Some("JSONL") => true,
             Some(other) => {

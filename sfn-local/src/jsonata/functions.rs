@@ -207,7 +207,7 @@ fn fn_hash(args: &[JValue]) -> HostFnResult {
             "expects a string and an algorithm name",
         ));
     };
-    crate::digest::hash(data, algorithm)
+    crate::digest::hash(data.as_bytes(), algorithm)
         .map(JValue::string)
         .ok_or_else(|| {
             custom_error(

@@ -424,7 +424,7 @@ fn call(name: &str, args: Vec<Value>, raw: &[Arg]) -> Result<Value, Failure> {
                 other => serde_json::to_string(other).unwrap_or_default(),
             };
             let algorithm = as_str(name, &args[1], "the algorithm")?;
-            digest::hash(&data, algorithm)
+            digest::hash(data.as_bytes(), algorithm)
                 .map(Value::String)
                 .ok_or_else(|| {
                     fail(

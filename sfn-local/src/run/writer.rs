@@ -59,7 +59,7 @@ pub(super) async fn write(
     for (status, entries) in [
         (
             "SUCCEEDED",
-            succeeded_entries(writer.transformation, &succeeded, ids),
+            transformed(writer.transformation, succeeded, ids),
         ),
         (
             "FAILED",
@@ -100,24 +100,12 @@ pub(super) async fn write(
     }))
 }
 
-/// The succeeded children's entries: their records (NONE) or outputs (COMPACT, FLATTEN).
-fn succeeded_entries(
+/// The children's entries as `transformation` makes them: records (NONE) or outputs (COMPACT,
+/// FLATTEN); a failed child's record is kept as it is, as the developer guide says. What a
+/// `WriterConfig` alone gives the state, and the `SUCCEEDED` file's entries.
+fn transformed<'a>(
     transformation: Transformation,
-    children: &[&ChildExecution],
-    ids: &ChildIds,
-) -> Vec<Value> {
-    match transformation {
-        Transformation::None => children.iter().map(|c| record(c, ids)).collect(),
-        Transformation::Compact => children.iter().map(|c| output_of(c)).collect(),
-        Transformation::Flatten => flatten(children.iter().map(|c| output_of(c))),
-    }
-}
-
-/// The results a `WriterConfig` alone gives the state: every child's (a failed child's record
-/// is kept as it is, as the developer guide says).
-fn transformed(
-    transformation: Transformation,
-    children: &[ChildExecution],
+    children: impl IntoIterator<Item = &'a ChildExecution>,
     ids: &ChildIds,
 ) -> Vec<Value> {
     let entry = |c: &ChildExecution| match (transformation, c.execution.status) {
@@ -125,9 +113,10 @@ fn transformed(
         (_, ExecutionStatus::Succeeded) => output_of(c),
         _ => record(c, ids),
     };
+    let entries = children.into_iter().map(entry);
     match transformation {
-        Transformation::Flatten => flatten(children.iter().map(entry)),
-        _ => children.iter().map(entry).collect(),
+        Transformation::Flatten => flatten(entries),
+        _ => entries.collect(),
     }
 }
 
