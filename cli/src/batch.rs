@@ -34,8 +34,9 @@ pub struct Args {
     /// […]}}}`), instead of the agent's model.
     #[arg(long, value_name = "FILE")]
     script: Option<PathBuf>,
-    /// How many questions run at once (the Map's `MaxConcurrency`).
-    #[arg(long, default_value_t = 4)]
+    /// How many questions run at once (the Map's `MaxConcurrency`; at least 1: the Map would
+    /// read 0 as no limit).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     max_concurrency: u32,
     /// Where conversations are kept.
     #[arg(long, value_name = "DIR", default_value = ".sfn-agent/conversations")]
@@ -46,7 +47,8 @@ pub struct Args {
 }
 
 /// The agent's state machine as the `ItemProcessor` of a distributed Map that reads its items
-/// from `bucket`/`key` (JSON Lines) with at most `max_concurrency` child executions at once.
+/// from `bucket`/`key` (JSON Lines) with at most `max_concurrency` child executions at once,
+/// tolerating any number of failed questions.
 /// The machine's other top-level fields (`TimeoutSeconds`) do not carry over: each question
 /// is a child execution with the agent's states.
 pub fn batch_state_machine(
@@ -74,6 +76,9 @@ pub fn batch_state_machine(
                     "States": loop_machine["States"]
                 },
                 "MaxConcurrency": max_concurrency,
+                // A question that fails (its model call, its input) fails its child only: the
+                // others are still answered, and the failure is reported with its question.
+                "ToleratedFailurePercentage": 100,
                 "Label": "Questions",
                 "End": true
             }
@@ -149,11 +154,17 @@ pub(crate) async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCod
         );
         return Ok(ExitCode::FAILURE);
     }
-    if answers.as_array().is_none_or(Vec::is_empty) {
+    let answers = answers.as_array().map(Vec::as_slice).unwrap_or_default();
+    if answers.is_empty() {
         eprintln!(
             "{} holds no questions: one {{\"question\": \"…\"}} a line",
             args.questions.display()
         );
+    }
+    let failed = answers.iter().filter(|a| a.get("answer").is_none()).count();
+    if failed > 0 {
+        eprintln!("✗ {failed} of {} questions failed", answers.len());
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -194,6 +205,18 @@ fn count_lines(path: &Path) -> anyhow::Result<usize> {
     use std::io::Read;
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // A file the engine will not read is not read here either.
+    let size = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if size > sfn_local::objects::MAX_OBJECT_BYTES {
+        bail!(
+            "{} has {size} bytes; the local engine reads at most {} (split the file)",
+            path.display(),
+            sfn_local::objects::MAX_OBJECT_BYTES
+        );
+    }
     let mut buffer = [0u8; 64 * 1024];
     let (mut count, mut blank) = (0usize, true);
     loop {

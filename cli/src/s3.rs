@@ -24,26 +24,25 @@ impl S3Store {
 
     /// A store for an S3 API at `endpoint` (moto: `http://127.0.0.1:5000`), with path-style
     /// addressing (a local server has no per-bucket host names); credentials and region from
-    /// the usual AWS environment (`us-east-1` when none is set).
+    /// the usual AWS environment and profile (`us-east-1` when neither names a region).
     pub async fn for_endpoint(endpoint: &str) -> Self {
-        let mut loader =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint);
-        if std::env::var_os("AWS_REGION").is_none()
-            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-        {
-            loader = loader.region(aws_config::Region::new("us-east-1"));
-        }
-        let shared = loader.load().await;
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .load()
+            .await;
         // A server that accepts the connection and then stalls must not hang the execution.
         let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(60))
             .operation_timeout(Duration::from_secs(300))
             .build();
-        let config = aws_sdk_s3::config::Builder::from(&shared)
+        let mut config = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(true)
-            .timeout_config(timeouts)
-            .build();
+            .timeout_config(timeouts);
+        if shared.region().is_none() {
+            config = config.region(aws_config::Region::new("us-east-1"));
+        }
+        let config = config.build();
         Self::new(Client::from_conf(config))
     }
 }

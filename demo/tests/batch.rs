@@ -174,3 +174,52 @@ fn a_file_past_the_kept_children_is_refused_up_front() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A question that fails (here: one the script has no answer for) fails its own child only:
+/// the others are answered, the failure is printed with its question, and the exit code says
+/// not every question was answered. `--max-concurrency 0` (no limit, to the Map) is refused.
+#[test]
+fn a_failed_question_does_not_stop_the_others() {
+    let dir = std::env::temp_dir().join(format!("sfn-agent-batch-fail-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("qs")).unwrap();
+    let file = dir.join("qs").join("mixed.jsonl");
+    std::fs::write(
+        &file,
+        "{\"question\": \"What is 17% of 2,340?\"}\n{\"question\": \"Not in the script?\"}\n\
+         {\"question\": \"What is the square root of 1,764?\"}\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sfn-agent"))
+            .current_dir(root())
+            .args(["batch", "assistant"])
+            .arg(&file)
+            .args(["--script", "examples/scripts/questions.json"])
+            .args(extra)
+            .arg("--conversations-dir")
+            .arg(dir.join("conversations"))
+            .env_remove("ANTHROPIC_API_KEY")
+            .output()
+            .expect("runs")
+    };
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("A: 17% of 2,340 is 397.8."), "{stdout}");
+    assert!(
+        stdout.contains("A: The square root of 1,764 is 42."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Q: Not in the script?\n✗ \"LLM.BadRequest\""),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 of 3 questions failed"), "{stderr}");
+
+    let zero = run(&["--max-concurrency", "0"]);
+    let stderr = String::from_utf8_lossy(&zero.stderr);
+    assert!(!zero.status.success());
+    assert!(stderr.contains("--max-concurrency"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
