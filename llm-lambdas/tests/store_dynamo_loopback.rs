@@ -232,3 +232,32 @@ async fn the_warm_up_queries_once_and_never_fails() {
         started.elapsed()
     );
 }
+
+/// A `Query` reply whose `LastEvaluatedKey` does not move forward (a broken proxy or emulator)
+/// fails the load by name instead of paging forever.
+#[tokio::test]
+async fn a_query_that_pages_in_place_fails_instead_of_looping() {
+    let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = pages.clone();
+    let address = loopback::serve(Arc::new(move |_request| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        loopback::Response::json(
+            200,
+            "application/x-amz-json-1.0",
+            &json!({
+                "Items": [], "Count": 0, "ScannedCount": 0,
+                "LastEvaluatedKey": {"conversation_id": {"S": "c"}, "turn": {"N": "3"}}
+            }),
+        )
+    }))
+    .expect("loopback");
+    let config = local_aws_config(&format!("http://{address}")).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
+    let error = store.load("c").await.expect_err("a key that repeats");
+    assert_eq!(error.error_name(), "Conversation.StoreFailed");
+    assert!(
+        error.to_string().contains("does not move past turn 3"),
+        "{error}"
+    );
+    assert_eq!(pages.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -537,12 +537,33 @@ fn cache_budget_child() {
     }
 }
 
+/// The agent of the handler runs below: one `get_weather` tool.
+fn weather_agent() -> agent_builder::AgentConfig {
+    agent_builder::AgentConfig {
+        name: "weather".into(),
+        system_prompt: "Answer with the tools.".into(),
+        model: agent_builder::ModelSpec {
+            provider: Provider::Anthropic,
+            model: "claude-sonnet-4-5".into(),
+            max_tokens: 1024,
+            temperature: None,
+        },
+        tools: vec![agent_builder::ToolSpec {
+            name: "get_weather".into(),
+            description: "The weather in a city.".into(),
+            input_schema: serde_json::json!({"type": "object"}),
+        }],
+        output_schema: None,
+        cache_ttl: Default::default(),
+    }
+}
+
 /// A local run as `sfn-agent run` makes it (the handler, the scripted model, the local store
 /// behind a cache with no budget) costs the same work per iteration at the end of 1,000
 /// iterations as at the start: counted in lines parsed, not timed.
 #[tokio::test]
 async fn a_long_local_run_parses_each_turn_once() {
-    use agent_builder::{AgentConfig, LlmRequest, ModelSpec, ToolSpec};
+    use agent_builder::LlmRequest;
     use llm_lambdas::Handler;
     use llm_lambdas::metrics::MetricsSink;
     use llm_lambdas::providers::scripted::{Script, ScriptToolCall, ScriptTurn, ScriptedModel};
@@ -570,23 +591,7 @@ async fn a_long_local_run_parses_each_turn_once() {
         store.clone(),
     )
     .with_metrics(MetricsSink::to_writer(std::io::sink()));
-    let agent = AgentConfig {
-        name: "weather".into(),
-        system_prompt: "Answer with the tools.".into(),
-        model: ModelSpec {
-            provider: Provider::Anthropic,
-            model: "claude-sonnet-4-5".into(),
-            max_tokens: 1024,
-            temperature: None,
-        },
-        tools: vec![ToolSpec {
-            name: "get_weather".into(),
-            description: "The weather in a city.".into(),
-            input_schema: serde_json::json!({"type": "object"}),
-        }],
-        output_schema: None,
-        cache_ttl: Default::default(),
-    };
+    let agent = weather_agent();
     let mut pending: Option<String> = None;
     let mut parsed_at = Vec::new();
     for iteration in 1..=ITERATIONS {
@@ -619,7 +624,7 @@ async fn a_long_local_run_parses_each_turn_once() {
 /// fails that retry by name (`Conversation.StoreFailed`), and a plain load still works.
 #[tokio::test]
 async fn a_stored_response_is_parsed_only_when_its_turn_is_replayed() {
-    use agent_builder::{AgentConfig, LlmRequest, ModelSpec, errors};
+    use agent_builder::{LlmRequest, errors};
     use llm_lambdas::Handler;
     use llm_lambdas::metrics::MetricsSink;
     use llm_lambdas::providers::scripted::{Script, ScriptTurn, ScriptedModel};
@@ -642,19 +647,7 @@ async fn a_stored_response_is_parsed_only_when_its_turn_is_replayed() {
     };
     let request = LlmRequest {
         execution: Some("arn:aws:states:us-east-1:1:execution:weather:one".into()),
-        agent: AgentConfig {
-            name: "weather".into(),
-            system_prompt: "Answer.".into(),
-            model: ModelSpec {
-                provider: Provider::Anthropic,
-                model: "claude-sonnet-4-5".into(),
-                max_tokens: 1024,
-                temperature: None,
-            },
-            tools: Vec::new(),
-            output_schema: None,
-            cache_ttl: Default::default(),
-        },
+        agent: weather_agent(),
         conversation_id: "replay".into(),
         iteration: 1,
         question: Some("Weather in Paris?".into()),

@@ -34,7 +34,6 @@ pub fn diagnostic(error: &HandlerError) -> Diagnostic {
 /// One provider's LLM Lambda: the configuration read at init, the handler built on first use.
 pub struct LlmLambda {
     adapter: ProviderAdapter,
-    provider: Provider,
     keys: Arc<ApiKeys>,
     handler: OnceCell<Handler>,
 }
@@ -42,7 +41,7 @@ pub struct LlmLambda {
 impl std::fmt::Debug for LlmLambda {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LlmLambda")
-            .field("provider", &self.provider)
+            .field("provider", &self.adapter.provider())
             .finish_non_exhaustive()
     }
 }
@@ -52,7 +51,6 @@ impl LlmLambda {
     pub fn from_env(adapter: ProviderAdapter) -> Self {
         Self {
             adapter,
-            provider: adapter.provider(),
             keys: Arc::new(ApiKeys::from_env()),
             handler: OnceCell::new(),
         }
@@ -64,7 +62,7 @@ impl LlmLambda {
         if let Err(e) = self.handler.get_or_try_init(|| self.build(true)).await {
             tracing::warn!(
                 target: super::TURN_LOG_TARGET,
-                provider = self.provider.as_str(),
+                provider = self.adapter.provider().as_str(),
                 outcome = e.error_name(),
                 error = %e,
                 "the LLM Lambda could not be set up at init; the first invocation tries again"
@@ -82,7 +80,7 @@ impl LlmLambda {
                     // No key to call the model with: the same metric as a refused key.
                     MetricsSink::stdout().record_auth_failure(&AuthFailure {
                         agent: &request.agent.name,
-                        provider: self.provider,
+                        provider: self.adapter.provider(),
                         model: &request.agent.model.model,
                         conversation_id: &request.conversation_id,
                         iteration: request.iteration,
@@ -93,7 +91,7 @@ impl LlmLambda {
                     execution = request.execution.as_deref().unwrap_or(""),
                     agent = %request.agent.name,
                     iteration = request.iteration,
-                    provider = self.provider.as_str(),
+                    provider = self.adapter.provider().as_str(),
                     outcome = e.error_name(),
                     error = %e,
                     "the LLM Lambda could not be set up"

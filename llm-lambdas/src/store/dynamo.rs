@@ -202,6 +202,9 @@ impl DynamoStore {
     ) -> Result<Option<Vec<Turn>>, StoreError> {
         let mut turns = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
+        // The sort key where the last page stopped: each page must stop further on, or a
+        // reply that repeats its `LastEvaluatedKey` would page forever.
+        let mut stopped_at: Option<u32> = None;
         loop {
             let page = self
                 .client
@@ -233,7 +236,28 @@ impl DynamoStore {
                 turns.push(self.turn_of_item(conversation_id, item)?);
             }
             match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
+                Some(key) if !key.is_empty() => {
+                    let at = key
+                        .get("turn")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse::<u32>().ok());
+                    match at {
+                        Some(at) if stopped_at.is_none_or(|before| at > before) => {
+                            stopped_at = Some(at);
+                            start = Some(key);
+                        }
+                        _ => {
+                            return Err(self.failed(
+                                conversation_id,
+                                "loading the conversation",
+                                format!(
+                                    "the Query's LastEvaluatedKey does not move past turn {}: {key:?}",
+                                    stopped_at.map_or("0".into(), |t| t.to_string())
+                                ),
+                            ));
+                        }
+                    }
+                }
                 _ => break,
             }
         }
