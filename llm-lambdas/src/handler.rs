@@ -202,13 +202,10 @@ impl Handler {
         let tools = self.tools(&request.agent)?;
         let mut turns = self.store.load(&request.conversation_id).await?;
         if let Some(done) = find_stored(&turns, request, &new_blocks) {
-            let replayed = done.response.parse().map_err(|e| StoreError::Failed {
-                conversation_id: request.conversation_id.clone(),
-                message: format!(
-                    "turn {} is stored with a response that is not a valid response: {e}",
-                    done.turn
-                ),
-            });
+            let replayed = self
+                .store
+                .load_response(&request.conversation_id, done)
+                .await;
             if let Ok(response) = &replayed {
                 self.log_turn(request, done, response, started, "replayed");
             }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use agent_builder::{ContentBlock, LlmResponse, Message, Provider, StopReason, ToolResult, Usage};
 use aws_sdk_dynamodb::types::AttributeValue;
 use handler_support::{aws_endpoint, local_aws_config, unique};
-use llm_lambdas::store::{ConversationStore, DynamoStore, MAX_ITEM_BYTES, StoreError, Turn};
+use llm_lambdas::store::{
+    ConversationStore, DynamoStore, MAX_ITEM_BYTES, StoreError, StoredResponse, Turn,
+};
 
 fn turn(n: u32, messages: Vec<Message>) -> Turn {
     Turn {
@@ -36,6 +38,14 @@ fn turn(n: u32, messages: Vec<Message>) -> Turn {
             },
         }
         .into(),
+    }
+}
+
+/// The turn as a load returns it: without its response, which the store keeps apart.
+fn loaded(turn: &Turn) -> Turn {
+    Turn {
+        response: StoredResponse::Apart,
+        ..turn.clone()
     }
 }
 
@@ -81,9 +91,18 @@ async fn turns_round_trip_across_query_pages_with_an_expiry() {
         .append("conv-b", &turn(1, vec![Message::user_text("other")]))
         .await
         .expect("b");
-    assert_eq!(store.load("conv-a").await.expect("load"), expected);
+    let turns = store.load("conv-a").await.expect("load");
+    assert_eq!(turns, expected.iter().map(loaded).collect::<Vec<_>>());
+    // Each response is read apart, for a replay.
+    for (t, written) in turns.iter().zip(&expected) {
+        let response = store.load_response("conv-a", t).await.expect("response");
+        assert_eq!(response, written.response.parse().expect("written"));
+    }
     let after_3 = store.load_after("conv-a", 3).await.expect("load after 3");
-    assert_eq!(after_3, expected[3..].to_vec());
+    assert_eq!(
+        after_3,
+        expected[3..].iter().map(loaded).collect::<Vec<_>>()
+    );
     assert!(store.load("conv-none").await.expect("load").is_empty());
 
     // The raw item: keys, and an expiry about 7 days out for DynamoDB TTL.
@@ -111,6 +130,14 @@ async fn turns_round_trip_across_query_pages_with_an_expiry() {
         "expires_at {expires}"
     );
     assert_eq!(item["provider"].as_s().expect("s"), "bedrock");
+    // The response is an attribute of its own, not inside `turn_json`.
+    let turn_json: serde_json::Value =
+        serde_json::from_slice(item["turn_json"].as_b().expect("b").as_ref()).expect("turn");
+    assert!(turn_json.get("response").is_none(), "{turn_json}");
+    let response: LlmResponse =
+        serde_json::from_slice(item["response_json"].as_b().expect("b").as_ref())
+            .expect("response");
+    assert_eq!(response.text, "turn 3");
 }
 
 #[tokio::test]

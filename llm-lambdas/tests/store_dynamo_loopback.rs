@@ -11,7 +11,7 @@ use agent_builder::{AgentConfig, LlmRequest, ModelSpec, Provider, ToolResult, To
 use handler_support::{QueueModel, local_aws_config, reply};
 use llm_lambdas::Handler;
 use llm_lambdas::metrics::MetricsSink;
-use llm_lambdas::store::{CachedStore, ConversationStore, DynamoStore};
+use llm_lambdas::store::{CachedStore, ConversationStore, DynamoStore, StoredResponse};
 use loopback::{Dynamo, QueryLog};
 use serde_json::json;
 
@@ -51,6 +51,7 @@ fn log(after: u64, items: usize) -> QueryLog {
     QueryLog {
         conversation_id: "warm".into(),
         after,
+        only: None,
         items,
         projection: Some(vec!["turn".into(), "turn_json".into()]),
     }
@@ -96,6 +97,29 @@ async fn a_warm_call_queries_only_the_turns_after_the_last_cached_one() {
     assert_eq!(
         table.queries(),
         [log(0, 0), log(0, 1), log(1, 1), log(2, 1)]
+    );
+    // The response to turn 4 is lost and the state machine retries it: the handler finds the
+    // turn stored and replays its response, which only that one item's `Query` reads.
+    let result = ToolResult::ok("t3", "sunny");
+    let again = handler
+        .handle(request(4, None, vec![result]))
+        .await
+        .expect("retry of turn 4");
+    assert_eq!(again.text, "Done.");
+    assert_eq!(model.requests().len(), 4, "a retry calls no model");
+    assert_eq!(
+        table.queries()[4..],
+        [
+            // The cache held turns 1 to 3: it reads turn 4, the one retried.
+            log(3, 1),
+            QueryLog {
+                conversation_id: "warm".into(),
+                after: 0,
+                only: Some(4),
+                items: 1,
+                projection: Some(vec!["response_json".into()]),
+            }
+        ]
     );
     // The model saw the whole history every time.
     let sent: Vec<usize> = model.requests().iter().map(|r| r.messages.len()).collect();
@@ -189,23 +213,121 @@ async fn items_of_the_older_format_are_still_read() {
         ..old.clone()
     };
     store.append("mixed", &new).await.expect("append");
-    assert_eq!(
-        store.load("mixed").await.expect("load"),
-        vec![old.clone(), new.clone()]
-    );
-    // The projected query met an item without `turn_json` and read the page again whole.
+    // The new turn is loaded without its response, which is read apart for a replay.
+    let new_loaded = Turn {
+        response: StoredResponse::Apart,
+        ..new.clone()
+    };
+    let loaded = store.load("mixed").await.expect("load");
+    assert_eq!(loaded, vec![old.clone(), new_loaded.clone()]);
+    for (t, written) in loaded.iter().zip([&old, &new]) {
+        let response = store.load_response("mixed", t).await.expect("response");
+        assert_eq!(response, written.response.parse().expect("written"));
+    }
+    // The projected query met an item without `turn_json` and read the page again whole; the
+    // older turn's response came with it, the new one's was read apart.
     let projections: Vec<Option<Vec<String>>> =
         table.queries().into_iter().map(|q| q.projection).collect();
     assert_eq!(
         projections,
         [
             Some(vec!["turn".to_string(), "turn_json".to_string()]),
-            None
+            None,
+            Some(vec!["response_json".to_string()]),
         ]
     );
     assert_eq!(
         store.load_after("mixed", 1).await.expect("load after 1"),
-        vec![new]
+        vec![new_loaded]
+    );
+}
+
+/// Items written while `turn_json` held the response too are read as they are: the response
+/// comes with the turn, and a replay reads nothing more.
+#[tokio::test]
+async fn items_with_the_response_inside_turn_json_are_still_read() {
+    use agent_builder::{LlmResponse, Message, StopReason, Usage};
+    use base64::Engine as _;
+    use llm_lambdas::store::Turn;
+
+    let (table, endpoint) = Dynamo::start().expect("loopback DynamoDB");
+    let config = local_aws_config(&endpoint).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
+    let response = LlmResponse {
+        conversation_id: "inside".into(),
+        iteration: 1,
+        stop_reason: StopReason::EndTurn,
+        text: "Sunny.".into(),
+        tool_calls: Vec::new(),
+        rejected: Vec::new(),
+        structured: None,
+        usage: Usage::default(),
+    };
+    let turn = Turn {
+        turn: 1,
+        iteration: 1,
+        execution: None,
+        provider: Provider::Anthropic,
+        model: "claude-haiku-4-5".into(),
+        messages: vec![Message::user_text("Weather?")],
+        response: response.clone().into(),
+    };
+    let json = serde_json::to_vec(&turn).expect("JSON");
+    assert!(String::from_utf8_lossy(&json).contains("\"response\""));
+    table.put(json!({
+        "conversation_id": {"S": "inside"},
+        "turn": {"N": "1"},
+        "turn_json": {"B": base64::engine::general_purpose::STANDARD.encode(json)},
+    }));
+    let loaded = store.load("inside").await.expect("load");
+    assert_eq!(loaded, vec![turn]);
+    assert!(!loaded[0].response.is_apart());
+    assert_eq!(
+        store
+            .load_response("inside", &loaded[0])
+            .await
+            .expect("response"),
+        response
+    );
+    assert_eq!(table.queries().len(), 1, "the replay read nothing more");
+}
+
+/// A turn whose item lost its `response_json` (written by hand, or cut by a tool) fails its
+/// replay by name instead of answering something else.
+#[tokio::test]
+async fn a_replay_without_a_stored_response_fails_by_name() {
+    use agent_builder::Message;
+    use base64::Engine as _;
+    use llm_lambdas::store::Turn;
+
+    let (table, endpoint) = Dynamo::start().expect("loopback DynamoDB");
+    let config = local_aws_config(&endpoint).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
+    let turn = Turn {
+        turn: 1,
+        iteration: 1,
+        execution: None,
+        provider: Provider::Anthropic,
+        model: "claude-haiku-4-5".into(),
+        messages: vec![Message::user_text("Weather?")],
+        response: StoredResponse::Apart,
+    };
+    let json = serde_json::to_vec(&turn).expect("JSON");
+    table.put(json!({
+        "conversation_id": {"S": "lost"},
+        "turn": {"N": "1"},
+        "turn_json": {"B": base64::engine::general_purpose::STANDARD.encode(json)},
+    }));
+    let loaded = store.load("lost").await.expect("load");
+    let error = store
+        .load_response("lost", &loaded[0])
+        .await
+        .expect_err("no response");
+    assert_eq!(error.error_name(), "Conversation.StoreFailed");
+    assert!(
+        error.to_string().contains("reading the response of turn 1")
+            && error.to_string().contains("no `response_json`"),
+        "{error}"
     );
 }
 

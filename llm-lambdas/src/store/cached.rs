@@ -232,6 +232,15 @@ impl<S: ConversationStore> ConversationStore for CachedStore<S> {
         drop_later(forgotten);
     }
 
+    /// Read from the inner store, which may keep responses apart.
+    async fn load_response(
+        &self,
+        conversation_id: &str,
+        turn: &Turn,
+    ) -> Result<agent_builder::LlmResponse, StoreError> {
+        self.inner.load_response(conversation_id, turn).await
+    }
+
     /// Writes through; the turn is remembered when it is next loaded back, so the cache holds
     /// exactly what the store holds (a truncated tool result included).
     async fn append(&self, conversation_id: &str, turn: &Turn) -> Result<(), StoreError> {

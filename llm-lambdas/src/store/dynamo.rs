@@ -1,15 +1,22 @@
 //! The DynamoDB conversation store: one item per turn.
 //!
-//! Table: partition key `conversation_id` (S), sort key `turn` (N). Each item holds the whole
-//! [`Turn`] as the JSON bytes of one binary attribute, `turn_json` (B), and `expires_at` (epoch
-//! seconds) for DynamoDB TTL. A turn is written with `attribute_not_exists(conversation_id)`, so
-//! a second writer of the same turn fails with [`StoreError::Conflict`] instead of overwriting it.
+//! Table: partition key `conversation_id` (S), sort key `turn` (N). Each item holds the
+//! [`Turn`]'s messages as the JSON bytes of one binary attribute, `turn_json` (B), the
+//! handler's response for it in another, `response_json` (B), and `expires_at` (epoch seconds)
+//! for DynamoDB TTL. A turn is written with `attribute_not_exists(conversation_id)`, so a second
+//! writer of the same turn fails with [`StoreError::Conflict`] instead of overwriting it.
 //!
-//! **One attribute, binary.** A cold Lambda reads a conversation's every item: JSON text in a
+//! **Binary attributes.** A cold Lambda reads a conversation's every item: JSON text in a
 //! string attribute came back escaped inside DynamoDB's JSON (every quote `\"`, a tool result's
 //! own JSON twice over), unescaped byte by byte by the SDK, then parsed in two passes (messages,
 //! response). A binary attribute travels as base64, which the SDK decodes in bulk, and the turn
 //! is parsed in one pass.
+//!
+//! **The response apart.** The history's `Query` asks for `turn_json` only: a turn's response
+//! (about a quarter of its bytes, repeating its text and tool calls) is needed only to replay
+//! the turn for a Lambda retry, and [`ConversationStore::load_response`] reads it then, with a
+//! `Query` for that one item. The items written before it was apart hold it inside
+//! `turn_json`, and are read as they are.
 //!
 //! **The older items** (before `turn_json`): `messages` and `response` as JSON strings beside
 //! `iteration`, `execution`, `provider` and `model` attributes. They are still read, as written.
@@ -25,7 +32,9 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType,
 };
 
-use super::{ConversationStore, StoreError, Turn, truncate_tool_results};
+use agent_builder::LlmResponse;
+
+use super::{ConversationStore, StoreError, StoredResponse, Turn, truncate_tool_results};
 
 /// DynamoDB's item size limit is 400 KB; items are kept under this many bytes, leaving room for
 /// attribute names and DynamoDB's own accounting.
@@ -38,8 +47,11 @@ const WARM_UP_ID: &str = "sfn-agent:warm-up";
 /// The longest [`DynamoStore::warm_up`] waits.
 pub const WARM_UP_WAIT: Duration = Duration::from_secs(2);
 
-/// The attribute holding the whole turn as JSON bytes.
+/// The attribute holding the turn, without its response, as JSON bytes.
 const TURN_JSON: &str = "turn_json";
+
+/// The attribute holding the turn's response as JSON bytes.
+const RESPONSE_JSON: &str = "response_json";
 
 /// Days a conversation is kept when `CONVERSATION_TTL_DAYS` is not set.
 const DEFAULT_TTL_DAYS: u64 = 30;
@@ -289,17 +301,24 @@ impl DynamoStore {
                 )
             })
         };
-        let mut json = encode("turn", serde_json::to_vec(turn))?;
-        // Attribute names, numbers, and the scalars written beside `turn_json`.
+        // The response goes into an attribute of its own, which loads do not read.
+        let mut head = turn.clone();
+        let response = std::mem::take(&mut head.response);
+        let response = match response {
+            StoredResponse::Apart => None,
+            response => Some(encode("response", serde_json::to_vec(&response))?),
+        };
+        let mut json = encode("turn", serde_json::to_vec(&head))?;
+        // Attribute names, numbers, the response, and the scalars written beside `turn_json`.
         let fixed = conversation_id.len()
             + turn.model.len()
             + turn.execution.as_ref().map_or(0, String::len)
-            + 160;
+            + response.as_ref().map_or(0, Vec::len)
+            + 180;
         if fixed + json.len() > MAX_ITEM_BYTES {
-            let mut shortened = turn.clone();
             let excess = fixed + json.len() - MAX_ITEM_BYTES;
-            truncate_tool_results(&mut shortened.messages, excess);
-            json = encode("turn", serde_json::to_vec(&shortened))?;
+            truncate_tool_results(&mut head.messages, excess);
+            json = encode("turn", serde_json::to_vec(&head))?;
             if fixed + json.len() > MAX_ITEM_BYTES {
                 return Err(self.failed(
                     conversation_id,
@@ -330,6 +349,12 @@ impl DynamoStore {
             ),
             ("model".to_string(), AttributeValue::S(turn.model.clone())),
         ]);
+        if let Some(response) = response {
+            item.insert(
+                RESPONSE_JSON.to_string(),
+                AttributeValue::B(Blob::new(response)),
+            );
+        }
         if let Some(execution) = &turn.execution {
             item.insert(
                 "execution".to_string(),
@@ -402,6 +427,67 @@ impl ConversationStore for DynamoStore {
                 .await?
                 .unwrap_or_default()),
         }
+    }
+
+    /// A turn loaded without its response reads it with a `Query` for that one item.
+    async fn load_response(
+        &self,
+        conversation_id: &str,
+        turn: &Turn,
+    ) -> Result<LlmResponse, StoreError> {
+        if !turn.response.is_apart() {
+            let parsed = turn.response.parse();
+            return parsed.map_err(|e| {
+                self.failed(
+                    conversation_id,
+                    &format!("reading the response of turn {}", turn.turn),
+                    e.to_string(),
+                )
+            });
+        }
+        let what = format!("reading the response of turn {}", turn.turn);
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#c = :c AND #t = :t")
+            .expression_attribute_names("#c", "conversation_id")
+            .expression_attribute_names("#t", "turn")
+            .expression_attribute_values(":c", AttributeValue::S(conversation_id.to_string()))
+            .expression_attribute_values(":t", AttributeValue::N(turn.turn.to_string()))
+            .projection_expression(RESPONSE_JSON)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                self.failed(conversation_id, &what, DisplayErrorContext(&e).to_string())
+            })?;
+        let json = page
+            .items()
+            .first()
+            .and_then(|item| item.get(RESPONSE_JSON))
+            .ok_or_else(|| {
+                self.failed(
+                    conversation_id,
+                    &what,
+                    format!("the item has no `{RESPONSE_JSON}` attribute"),
+                )
+            })?
+            .as_b()
+            .map_err(|_| {
+                self.failed(
+                    conversation_id,
+                    &what,
+                    format!("attribute `{RESPONSE_JSON}` is not binary"),
+                )
+            })?;
+        serde_json::from_slice(json.as_ref()).map_err(|e| {
+            self.failed(
+                conversation_id,
+                &what,
+                format!("`{RESPONSE_JSON}` is not a valid response: {e}"),
+            )
+        })
     }
 
     async fn append(&self, conversation_id: &str, turn: &Turn) -> Result<(), StoreError> {

@@ -39,29 +39,43 @@ pub struct Turn {
     /// The turn's messages, oldest first: user, assistant (, user, assistant).
     pub messages: Vec<Message>,
     /// What the handler returned for this turn, replayed as is when the turn is retried.
+    /// Absent from the JSON when the store keeps it apart ([`StoredResponse::Apart`]).
+    #[serde(default, skip_serializing_if = "StoredResponse::is_apart")]
     pub response: StoredResponse,
 }
 
-/// A turn's [`LlmResponse`] as a store holds it. Read back from a store it stays its JSON
-/// text, parsed only when the turn is replayed (a Lambda retry): every load would otherwise
-/// build it for each of the history's turns and use none of them, and it repeats the turn's
-/// text and tool calls, about a quarter of the load's time at 100 turns. Written as the
-/// response's JSON either way, so items are the same as before it existed.
-#[derive(Debug, Clone)]
+/// A turn's [`LlmResponse`] as a store holds it. It is needed only when the turn is replayed
+/// (a Lambda retry), and it repeats the turn's text and tool calls: about a quarter of a
+/// turn's bytes. So a load never builds it: read back from a file it stays its JSON text, and
+/// DynamoDB keeps it in an attribute of its own that the history's `Query` does not read
+/// ([`ConversationStore::load_response`] reads it for a replay).
+#[derive(Debug, Clone, Default)]
 pub enum StoredResponse {
     /// Built by the handler for a new turn.
     Parsed(LlmResponse),
     /// Read from a store, not yet parsed.
     Json(Box<serde_json::value::RawValue>),
+    /// Kept by the store apart from the turn, and not loaded with it.
+    #[default]
+    Apart,
 }
 
 impl StoredResponse {
-    /// The response, parsed when it was read from a store.
+    /// The response, parsed when it was read from a store; an error when the store keeps it
+    /// apart (ask [`ConversationStore::load_response`]).
     pub fn parse(&self) -> Result<LlmResponse, serde_json::Error> {
         match self {
             StoredResponse::Parsed(response) => Ok(response.clone()),
             StoredResponse::Json(json) => serde_json::from_str(json.get()),
+            StoredResponse::Apart => Err(serde::de::Error::custom(
+                "the turn was loaded without its response, which its store keeps apart",
+            )),
         }
+    }
+
+    /// Whether the store keeps the response apart from the turn.
+    pub fn is_apart(&self) -> bool {
+        matches!(self, StoredResponse::Apart)
     }
 }
 
@@ -76,6 +90,7 @@ impl PartialEq for StoredResponse {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (StoredResponse::Json(a), StoredResponse::Json(b)) if a.get() == b.get() => true,
+            (StoredResponse::Apart, StoredResponse::Apart) => true,
             _ => matches!((self.parse(), other.parse()), (Ok(a), Ok(b)) if a == b),
         }
     }
@@ -86,6 +101,8 @@ impl Serialize for StoredResponse {
         match self {
             StoredResponse::Parsed(response) => response.serialize(serializer),
             StoredResponse::Json(json) => json.serialize(serializer),
+            // Skipped by `Turn`; alone, it is as absent as JSON can say.
+            StoredResponse::Apart => serializer.serialize_none(),
         }
     }
 }
@@ -146,6 +163,7 @@ impl StoredResponse {
         let r = match self {
             StoredResponse::Parsed(r) => r,
             StoredResponse::Json(json) => return json.get().len(),
+            StoredResponse::Apart => return 0,
         };
         let calls: usize = r
             .tool_calls
@@ -238,6 +256,23 @@ pub trait ConversationStore: Send + Sync {
         let mut turns = self.load(conversation_id).await?;
         turns.retain(|t| t.turn > after);
         Ok(turns)
+    }
+
+    /// The response stored with `turn` (one [`load`](Self::load) returned), to replay it for a
+    /// Lambda retry. A store that keeps responses apart from the turns it loads
+    /// ([`DynamoStore`]) reads it now; the default parses the one the turn holds.
+    async fn load_response(
+        &self,
+        conversation_id: &str,
+        turn: &Turn,
+    ) -> Result<LlmResponse, StoreError> {
+        turn.response.parse().map_err(|e| StoreError::Failed {
+            conversation_id: conversation_id.to_string(),
+            message: format!(
+                "turn {} is stored with a response that is not a valid response: {e}",
+                turn.turn
+            ),
+        })
     }
 
     /// Stores a turn, unless the conversation already has one with that number, in which case it

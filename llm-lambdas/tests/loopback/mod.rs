@@ -173,6 +173,8 @@ pub struct QueryLog {
     pub conversation_id: String,
     /// The turn it read after (`:t` of `turn > :t`).
     pub after: u64,
+    /// The one turn it read (`:t` of `turn = :t`).
+    pub only: Option<u64>,
     /// The items it returned.
     pub items: usize,
     /// The attributes it was asked to return (`ProjectionExpression`, names resolved), or none
@@ -181,7 +183,8 @@ pub struct QueryLog {
 }
 
 /// A DynamoDB table keyed by `conversation_id` (S) and `turn` (N), serving `Query` (with
-/// `#c = :c AND #t > :t`, `Limit`, `ExclusiveStartKey` and `ProjectionExpression`) and
+/// `#c = :c AND #t > :t` or `#t = :t`, `Limit`, `ExclusiveStartKey` and
+/// `ProjectionExpression`) and
 /// `PutItem` (with `attribute_not_exists`), and recording every query.
 ///
 /// Items are kept as JSON text, rendered once when stored, and so is their projection to
@@ -320,10 +323,15 @@ impl Dynamo {
         let Some(conversation) = values[":c"]["S"].as_str() else {
             return dynamo_error("ValidationException", "expected :c as the conversation id");
         };
-        let after: u64 = values[":t"]["N"]
+        let t: u64 = values[":t"]["N"]
             .as_str()
             .and_then(|n| n.parse().ok())
             .unwrap_or_default();
+        let only = body["KeyConditionExpression"]
+            .as_str()
+            .is_some_and(|k| k.contains("#t = :t"))
+            .then_some(t);
+        let after = if only.is_some() { 0 } else { t };
         let start = body["ExclusiveStartKey"]["turn"]["N"]
             .as_str()
             .and_then(|n| n.parse::<u64>().ok())
@@ -333,7 +341,10 @@ impl Dynamo {
         let Ok(items) = self.items.lock() else {
             return dynamo_error("InternalServerError", "poisoned");
         };
-        let range = (conversation.to_string(), start + 1)..=(conversation.to_string(), u64::MAX);
+        let range = match only {
+            Some(t) => (conversation.to_string(), t)..=(conversation.to_string(), t),
+            None => (conversation.to_string(), start + 1)..=(conversation.to_string(), u64::MAX),
+        };
         let found: Vec<(&(String, u64), &Stored)> =
             items.range(range).take(limit.saturating_add(1)).collect();
         let more = found.len() > limit;
@@ -360,6 +371,7 @@ impl Dynamo {
             q.push(QueryLog {
                 conversation_id: conversation.to_string(),
                 after,
+                only,
                 items: count,
                 projection,
             });
