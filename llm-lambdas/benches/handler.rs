@@ -10,9 +10,14 @@
 //! their JSON Schemas → write the EMF line (to a sink) → serialize the turn for the store →
 //! serialize the `LlmResponse`. Median over many runs, in microseconds.
 //!
-//! "warm" is the same call through the Lambda's [`CachedStore`], which already holds the
-//! history from the previous turn (a warm Lambda serving an execution's successive turns); the
-//! other columns parse the whole history on every call, as a cold Lambda does.
+//! Every call goes through the Lambda's [`CachedStore`], as in the Lambda. "warm": the cache
+//! already holds the history from the previous turn (a warm Lambda serving an execution's
+//! successive turns). The other columns: each call is a conversation the cache has never seen,
+//! so the whole history is parsed, as a cold Lambda does; what the cache then forgets is freed
+//! after the call, as the Lambda frees it after posting the response.
+//!
+//! The stored turns hold no response, as in DynamoDB, whose `Query` leaves each turn's
+//! `response_json` apart.
 //!
 //! Bedrock's response is built with the SDK's builders from the fixture (the SDK's own
 //! deserializer is not public), then converted by the adapter.
@@ -22,14 +27,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agent_builder::{
-    AgentConfig, ContentBlock, LlmRequest, LlmResponse, Message, ModelSpec, Provider, Role,
-    StopReason, ToolResult, ToolSpec, Usage,
+    AgentConfig, ContentBlock, LlmRequest, Message, ModelSpec, Provider, Role, ToolResult, ToolSpec,
 };
 use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::types as br;
 use llm_lambdas::metrics::MetricsSink;
 use llm_lambdas::providers::{anthropic, bedrock, gemini, openai};
-use llm_lambdas::store::{CachedStore, ConversationStore, StoreError, Turn};
+use llm_lambdas::store::{CachedStore, ConversationStore, StoreError, StoredResponse, Turn};
 use llm_lambdas::{ChatModel, ChatRequest, ChatResponse, Handler, LlmError};
 use serde_json::{Value, json};
 
@@ -258,23 +262,8 @@ fn conversation(provider: Provider, n: u32) -> (Vec<String>, Vec<ToolResult>) {
             provider,
             model: "bench-model".into(),
             messages: vec![user, assistant.clone()],
-            response: LlmResponse {
-                conversation_id: "bench".into(),
-                iteration: t,
-                stop_reason: StopReason::ToolUse,
-                text: assistant.text(),
-                tool_calls: assistant.tool_calls(),
-                rejected: Vec::new(),
-                structured: None,
-                usage: Usage {
-                    input_tokens: 1000,
-                    output_tokens: 50,
-                    cache_read_tokens: 0,
-                    cache_write_tokens: 0,
-                    estimated_cost_usd: 0.00375,
-                },
-            }
-            .into(),
+            // Kept apart by DynamoDB: not in what the history's `Query` reads.
+            response: StoredResponse::Apart,
         };
         turns.push(serde_json::to_string(&turn).unwrap_or_default());
     }
@@ -294,29 +283,37 @@ fn measure(
     warm: bool,
 ) -> Result<f64, String> {
     let (turns, pending) = conversation(provider, n);
-    // A warm Lambda's cache (as the Lambda binaries use it) knows the history already.
-    let store: Arc<dyn ConversationStore> = if warm {
-        Arc::new(CachedStore::new(JsonStore { turns }))
-    } else {
-        Arc::new(JsonStore { turns })
-    };
+    // The Lambda's cache: warm, it knows the conversation from the previous call; cold, each
+    // call is a conversation it has never seen (the store holds the same turns under any id).
+    let store: Arc<dyn ConversationStore> = Arc::new(CachedStore::new(JsonStore { turns }));
     let handler = Handler::new(Arc::new(CannedModel { provider, body }), store)
         .with_metrics(MetricsSink::to_writer(std::io::sink()));
-    let payload = serde_json::to_string(&LlmRequest {
-        execution: None,
-        agent: agent(provider),
-        conversation_id: "bench".into(),
-        iteration: n + 1,
-        question: None,
-        tool_results: pending,
-    })
-    .map_err(|e| e.to_string())?;
+    let payload = |conversation_id: String| {
+        serde_json::to_string(&LlmRequest {
+            execution: None,
+            agent: agent(provider),
+            conversation_id,
+            iteration: n + 1,
+            question: None,
+            tool_results: pending.clone(),
+        })
+        .map_err(|e| e.to_string())
+    };
     let runs = if n >= 100 { 400 } else { 2000 };
+    let payloads = (0..runs + runs / 10)
+        .map(|i| {
+            payload(if warm {
+                "bench".into()
+            } else {
+                format!("bench-{i}")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     rt.block_on(async {
         let mut samples = Vec::with_capacity(runs);
-        for i in 0..runs + runs / 10 {
+        for (i, payload) in payloads.iter().enumerate() {
             let started = Instant::now();
-            let request: LlmRequest = serde_json::from_str(&payload).map_err(|e| e.to_string())?;
+            let request: LlmRequest = serde_json::from_str(payload).map_err(|e| e.to_string())?;
             let response = handler.handle(request).await.map_err(|e| e.to_string())?;
             if response.tool_calls.len() != 3 {
                 return Err(format!("expected 3 valid tool calls, got {response:?}"));
@@ -325,6 +322,9 @@ fn measure(
             if i >= runs / 10 {
                 samples.push(started.elapsed().as_secs_f64() * 1e6);
             }
+            // What the cache forgot is freed now, as the Lambda's runtime frees it while it
+            // posts the response.
+            tokio::task::yield_now().await;
         }
         Ok(median(samples))
     })

@@ -40,7 +40,7 @@ use agent_builder::{
     AgentConfig, ContentBlock, LlmRequest, LlmResponse, Message, ModelSpec, Provider, Role,
     StopReason, ToolResult, ToolSpec, Usage,
 };
-use llm_lambdas::store::Turn;
+use llm_lambdas::store::{StoredResponse, Turn};
 use loopback::{Dynamo, Request, Response, serve};
 use serde_json::{Value, json};
 
@@ -48,9 +48,11 @@ const TURNS: u32 = 100;
 const COLD_INVOKES: usize = 400;
 const WARM_INVOKES: usize = 100;
 const WAIT: Duration = Duration::from_secs(30);
-/// Set to seed the items in the older format (`messages` and `response` as JSON strings), to
-/// compare with a binary from before the one-attribute items, or the reading of both.
-const OLD_ITEMS_ENV: &str = "SFN_AGENT_BENCH_OLD_ITEMS";
+/// Seeds the items in an older format, to compare with a binary that wrote it, or the reading
+/// of both: `strings` (`messages` and `response` as JSON strings, before `turn_json`) or
+/// `inside` (the response inside `turn_json`, before `response_json`). Unset: as `DynamoStore`
+/// writes them now.
+const ITEMS_ENV: &str = "SFN_AGENT_BENCH_ITEMS";
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -82,7 +84,7 @@ fn binary() -> Result<PathBuf> {
 }
 
 /// One stored turn of conversation `id`: a tool call and its ~400-byte result; returns the item
-/// as `DynamoStore` writes it (or wrote it, with [`OLD_ITEMS_ENV`]), and the id of the call the
+/// as `DynamoStore` writes it (or wrote it, with [`ITEMS_ENV`]), and the id of the call the
 /// next turn answers.
 fn item(id: &str, t: u32, pending: Option<&str>) -> Result<(Value, String)> {
     let user = match pending {
@@ -131,8 +133,11 @@ fn item(id: &str, t: u32, pending: Option<&str>) -> Result<(Value, String)> {
         messages: vec![user, assistant],
     };
     let text = |v: serde_json::Result<String>| v.map_err(|e| e.to_string());
-    let item = if std::env::var_os(OLD_ITEMS_ENV).is_some() {
-        json!({
+    use base64::Engine as _;
+    let base64 = |bytes: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let format = std::env::var(ITEMS_ENV).unwrap_or_default();
+    let item = match format.as_str() {
+        "strings" => json!({
             "conversation_id": {"S": id},
             "turn": {"N": t.to_string()},
             "iteration": {"N": t.to_string()},
@@ -141,15 +146,31 @@ fn item(id: &str, t: u32, pending: Option<&str>) -> Result<(Value, String)> {
             "model": {"S": turn.model},
             "messages": {"S": text(serde_json::to_string(&turn.messages))?},
             "response": {"S": text(serde_json::to_string(&turn.response))?},
-        })
-    } else {
-        use base64::Engine as _;
-        let bytes = serde_json::to_vec(&turn).map_err(|e| e.to_string())?;
-        json!({
+        }),
+        "inside" => json!({
             "conversation_id": {"S": id},
             "turn": {"N": t.to_string()},
-            "turn_json": {"B": base64::engine::general_purpose::STANDARD.encode(bytes)},
-        })
+            "turn_json": {"B": base64(serde_json::to_vec(&turn).map_err(|e| e.to_string())?)},
+        }),
+        "" => {
+            let response = serde_json::to_vec(&turn.response).map_err(|e| e.to_string())?;
+            let head = Turn {
+                response: StoredResponse::Apart,
+                ..turn
+            };
+            let bytes = serde_json::to_vec(&head).map_err(|e| e.to_string())?;
+            json!({
+                "conversation_id": {"S": id},
+                "turn": {"N": t.to_string()},
+                "turn_json": {"B": base64(bytes)},
+                "response_json": {"B": base64(response)},
+            })
+        }
+        other => {
+            return Err(format!(
+                "{ITEMS_ENV} is `{other}`: expected strings or inside"
+            ));
+        }
     };
     Ok((item, call))
 }
