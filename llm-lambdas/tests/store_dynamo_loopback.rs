@@ -46,14 +46,14 @@ fn request(iteration: u32, question: Option<&str>, results: Vec<ToolResult>) -> 
     }
 }
 
-/// A query of the `warm` conversation, as `DynamoStore` makes it: `turn` and `turn_json` only.
+/// A query of the `warm` conversation, as `DynamoStore` makes it: `turn_json` only.
 fn log(after: u64, items: usize) -> QueryLog {
     QueryLog {
         conversation_id: "warm".into(),
         after,
         only: None,
         items,
-        projection: Some(vec!["turn".into(), "turn_json".into()]),
+        projection: Some(vec!["turn_json".into()]),
     }
 }
 
@@ -231,7 +231,7 @@ async fn items_of_the_older_format_are_still_read() {
     assert_eq!(
         projections,
         [
-            Some(vec!["turn".to_string(), "turn_json".to_string()]),
+            Some(vec!["turn_json".to_string()]),
             None,
             Some(vec!["response_json".to_string()]),
         ]

@@ -203,9 +203,9 @@ impl DynamoStore {
     }
 
     /// The turns after `after`, every page of them, in order. `projected` asks DynamoDB for
-    /// `turn` and `turn_json` only (the attributes written for humans are never read back, and
-    /// each costs the SDK's parser); then `None` says an item had no `turn_json`, an item of the
-    /// older format, to be read again whole.
+    /// `turn_json` only (the turn's number is inside it, the page's key comes back in
+    /// `LastEvaluatedKey` anyway, and every other attribute costs the SDK's parser); then `None`
+    /// says an item had no `turn_json`, an item of the oldest format, to be read again whole.
     async fn query_turns(
         &self,
         conversation_id: &str,
@@ -228,7 +228,7 @@ impl DynamoStore {
                 .expression_attribute_names("#t", "turn")
                 .expression_attribute_values(":c", AttributeValue::S(conversation_id.to_string()))
                 .expression_attribute_values(":t", AttributeValue::N(after.to_string()))
-                .set_projection_expression(projected.then(|| format!("#t, {TURN_JSON}")))
+                .set_projection_expression(projected.then(|| TURN_JSON.to_string()))
                 .consistent_read(true)
                 .set_limit(self.page_size)
                 .set_exclusive_start_key(start.take())
