@@ -67,6 +67,48 @@ impl<'de> Deserialize<'de> for Kind {
     }
 }
 
+/// A block's field name, read without allocating (a `String` or `Cow` key would be one
+/// allocation per field of every block of the history).
+enum Field {
+    Type,
+    Text,
+    Id,
+    Name,
+    Input,
+    ToolUseId,
+    Content,
+    IsError,
+    Extra,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a content block field name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
+                Ok(match v {
+                    "type" => Field::Type,
+                    "text" => Field::Text,
+                    "id" => Field::Id,
+                    "name" => Field::Name,
+                    "input" => Field::Input,
+                    "tool_use_id" => Field::ToolUseId,
+                    "content" => Field::Content,
+                    "is_error" => Field::IsError,
+                    "extra" => Field::Extra,
+                    _ => Field::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
+}
+
 /// Reads a field once; a second occurrence is an error, as with the derive.
 fn once<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
     slot: &mut Option<T>,
@@ -89,18 +131,18 @@ impl<'de> Visitor<'de> for BlockVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContentBlock, A::Error> {
         let mut f = Fields::default();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match key.as_ref() {
-                "type" => once(&mut f.kind, "type", &mut map)?,
-                "text" => once(&mut f.text, "text", &mut map)?,
-                "id" => once(&mut f.id, "id", &mut map)?,
-                "name" => once(&mut f.name, "name", &mut map)?,
-                "input" => once(&mut f.input, "input", &mut map)?,
-                "tool_use_id" => once(&mut f.tool_use_id, "tool_use_id", &mut map)?,
-                "content" => once(&mut f.content, "content", &mut map)?,
-                "is_error" => once(&mut f.is_error, "is_error", &mut map)?,
-                "extra" => once(&mut f.extra, "extra", &mut map)?,
-                _ => {
+        while let Some(key) = map.next_key::<Field>()? {
+            match key {
+                Field::Type => once(&mut f.kind, "type", &mut map)?,
+                Field::Text => once(&mut f.text, "text", &mut map)?,
+                Field::Id => once(&mut f.id, "id", &mut map)?,
+                Field::Name => once(&mut f.name, "name", &mut map)?,
+                Field::Input => once(&mut f.input, "input", &mut map)?,
+                Field::ToolUseId => once(&mut f.tool_use_id, "tool_use_id", &mut map)?,
+                Field::Content => once(&mut f.content, "content", &mut map)?,
+                Field::IsError => once(&mut f.is_error, "is_error", &mut map)?,
+                Field::Extra => once(&mut f.extra, "extra", &mut map)?,
+                Field::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
