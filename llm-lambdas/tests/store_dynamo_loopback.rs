@@ -383,3 +383,30 @@ async fn a_query_that_pages_in_place_fails_instead_of_looping() {
     );
     assert_eq!(pages.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// A `turn_json` that is not UTF-8, or not a turn, fails the load by name.
+#[tokio::test]
+async fn a_bad_turn_json_fails_the_load_by_name() {
+    use base64::Engine as _;
+
+    let (table, endpoint) = Dynamo::start().expect("loopback DynamoDB");
+    let config = local_aws_config(&endpoint).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
+    for (id, bytes, says) in [
+        (
+            "latin1",
+            b"{\"turn\":1,\"model\":\"caf\xe9\"}".to_vec(),
+            "is not UTF-8 text",
+        ),
+        ("cut", b"{\"turn\":1,\"iter".to_vec(), "is not a valid turn"),
+    ] {
+        table.put(json!({
+            "conversation_id": {"S": id},
+            "turn": {"N": "1"},
+            "turn_json": {"B": base64::engine::general_purpose::STANDARD.encode(bytes)},
+        }));
+        let error = store.load(id).await.expect_err("a bad item");
+        assert_eq!(error.error_name(), "Conversation.StoreFailed");
+        assert!(error.to_string().contains(says), "{error}");
+    }
+}

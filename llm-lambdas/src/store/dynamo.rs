@@ -383,7 +383,10 @@ impl DynamoStore {
             let json = json
                 .as_b()
                 .map_err(|_| bad(format!("attribute `{TURN_JSON}` is not binary")))?;
-            return serde_json::from_slice(json.as_ref())
+            // Checked as UTF-8 once, so the parser need not check each of its strings.
+            let json = std::str::from_utf8(json.as_ref())
+                .map_err(|e| bad(format!("`{TURN_JSON}` is not UTF-8 text: {e}")))?;
+            return serde_json::from_str(json)
                 .map_err(|e| bad(format!("`{TURN_JSON}` is not a valid turn: {e}")));
         }
         // An item written before `turn_json`.
