@@ -57,6 +57,37 @@ fn log(after: u64, items: usize) -> QueryLog {
     }
 }
 
+/// A store on a new loopback table, and the table.
+async fn loopback_store() -> (Arc<Dynamo>, DynamoStore) {
+    let (table, endpoint) = Dynamo::start().expect("loopback DynamoDB");
+    let config = local_aws_config(&endpoint).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
+    (table, store)
+}
+
+/// Puts turn 1 of conversation `id` as an item holding `turn_json` alone.
+fn put_turn_json(table: &Dynamo, id: &str, bytes: Vec<u8>) {
+    use base64::Engine as _;
+    table.put(json!({
+        "conversation_id": {"S": id},
+        "turn": {"N": "1"},
+        "turn_json": {"B": base64::engine::general_purpose::STANDARD.encode(bytes)},
+    }));
+}
+
+/// Turn 1 of a conversation: one question, and `response`.
+fn first_turn(response: StoredResponse) -> llm_lambdas::store::Turn {
+    llm_lambdas::store::Turn {
+        turn: 1,
+        iteration: 1,
+        execution: None,
+        provider: Provider::Anthropic,
+        model: "claude-haiku-4-5".into(),
+        messages: vec![agent_builder::Message::user_text("Weather?")],
+        response,
+    }
+}
+
 #[tokio::test]
 async fn a_warm_call_queries_only_the_turns_after_the_last_cached_one() {
     let (table, endpoint) = Dynamo::start().expect("loopback DynamoDB");
@@ -246,13 +277,9 @@ async fn items_of_the_older_format_are_still_read() {
 /// comes with the turn, and a replay reads nothing more.
 #[tokio::test]
 async fn items_with_the_response_inside_turn_json_are_still_read() {
-    use agent_builder::{LlmResponse, Message, StopReason, Usage};
-    use base64::Engine as _;
-    use llm_lambdas::store::Turn;
+    use agent_builder::{LlmResponse, StopReason, Usage};
 
-    let (table, endpoint) = Dynamo::start().expect("loopback DynamoDB");
-    let config = local_aws_config(&endpoint).await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
+    let (table, store) = loopback_store().await;
     let response = LlmResponse {
         conversation_id: "inside".into(),
         iteration: 1,
@@ -263,22 +290,10 @@ async fn items_with_the_response_inside_turn_json_are_still_read() {
         structured: None,
         usage: Usage::default(),
     };
-    let turn = Turn {
-        turn: 1,
-        iteration: 1,
-        execution: None,
-        provider: Provider::Anthropic,
-        model: "claude-haiku-4-5".into(),
-        messages: vec![Message::user_text("Weather?")],
-        response: response.clone().into(),
-    };
+    let turn = first_turn(response.clone().into());
     let json = serde_json::to_vec(&turn).expect("JSON");
     assert!(String::from_utf8_lossy(&json).contains("\"response\""));
-    table.put(json!({
-        "conversation_id": {"S": "inside"},
-        "turn": {"N": "1"},
-        "turn_json": {"B": base64::engine::general_purpose::STANDARD.encode(json)},
-    }));
+    put_turn_json(&table, "inside", json);
     let loaded = store.load("inside").await.expect("load");
     assert_eq!(loaded, vec![turn]);
     assert!(!loaded[0].response.is_apart());
@@ -296,28 +311,9 @@ async fn items_with_the_response_inside_turn_json_are_still_read() {
 /// replay by name instead of answering something else.
 #[tokio::test]
 async fn a_replay_without_a_stored_response_fails_by_name() {
-    use agent_builder::Message;
-    use base64::Engine as _;
-    use llm_lambdas::store::Turn;
-
-    let (table, endpoint) = Dynamo::start().expect("loopback DynamoDB");
-    let config = local_aws_config(&endpoint).await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
-    let turn = Turn {
-        turn: 1,
-        iteration: 1,
-        execution: None,
-        provider: Provider::Anthropic,
-        model: "claude-haiku-4-5".into(),
-        messages: vec![Message::user_text("Weather?")],
-        response: StoredResponse::Apart,
-    };
-    let json = serde_json::to_vec(&turn).expect("JSON");
-    table.put(json!({
-        "conversation_id": {"S": "lost"},
-        "turn": {"N": "1"},
-        "turn_json": {"B": base64::engine::general_purpose::STANDARD.encode(json)},
-    }));
+    let (table, store) = loopback_store().await;
+    let json = serde_json::to_vec(&first_turn(StoredResponse::Apart)).expect("JSON");
+    put_turn_json(&table, "lost", json);
     let loaded = store.load("lost").await.expect("load");
     let error = store
         .load_response("lost", &loaded[0])
@@ -387,11 +383,7 @@ async fn a_query_that_pages_in_place_fails_instead_of_looping() {
 /// A `turn_json` that is not UTF-8, or not a turn, fails the load by name.
 #[tokio::test]
 async fn a_bad_turn_json_fails_the_load_by_name() {
-    use base64::Engine as _;
-
-    let (table, endpoint) = Dynamo::start().expect("loopback DynamoDB");
-    let config = local_aws_config(&endpoint).await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "conversations");
+    let (table, store) = loopback_store().await;
     for (id, bytes, says) in [
         (
             "latin1",
@@ -400,11 +392,7 @@ async fn a_bad_turn_json_fails_the_load_by_name() {
         ),
         ("cut", b"{\"turn\":1,\"iter".to_vec(), "is not a valid turn"),
     ] {
-        table.put(json!({
-            "conversation_id": {"S": id},
-            "turn": {"N": "1"},
-            "turn_json": {"B": base64::engine::general_purpose::STANDARD.encode(bytes)},
-        }));
+        put_turn_json(&table, id, bytes);
         let error = store.load(id).await.expect_err("a bad item");
         assert_eq!(error.error_name(), "Conversation.StoreFailed");
         assert!(error.to_string().contains(says), "{error}");
