@@ -165,8 +165,9 @@ impl DirStore {
     /// bucket is refused: listings do not follow links, so reads and writes do not either (a
     /// link would reach files outside the directory).
     fn object_path(dir: &Path, bucket: &str, key: &str) -> Result<PathBuf, ObjectError> {
+        let relative = relative(key)?;
         let mut path = dir.to_path_buf();
-        for component in relative(key)?.components() {
+        for component in relative.components() {
             path.push(component);
             match std::fs::symlink_metadata(&path) {
                 Ok(meta) if meta.file_type().is_symlink() => {
@@ -179,7 +180,7 @@ impl DirStore {
                 Err(_) => break,
             }
         }
-        Ok(dir.join(relative(key)?))
+        Ok(dir.join(relative))
     }
 
     fn existing_bucket(&self, bucket: &str) -> Result<PathBuf, ObjectError> {
@@ -230,12 +231,13 @@ impl PageWalk<'_> {
                 self.walk(&path, depth + 1)?;
             } else if kind.is_file()
                 && let Ok(rel) = path.strip_prefix(self.base)
-            {
-                let key = rel
+                // A name that is not UTF-8 is no S3 key: such a file is not listed.
+                && let Some(key) = rel
                     .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/");
+                    .map(|c| c.as_os_str().to_str())
+                    .collect::<Option<Vec<_>>>()
+                    .map(|parts| parts.join("/"))
+            {
                 if !key.starts_with(self.prefix) || self.after.is_some_and(|a| key.as_str() <= a) {
                     continue;
                 }
@@ -261,11 +263,13 @@ impl ObjectStore for DirStore {
     ) -> Result<Vec<u8>, ObjectError> {
         use std::io::Read as _;
         let path = Self::object_path(&self.existing_bucket(bucket)?, bucket, key)?;
-        let file = std::fs::File::open(&path).map_err(|_| ObjectError::no_such_key(bucket, key))?;
-        let meta = file.metadata().map_err(io_error)?;
-        if !meta.is_file() {
+        // Only a regular file is an object; checked before it is opened, as opening a named
+        // pipe would wait for a writer for ever.
+        if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
             return Err(ObjectError::no_such_key(bucket, key));
         }
+        let file = std::fs::File::open(&path).map_err(|_| ObjectError::no_such_key(bucket, key))?;
+        let meta = file.metadata().map_err(io_error)?;
         if meta.len() > max_bytes {
             return Err(ObjectError::too_large(bucket, key, meta.len(), max_bytes));
         }
@@ -305,32 +309,27 @@ impl ObjectStore for DirStore {
         let more = keys.len() > LIST_PAGE_SIZE;
         keys.truncate(LIST_PAGE_SIZE);
         let next = more.then(|| keys.last().cloned()).flatten();
-        let mut files = Vec::with_capacity(keys.len());
+        let mut objects = Vec::with_capacity(keys.len());
         for key in keys {
-            let meta = std::fs::metadata(dir.join(&key)).map_err(io_error)?;
-            files.push((key, meta));
+            let meta = std::fs::metadata(dir.join(&key))
+                .map_err(|e| ObjectError::Other(format!("s3://{bucket}/{key}: {e}")))?;
+            let modified = meta
+                .modified()
+                .ok()
+                .map(chrono::DateTime::<chrono::Utc>::from)
+                .unwrap_or_default();
+            objects.push(ObjectSummary {
+                etag: format!(
+                    "\"{:016x}{:016x}\"",
+                    meta.len(),
+                    modified.timestamp_millis()
+                ),
+                key,
+                size: meta.len(),
+                last_modified: crate::clock::iso(modified),
+                storage_class: "STANDARD".to_owned(),
+            });
         }
-        let objects = files
-            .into_iter()
-            .map(|(key, meta)| {
-                let modified = meta
-                    .modified()
-                    .ok()
-                    .map(chrono::DateTime::<chrono::Utc>::from)
-                    .unwrap_or_default();
-                ObjectSummary {
-                    etag: format!(
-                        "\"{:016x}{:016x}\"",
-                        meta.len(),
-                        modified.timestamp_millis()
-                    ),
-                    key,
-                    size: meta.len(),
-                    last_modified: crate::clock::iso(modified),
-                    storage_class: "STANDARD".to_owned(),
-                }
-            })
-            .collect();
         Ok(ListPage { objects, next })
     }
 
@@ -571,6 +570,45 @@ mod tests {
         }
         assert_eq!(std::fs::read(outside.join("secret")).unwrap(), b"secret");
         assert!(!outside.join("new").exists() && !outside.join("deeper").exists());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A named pipe is no object (opening it would wait for a writer for ever), and a file
+    /// whose name is not UTF-8 is no key: neither is read nor listed.
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pipes_and_names_that_are_not_utf8_are_no_objects() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let dir = std::env::temp_dir().join(format!("sfn-local-odd-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("b")).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.join("b/pipe"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        std::fs::write(
+            dir.join("b").join(std::ffi::OsStr::from_bytes(b"caf\xe9")),
+            b"x",
+        )
+        .unwrap();
+        std::fs::write(dir.join("b/plain"), b"x").unwrap();
+        let store = DirStore::new(&dir);
+        // On a worker of its own, so a read that blocks fails the test instead of hanging it.
+        let reading = {
+            let store = store.clone();
+            tokio::spawn(async move { store.get_object("b", "pipe", 100).await })
+        };
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), reading)
+            .await
+            .expect("no wait for a writer")
+            .unwrap();
+        assert!(
+            matches!(read, Err(ObjectError::NoSuchKey { .. })),
+            "{read:?}"
+        );
+        let page = store.list_objects_v2("b", "", None).await.unwrap();
+        let keys: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, ["plain"]);
         std::fs::remove_dir_all(&dir).ok();
     }
 

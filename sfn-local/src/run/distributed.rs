@@ -188,14 +188,9 @@ fn record_run(run: &Run, map_run_arn: String, node: &Node, children: Vec<ChildEx
 
 /// Records `MapRunFailed` with the failure, and has the state record `MapStateFailed`.
 fn map_run_failed(frame: &mut Frame<'_>, f: Failure) -> Failure {
-    let mut details = JsonMap::new();
-    details.insert("error".into(), json!(f.error));
-    if !f.cause.is_empty() {
-        details.insert("cause".into(), json!(f.cause));
-    }
     frame.rec.record(
         "MapRunFailed",
-        Some(("mapRunFailedEventDetails", Value::Object(details))),
+        Some(("mapRunFailedEventDetails", super::error_details(&f))),
     );
     frame.collection_failed = Some("MapStateFailed");
     f
@@ -344,6 +339,8 @@ async fn read(run: &Run, reader: &Reader, plan: ReadPlan) -> Result<Vec<Value>, 
         Source::Object(format) => {
             let key = text_argument(&plan.arguments, "Key", errors::ITEM_READER_FAILED)?
                 .ok_or_else(|| failed("The ItemReader's Parameters need a Key"))?;
+            // A format sfn-local does not read is refused before the object is fetched.
+            reader::readable(format)?;
             let bytes = store
                 .get_object(&bucket, &key, MAX_OBJECT_BYTES)
                 .await

@@ -52,7 +52,16 @@ pub(super) fn parse(format: &Format, bytes: &[u8], max: usize) -> Result<Vec<Val
         Format::Csv { headers, delimiter } => {
             csv(utf8(bytes)?, headers.as_deref(), *delimiter, max)
         }
+        Format::Unread(_) => readable(format).map(|()| Vec::new()),
+    }
+}
+
+/// Fails for a format sfn-local does not read (a manifest, Parquet): checked before the
+/// object is fetched, so such a reader never downloads it.
+pub(super) fn readable(format: &Format) -> Result<(), Failure> {
+    match format {
         Format::Unread(what) => Err(failed(format!("sfn-local does not read {what}"))),
+        _ => Ok(()),
     }
 }
 
@@ -134,22 +143,29 @@ fn csv(
     };
     let headers: Vec<String> = match given {
         Some(h) => h.to_vec(),
-        None => match rows.next_row() {
+        // One field more than the limit is kept, to tell a row over it.
+        None => match rows.next_row(MAX_CSV_HEADERS + 1) {
             Some(row) => row?,
             None => return Ok(Vec::new()),
         },
     };
+    if headers.len() > MAX_CSV_HEADERS {
+        return Err(failed(format!(
+            "The CSV header row has more than {MAX_CSV_HEADERS} fields, the local engine's limit"
+        )));
+    }
     let mut seen = std::collections::HashSet::new();
     if !headers.iter().all(|h| seen.insert(h.as_str())) {
         return Err(failed("CSV headers cannot contain duplicates."));
     }
-    // A cell's memory beyond its text: the key's and value's allocations and the map entry.
-    const CELL_OVERHEAD: usize = 64;
     let header_bytes: usize = headers.iter().map(|h| h.len() + CELL_OVERHEAD).sum();
     let mut built = 0usize;
     let mut items = Vec::new();
     while items.len() < max {
-        let Some(row) = rows.next_row() else { break };
+        // A row's fields past the headers are cut: they are not kept while it is read either.
+        let Some(row) = rows.next_row(headers.len().max(1)) else {
+            break;
+        };
         let row = row?;
         // Every row repeats every header: bound what they add up to, not only the file.
         built = built
@@ -172,6 +188,13 @@ fn csv(
     Ok(items)
 }
 
+/// A cell's memory beyond its text: the key's and value's allocations and the map entry.
+const CELL_OVERHEAD: usize = 64;
+
+/// The most fields a CSV header row may have: as many cells as the rows' memory limit holds
+/// (a row of commas is that many empty fields, each an allocation).
+const MAX_CSV_HEADERS: usize = crate::limits::MAX_CSV_ITEMS_BYTES / CELL_OVERHEAD;
+
 /// A CSV reader (RFC 4180: quoted fields, `""` for a quote, CRLF or LF), row by row.
 struct Rows<'t> {
     text: &'t [u8],
@@ -180,14 +203,15 @@ struct Rows<'t> {
 }
 
 impl Rows<'_> {
-    /// The next non-empty row's fields; `None` at the end.
-    fn next_row(&mut self) -> Option<Result<Vec<String>, Failure>> {
+    /// The next non-empty row's first `keep` fields (`keep` at least one: the others are read
+    /// past, not kept); `None` at the end.
+    fn next_row(&mut self, keep: usize) -> Option<Result<Vec<String>, Failure>> {
         loop {
             if self.at >= self.text.len() {
                 return None;
             }
             let start = self.at;
-            let row = self.row();
+            let row = self.row(keep);
             // An empty line holds no row.
             if let Ok(fields) = &row
                 && fields.len() == 1
@@ -200,7 +224,7 @@ impl Rows<'_> {
         }
     }
 
-    fn row(&mut self) -> Result<Vec<String>, Failure> {
+    fn row(&mut self, keep: usize) -> Result<Vec<String>, Failure> {
         let mut fields = Vec::new();
         let mut field = Vec::new();
         let mut quoted = false;
@@ -222,7 +246,9 @@ impl Rows<'_> {
             } else if c == b'"' && field.is_empty() {
                 quoted = true;
             } else if c == self.delimiter {
-                fields.push(String::from_utf8_lossy(&field).into_owned());
+                if fields.len() < keep {
+                    fields.push(String::from_utf8_lossy(&field).into_owned());
+                }
                 field.clear();
             } else if c == b'\n' {
                 break;
@@ -239,7 +265,9 @@ impl Rows<'_> {
         if quoted {
             return Err(failed("The CSV file has a quoted field that does not end"));
         }
-        fields.push(String::from_utf8_lossy(&field).into_owned());
+        if fields.len() < keep {
+            fields.push(String::from_utf8_lossy(&field).into_owned());
+        }
         Ok(fields)
     }
 }
@@ -269,6 +297,20 @@ mod tests {
             usize::MAX,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn csv_fields_past_the_headers_are_not_kept_and_a_header_row_is_bounded() {
+        // A million empty fields past the two headers: read past, not kept.
+        let text = format!("A,B\n1,2{}\n", ",".repeat(1_000_000));
+        assert_eq!(csv_first_row(&text), vec![json!({"A": "1", "B": "2"})]);
+        let commas = ",".repeat(MAX_CSV_HEADERS);
+        let format = Format::Csv {
+            headers: None,
+            delimiter: b',',
+        };
+        let error = parse(&format, commas.as_bytes(), usize::MAX).expect_err("too many headers");
+        assert!(format!("{error:?}").contains("more than"), "{error:?}");
     }
 
     #[test]
