@@ -439,14 +439,8 @@ impl ConversationStore for DynamoStore {
         turn: &Turn,
     ) -> Result<LlmResponse, StoreError> {
         if !turn.response.is_apart() {
-            let parsed = turn.response.parse();
-            return parsed.map_err(|e| {
-                self.failed(
-                    conversation_id,
-                    &format!("reading the response of turn {}", turn.turn),
-                    e.to_string(),
-                )
-            });
+            // An older item, whose `turn_json` held the response.
+            return super::parse_response(conversation_id, turn);
         }
         let what = format!("reading the response of turn {}", turn.turn);
         let page = self

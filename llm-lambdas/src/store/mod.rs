@@ -266,13 +266,7 @@ pub trait ConversationStore: Send + Sync {
         conversation_id: &str,
         turn: &Turn,
     ) -> Result<LlmResponse, StoreError> {
-        turn.response.parse().map_err(|e| StoreError::Failed {
-            conversation_id: conversation_id.to_string(),
-            message: format!(
-                "turn {} is stored with a response that is not a valid response: {e}",
-                turn.turn
-            ),
-        })
+        parse_response(conversation_id, turn)
     }
 
     /// Stores a turn, unless the conversation already has one with that number, in which case it
@@ -285,6 +279,18 @@ pub trait ConversationStore: Send + Sync {
     fn release(&self, conversation_id: &str, turns: Vec<Turn>) {
         let _ = (conversation_id, turns);
     }
+}
+
+/// The response a turn holds (parsed, or its JSON text), for [`ConversationStore::load_response`]:
+/// what every store does when the turn was loaded with it.
+fn parse_response(conversation_id: &str, turn: &Turn) -> Result<LlmResponse, StoreError> {
+    turn.response.parse().map_err(|e| StoreError::Failed {
+        conversation_id: conversation_id.to_string(),
+        message: format!(
+            "turn {} is stored with a response that is not a valid response: {e}",
+            turn.turn
+        ),
+    })
 }
 
 /// Shortens the biggest tool results of `messages` until `excess` bytes of content are gone,
