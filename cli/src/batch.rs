@@ -22,6 +22,7 @@ use sfn_local::{DirStore, Execution, ExecutionStatus};
 use crate::local::LocalAgent;
 use crate::out::outln;
 use crate::project::Project;
+use crate::run::readable_cause;
 
 /// Arguments of `batch`.
 #[derive(Debug, clap::Args)]
@@ -104,6 +105,14 @@ pub(crate) async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCod
     // The engine keeps the record of the first MAX_KEPT_CHILD_EXECUTIONS children only, and
     // the answers are read from those records: refuse a longer file before running any of it.
     let questions = count_lines(&path)?;
+    if questions == 0 {
+        // Before a model is built (which may want an API key) or anything is run.
+        if args.json {
+            outln!("[]");
+        }
+        say_no_questions(&args.questions);
+        return Ok(ExitCode::SUCCESS);
+    }
     if questions > MAX_KEPT_CHILD_EXECUTIONS {
         bail!(
             "{} holds {questions} questions; `batch` answers at most {MAX_KEPT_CHILD_EXECUTIONS} a run locally \
@@ -139,7 +148,11 @@ pub(crate) async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCod
             outln!("Q: {}", answer["question"].as_str().unwrap_or_default());
             match answer["answer"].as_str() {
                 Some(text) => outln!("A: {}\n", text.trim()),
-                None => outln!("✗ {}: {}\n", answer["error"], answer["cause"]),
+                None => outln!(
+                    "✗ {}: {}\n",
+                    answer["error"].as_str().unwrap_or("failed"),
+                    readable_cause(answer["cause"].as_str())
+                ),
             }
         }
     }
@@ -150,16 +163,14 @@ pub(crate) async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCod
                 .error
                 .as_deref()
                 .unwrap_or(execution.status.as_str()),
-            execution.cause.as_deref().unwrap_or_default()
+            readable_cause(execution.cause.as_deref())
         );
         return Ok(ExitCode::FAILURE);
     }
     let answers = answers.as_array().map(Vec::as_slice).unwrap_or_default();
     if answers.is_empty() {
-        eprintln!(
-            "{} holds no questions: one {{\"question\": \"…\"}} a line",
-            args.questions.display()
-        );
+        // Lines blank but for whitespace outside ASCII, which the count took for questions.
+        say_no_questions(&args.questions);
     }
     let failed = answers.iter().filter(|a| a.get("answer").is_none()).count();
     if failed > 0 {
@@ -167,6 +178,14 @@ pub(crate) async fn run(project: &Project, args: Args) -> anyhow::Result<ExitCod
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says the file holds no questions (which is no failure).
+fn say_no_questions(path: &Path) {
+    eprintln!(
+        "{} holds no questions: one {{\"question\": \"…\"}} a line",
+        path.display()
+    );
 }
 
 /// Each child execution's question and answer (or error), in the file's order.

@@ -287,7 +287,7 @@ fn print_progress(progress: &Progress) {
 
 /// The cause as a person reads it: a Lambda error's cause is the JSON of
 /// `{"errorType", "errorMessage", "trace"}`, of which the message is what matters.
-fn readable_cause(cause: Option<&str>) -> String {
+pub(crate) fn readable_cause(cause: Option<&str>) -> String {
     let Some(cause) = cause else {
         return "no cause given".to_owned();
     };

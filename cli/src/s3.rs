@@ -130,26 +130,35 @@ impl ObjectStore for S3Store {
             request = request.continuation_token(token);
         }
         let page = request.send().await.map_err(|e| error(bucket, "", e))?;
+        // A listed object without its key or size is a broken reply, not an empty object.
+        let broken = |what: &str| {
+            ObjectError::Other(format!(
+                "S3 ListObjectsV2 of bucket {bucket}: an object without its {what}"
+            ))
+        };
         let objects = page
             .contents()
             .iter()
-            .map(|o| ObjectSummary {
-                key: o.key().unwrap_or_default().to_owned(),
-                size: o.size().unwrap_or_default().max(0) as u64,
-                etag: o.e_tag().unwrap_or_default().to_owned(),
-                last_modified: o
-                    .last_modified()
-                    .and_then(|t| t.fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime).ok())
-                    .unwrap_or_default(),
-                storage_class: o
-                    .storage_class()
-                    .map_or("STANDARD", |c| c.as_str())
-                    .to_owned(),
+            .map(|o| {
+                Ok(ObjectSummary {
+                    key: o.key().ok_or_else(|| broken("Key"))?.to_owned(),
+                    size: o.size().ok_or_else(|| broken("Size"))?.max(0) as u64,
+                    etag: o.e_tag().unwrap_or_default().to_owned(),
+                    last_modified: o
+                        .last_modified()
+                        .and_then(|t| t.fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime).ok())
+                        .unwrap_or_default(),
+                    storage_class: o
+                        .storage_class()
+                        .map_or("STANDARD", |c| c.as_str())
+                        .to_owned(),
+                })
             })
-            .collect();
-        // A truncated page without a token would end the listing early, as if it were whole.
+            .collect::<Result<Vec<_>, _>>()?;
+        // A truncated page without a token would end the listing early, as if it were whole; a
+        // token is followed unless the page says it is the last.
         let next = match (page.is_truncated(), page.next_continuation_token()) {
-            (Some(true), Some(token)) => Some(token.to_owned()),
+            (Some(true) | None, Some(token)) => Some(token.to_owned()),
             (Some(true), None) => {
                 return Err(ObjectError::Other(format!(
                     "S3 ListObjectsV2 of bucket {bucket}: a truncated page without a NextContinuationToken"
@@ -170,5 +179,70 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| error(bucket, key, e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+
+    use super::*;
+
+    /// An S3 API on loopback that answers every request with `body` (XML, status 200).
+    fn answering(body: &'static str) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address");
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                let mut request = [0u8; 8192];
+                let _ = stream.read(&mut request);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        format!("http://{address}")
+    }
+
+    fn store(endpoint: &str) -> S3Store {
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::for_tests())
+            .force_path_style(true)
+            .build();
+        S3Store::new(Client::from_conf(config))
+    }
+
+    /// A listed object without its key is a broken reply, not an object named "".
+    #[tokio::test]
+    async fn a_listed_object_without_a_key_is_an_error() {
+        let endpoint = answering(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name><IsTruncated>false</IsTruncated><Contents><Size>3</Size></Contents></ListBucketResult>"#,
+        );
+        let error = store(&endpoint)
+            .list_objects_v2("b", "", None)
+            .await
+            .expect_err("no key");
+        assert!(error.to_string().contains("without its Key"), "{error}");
+    }
+
+    /// A page that holds a continuation token but does not say whether it is truncated is
+    /// followed, not taken as the last.
+    #[tokio::test]
+    async fn a_token_without_is_truncated_is_followed() {
+        let endpoint = answering(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name><Contents><Key>a</Key><Size>1</Size></Contents><NextContinuationToken>t2</NextContinuationToken></ListBucketResult>"#,
+        );
+        let page = store(&endpoint)
+            .list_objects_v2("b", "", None)
+            .await
+            .expect("a page");
+        assert_eq!(page.objects.len(), 1);
+        assert_eq!(page.next.as_deref(), Some("t2"));
     }
 }

@@ -134,6 +134,17 @@ fn an_empty_file_and_a_bad_line_are_said_plainly() {
     let stderr = String::from_utf8_lossy(&empty.stderr);
     assert!(empty.status.success(), "{stderr}");
     assert!(stderr.contains("holds no questions"), "{stderr}");
+    // Said before any model is built: without a script, no API key is asked for.
+    let unscripted = Command::new(env!("CARGO_BIN_EXE_sfn-agent"))
+        .current_dir(root())
+        .args(["batch", "assistant"])
+        .arg(dir.join("qs").join("empty.jsonl"))
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&unscripted.stderr);
+    assert!(unscripted.status.success(), "{stderr}");
+    assert!(stderr.contains("holds no questions"), "{stderr}");
 
     let bad = run(
         "bad.jsonl",
@@ -211,10 +222,12 @@ fn a_failed_question_does_not_stop_the_others() {
         stdout.contains("A: The square root of 1,764 is 42."),
         "{stdout}"
     );
+    // The error by name and its cause as a person reads it: the message, not the JSON.
     assert!(
-        stdout.contains("Q: Not in the script?\n✗ \"LLM.BadRequest\""),
+        stdout.contains("Q: Not in the script?\n✗ LLM.BadRequest: "),
         "{stdout}"
     );
+    assert!(!stdout.contains("errorMessage"), "{stdout}");
     assert!(stderr.contains("1 of 3 questions failed"), "{stderr}");
 
     let zero = run(&["--max-concurrency", "0"]);
