@@ -139,27 +139,33 @@ impl StateCompiler<'_> {
         })
     }
 
+    /// The string field `name` of a `ReaderConfig` or `WriterConfig` (`section`), if set; any
+    /// other type is refused at load.
+    fn config_text<'c>(
+        &self,
+        config: Option<&'c Value>,
+        section: &str,
+        name: &str,
+    ) -> Result<Option<&'c str>, LoadError> {
+        match config.and_then(|c| c.get(name)) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.definition(
+                &format!("{section}.{name}"),
+                format!("{name} must be a string, found {other}"),
+            )),
+        }
+    }
+
     fn reader(&self, r: &asl::ItemReader) -> Result<Reader, LoadError> {
-        let config = match &r.reader_config {
-            None => serde_json::Map::new(),
-            Some(Value::Object(c)) => c.clone(),
-            Some(_) => {
-                return Err(self.definition(
-                    "ItemReader.ReaderConfig",
-                    "ReaderConfig must be an object".into(),
-                ));
-            }
-        };
-        let text = |name: &str| -> Result<Option<&str>, LoadError> {
-            match config.get(name) {
-                None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s)),
-                Some(other) => Err(self.definition(
-                    &format!("ItemReader.ReaderConfig.{name}"),
-                    format!("{name} must be a string, found {other}"),
-                )),
-            }
-        };
+        let config = r.reader_config.as_ref();
+        if config.is_some_and(|c| !c.is_object()) {
+            return Err(self.definition(
+                "ItemReader.ReaderConfig",
+                "ReaderConfig must be an object".into(),
+            ));
+        }
+        let text = |name| self.config_text(config, "ItemReader.ReaderConfig", name);
         let source = match r.resource.as_str() {
             LIST_OBJECTS => Source::Listing,
             GET_OBJECT => {
@@ -173,7 +179,9 @@ impl StateCompiler<'_> {
                     Some("CSV") => Format::Csv {
                         headers: match text("CSVHeaderLocation")? {
                             None | Some("FIRST_ROW") => None,
-                            Some("GIVEN") => Some(self.csv_headers(config.get("CSVHeaders"))?),
+                            Some("GIVEN") => {
+                                Some(self.csv_headers(config.and_then(|c| c.get("CSVHeaders")))?)
+                            }
                             Some(other) => {
                                 return Err(self.definition(
                                 "ItemReader.ReaderConfig.CSVHeaderLocation",
@@ -214,7 +222,7 @@ impl StateCompiler<'_> {
                 ));
             }
         };
-        let max_items: Option<NumberOrExpression> = match config.get("MaxItems") {
+        let max_items: Option<NumberOrExpression> = match config.and_then(|c| c.get("MaxItems")) {
             None => None,
             Some(v) => Some(serde_json::from_value(v.clone()).map_err(|_| {
                 self.definition(
@@ -289,16 +297,7 @@ impl StateCompiler<'_> {
             }
         };
         let config = w.writer_config.as_ref();
-        let text = |name: &str| -> Result<Option<&str>, LoadError> {
-            match config.and_then(|c| c.get(name)) {
-                None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s)),
-                Some(other) => Err(self.definition(
-                    &format!("ResultWriter.WriterConfig.{name}"),
-                    format!("{name} must be a string, found {other}"),
-                )),
-            }
-        };
+        let text = |name| self.config_text(config, "ResultWriter.WriterConfig", name);
         let transformation = match text("Transformation")? {
             None if config.is_some() => Transformation::Compact,
             None | Some("NONE") => Transformation::None,

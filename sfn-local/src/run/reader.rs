@@ -212,11 +212,11 @@ impl Rows<'_> {
             }
             let start = self.at;
             let row = self.row(keep);
-            // An empty line holds no row.
-            if let Ok(fields) = &row
-                && fields.len() == 1
-                && fields[0].is_empty()
-                && !self.text[start..self.at].starts_with(b"\"")
+            // An empty line holds no row (the fields kept cannot tell: `,x` keeps one, empty).
+            if row.is_ok()
+                && self.text[start..self.at]
+                    .iter()
+                    .all(|&b| b == b'\n' || b == b'\r')
             {
                 continue;
             }
