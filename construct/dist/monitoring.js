@@ -5,16 +5,16 @@ exports.AgentsMonitoring = exports.AGENT_METRICS = exports.METRICS_NAMESPACE = v
  * Alarms and the dashboard of one deployment, over AWS's own metrics (Step Functions, Lambda,
  * SQS) and the LLM Lambdas' Embedded Metric Format (EMF) lines.
  *
- * What the LLM Lambdas emit today (`llm-lambdas/src/metrics.rs`, read for this file): one EMF
- * line per successful model call, namespace `SfnAgent`, one dimension set `[Agent, Provider]`
- * (the agent's name as the manifest gives it, the provider as `anthropic`/`openai`/`gemini`/
- * `bedrock`), metrics `InputTokens` (Count), `OutputTokens` (Count) and `LatencyMs`
- * (Milliseconds); `EstimatedCostUsd`, `Model`, `ConversationId` and `Iteration` are properties
- * only, and a failed call writes no line. What this file relies on beyond that is the metrics
- * contract in README.md: `EstimatedCostUsd` (None), `ToolCalls` (Count) and `LLM.AuthFailed`
- * (Count) as metrics in the same namespace with the same dimension set. Until the Lambdas emit
- * them, their widgets are empty and their alarms stay OK (missing data is not breaching).
- * A model call is one line, so the number of turns is the SampleCount of `InputTokens`.
+ * What the LLM Lambdas emit (`llm-lambdas/src/metrics.rs`), the metrics contract in README.md:
+ * one EMF line per successful model call, namespace `SfnAgent`, one dimension set
+ * `[Agent, Provider]` (the agent's name as the manifest gives it, the provider as
+ * `anthropic`/`openai`/`gemini`/`bedrock`), metrics `InputTokens`, `OutputTokens`,
+ * `CacheReadTokens`, `CacheWriteTokens`, `ToolCalls` (Count), `LatencyMs` (Milliseconds) and
+ * `EstimatedCostUsd` (None); `Model`, `ConversationId` and `Iteration` are properties. A call
+ * that failed with `LLM.AuthFailed` writes a line of its own, `LLM.AuthFailed` = 1 (Count), with
+ * the same dimension set; any other failed call writes no line. Missing data is not breaching,
+ * so an agent that has made no call keeps its alarms OK. A model call is one line, so the
+ * number of turns is the SampleCount of `InputTokens`.
  */
 const aws_cdk_lib_1 = require("aws-cdk-lib");
 const cloudwatch = require("aws-cdk-lib/aws-cloudwatch");
@@ -25,17 +25,17 @@ const errors_1 = require("./errors");
 exports.METRICS_NAMESPACE = 'SfnAgent';
 /** The metric names of the contract (README, "Metrics contract"). */
 exports.AGENT_METRICS = {
-    /** Tokens read by one model call (emitted today). */
+    /** Tokens read by one model call. */
     inputTokens: 'InputTokens',
-    /** Tokens written by one model call (emitted today). */
+    /** Tokens written by one model call. */
     outputTokens: 'OutputTokens',
-    /** The model's time for one call, in milliseconds (emitted today). */
+    /** The model's time for one call, in milliseconds. */
     latencyMs: 'LatencyMs',
-    /** The estimated cost of one call in US dollars, unit None (a property only today). */
+    /** The estimated cost of one call in US dollars, unit None. */
     estimatedCostUsd: 'EstimatedCostUsd',
-    /** The tool calls the model asked for in one turn, unit Count (not emitted today). */
+    /** The tool calls the model asked for in one turn, unit Count. */
     toolCalls: 'ToolCalls',
-    /** 1 for a model call that failed with `LLM.AuthFailed`, unit Count (not emitted today). */
+    /** 1 for a model call that failed with `LLM.AuthFailed`, unit Count. */
     authFailed: 'LLM.AuthFailed',
 };
 /** A CloudWatch alarm's metric math takes at most this many metrics. */
